@@ -48,6 +48,9 @@ class _Kernels:
         self.decode_payload = codec.decode_payload
         self.join_payload = codec.join_payload
         self.jsonp_wrap = codec.jsonp_wrap
+        self.decode_value = codec.decode_value
+        self.encode_value = codec.encode_value
+        self.encode_payload = codec.encode_payload
         self.SessionTable = sessions.SessionTable
         self.TimerHeap = timers.TimerHeap
         self.parse_frame_header = wsframe.parse_frame_header

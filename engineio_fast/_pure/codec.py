@@ -84,6 +84,51 @@ def b64decode(text):
         raise ValueError('invalid base64 data') from None
 
 
+def decode_value(encoded, loads):
+    """Decode one packet to ``(packet_type, value, is_binary)``.
+
+    Like :func:`decode_packet`, then the text-data rule of PROTOCOL.md:
+    data that may be JSON is passed to ``loads``; if that raises ValueError
+    the str is kept. ``value`` is None for a packet with no data.
+    """
+    ptype, data, kind = decode_packet(encoded)
+    if kind == KIND_JSON:
+        try:
+            return ptype, loads(data), False
+        except ValueError:
+            return ptype, data, False
+    return ptype, data, kind == KIND_BINARY
+
+
+def encode_value(packet_type, data, b64, dumps):
+    """Encode a packet from its API-level data.
+
+    str data follows the type digit; bytes-like data (message packets only)
+    is returned as bytes, or as ``b`` + base64 when ``b64``; dict and list
+    are serialised with ``dumps``; None adds nothing; anything else is
+    ``str()``-ed as python-engineio does.
+    """
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        if packet_type != MESSAGE:
+            raise ValueError('binary packets can only be of type MESSAGE')
+        return b64encode(data) if b64 else bytes(data)
+    if data is None or isinstance(data, str):
+        return encode_text(packet_type, data)
+    if isinstance(data, (dict, list)):
+        return encode_text(packet_type, dumps(data))
+    return encode_text(packet_type, str(data))
+
+
+def encode_payload(items):
+    """Encode queued packets for a polling response.
+
+    ``items`` are encoded text packets (str) and binary messages (bytes),
+    which become ``b`` + base64; all joined with the record separator.
+    """
+    return SEPARATOR.join([
+        item if isinstance(item, str) else b64encode(item) for item in items])
+
+
 def split_payload(body):
     """Split a polling payload (str) into encoded packets.
 
