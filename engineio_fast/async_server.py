@@ -1,0 +1,322 @@
+"""The asyncio Engine.IO server (python-engineio's ``AsyncServer`` API)."""
+
+import asyncio
+import collections.abc
+import inspect
+
+from . import base_server
+from .protocol import engine as _engine
+
+_NOTHING = object()
+
+
+class _Resume(collections.abc.Coroutine):
+    """Hands a coroutine that already ran up to its first suspension over to
+    an asyncio Task.
+
+    Handlers are started eagerly (``coro.send(None)``): most of them finish
+    without ever suspending (``await eio.send(...)`` does not suspend), so
+    they cost no Task at all. The few that do suspend are wrapped in this
+    object, whose first ``send`` yields the future the coroutine is already
+    waiting on, so the Task picks up exactly where the handler paused.
+    """
+
+    __slots__ = ('_coro', '_first')
+
+    def __init__(self, coro, first):
+        self._coro = coro
+        self._first = first
+
+    def send(self, value):
+        first = self._first
+        if first is not _NOTHING:
+            self._first = _NOTHING
+            return first
+        return self._coro.send(value)
+
+    def throw(self, typ, val=None, tb=None):
+        self._first = _NOTHING
+        if val is None:
+            return self._coro.throw(typ)
+        return self._coro.throw(val)
+
+    def close(self):
+        self._coro.close()
+
+    def __await__(self):
+        return self
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return self.send(None)
+
+
+class AsyncServer(base_server.BaseServer):
+    """An Engine.IO server for asyncio.
+
+    Args:
+        async_mode: ``'asgi'`` (the default). Other python-engineio modes
+            (aiohttp, sanic, tornado) raise ValueError.
+        ping_interval: seconds between pings (int or float), or a tuple
+            ``(interval, grace)``; the advertised interval includes the
+            grace. Default 25.
+        ping_timeout: seconds to wait for a pong. Default 20.
+        max_http_buffer_size: the largest POST body or websocket message, in
+            bytes; advertised as ``maxPayload``. Default 1,000,000.
+        allow_upgrades: allow polling to websocket upgrades. Default True.
+        http_compression: gzip/deflate polling responses. Default True.
+        compression_threshold: smallest response to compress. Default 1024.
+        cookie: None, a cookie name, or a dict of cookie attributes.
+        cors_allowed_origins: None (same origin), ``'*'``, a str, a list,
+            or a callable; ``[]`` disables CORS handling.
+        cors_credentials: send Access-Control-Allow-Credentials. Default
+            True.
+        logger: True, False, or a ``logging.Logger``.
+        json: an alternative json module.
+        async_handlers: run message handlers concurrently with the receive
+            loop. Default True.
+        monitor_clients: accepted for compatibility; heartbeats always run.
+        transports: the allowed transports. Default both.
+    """
+
+    def is_asyncio_based(self):
+        return True
+
+    def async_modes(self):
+        return ['asgi']
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._engine.timer_hook = self._arm_timer
+        self._timer_handle = None
+        self._timer_when = None
+        self._loop = None
+        self._tasks = set()
+
+    # ------------------------------------------------------------------
+    # heartbeat: one timer per server
+    def _arm_timer(self, when):
+        loop = self._loop
+        if loop is None:
+            try:
+                loop = self._loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return
+        handle = self._timer_handle
+        if handle is not None:
+            if self._timer_when <= when:
+                return
+            handle.cancel()
+        self._timer_when = when
+        self._timer_handle = loop.call_at(when, self._on_timer)
+
+    def _on_timer(self):
+        self._timer_handle = None
+        self._timer_when = None
+        loop = self._loop
+        events = self._engine.tick(loop.time())
+        if events:
+            self._spawn(self._dispatch(events))
+        nd = self._engine.next_deadline()
+        if nd is not None:
+            self._arm_timer(nd)
+
+    def _now(self):
+        loop = self._loop
+        if loop is None:
+            loop = self._loop = asyncio.get_running_loop()
+        return loop.time()
+
+    def _spawn(self, coro):
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # ------------------------------------------------------------------
+    # handlers
+    def _run_eager(self, coro):
+        """Start ``coro`` now; give it a Task only if it suspends."""
+        try:
+            first = coro.send(None)
+        except StopIteration:
+            return
+        except Exception:
+            self.logger.exception('message async handler error')
+            return
+        self._spawn(self._guard(_Resume(coro, first)))
+
+    async def _guard(self, awaitable):
+        try:
+            await awaitable
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            self.logger.exception('message async handler error')
+
+    async def _trigger_event(self, event, *args, run_async=False):
+        """Call the handler of ``event``; returns what it returned."""
+        handler = self.handlers.get(event)
+        if handler is None:
+            return None
+        args = self._handler_args(event, args)
+        try:
+            ret = handler(*args)
+            if inspect.isawaitable(ret):
+                if run_async:
+                    if inspect.iscoroutine(ret):
+                        self._run_eager(ret)
+                    else:
+                        self._spawn(self._guard(ret))
+                    return None
+                ret = await ret
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            self.logger.exception('%s handler error', event)
+            if event == 'connect':
+                return False
+            return None
+        return ret
+
+    async def _dispatch(self, events):
+        run_async = self.async_handlers
+        trigger = self._trigger_event
+        for name, sid, arg in events:
+            if name == 'message':
+                await trigger('message', sid, arg, run_async=run_async)
+            else:
+                await trigger('disconnect', sid, arg)
+
+    async def _run_connect(self, session, req):
+        """Run the connect handler; returns (accepted, rejection value)."""
+        environ = req.environ
+        session.environ = environ
+        ret = await self._trigger_event('connect', session.sid, environ)
+        if ret is None or ret is True:
+            return True, None
+        if ret is False:
+            return False, None
+        return False, ret
+
+    # ------------------------------------------------------------------
+    # public API
+    async def send(self, sid, data):
+        """Send a message to a client.
+
+        Args:
+            sid: the client's session id.
+            data: str, bytes, dict or list (dicts and lists are JSON).
+
+        Sending to an unknown or closed sid logs a warning and returns.
+        """
+        s = self._engine.get(sid)
+        if s is None:
+            self._log_send_to_closed(sid)
+            return
+        self._send_item(s, self._encode_message(data))
+
+    async def send_packet(self, sid, pkt):
+        """Send a raw :class:`engineio_fast.packet.Packet` to a client."""
+        s = self._engine.get(sid)
+        if s is None:
+            self._log_send_to_closed(sid)
+            return
+        self._send_item(s, self._encode_packet(pkt))
+
+    def _send_item(self, s, item):
+        ret = self._engine.send(s, item, self._now())
+        if ret is True:
+            return
+        if ret is False:
+            self._log_send_to_closed(s.sid)
+        else:
+            self._spawn(self._dispatch([ret]))
+
+    async def get_session(self, sid):
+        """Return the user session dict of a client.
+
+        Raises:
+            KeyError: if ``sid`` is not connected.
+        """
+        return self._session_for_api(sid).user_session
+
+    async def save_session(self, sid, session):
+        """Store ``session`` as the user session of a client."""
+        self._session_for_api(sid).user_session = session
+
+    def session(self, sid):
+        """The user session as an async context manager that saves it on
+        exit::
+
+            async with eio.session(sid) as session:
+                session['username'] = username
+        """
+        server = self
+
+        class _SessionContext:
+            async def __aenter__(self):
+                self.session = await server.get_session(sid)
+                return self.session
+
+            async def __aexit__(self, *exc):
+                await server.save_session(sid, self.session)
+
+        return _SessionContext()
+
+    async def disconnect(self, sid=None):
+        """Disconnect one client (``sid``) or every client (None).
+
+        The disconnect handler runs with reason ``'server disconnect'``.
+        """
+        engine = self._engine
+        now = self._now()
+        if sid is None:
+            events = engine.close_all(_engine.DISCONNECT_SERVER, now)
+        else:
+            s = engine.get(sid)
+            ev = engine.close(s, _engine.DISCONNECT_SERVER, now) \
+                if s is not None else None
+            events = [ev] if ev is not None else []
+        if events:
+            await self._dispatch(events)
+
+    async def handle_request(self, *args, **kwargs):
+        """Handle an Engine.IO request: ``(scope, receive, send)`` in ASGI
+        mode."""
+        from .async_drivers import asgi as _asgi_driver
+        return await _asgi_driver.handle(self, *args, **kwargs)
+
+    async def shutdown(self):
+        """Disconnect every client and stop the heartbeat timer."""
+        await self.disconnect()
+        handle = self._timer_handle
+        if handle is not None:
+            handle.cancel()
+            self._timer_handle = None
+        tasks = [t for t in self._tasks if not t.done()]
+        if tasks:
+            await asyncio.wait(tasks, timeout=5)
+
+    def start_background_task(self, target, *args, **kwargs):
+        """Run ``target(*args, **kwargs)`` (a coroutine function) as a
+        task; returns the :class:`asyncio.Task`."""
+        return asyncio.ensure_future(target(*args, **kwargs))
+
+    async def sleep(self, seconds=0):
+        """Sleep for ``seconds`` without blocking the loop."""
+        return await asyncio.sleep(seconds)
+
+    def create_queue(self, *args, **kwargs):
+        """Return an :class:`asyncio.Queue`."""
+        return asyncio.Queue(*args, **kwargs)
+
+    def get_queue_empty_exception(self):
+        """Return :class:`asyncio.QueueEmpty`."""
+        return asyncio.QueueEmpty
+
+    def create_event(self, *args, **kwargs):
+        """Return an :class:`asyncio.Event`."""
+        return asyncio.Event(*args, **kwargs)

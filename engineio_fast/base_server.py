@@ -1,0 +1,202 @@
+"""What the sync and asyncio servers share: options, handlers, logging and
+the bridge from API calls to the sans-I/O engine."""
+
+import inspect
+import logging
+
+from . import _accel
+from . import json as _json
+from .protocol import engine as _engine
+from .protocol import http as _http
+
+default_logger = logging.getLogger('engineio.server')
+
+_MESSAGE = 4
+
+
+def _positional_arity(handler):
+    """How many positional arguments ``handler`` takes (None: any)."""
+    try:
+        sig = inspect.signature(handler)
+    except (TypeError, ValueError):
+        return None
+    count = 0
+    for p in sig.parameters.values():
+        if p.kind == p.VAR_POSITIONAL:
+            return None
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            count += 1
+    return count
+
+
+class BaseServer:
+    """Options and state common to :class:`Server` and
+    :class:`AsyncServer`."""
+
+    compression_methods = ['gzip', 'deflate']
+    event_names = ['connect', 'disconnect', 'message']
+    valid_transports = ['polling', 'websocket']
+
+    class reason:
+        """Disconnection reasons passed to the disconnect handler."""
+        #: Server-initiated disconnection.
+        SERVER_DISCONNECT = _engine.DISCONNECT_SERVER
+        #: Client-initiated disconnection.
+        CLIENT_DISCONNECT = _engine.DISCONNECT_CLIENT
+        #: Ping timeout.
+        PING_TIMEOUT = _engine.DISCONNECT_PING_TIMEOUT
+        #: Transport close.
+        TRANSPORT_CLOSE = _engine.DISCONNECT_TRANSPORT_CLOSE
+        #: Transport error.
+        TRANSPORT_ERROR = _engine.DISCONNECT_TRANSPORT_ERROR
+
+    def __init__(self, async_mode=None, ping_interval=25, ping_timeout=20,
+                 max_http_buffer_size=1000000, allow_upgrades=True,
+                 http_compression=True, compression_threshold=1024,
+                 cookie=None, cors_allowed_origins=None,
+                 cors_credentials=True, logger=False, json=None,
+                 async_handlers=True, monitor_clients=None, transports=None,
+                 **kwargs):
+        modes = self.async_modes()
+        if async_mode is None:
+            async_mode = modes[0]
+        elif async_mode not in modes:
+            raise ValueError('Invalid async_mode specified')
+        self.async_mode = async_mode
+        if isinstance(ping_interval, (tuple, list)):
+            self.ping_interval = ping_interval[0]
+            self.ping_interval_grace_period = ping_interval[1]
+        else:
+            self.ping_interval = ping_interval
+            self.ping_interval_grace_period = 0
+        self.ping_timeout = ping_timeout
+        self.max_http_buffer_size = max_http_buffer_size
+        self.allow_upgrades = allow_upgrades
+        self.http_compression = http_compression
+        self.compression_threshold = compression_threshold
+        self.cookie = cookie
+        self.cors_allowed_origins = cors_allowed_origins
+        self.cors_credentials = cors_credentials
+        self.async_handlers = async_handlers
+        self.monitor_clients = (monitor_clients if monitor_clients is not None
+                                else True)
+        if transports is not None:
+            if isinstance(transports, str):
+                transports = [transports]
+            transports = [t for t in transports if t in self.valid_transports]
+            if not transports:
+                raise ValueError('No valid transports provided')
+        self.transports = transports or list(self.valid_transports)
+        self.handlers = {}
+        self._arity = {}
+        if json is not None:
+            from . import packet as _packet
+            _packet.Packet.json = json
+        self.json = json if json is not None else _json
+        if not isinstance(logger, bool):
+            self.logger = logger
+        else:
+            self.logger = default_logger
+            if self.logger.level == logging.NOTSET:
+                self.logger.setLevel(logging.INFO if logger
+                                     else logging.ERROR)
+                self.logger.addHandler(logging.StreamHandler())
+        dumps = self.json.dumps
+
+        def compact_dumps(obj):
+            return dumps(obj, separators=(',', ':'))
+
+        self._dumps = compact_dumps
+        self._encode_value = _accel.active.encode_value
+        config = _engine.EngineConfig(
+            ping_interval=ping_interval, ping_timeout=ping_timeout,
+            max_http_buffer_size=max_http_buffer_size,
+            allow_upgrades=allow_upgrades, transports=self.transports,
+            upgrade_timeout=kwargs.pop('upgrade_timeout', 10.0),
+            max_queue_bytes=kwargs.pop('max_queue_bytes', None))
+        policy = _http.HttpPolicy(
+            cors_allowed_origins=cors_allowed_origins,
+            cors_credentials=cors_credentials, cookie=cookie,
+            http_compression=http_compression,
+            compression_threshold=compression_threshold)
+        self._engine = _engine.Engine(config, policy, self.json.loads,
+                                      compact_dumps, logger=self.logger)
+        self.logger.info('Server initialized for %s.', self.async_mode)
+
+    def is_asyncio_based(self):
+        return False
+
+    def async_modes(self):
+        return []
+
+    def on(self, event, handler=None):
+        """Register an event handler.
+
+        Args:
+            event: ``'connect'``, ``'message'`` or ``'disconnect'``.
+            handler: the function to call. Without it, ``on`` returns a
+                decorator.
+
+        Returns:
+            The decorator when ``handler`` is not given.
+
+        Raises:
+            ValueError: for an unknown event name.
+
+        The connect handler gets ``(sid, environ)`` and rejects the client by
+        returning False or any JSON value; the message handler gets
+        ``(sid, data)``; the disconnect handler gets ``(sid, reason)`` (a
+        handler taking only ``sid`` still works).
+        """
+        if event not in self.event_names:
+            raise ValueError('Invalid event')
+
+        def set_handler(handler):
+            self.handlers[event] = handler
+            self._arity[event] = _positional_arity(handler)
+            return handler
+
+        if handler is None:
+            return set_handler
+        set_handler(handler)
+
+    def _handler_args(self, event, args):
+        """Trim ``args`` for a legacy one-argument disconnect handler."""
+        if event == 'disconnect':
+            arity = self._arity.get(event)
+            if arity is not None and arity < 2:
+                return args[:1]
+        return args
+
+    def transport(self, sid):
+        """Return the transport of a client: ``'polling'`` or
+        ``'websocket'``.
+
+        Raises:
+            KeyError: if ``sid`` is not connected.
+        """
+        s = self._engine.get(sid)
+        if s is None:
+            raise KeyError(sid)
+        return s.transport
+
+    def generate_id(self):
+        """Generate a unique session id (20 url-safe characters)."""
+        return self._engine.sessions.new_sid()
+
+    def _encode_message(self, data):
+        return self._encode_value(_MESSAGE, data, False, self._dumps)
+
+    def _encode_packet(self, pkt):
+        if pkt.binary:
+            return bytes(pkt.data)
+        return pkt.encode(b64=False)
+
+    def _session_for_api(self, sid):
+        s = self._engine.get(sid)
+        if s is None:
+            raise KeyError('Session is disconnected')
+        return s
+
+    def _log_send_to_closed(self, sid):
+        self.logger.warning('Cannot send to sid %s', sid)

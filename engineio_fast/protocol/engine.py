@@ -1,0 +1,572 @@
+"""The sans-I/O Engine.IO v4 server core.
+
+Every protocol decision lives here: handshake and its errors, polling,
+websocket, upgrade, heartbeat, close and its reasons, limits, CORS, cookies,
+compression and JSONP. The engine never reads a clock, sleeps, or touches a
+socket: adapters pass ``now`` (seconds, monotonic) and a :class:`Request`,
+and get back responses, events and deadlines.
+
+Events are tuples ``(name, sid, arg)``: ``('message', sid, data)`` and
+``('disconnect', sid, reason)``. Adapters dispatch them to handlers.
+
+Outgoing packets wait in ``Session.queue`` as encoded text packets (str) or
+binary messages (bytes). When something is queued the engine calls the
+adapter's waker for the transport that will carry it (a parked GET or the
+websocket); the adapter then takes the items with :meth:`Engine.take_poll`
+or :meth:`Engine.ws_take`.
+"""
+
+import urllib.parse
+
+from .. import _accel
+from . import http as _http
+from .session import CLOSED, CLOSING, CONNECTING, OPEN, Session, WsLink
+
+DISCONNECT_SERVER = 'server disconnect'
+DISCONNECT_CLIENT = 'client disconnect'
+DISCONNECT_PING_TIMEOUT = 'ping timeout'
+DISCONNECT_TRANSPORT_CLOSE = 'transport close'
+DISCONNECT_TRANSPORT_ERROR = 'transport error'
+
+# outcome kinds of Engine.handle_http
+RESPOND = 0     # send outcome.response
+CONNECT = 1     # run the connect handler, then finish_connect/reject_connect
+WAIT = 2        # park the GET until the session's poll waker fires
+WEBSOCKET = 3   # accept the websocket and run it with outcome.link
+
+_OPEN, _CLOSE, _PING, _PONG, _MESSAGE, _UPGRADE, _NOOP = range(7)
+_K_BINARY = _accel.KIND_BINARY
+_K_JSON = _accel.KIND_JSON
+_K_NONE = _accel.KIND_NONE
+
+
+class Outcome:
+    """What an adapter must do with an HTTP/websocket request."""
+
+    __slots__ = ('kind', 'response', 'session', 'link', 'events', 'jsonp')
+
+    def __init__(self, kind, response=None, session=None, link=None,
+                 events=None, jsonp=None):
+        self.kind = kind
+        self.response = response
+        self.session = session
+        self.link = link
+        self.events = events
+        self.jsonp = jsonp
+
+
+class EngineConfig:
+    """Validated server options, in the units the engine uses."""
+
+    def __init__(self, ping_interval=25, ping_timeout=20,
+                 max_http_buffer_size=1000000, allow_upgrades=True,
+                 transports=None, upgrade_timeout=10.0,
+                 max_queue_bytes=None, close_grace=None):
+        if isinstance(ping_interval, (tuple, list)):
+            self.ping_interval = float(ping_interval[0])
+            self.ping_grace = float(ping_interval[1])
+        else:
+            self.ping_interval = float(ping_interval)
+            self.ping_grace = 0.0
+        self.ping_timeout = float(ping_timeout)
+        if self.ping_interval <= 0 or self.ping_timeout <= 0:
+            raise ValueError('ping_interval and ping_timeout must be > 0')
+        self.max_http_buffer_size = int(max_http_buffer_size)
+        self.allow_upgrades = bool(allow_upgrades)
+        valid = ('polling', 'websocket')
+        if transports is None:
+            transports = list(valid)
+        elif isinstance(transports, str):
+            transports = [transports]
+        for t in transports:
+            if t not in valid:
+                raise ValueError('Invalid transport')
+        self.transports = list(transports)
+        self.upgrade_timeout = float(upgrade_timeout)
+        self.max_queue_bytes = int(max_queue_bytes or
+                                   max(16 << 20,
+                                       8 * self.max_http_buffer_size))
+        self.close_grace = float(close_grace if close_grace is not None
+                                 else min(30.0, self.ping_interval +
+                                          self.ping_timeout))
+
+    def ms(self, seconds):
+        """Milliseconds, exactly (0.3 s -> 300, not python-engineio's 0)."""
+        return int(round(seconds * 1000))
+
+
+class Engine:
+    """The Engine.IO server state machine.
+
+    Args:
+        config: an :class:`EngineConfig`.
+        policy: an :class:`engineio_fast.protocol.http.HttpPolicy`.
+        loads: the JSON decoder for message data.
+        dumps: the JSON encoder (compact separators) for dict/list data.
+        kernels: the kernel set (defaults to the active one).
+    """
+
+    def __init__(self, config, policy, loads, dumps, kernels=None,
+                 logger=None):
+        k = kernels or _accel.active
+        self.config = config
+        self.policy = policy
+        self.loads = loads
+        self.dumps = dumps
+        self.logger = logger
+        self.sessions = k.SessionTable()
+        self.closing = {}        # sid -> Session waiting for its last poll
+        self.timers = k.TimerHeap()
+        self.timer_hook = None   # adapter callback(deadline) on earlier one
+        self._k = k
+        self._decode_value = k.decode_value
+        self._encode_payload = k.encode_payload
+        self._jsonp_wrap = k.jsonp_wrap
+        self._ping_interval = config.ping_interval
+        self._ping_timeout = config.ping_timeout
+        self._max_size = config.max_http_buffer_size
+        self._max_queue = config.max_queue_bytes
+
+    # ------------------------------------------------------------------
+    # timers
+    def _schedule(self, when, session):
+        timers = self.timers
+        first = timers.next_deadline()
+        timers.push(when, session)
+        if (first is None or when < first) and self.timer_hook is not None:
+            self.timer_hook(when)
+
+    def next_deadline(self):
+        """The earliest time :meth:`tick` has work to do, or None."""
+        return self.timers.next_deadline()
+
+    def tick(self, now):
+        """Run due heartbeats, ping timeouts, upgrade timeouts and the
+        expiry of closed polling sessions. Returns events."""
+        events = []
+        for s in self.timers.pop_due(now):
+            state = s.state
+            if state == CLOSING:
+                if now >= s.deadline:
+                    self._finish_closing(s)
+                continue
+            if state != OPEN:
+                continue
+            probe = s.probe
+            if probe is not None and now >= s.upgrade_deadline:
+                self._abort_probe(s)
+            if now >= s.deadline:
+                if s.awaiting_pong:
+                    events.append(self._close(s, DISCONNECT_PING_TIMEOUT,
+                                              now))
+                else:
+                    s.awaiting_pong = True
+                    s.deadline = now + self._ping_timeout
+                    self._schedule(s.deadline, s)
+                    self._enqueue(s, '2')
+        return events
+
+    # ------------------------------------------------------------------
+    # queueing
+    def _enqueue(self, s, item):
+        s.queue.append(item)
+        s.queue_bytes += len(item)
+        if s.transport == 'websocket':
+            ws = s.ws
+            if ws is not None:
+                ws.wake()
+        elif s.poll_waker is not None:
+            s.wake_poll()
+
+    def send(self, session, item, now=0.0):
+        """Queue an encoded packet (str) or binary message (bytes).
+
+        Returns False (and queues nothing) if the session is not open. A
+        session whose queue exceeds its bound is closed with 'transport
+        error'; the returned value is then the disconnect event.
+        """
+        if session.state > OPEN:
+            return False
+        if session.queue_bytes + len(item) > self._max_queue:
+            if self.logger:
+                self.logger.warning('%s: send queue over %d bytes, closing',
+                                    session.sid, self._max_queue)
+            return self._close(session, DISCONNECT_TRANSPORT_ERROR, now)
+        self._enqueue(session, item)
+        return True
+
+    def get(self, sid):
+        """The open (or connecting) session for ``sid``, or None."""
+        return self.sessions.get(sid)
+
+    # ------------------------------------------------------------------
+    # closing
+    def _close(self, s, reason, now, notify_client=True):
+        """Close ``s`` for the application; returns the disconnect event."""
+        self.sessions.remove(s.sid)
+        s.reason = reason
+        if s.probe is not None:
+            self._abort_probe(s)
+        if not notify_client:
+            s.state = CLOSED
+            s.queue.clear()
+            s.queue_bytes = 0
+            if s.transport == 'polling':
+                # a pending GET ends with a noop, as the JS server does
+                s.wake_poll()
+            else:
+                ws = s.ws
+                if ws is not None:
+                    ws.closing = True
+                    ws.wake()
+            return ('disconnect', s.sid, reason)
+        s.state = CLOSING
+        s.queue.append('1')
+        if s.transport == 'websocket':
+            ws = s.ws
+            if ws is not None:
+                ws.closing = True
+                ws.wake()
+            s.state = CLOSED
+        else:
+            self.closing[s.sid] = s
+            s.deadline = now + self.config.close_grace
+            self._schedule(s.deadline, s)
+            s.wake_poll()
+        return ('disconnect', s.sid, reason)
+
+    def _finish_closing(self, s):
+        s.state = CLOSED
+        s.queue.clear()
+        s.queue_bytes = 0
+        self.closing.pop(s.sid, None)
+        s.wake_poll()
+
+    def close(self, session, reason=DISCONNECT_SERVER, now=0.0):
+        """Close a session from the server side; returns its disconnect
+        event, or None if it was already closed."""
+        if session.state > OPEN:
+            return None
+        return self._close(session, reason, now)
+
+    def close_all(self, reason=DISCONNECT_SERVER, now=0.0):
+        """Close every session; returns their disconnect events."""
+        return [self._close(s, reason, now) for s in self.sessions.values()
+                if s.state <= OPEN]
+
+    # ------------------------------------------------------------------
+    # handshake
+    def _handshake_packet(self, s, upgrades):
+        c = self.config
+        return '0' + self.dumps({
+            'sid': s.sid,
+            'upgrades': upgrades,
+            'pingInterval': c.ms(c.ping_interval + c.ping_grace),
+            'pingTimeout': c.ms(c.ping_timeout),
+            'maxPayload': c.max_http_buffer_size,
+        })
+
+    def finish_connect(self, session, req, now, jsonp=None):
+        """Accept a session after its connect handler allowed it.
+
+        For polling returns the handshake :class:`Response`; for a
+        websocket session queues the open packet first (take it with
+        :meth:`ws_take`) and returns None. A session that was closed while
+        its handler ran gets the 1-packet answer it deserves.
+        """
+        s = session
+        if s.state != CONNECTING:
+            if s.transport == 'polling':
+                return self.policy.text(req, '1', jsonp, None,
+                                        self._jsonp_wrap)
+            return None
+        s.state = OPEN
+        s.deadline = now + self._ping_interval
+        self._schedule(s.deadline, s)
+        if s.transport == 'websocket':
+            s.queue.appendleft(self._handshake_packet(s, []))
+            return None
+        upgrades = (['websocket'] if self.config.allow_upgrades and
+                    'websocket' in self.config.transports else [])
+        items = [self._handshake_packet(s, upgrades)]
+        items.extend(s.queue)
+        s.queue.clear()
+        s.queue_bytes = 0
+        return self.policy.text(req, self._encode_payload(items), jsonp,
+                                self.policy.sid_cookie(s.sid),
+                                self._jsonp_wrap)
+
+    def reject_connect(self, session, req, value=None):
+        """Drop a session whose connect handler refused it; 401 response."""
+        self.sessions.remove(session.sid)
+        session.state = CLOSED
+        session.queue.clear()
+        return self.policy.unauthorized(req, value)
+
+    # ------------------------------------------------------------------
+    # HTTP entry point
+    def handle_http(self, req, now):
+        """Decide what to do with one request. Returns an :class:`Outcome`.
+        """
+        policy = self.policy
+        q = req.query
+        method = req.method
+        if not policy.origin_allowed(req):
+            return Outcome(RESPOND, policy.error(
+                req, _http.BAD_REQUEST, 'Not an accepted origin'))
+        if method == 'OPTIONS' and not req.is_websocket:
+            headers = policy.cors_headers(req)
+            headers.append(('Content-Type', _http.TEXT_PLAIN))
+            return Outcome(RESPOND, _http.Response(200, headers, b''))
+        if method not in ('GET', 'POST'):
+            return Outcome(RESPOND, policy.error(
+                req, _http.BAD_HANDSHAKE_METHOD))
+        if q.get('EIO') != '4':
+            return Outcome(RESPOND, policy.error(
+                req, _http.UNSUPPORTED_PROTOCOL_VERSION))
+        transport = q.get('transport')
+        if transport not in ('polling', 'websocket') or \
+                transport not in self.config.transports:
+            return Outcome(RESPOND, policy.error(
+                req, _http.UNKNOWN_TRANSPORT))
+        jsonp = q.get('j')
+        if jsonp is not None:
+            if transport != 'polling' or not jsonp.isdigit() or \
+                    len(jsonp) > 9:
+                return Outcome(RESPOND, policy.error(req, _http.BAD_REQUEST))
+            jsonp = int(jsonp)
+        if transport == 'websocket' and not req.is_websocket:
+            return Outcome(RESPOND, policy.error(req, _http.BAD_REQUEST))
+        if req.is_websocket and transport != 'websocket':
+            return Outcome(RESPOND, policy.error(req, _http.BAD_REQUEST))
+        sid = q.get('sid')
+        if sid is None:
+            if method != 'GET':
+                return Outcome(RESPOND, policy.error(
+                    req, _http.BAD_HANDSHAKE_METHOD))
+            return self._new_session(req, transport, jsonp)
+        s = self.sessions.get(sid)
+        if s is None:
+            s = self.closing.get(sid)
+            if s is not None and transport == 'polling' and \
+                    method == 'GET' and not s.poll_pending:
+                # deliver the close packet of a server-closed session
+                return self._poll(s, req, jsonp)
+            return Outcome(RESPOND, policy.error(req, _http.UNKNOWN_SID))
+        if s.state != OPEN:
+            return Outcome(RESPOND, policy.error(req, _http.BAD_REQUEST))
+        if transport == 'websocket':
+            return self._upgrade_request(s, req, now)
+        if s.transport != 'polling':
+            return Outcome(RESPOND, policy.error(req, _http.BAD_REQUEST))
+        if method == 'GET':
+            if s.poll_pending:
+                if self.logger:
+                    self.logger.info('%s: overlapping poll, closing', sid)
+                ev = self._close(s, DISCONNECT_TRANSPORT_ERROR, now)
+                return Outcome(RESPOND, policy.error(req, _http.BAD_REQUEST),
+                               events=[ev])
+            return self._poll(s, req, jsonp)
+        return self._post(s, req, now, jsonp)
+
+    def _new_session(self, req, transport, jsonp):
+        sid = self.sessions.new_sid()
+        s = Session(sid, transport, None)
+        self.sessions.add(sid, s)
+        if transport == 'websocket':
+            link = WsLink(s, False)
+            s.ws = link
+            return Outcome(CONNECT, session=s, link=link, jsonp=jsonp)
+        return Outcome(CONNECT, session=s, jsonp=jsonp)
+
+    # ------------------------------------------------------------------
+    # polling
+    def _poll(self, s, req, jsonp):
+        s.poll_pending = True
+        resp = self.take_poll(s, req, jsonp)
+        if resp is not None:
+            return Outcome(RESPOND, resp)
+        return Outcome(WAIT, session=s, jsonp=jsonp)
+
+    def take_poll(self, s, req, jsonp=None):
+        """The response for a parked (or new) GET, or None to keep waiting.
+
+        Call it after the session's poll waker fired; it clears the pending
+        flag when it returns a response.
+        """
+        if s.transport != 'polling' or s.state == CLOSED:
+            # upgraded (or closed by the client): end the GET with a noop
+            text = '6'
+        elif s.queue:
+            items = list(s.queue)
+            s.queue.clear()
+            s.queue_bytes = 0
+            text = self._encode_payload(items)
+            if s.state == CLOSING:
+                self._finish_closing(s)
+        elif s.probed:
+            text = '6'
+        else:
+            return None
+        s.poll_pending = False
+        s.poll_waker = None
+        return self.policy.text(req, text, jsonp, None, self._jsonp_wrap)
+
+    def poll_aborted(self, s):
+        """The adapter gave up on a parked GET (client went away)."""
+        s.poll_pending = False
+        s.poll_waker = None
+
+    def _post(self, s, req, now, jsonp):
+        policy = self.policy
+        body = req.body
+        if body is None:
+            body = b''
+        if len(body) > self._max_size:
+            ev = self._close(s, DISCONNECT_TRANSPORT_ERROR, now)
+            return Outcome(RESPOND, policy.error(
+                req, _http.BAD_REQUEST, 'Payload too large'), events=[ev])
+        try:
+            text = body.decode('utf-8') if not isinstance(body, str) \
+                else body
+            if jsonp is not None or text.startswith('d='):
+                form = urllib.parse.parse_qs(text, max_num_fields=4)
+                text = form['d'][0]
+            packets = [self._decode_value(p, self.loads)
+                       for p in self._k.split_payload(text)]
+        except (ValueError, KeyError, IndexError):
+            ev = self._close(s, DISCONNECT_TRANSPORT_ERROR, now)
+            return Outcome(RESPOND, policy.error(req, _http.BAD_REQUEST),
+                           events=[ev])
+        events = []
+        for ptype, data, _binary in packets:
+            if ptype == _MESSAGE:
+                events.append(('message', s.sid, data))
+            elif ptype == _PONG:
+                self._pong(s, now)
+            elif ptype == _CLOSE:
+                events.append(self._close(s, DISCONNECT_CLIENT, now,
+                                          notify_client=False))
+                break
+            elif ptype == _NOOP:
+                continue
+            else:
+                events.append(self._close(s, DISCONNECT_TRANSPORT_ERROR,
+                                          now))
+                return Outcome(RESPOND, policy.error(req, _http.BAD_REQUEST),
+                               events=events)
+        headers = [('Content-Type', 'text/html; charset=UTF-8')]
+        headers += policy.cors_headers(req)
+        return Outcome(RESPOND, _http.Response(200, headers, b'ok'),
+                       events=events)
+
+    def _pong(self, s, now):
+        if s.awaiting_pong:
+            s.awaiting_pong = False
+            s.deadline = now + self._ping_interval
+            self._schedule(s.deadline, s)
+
+    # ------------------------------------------------------------------
+    # websocket
+    def _upgrade_request(self, s, req, now):
+        if (s.transport != 'polling' or s.probe is not None or
+                not self.config.allow_upgrades):
+            return Outcome(RESPOND, self.policy.error(req, _http.BAD_REQUEST))
+        link = WsLink(s, True)
+        s.probe = link
+        s.probed = False
+        s.upgrade_deadline = now + self.config.upgrade_timeout
+        self._schedule(s.upgrade_deadline, s)
+        return Outcome(WEBSOCKET, session=s, link=link)
+
+    def _abort_probe(self, s):
+        link = s.probe
+        s.probe = None
+        s.probed = False
+        if link is not None:
+            link.closing = True
+            link.wake()
+
+    def ws_take(self, link):
+        """Items to write on ``link`` now (str: text frame, bytes: binary
+        frame). After writing them, close the socket if ``link.closing``.
+        """
+        if link.is_probe:
+            out = link.out
+            link.out = []
+            return out
+        s = link.session
+        if s.ws is not link or not s.queue:
+            return ()
+        items = list(s.queue)
+        s.queue.clear()
+        s.queue_bytes = 0
+        return items
+
+    def ws_receive(self, link, data, now):
+        """Handle one websocket message (str or bytes). Returns events.
+
+        A message that ends the link sets ``link.closing``.
+        """
+        s = link.session
+        if link.is_probe:
+            return self._probe_receive(link, s, data, now)
+        if s.ws is not link or s.state != OPEN:
+            return ()
+        if len(data) > self._max_size:
+            link.close_code = 1009
+            return [self._close(s, DISCONNECT_TRANSPORT_ERROR, now)]
+        try:
+            ptype, value, _binary = self._decode_value(data, self.loads)
+        except ValueError:
+            link.close_code = 1002
+            return [self._close(s, DISCONNECT_TRANSPORT_ERROR, now)]
+        if ptype == _MESSAGE:
+            return [('message', s.sid, value)]
+        if ptype == _PONG:
+            self._pong(s, now)
+            return ()
+        if ptype == _CLOSE:
+            return [self._close(s, DISCONNECT_CLIENT, now,
+                                notify_client=False)]
+        if ptype == _NOOP or ptype == _UPGRADE:
+            return ()
+        link.close_code = 1002
+        return [self._close(s, DISCONNECT_TRANSPORT_ERROR, now)]
+
+    def _probe_receive(self, link, s, data, now):
+        if s.probe is not link or s.state != OPEN:
+            link.closing = True
+            return ()
+        if data == '2probe' and not s.probed:
+            s.probed = True
+            link.out.append('3probe')
+            link.wake()
+            s.wake_poll()   # a parked GET ends with a noop
+            return ()
+        if data == '5' and s.probed:
+            # the switch: from here on the queue drains to the websocket
+            s.probe = None
+            s.probed = False
+            link.is_probe = False
+            s.ws = link
+            s.transport = 'websocket'
+            s.wake_poll()   # a parked GET ends with a noop
+            link.wake()
+            return ()
+        # anything else aborts the upgrade; the session stays on polling
+        self._abort_probe(s)
+        return ()
+
+    def ws_closed(self, link, now):
+        """The adapter's websocket closed (by the peer or by error)."""
+        s = link.session
+        if link.is_probe:
+            if s.probe is link:
+                s.probe = None
+                s.probed = False
+            return ()
+        if s.ws is link and s.state <= OPEN:
+            return [self._close(s, DISCONNECT_TRANSPORT_CLOSE, now,
+                                notify_client=False)]
+        return ()

@@ -1,0 +1,252 @@
+"""HTTP-level pieces of the sans-I/O core: requests, responses, CORS,
+cookies, compression and the error bodies of PROTOCOL.md.
+
+Nothing here touches a socket or a clock; adapters build a :class:`Request`
+from whatever their server gives them and write the :class:`Response` back.
+"""
+
+import gzip
+import json as _stdjson
+import zlib
+
+# The JavaScript server's error codes and messages (PROTOCOL.md).
+UNKNOWN_TRANSPORT = 0
+UNKNOWN_SID = 1
+BAD_HANDSHAKE_METHOD = 2
+BAD_REQUEST = 3
+FORBIDDEN = 4
+UNSUPPORTED_PROTOCOL_VERSION = 5
+
+ERROR_MESSAGES = {
+    UNKNOWN_TRANSPORT: 'Transport unknown',
+    UNKNOWN_SID: 'Session ID unknown',
+    BAD_HANDSHAKE_METHOD: 'Bad handshake method',
+    BAD_REQUEST: 'Bad request',
+    FORBIDDEN: 'Forbidden',
+    UNSUPPORTED_PROTOCOL_VERSION: 'Unsupported protocol version',
+}
+
+TEXT_PLAIN = 'text/plain; charset=UTF-8'
+JAVASCRIPT = 'text/javascript; charset=UTF-8'
+JSON_TYPE = 'application/json'
+
+
+class Request:
+    """One HTTP (or websocket handshake) request, as the core sees it.
+
+    Args:
+        method: the HTTP method in upper case.
+        query: a dict of query parameters (first value of each).
+        headers: a dict of lower-case header names to values.
+        scheme: ``'http'`` or ``'https'`` (``'ws'``/``'wss'`` are mapped).
+        body: the request body (bytes) or None.
+        is_websocket: True for a websocket upgrade request.
+        environ: the WSGI-style environ, or a zero-argument callable that
+            builds it (built once, only when needed: CORS callables and
+            the connect handler).
+    """
+
+    __slots__ = ('method', 'query', 'headers', 'scheme', 'body',
+                 'is_websocket', '_environ')
+
+    def __init__(self, method, query, headers, scheme='http', body=None,
+                 is_websocket=False, environ=None):
+        self.method = method
+        self.query = query
+        self.headers = headers
+        self.scheme = scheme
+        self.body = body
+        self.is_websocket = is_websocket
+        self._environ = environ
+
+    @property
+    def environ(self):
+        env = self._environ
+        if callable(env):
+            env = self._environ = env()
+        if env is None:
+            env = self._environ = {}
+        return env
+
+
+class Response:
+    """An HTTP response: status code, header list and body bytes."""
+
+    __slots__ = ('status', 'headers', 'body')
+
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def __repr__(self):
+        return 'Response(%d, %r, %r)' % (self.status, self.headers,
+                                        self.body[:60])
+
+
+STATUS_TEXT = {200: 'OK', 400: 'BAD REQUEST', 401: 'UNAUTHORIZED',
+               403: 'FORBIDDEN', 404: 'NOT FOUND', 413: 'PAYLOAD TOO LARGE',
+               500: 'INTERNAL SERVER ERROR'}
+
+
+def status_line(status):
+    """``'400 BAD REQUEST'`` style status string for WSGI."""
+    return '%d %s' % (status, STATUS_TEXT.get(status, 'UNKNOWN'))
+
+
+def error_body(code, message=None):
+    """The JSON body of an Engine.IO error response."""
+    return _stdjson.dumps({
+        'code': code,
+        'message': message or ERROR_MESSAGES[code]},
+        separators=(',', ':')).encode()
+
+
+class HttpPolicy:
+    """CORS, cookie and compression settings of one server."""
+
+    def __init__(self, cors_allowed_origins=None, cors_credentials=True,
+                 cookie=None, http_compression=True,
+                 compression_threshold=1024):
+        self.cors_allowed_origins = cors_allowed_origins
+        self.cors_credentials = cors_credentials
+        self.cors_disabled = (isinstance(cors_allowed_origins, (list, tuple))
+                              and len(cors_allowed_origins) == 0)
+        self.http_compression = http_compression
+        self.compression_threshold = compression_threshold
+        if cookie is None or cookie is False:
+            self.cookie = None
+        elif isinstance(cookie, str):
+            self.cookie = {'name': cookie, 'path': '/', 'SameSite': 'Lax'}
+        elif isinstance(cookie, dict):
+            self.cookie = dict(cookie)
+        else:
+            raise ValueError('cookie must be a str or a dict')
+
+    # -- CORS ------------------------------------------------------------
+    def _default_origins(self, req):
+        host = req.headers.get('host')
+        if not host:
+            return []
+        scheme = 'https' if req.scheme in ('https', 'wss') else 'http'
+        origins = ['%s://%s' % (scheme, host)]
+        fwd_proto = req.headers.get('x-forwarded-proto')
+        fwd_host = req.headers.get('x-forwarded-host')
+        if fwd_proto or fwd_host:
+            origins.append('%s://%s' % (
+                (fwd_proto or scheme).split(',')[0].strip(),
+                (fwd_host or host).split(',')[0].strip()))
+        return origins
+
+    def origin_allowed(self, req):
+        """True when the request's Origin (if any) passes the CORS policy."""
+        if self.cors_disabled:
+            return True
+        origin = req.headers.get('origin')
+        if origin is None:
+            return True
+        allowed = self.cors_allowed_origins
+        if allowed is None:
+            return origin in self._default_origins(req)
+        if allowed == '*':
+            return True
+        if isinstance(allowed, str):
+            return origin == allowed
+        if callable(allowed):
+            try:
+                return bool(allowed(origin, req.environ))
+            except TypeError:
+                return bool(allowed(origin))
+        return origin in allowed
+
+    def cors_headers(self, req):
+        """The Access-Control-* headers for a response to ``req``."""
+        if self.cors_disabled:
+            return []
+        headers = []
+        origin = req.headers.get('origin')
+        if origin is not None and self.origin_allowed(req):
+            headers.append(('Access-Control-Allow-Origin', origin))
+        if req.method == 'OPTIONS':
+            headers.append(('Access-Control-Allow-Methods',
+                            'OPTIONS, GET, POST'))
+        acrh = req.headers.get('access-control-request-headers')
+        if acrh:
+            headers.append(('Access-Control-Allow-Headers', acrh))
+        if self.cors_credentials:
+            headers.append(('Access-Control-Allow-Credentials', 'true'))
+        return headers
+
+    # -- cookies ---------------------------------------------------------
+    def sid_cookie(self, sid):
+        """The Set-Cookie value for a new session, or None."""
+        attrs = self.cookie
+        if attrs is None:
+            return None
+        parts = [attrs.get('name', 'io') + '=' + sid]
+        for key, value in attrs.items():
+            if key == 'name':
+                continue
+            if callable(value):
+                value = value()
+            if value is True:
+                parts.append(key)
+            elif value is not False and value is not None:
+                parts.append('%s=%s' % (key, value))
+        return '; '.join(parts)
+
+    # -- compression -----------------------------------------------------
+    def compress(self, req, body, headers):
+        """Compress ``body`` if the client accepts it and it is big enough.
+
+        Returns the body to send; appends Content-Encoding to ``headers``.
+        """
+        if not self.http_compression or \
+                len(body) < self.compression_threshold:
+            return body
+        accept = req.headers.get('accept-encoding')
+        if not accept:
+            return body
+        for item in accept.split(','):
+            name, _, params = item.partition(';')
+            name = name.strip().lower()
+            if params.replace(' ', '').lower() in ('q=0', 'q=0.0', 'q=0.00',
+                                                   'q=0.000'):
+                continue
+            if name == 'gzip':
+                headers.append(('Content-Encoding', 'gzip'))
+                return gzip.compress(body, compresslevel=6, mtime=0)
+            if name == 'deflate':
+                headers.append(('Content-Encoding', 'deflate'))
+                return zlib.compress(body)
+        return body
+
+    # -- responses -------------------------------------------------------
+    def error(self, req, code, message=None, status=400):
+        """An Engine.IO error response (JSON body, CORS headers)."""
+        headers = [('Content-Type', JSON_TYPE)]
+        if req is not None:
+            headers += self.cors_headers(req)
+        return Response(status, headers, error_body(code, message))
+
+    def unauthorized(self, req, value=None):
+        """The 401 response of a rejected connection."""
+        body = _stdjson.dumps(
+            {'message': 'Unauthorized' if value is None else value},
+            separators=(',', ':')).encode()
+        headers = [('Content-Type', JSON_TYPE)] + self.cors_headers(req)
+        return Response(401, headers, body)
+
+    def text(self, req, text, jsonp_index=None, cookie=None,
+             jsonp_wrap=None):
+        """A 200 polling response carrying ``text`` (str)."""
+        if jsonp_index is not None:
+            text = jsonp_wrap(jsonp_index, text)
+            headers = [('Content-Type', JAVASCRIPT)]
+        else:
+            headers = [('Content-Type', TEXT_PLAIN)]
+        if cookie is not None:
+            headers.append(('Set-Cookie', cookie))
+        headers += self.cors_headers(req)
+        body = self.compress(req, text.encode('utf-8'), headers)
+        return Response(200, headers, body)

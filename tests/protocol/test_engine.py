@@ -1,0 +1,558 @@
+"""The sans-I/O core: requests in, responses/events/deadlines out, with a
+fake clock. Parametrised over the pure and compiled kernels."""
+
+import base64
+import gzip
+import json
+
+import pytest
+
+from engineio_fast.protocol import engine as E
+from engineio_fast.protocol.http import HttpPolicy, Request
+
+
+def dumps(obj):
+    return json.dumps(obj, separators=(',', ':'))
+
+
+@pytest.fixture
+def make(kernels):
+    def factory(policy=None, **config):
+        return E.Engine(E.EngineConfig(**config), policy or HttpPolicy(),
+                        json.loads, dumps, kernels=kernels)
+    return factory
+
+
+def req(method='GET', body=None, ws=False, headers=None, **query):
+    q = {'EIO': '4', 'transport': 'websocket' if ws else 'polling'}
+    q.update({k: v for k, v in query.items() if v is not None})
+    for k in [k for k, v in query.items() if v is None]:
+        q.pop(k, None)
+    return Request(method, q, dict(headers or {}), 'http', body, ws,
+                   {'REMOTE_ADDR': '127.0.0.1'})
+
+
+def open_polling(engine, now=0.0):
+    out = engine.handle_http(req(), now)
+    assert out.kind == E.CONNECT
+    resp = engine.finish_connect(out.session, req(), now)
+    assert resp.status == 200
+    return out.session, resp
+
+
+def handshake(resp):
+    text = resp.body.decode()
+    first = text.split('\x1e')[0]
+    assert first[0] == '0'
+    return json.loads(first[1:])
+
+
+def error(resp):
+    assert resp.headers[0] == ('Content-Type', 'application/json')
+    return json.loads(resp.body)
+
+
+# -- handshake -----------------------------------------------------------
+
+def test_polling_handshake_fields(make):
+    engine = make(ping_interval=0.3, ping_timeout=0.2,
+                  max_http_buffer_size=12345)
+    s, resp = open_polling(engine)
+    hs = handshake(resp)
+    assert hs == {'sid': s.sid, 'upgrades': ['websocket'],
+                  'pingInterval': 300, 'pingTimeout': 200,
+                  'maxPayload': 12345}
+    assert ('Content-Type', 'text/plain; charset=UTF-8') in resp.headers
+    assert len(s.sid) == 20
+    assert engine.get(s.sid) is s
+
+
+def test_ping_interval_tuple_advertises_grace(make):
+    engine = make(ping_interval=(1, 0.5), ping_timeout=2)
+    _, resp = open_polling(engine)
+    assert handshake(resp)['pingInterval'] == 1500
+    # but pings are sent every `interval`
+    assert engine.next_deadline() == pytest.approx(1.0)
+
+
+def test_no_upgrades_when_disabled(make):
+    _, resp = open_polling(make(allow_upgrades=False))
+    assert handshake(resp)['upgrades'] == []
+    _, resp = open_polling(make(transports=['polling']))
+    assert handshake(resp)['upgrades'] == []
+
+
+def test_messages_queued_by_connect_handler_follow_open(make):
+    engine = make()
+    out = engine.handle_http(req(), 0)
+    engine.send(out.session, '4welcome')
+    resp = engine.finish_connect(out.session, req(), 0)
+    parts = resp.body.decode().split('\x1e')
+    assert parts[1] == '4welcome'
+
+
+@pytest.mark.parametrize('query,code', [
+    ({'EIO': None}, 5), ({'EIO': '3'}, 5), ({'EIO': 'x'}, 5),
+    ({'transport': None}, 0), ({'transport': 'flash'}, 0),
+    ({'sid': 'nope'}, 1),
+])
+def test_handshake_errors(make, query, code):
+    out = make().handle_http(req(**query), 0)
+    assert out.kind == E.RESPOND and out.response.status == 400
+    assert error(out.response)['code'] == code
+
+
+def test_disabled_transport_is_unknown(make):
+    out = make(transports=['polling']).handle_http(req(ws=True), 0)
+    assert out.response.status == 400 and error(out.response)['code'] == 0
+
+
+def test_websocket_transport_without_upgrade_is_bad_request(make):
+    r = req()
+    r.query['transport'] = 'websocket'
+    out = make().handle_http(r, 0)
+    assert out.response.status == 400 and error(out.response)['code'] == 3
+
+
+@pytest.mark.parametrize('method', ['PUT', 'DELETE', 'PATCH'])
+def test_bad_methods(make, method):
+    out = make().handle_http(req(method), 0)
+    assert out.response.status == 400 and error(out.response)['code'] == 2
+
+
+def test_post_without_sid_is_bad_handshake_method(make):
+    out = make().handle_http(req('POST', b'4x'), 0)
+    assert error(out.response)['code'] == 2
+
+
+def test_reject_connect(make):
+    engine = make()
+    out = engine.handle_http(req(), 0)
+    resp = engine.reject_connect(out.session, req())
+    assert resp.status == 401
+    assert json.loads(resp.body) == {'message': 'Unauthorized'}
+    assert engine.get(out.session.sid) is None
+    out = engine.handle_http(req(), 0)
+    resp = engine.reject_connect(out.session, req(), {'why': 'no'})
+    assert json.loads(resp.body) == {'message': {'why': 'no'}}
+    assert len(engine.sessions) == 0
+
+
+# -- polling -------------------------------------------------------------
+
+def test_post_messages_and_poll(make):
+    engine = make()
+    s, _ = open_polling(engine)
+    out = engine.handle_http(req('POST', '4hello\x1e4{"a":1}\x1e4123\x1e4true'
+                                 .encode(), sid=s.sid), 1)
+    assert out.response.status == 200 and out.response.body == b'ok'
+    assert out.events == [('message', s.sid, 'hello'),
+                          ('message', s.sid, {'a': 1}),
+                          ('message', s.sid, '123'),
+                          ('message', s.sid, True)]
+    out = engine.handle_http(req(sid=s.sid), 1)
+    assert out.kind == E.WAIT
+    woken = []
+    s.poll_waker = lambda: woken.append(1)
+    engine.send(s, '4one')
+    engine.send(s, b'\x00\x01')
+    assert woken == [1]
+    resp = engine.take_poll(s, req(sid=s.sid))
+    assert resp.body == b'4one\x1ebAAE='
+    assert not s.poll_pending
+
+
+def test_binary_post(make):
+    engine = make()
+    s, _ = open_polling(engine)
+    body = 'b' + base64.b64encode(b'\xff\x00abc').decode()
+    out = engine.handle_http(req('POST', body.encode(), sid=s.sid), 1)
+    assert out.events == [('message', s.sid, b'\xff\x00abc')]
+
+
+def test_many_packets_in_one_post_are_all_delivered(make):
+    engine = make()
+    s, _ = open_polling(engine)
+    body = '\x1e'.join('4m%d' % i for i in range(500)).encode()
+    out = engine.handle_http(req('POST', body, sid=s.sid), 1)
+    assert [e[2] for e in out.events] == ['m%d' % i for i in range(500)]
+
+
+def test_duplicate_get_closes_session(make):
+    engine = make()
+    s, _ = open_polling(engine)
+    assert engine.handle_http(req(sid=s.sid), 1).kind == E.WAIT
+    out = engine.handle_http(req(sid=s.sid), 1)
+    assert out.response.status == 400
+    assert out.events == [('disconnect', s.sid, 'transport error')]
+    # the parked GET ends with the close packet
+    assert engine.take_poll(s, req(sid=s.sid)).body == b'1'
+    assert engine.handle_http(req(sid=s.sid), 2).response.status == 400
+
+
+def test_client_close_ends_pending_get_with_noop(make):
+    engine = make()
+    s, _ = open_polling(engine)
+    assert engine.handle_http(req(sid=s.sid), 1).kind == E.WAIT
+    woken = []
+    s.poll_waker = lambda: woken.append(1)
+    out = engine.handle_http(req('POST', b'1', sid=s.sid), 1)
+    assert out.events == [('disconnect', s.sid, 'client disconnect')]
+    assert woken == [1]
+    assert engine.take_poll(s, req(sid=s.sid)).body == b'6'
+    out = engine.handle_http(req(sid=s.sid), 2)
+    assert out.response.status == 400 and error(out.response)['code'] == 1
+
+
+@pytest.mark.parametrize('body', [b'', b'9x', b'x', b'4ok\x1e', b'0{}',
+                                  b'bnot*base64', b'\xff\xfe', b'2'])
+def test_invalid_post_closes_only_that_session(make, body):
+    engine = make()
+    s, _ = open_polling(engine)
+    other, _ = open_polling(engine)
+    engine.send(other, '4keep')
+    out = engine.handle_http(req('POST', body, sid=s.sid), 1)
+    assert out.response.status == 400
+    assert ('disconnect', s.sid, 'transport error') in out.events
+    assert engine.get(s.sid) is None
+    assert engine.get(other.sid) is other
+    assert engine.take_poll(other, req(sid=other.sid)).body == b'4keep'
+
+
+def test_post_over_max_size(make):
+    engine = make(max_http_buffer_size=10)
+    s, _ = open_polling(engine)
+    out = engine.handle_http(req('POST', b'4' + b'x' * 10, sid=s.sid), 1)
+    assert out.response.status == 400
+    assert out.events == [('disconnect', s.sid, 'transport error')]
+
+
+def test_server_close_delivers_close_packet_to_next_get(make):
+    engine = make(ping_interval=5, ping_timeout=5)
+    s, _ = open_polling(engine)
+    ev = engine.close(s, 'server disconnect', 1)
+    assert ev == ('disconnect', s.sid, 'server disconnect')
+    assert engine.close(s, 'server disconnect', 1) is None
+    assert engine.get(s.sid) is None
+    out = engine.handle_http(req(sid=s.sid), 2)
+    assert out.kind == E.RESPOND and out.response.body == b'1'
+    assert engine.handle_http(req(sid=s.sid), 2).response.status == 400
+
+
+def test_closed_polling_session_expires(make):
+    engine = make(ping_interval=1, ping_timeout=1)
+    s, _ = open_polling(engine)
+    engine.close(s, 'server disconnect', 0)
+    assert s.sid in engine.closing
+    engine.tick(100)
+    assert s.sid not in engine.closing
+
+
+def test_send_to_closed_session_returns_false(make):
+    engine = make()
+    s, _ = open_polling(engine)
+    engine.close(s, 'server disconnect', 0)
+    assert engine.send(s, '4late') is False
+
+
+def test_queue_bound_closes_session(make):
+    engine = make(max_queue_bytes=100)
+    s, _ = open_polling(engine)
+    assert engine.send(s, '4' + 'x' * 60) is True
+    ev = engine.send(s, '4' + 'x' * 60)
+    assert ev == ('disconnect', s.sid, 'transport error')
+
+
+# -- heartbeat -------------------------------------------------------------
+
+def test_ping_pong_and_timeout(make):
+    engine = make(ping_interval=0.3, ping_timeout=0.2)
+    s, _ = open_polling(engine, now=0)
+    assert engine.next_deadline() == pytest.approx(0.3)
+    assert engine.tick(0.29) == []
+    assert engine.tick(0.3) == []
+    assert list(s.queue) == ['2']
+    engine.take_poll(s, req(sid=s.sid))
+    engine.handle_http(req('POST', b'3', sid=s.sid), 0.4)
+    assert engine.next_deadline() is not None
+    assert engine.tick(0.69) == []
+    engine.tick(0.7)
+    assert list(s.queue) == ['2']
+    # no pong this time: closed at 0.7 + 0.2
+    assert engine.tick(0.89) == []
+    assert engine.tick(0.9) == [('disconnect', s.sid, 'ping timeout')]
+    assert engine.get(s.sid) is None
+
+
+def test_timer_hook_sees_earlier_deadlines(make):
+    engine = make(ping_interval=10, ping_timeout=1)
+    seen = []
+    engine.timer_hook = seen.append
+    open_polling(engine, now=0)
+    open_polling(engine, now=1)   # later deadline: no new arm
+    assert seen == [10.0]
+
+
+def test_thousands_of_sessions_one_heap(make):
+    engine = make(ping_interval=1, ping_timeout=1)
+    sessions = [open_polling(engine, now=i / 1000)[0] for i in range(2000)]
+    engine.tick(5)   # every session pinged
+    events = engine.tick(10)
+    assert len(events) == 2000
+    assert all(ev[2] == 'ping timeout' for ev in events)
+    assert len(engine.sessions) == 0
+    assert sessions[0].state == E.CLOSED or sessions[0].state == 2
+
+
+# -- websocket -------------------------------------------------------------
+
+def open_ws(engine, now=0.0):
+    out = engine.handle_http(req(ws=True), now)
+    assert out.kind == E.CONNECT and out.link is not None
+    assert engine.finish_connect(out.session, req(ws=True), now) is None
+    return out.session, out.link
+
+
+def test_websocket_session(make):
+    engine = make(ping_interval=1, ping_timeout=1)
+    s, link = open_ws(engine)
+    items = engine.ws_take(link)
+    assert len(items) == 1
+    hs = json.loads(items[0][1:])
+    assert hs['upgrades'] == [] and hs['sid'] == s.sid
+    assert engine.ws_receive(link, '4hi', 0.1) == [('message', s.sid, 'hi')]
+    assert engine.ws_receive(link, b'\x01', 0.1) == [
+        ('message', s.sid, b'\x01')]
+    engine.send(s, '4a')
+    engine.send(s, b'b')
+    assert engine.ws_take(link) == ['4a', b'b']
+    engine.tick(1.0)
+    assert engine.ws_take(link) == ['2']
+    assert engine.ws_receive(link, '3', 1.1) == ()
+    assert engine.tick(2.05) == []
+
+
+def test_websocket_close_reasons(make):
+    engine = make()
+    s, link = open_ws(engine)
+    assert engine.ws_receive(link, '1', 0) == [
+        ('disconnect', s.sid, 'client disconnect')]
+    assert link.closing
+    s, link = open_ws(engine)
+    assert engine.ws_closed(link, 0) == [
+        ('disconnect', s.sid, 'transport close')]
+    s, link = open_ws(engine)
+    engine.ws_take(link)
+    assert engine.close(s, 'server disconnect', 0)[2] == 'server disconnect'
+    assert engine.ws_take(link) == ['1'] and link.closing
+    assert engine.ws_closed(link, 0) == ()
+
+
+@pytest.mark.parametrize('data', ['9', '', 'x', '0', '2', 'b!!'])
+def test_websocket_bad_packets(make, data):
+    engine = make()
+    s, link = open_ws(engine)
+    assert engine.ws_receive(link, data, 0) == [
+        ('disconnect', s.sid, 'transport error')]
+    assert link.closing and link.close_code == 1002
+
+
+def test_websocket_message_too_big(make):
+    engine = make(max_http_buffer_size=100)
+    s, link = open_ws(engine)
+    assert engine.ws_receive(link, '4' + 'x' * 100, 0)[0][2] == \
+        'transport error'
+    assert link.close_code == 1009
+
+
+# -- upgrade -------------------------------------------------------------
+
+def test_upgrade_keeps_order_and_loses_nothing(make):
+    engine = make()
+    s, _ = open_polling(engine)
+    assert engine.handle_http(req(sid=s.sid), 1).kind == E.WAIT
+    polls = []
+    s.poll_waker = lambda: polls.append(1)
+    out = engine.handle_http(req(ws=True, sid=s.sid), 1)
+    assert out.kind == E.WEBSOCKET
+    link = out.link
+    wakes = []
+    link.waker = lambda: wakes.append(1)
+    assert engine.ws_receive(link, '2probe', 1) == ()
+    assert engine.ws_take(link) == ['3probe']
+    assert polls == [1]
+    assert engine.take_poll(s, req(sid=s.sid)).body == b'6'
+    # messages sent while upgrading wait for the new transport
+    engine.send(s, '4a')
+    engine.send(s, '4b')
+    assert engine.ws_receive(link, '5', 1) == ()
+    assert s.transport == 'websocket'
+    assert engine.ws_take(link) == ['4a', '4b']
+    engine.send(s, '4c')
+    assert engine.ws_take(link) == ['4c']
+    assert engine.ws_receive(link, '4up', 1) == [('message', s.sid, 'up')]
+    # polling is over for this sid; a second websocket is refused
+    assert engine.handle_http(req(sid=s.sid), 2).response.status == 400
+    assert engine.handle_http(req('POST', b'4x', sid=s.sid),
+                              2).response.status == 400
+    assert engine.handle_http(req(ws=True, sid=s.sid),
+                              2).response.status == 400
+
+
+def test_pending_get_during_switch_gets_noop_not_messages(make):
+    engine = make()
+    s, _ = open_polling(engine)
+    link = engine.handle_http(req(ws=True, sid=s.sid), 1).link
+    engine.ws_receive(link, '2probe', 1)
+    engine.ws_take(link)
+    assert engine.handle_http(req(sid=s.sid), 1).kind == E.RESPOND
+    assert engine.handle_http(req(sid=s.sid), 1).kind == E.RESPOND
+    s.poll_pending = True
+    engine.ws_receive(link, '5', 1)
+    engine.send(s, '4after')
+    assert engine.take_poll(s, req(sid=s.sid)).body == b'6'
+    assert engine.ws_take(link) == ['4after']
+
+
+def test_get_during_probe_returns_noop_immediately(make):
+    engine = make()
+    s, _ = open_polling(engine)
+    link = engine.handle_http(req(ws=True, sid=s.sid), 1).link
+    engine.ws_receive(link, '2probe', 1)
+    out = engine.handle_http(req(sid=s.sid), 1)
+    assert out.kind == E.RESPOND and out.response.body == b'6'
+
+
+def test_upgrade_timeout_keeps_polling(make):
+    engine = make(ping_interval=100, ping_timeout=100, upgrade_timeout=2)
+    s, _ = open_polling(engine)
+    link = engine.handle_http(req(ws=True, sid=s.sid), 1).link
+    assert engine.tick(2.9) == []
+    assert not link.closing
+    engine.tick(3.0)
+    assert link.closing and s.probe is None
+    assert s.transport == 'polling'
+    engine.send(s, '4still')
+    assert engine.handle_http(req(sid=s.sid), 4).response.body == b'4still'
+
+
+def test_bad_probe_aborts_upgrade(make):
+    engine = make()
+    s, _ = open_polling(engine)
+    link = engine.handle_http(req(ws=True, sid=s.sid), 1).link
+    engine.ws_receive(link, '4nope', 1)
+    assert link.closing and s.probe is None and s.transport == 'polling'
+    # a fresh upgrade may be tried again
+    assert engine.handle_http(req(ws=True, sid=s.sid), 2).kind == E.WEBSOCKET
+
+
+def test_probe_socket_closing_keeps_session(make):
+    engine = make()
+    s, _ = open_polling(engine)
+    link = engine.handle_http(req(ws=True, sid=s.sid), 1).link
+    assert engine.ws_closed(link, 1) == ()
+    assert engine.get(s.sid) is s and s.probe is None
+
+
+# -- CORS, cookies, compression, JSONP ---------------------------------------
+
+def test_same_origin_default(make):
+    engine = make()
+    ok = req(headers={'host': 'a.com:80', 'origin': 'http://a.com:80'})
+    out = engine.handle_http(ok, 0)
+    assert out.kind == E.CONNECT
+    resp = engine.finish_connect(out.session, ok, 0)
+    assert ('Access-Control-Allow-Origin', 'http://a.com:80') in resp.headers
+    assert ('Access-Control-Allow-Credentials', 'true') in resp.headers
+    bad = req(headers={'host': 'a.com:80', 'origin': 'http://evil.com'})
+    out = engine.handle_http(bad, 0)
+    assert out.response.status == 400
+    assert not any(h[0] == 'Access-Control-Allow-Origin'
+                   for h in out.response.headers)
+    # no Origin header: no restriction
+    assert engine.handle_http(req(), 0).kind == E.CONNECT
+
+
+@pytest.mark.parametrize('allowed,origin,ok', [
+    ('*', 'http://x.org', True), ('http://x.org', 'http://x.org', True),
+    ('http://x.org', 'http://y.org', False),
+    (['http://x.org', 'http://y.org'], 'http://y.org', True),
+    (lambda o: o.endswith('.org'), 'http://y.org', True),
+    (lambda o, env: env['REMOTE_ADDR'] == '10.0.0.1', 'http://y.org', False),
+    ([], 'http://anything', True),
+])
+def test_cors_policies(make, allowed, origin, ok):
+    engine = make(HttpPolicy(cors_allowed_origins=allowed))
+    r = req(headers={'host': 'a.com', 'origin': origin})
+    out = engine.handle_http(r, 0)
+    assert (out.kind == E.CONNECT) is ok
+    if allowed == []:
+        resp = engine.finish_connect(out.session, r, 0)
+        assert not any(h[0].startswith('Access-Control')
+                       for h in resp.headers)
+
+
+def test_options_preflight(make):
+    engine = make(HttpPolicy(cors_allowed_origins='*',
+                             cors_credentials=False))
+    r = req('OPTIONS', headers={'origin': 'http://x.org',
+                                'access-control-request-headers': 'X-A'})
+    out = engine.handle_http(r, 0)
+    assert out.response.status == 200
+    h = dict(out.response.headers)
+    assert h['Access-Control-Allow-Origin'] == 'http://x.org'
+    assert h['Access-Control-Allow-Methods'] == 'OPTIONS, GET, POST'
+    assert h['Access-Control-Allow-Headers'] == 'X-A'
+    assert 'Access-Control-Allow-Credentials' not in h
+
+
+def test_cookie(make):
+    engine = make(HttpPolicy(cookie='io'))
+    s, resp = open_polling(engine)
+    assert ('Set-Cookie', 'io=%s; path=/; SameSite=Lax' % s.sid) in \
+        resp.headers
+    engine = make(HttpPolicy(cookie={'name': 'c', 'path': '/x',
+                                     'httponly': True, 'secure': False}))
+    s, resp = open_polling(engine)
+    assert ('Set-Cookie', 'c=%s; path=/x; httponly' % s.sid) in resp.headers
+    s, resp = open_polling(make())
+    assert not any(h[0] == 'Set-Cookie' for h in resp.headers)
+
+
+@pytest.mark.parametrize('encoding', ['gzip', 'deflate'])
+def test_compression(make, encoding):
+    import zlib
+    engine = make()
+    s, _ = open_polling(engine)
+    engine.send(s, '4' + 'x' * 2000)
+    r = req(sid=s.sid, headers={'accept-encoding': encoding + ', br'})
+    resp = engine.handle_http(r, 1).response
+    assert ('Content-Encoding', encoding) in resp.headers
+    raw = gzip.decompress(resp.body) if encoding == 'gzip' else \
+        zlib.decompress(resp.body)
+    assert raw == b'4' + b'x' * 2000
+    engine.send(s, '4small')
+    resp = engine.handle_http(r, 1).response
+    assert resp.body == b'4small'
+
+
+def test_no_compression_when_disabled(make):
+    engine = make(HttpPolicy(http_compression=False))
+    s, _ = open_polling(engine)
+    engine.send(s, '4' + 'x' * 2000)
+    resp = engine.handle_http(
+        req(sid=s.sid, headers={'accept-encoding': 'gzip'}), 1).response
+    assert not any(h[0] == 'Content-Encoding' for h in resp.headers)
+
+
+def test_jsonp(make):
+    engine = make()
+    out = engine.handle_http(req(j='3'), 0)
+    resp = engine.finish_connect(out.session, req(j='3'), 0, out.jsonp)
+    body = resp.body.decode()
+    assert body.startswith('___eio[3]("0{\\"sid\\"') and body.endswith('");')
+    s = out.session
+    out = engine.handle_http(req('POST', b'd=4hello%20there', sid=s.sid,
+                                 j='3'), 0)
+    assert out.events == [('message', s.sid, 'hello there')]
+    assert engine.handle_http(req(j='x'), 0).response.status == 400
