@@ -515,12 +515,14 @@ class Engine:
             return ()
         if len(data) > self._max_size:
             link.close_code = 1009
-            return [self._close(s, DISCONNECT_TRANSPORT_ERROR, now)]
+            return [self._close(s, DISCONNECT_TRANSPORT_ERROR, now,
+                                notify_client=False)]
         try:
             ptype, value, _binary = self._decode_value(data, self.loads)
         except ValueError:
             link.close_code = 1002
-            return [self._close(s, DISCONNECT_TRANSPORT_ERROR, now)]
+            return [self._close(s, DISCONNECT_TRANSPORT_ERROR, now,
+                                notify_client=False)]
         if ptype == _MESSAGE:
             return [('message', s.sid, value)]
         if ptype == _PONG:
@@ -532,7 +534,8 @@ class Engine:
         if ptype == _NOOP or ptype == _UPGRADE:
             return ()
         link.close_code = 1002
-        return [self._close(s, DISCONNECT_TRANSPORT_ERROR, now)]
+        return [self._close(s, DISCONNECT_TRANSPORT_ERROR, now,
+                                notify_client=False)]
 
     def _probe_receive(self, link, s, data, now):
         if s.probe is not link or s.state != OPEN:

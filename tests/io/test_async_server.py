@@ -1,0 +1,449 @@
+"""AsyncServer's python-engineio API, driven over real uvicorn on
+127.0.0.1 with raw HTTP (httpx) and websocket (websockets) clients."""
+
+import asyncio
+import json
+import logging
+import threading
+import time
+
+import httpx
+import pytest
+from websockets.sync.client import connect as ws_connect
+
+import engineio_fast as engineio
+
+from .conftest import LiveServer
+
+WAIT = 5.0
+
+
+def wait_for(predicate, timeout=WAIT):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return predicate()
+
+
+class Recorder:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.events = []
+
+    def add(self, *event):
+        with self.lock:
+            self.events.append(event)
+
+    def of(self, name):
+        with self.lock:
+            return [e for e in self.events if e[0] == name]
+
+
+@pytest.fixture
+def served():
+    """``served(eio)`` runs ``ASGIApp(eio)`` on uvicorn, stopped at
+    teardown."""
+    servers = []
+
+    def start(eio, **asgi):
+        server = LiveServer(engineio.ASGIApp(eio, **asgi))
+        servers.append(server)
+        return server.start()
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def echo_server(rec, **options):
+    eio = engineio.AsyncServer(**options)
+
+    @eio.on('connect')
+    def connect(sid, environ):
+        rec.add('connect', sid, environ)
+
+    @eio.on('message')
+    async def message(sid, data):
+        rec.add('message', sid, data)
+        await eio.send(sid, data)
+
+    @eio.on('disconnect')
+    async def disconnect(sid, reason):
+        rec.add('disconnect', sid, reason)
+
+    return eio
+
+
+def polling_open(base, **query):
+    params = {'EIO': '4', 'transport': 'polling', **query}
+    r = httpx.get(base + '/engine.io/', params=params, timeout=WAIT)
+    assert r.status_code == 200, r.text
+    assert r.text[0] == '0'
+    return json.loads(r.text[1:].split('\x1e')[0])['sid']
+
+
+def poll(base, sid):
+    return httpx.get(base + '/engine.io/', params={
+        'EIO': '4', 'transport': 'polling', 'sid': sid}, timeout=WAIT)
+
+
+def post(base, sid, body):
+    return httpx.post(base + '/engine.io/', params={
+        'EIO': '4', 'transport': 'polling', 'sid': sid}, content=body,
+        timeout=WAIT)
+
+
+def ws_open(server, **query):
+    q = '&'.join('%s=%s' % kv for kv in query.items())
+    ws = ws_connect(server.ws_url + '/engine.io/?EIO=4&transport=websocket'
+                    + ('&' + q if q else ''), open_timeout=WAIT)
+    return ws
+
+
+# -- construction and registration -------------------------------------------
+
+def test_async_modes():
+    assert engineio.AsyncServer().async_mode == 'asgi'
+    assert engineio.AsyncServer(async_mode='asgi').async_mode == 'asgi'
+    for mode in ('aiohttp', 'sanic', 'tornado', 'threading', 'bogus'):
+        with pytest.raises(ValueError, match='Invalid async_mode'):
+            engineio.AsyncServer(async_mode=mode)
+
+
+def test_on_decorator_and_call_form():
+    eio = engineio.AsyncServer()
+
+    @eio.on('connect')
+    def c(sid, environ):
+        pass
+
+    def m(sid, data):
+        pass
+
+    assert eio.on('message', m) is None
+    assert eio.handlers == {'connect': c, 'message': m}
+    with pytest.raises(ValueError):
+        eio.on('bogus', m)
+
+
+def test_reason_constants_and_utilities():
+    eio = engineio.AsyncServer()
+    assert eio.reason.SERVER_DISCONNECT == 'server disconnect'
+    assert engineio.AsyncServer.reason.CLIENT_DISCONNECT == \
+        'client disconnect'
+    assert eio.reason.PING_TIMEOUT == 'ping timeout'
+    assert eio.reason.TRANSPORT_CLOSE == 'transport close'
+    assert eio.reason.TRANSPORT_ERROR == 'transport error'
+    ids = {eio.generate_id() for _ in range(100)}
+    assert len(ids) == 100 and all(len(i) == 20 for i in ids)
+    assert eio.get_queue_empty_exception() is asyncio.QueueEmpty
+
+    async def run():
+        q = eio.create_queue()
+        assert isinstance(q, asyncio.Queue)
+        ev = eio.create_event()
+        assert isinstance(ev, asyncio.Event)
+        seen = []
+
+        async def task(a, b=None):
+            seen.append((a, b))
+            ev.set()
+
+        t = eio.start_background_task(task, 1, b=2)
+        await asyncio.wait_for(ev.wait(), WAIT)
+        await t
+        t0 = time.monotonic()
+        await eio.sleep(0.05)
+        assert time.monotonic() - t0 >= 0.04
+        return seen
+
+    assert asyncio.run(run()) == [(1, 2)]
+
+
+def test_invalid_transports():
+    with pytest.raises(ValueError):
+        engineio.AsyncServer(transports=['carrier-pigeon'])
+    assert engineio.AsyncServer(transports='websocket').transports == [
+        'websocket']
+
+
+# -- over uvicorn --------------------------------------------------------------
+
+def test_connect_environ_has_real_client_address(served):
+    rec = Recorder()
+    server = served(echo_server(rec))
+    with httpx.Client() as client:
+        r = client.get(server.url + '/engine.io/',
+                       params={'EIO': '4', 'transport': 'polling'},
+                       headers={'X-Test': 'yes', 'Authorization': 'Bearer t'})
+        sid = json.loads(r.text[1:])['sid']
+    (_, csid, environ), = rec.of('connect')
+    assert csid == sid
+    assert environ['REMOTE_ADDR'] == '127.0.0.1'
+    assert environ['REMOTE_PORT'] not in ('', '0')
+    assert environ['HTTP_X_TEST'] == 'yes'
+    assert environ['QUERY_STRING'].startswith('EIO=4')
+    scope = environ['asgi']['scope']
+    assert scope is environ['asgi.scope']
+    assert dict(scope['headers'])[b'authorization'] == b'Bearer t'
+    assert scope['client'][0] == '127.0.0.1'
+
+
+@pytest.mark.parametrize('ret,body', [
+    (False, {'message': 'Unauthorized'}),
+    ('go away', {'message': 'go away'}),
+    ({'reason': 'x'}, {'message': {'reason': 'x'}}),
+])
+def test_connect_rejection(served, ret, body):
+    eio = engineio.AsyncServer()
+
+    @eio.on('connect')
+    async def connect(sid, environ):
+        return ret
+
+    server = served(eio)
+    r = httpx.get(server.url + '/engine.io/',
+                  params={'EIO': '4', 'transport': 'polling'})
+    assert r.status_code == 401
+    assert r.headers['content-type'] == 'application/json'
+    assert r.json() == body
+    assert len(eio._engine.sessions) == 0
+
+
+def test_connect_handler_raising_rejects(served):
+    eio = engineio.AsyncServer()
+
+    @eio.on('connect')
+    def connect(sid, environ):
+        raise RuntimeError('boom')
+
+    server = served(eio)
+    r = httpx.get(server.url + '/engine.io/',
+                  params={'EIO': '4', 'transport': 'polling'})
+    assert r.status_code == 401
+    # websocket-only connections are refused too, before accept
+    with pytest.raises(Exception):
+        ws_open(server)
+
+
+def test_polling_roundtrip_and_client_close(served):
+    rec = Recorder()
+    server = served(echo_server(rec))
+    sid = polling_open(server.url)
+    assert post(server.url, sid, '4hello\x1e4{"a":[1,2]}').text == 'ok'
+    assert poll(server.url, sid).text == '4hello\x1e4{"a":[1,2]}'
+    assert post(server.url, sid, '1').text == 'ok'
+    assert wait_for(lambda: rec.of('disconnect'))
+    assert rec.of('disconnect') == [('disconnect', sid, 'client disconnect')]
+    assert poll(server.url, sid).status_code == 400
+
+
+def test_websocket_session_and_legacy_disconnect_handler(served):
+    gone = []
+    eio = engineio.AsyncServer()
+
+    @eio.on('message')
+    def message(sid, data):
+        # a plain function handler on the asyncio server
+        eio.start_background_task(eio.send, sid, data)
+
+    @eio.on('disconnect')
+    def disconnect(sid):
+        gone.append(sid)
+
+    server = served(eio)
+    with ws_open(server) as ws:
+        hs = json.loads(ws.recv(WAIT)[1:])
+        assert hs['upgrades'] == []
+        assert eio.transport(hs['sid']) == 'websocket'
+        ws.send('4hi')
+        assert ws.recv(WAIT) == '4hi'
+        ws.send(b'\x00\xff')
+        assert ws.recv(WAIT) == b'\x00\xff'
+    assert wait_for(lambda: gone == [hs['sid']])
+
+
+def test_server_disconnect(served):
+    rec = Recorder()
+    eio = echo_server(rec)
+    server = served(eio)
+    with ws_open(server) as ws:
+        sid = json.loads(ws.recv(WAIT)[1:])['sid']
+        server.call(eio.disconnect(sid))
+        assert ws.recv(WAIT) == '1'
+        with pytest.raises(Exception):
+            ws.recv(WAIT)
+    assert rec.of('disconnect') == [('disconnect', sid, 'server disconnect')]
+    with pytest.raises(KeyError):
+        eio.transport(sid)
+
+
+def test_disconnect_all_and_shutdown(served):
+    rec = Recorder()
+    eio = echo_server(rec)
+    server = served(eio)
+    sids = [polling_open(server.url) for _ in range(3)]
+    with ws_open(server) as ws:
+        sids.append(json.loads(ws.recv(WAIT)[1:])['sid'])
+        server.call(eio.shutdown())
+        assert ws.recv(WAIT) == '1'
+    assert sorted(e[1] for e in rec.of('disconnect')) == sorted(sids)
+    assert {e[2] for e in rec.of('disconnect')} == {'server disconnect'}
+    # each polling client still learns it was closed
+    assert poll(server.url, sids[0]).text == '1'
+
+
+def test_sessions(served):
+    eio = engineio.AsyncServer()
+    seen = []
+
+    @eio.on('connect')
+    async def connect(sid, environ):
+        await eio.save_session(sid, {'user': 'ann'})
+
+    @eio.on('message')
+    async def message(sid, data):
+        async with eio.session(sid) as session:
+            session['count'] = session.get('count', 0) + 1
+        seen.append(dict(await eio.get_session(sid)))
+
+    server = served(eio)
+    sid = polling_open(server.url)
+    post(server.url, sid, '4a\x1e4b')
+    assert wait_for(lambda: len(seen) == 2)
+    assert seen == [{'user': 'ann', 'count': 1}, {'user': 'ann', 'count': 2}]
+
+    async def missing():
+        with pytest.raises(KeyError):
+            await eio.get_session('nope')
+        return True
+
+    assert server.call(missing())
+
+
+def test_send_to_unknown_sid_warns(caplog):
+    eio = engineio.AsyncServer(logger=logging.getLogger('t.unknown'))
+    with caplog.at_level(logging.WARNING, logger='t.unknown'):
+        asyncio.run(eio.send('nope', 'x'))
+    assert 'nope' in caplog.text
+
+
+def test_async_handlers_do_not_block_the_connection(served):
+    eio = engineio.AsyncServer()
+
+    @eio.on('message')
+    async def message(sid, data):
+        if data == 'slow':
+            await asyncio.sleep(0.5)
+        await eio.send(sid, data)
+
+    server = served(eio)
+    with ws_open(server) as ws:
+        ws.recv(WAIT)
+        ws.send('4slow')
+        ws.send('4fast')
+        assert ws.recv(WAIT) == '4fast'
+        assert ws.recv(WAIT) == '4slow'
+
+
+def test_sync_async_handlers_false_keeps_order(served):
+    eio = engineio.AsyncServer(async_handlers=False)
+
+    @eio.on('message')
+    async def message(sid, data):
+        if data == 'slow':
+            await asyncio.sleep(0.2)
+        await eio.send(sid, data)
+
+    server = served(eio)
+    with ws_open(server) as ws:
+        ws.recv(WAIT)
+        ws.send('4slow')
+        ws.send('4fast')
+        assert ws.recv(WAIT) == '4slow'
+        assert ws.recv(WAIT) == '4fast'
+
+
+def test_upgrade_changes_transport(served):
+    rec = Recorder()
+    eio = echo_server(rec)
+    server = served(eio)
+    sid = polling_open(server.url)
+    assert eio.transport(sid) == 'polling'
+    with ws_open(server, sid=sid) as ws:
+        ws.send('2probe')
+        assert ws.recv(WAIT) == '3probe'
+        assert poll(server.url, sid).text == '6'
+        ws.send('5')
+        ws.send('4after')
+        assert ws.recv(WAIT) == '4after'
+        assert eio.transport(sid) == 'websocket'
+        assert poll(server.url, sid).status_code == 400
+
+
+def test_ping_timeout_is_prompt(served):
+    rec = Recorder()
+    server = served(echo_server(rec, ping_interval=0.2, ping_timeout=0.2))
+    t0 = time.monotonic()
+    sid = polling_open(server.url)
+    assert wait_for(lambda: rec.of('disconnect'), timeout=3)
+    elapsed = time.monotonic() - t0
+    assert rec.of('disconnect') == [('disconnect', sid, 'ping timeout')]
+    assert 0.35 < elapsed < 1.5
+
+
+def test_bad_input_leaves_other_sessions_alone(served):
+    rec = Recorder()
+    eio = echo_server(rec)
+    server = served(eio)
+    base = server.url + '/engine.io/'
+    with ws_open(server) as ws:
+        healthy = json.loads(ws.recv(WAIT)[1:])['sid']
+        victim = polling_open(server.url)
+        cases = [
+            ('GET', '', None), ('GET', '?EIO=3&transport=polling', None),
+            ('GET', '?EIO=4&transport=nope', None),
+            ('GET', '?EIO=4&transport=polling&sid=unknown', None),
+            ('PUT', '?EIO=4&transport=polling', None),
+            ('POST', '?EIO=4&transport=polling', b'4x'),
+            ('GET', '?EIO=4&transport=websocket', None),
+            ('GET', '?EIO=4&transport=polling&j=abc', None),
+            ('POST', '?EIO=4&transport=polling&sid=' + victim,
+             b'\xff\xfe\x00garbage'),
+        ]
+        for method, query, body in cases:
+            r = httpx.request(method, base + query, content=body,
+                              timeout=WAIT)
+            assert r.status_code == 400, (method, query, r.text)
+            err = r.json()
+            assert set(err) == {'code', 'message'}
+        assert rec.of('disconnect') == [
+            ('disconnect', victim, 'transport error')]
+        server.call(eio.send(healthy, 'still here'))
+        assert ws.recv(WAIT) == '4still here'
+        ws.send('4echo')
+        assert ws.recv(WAIT) == '4echo'
+
+
+def test_oversized_post_is_refused(served):
+    rec = Recorder()
+    server = served(echo_server(rec, max_http_buffer_size=1000))
+    sid = polling_open(server.url)
+    r = post(server.url, sid, '4' + 'x' * 5000)
+    assert r.status_code == 400
+    assert rec.of('disconnect') == [('disconnect', sid, 'transport error')]
+
+
+def test_oversized_websocket_message_closes_with_1009(served):
+    rec = Recorder()
+    server = served(echo_server(rec, max_http_buffer_size=1000))
+    with ws_open(server) as ws:
+        sid = json.loads(ws.recv(WAIT)[1:])['sid']
+        ws.send('4' + 'x' * 5000)
+        with pytest.raises(Exception):
+            ws.recv(WAIT)
+        assert ws.close_code == 1009
+    assert wait_for(lambda: rec.of('disconnect'))
+    assert rec.of('disconnect') == [('disconnect', sid, 'transport error')]
