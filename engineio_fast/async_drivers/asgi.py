@@ -106,7 +106,9 @@ async def _send_response(send, resp):
 
 
 async def _read_body(receive, limit):
-    """Read an http request body, keeping at most ``limit + 1`` bytes."""
+    """Read an http request body; stops as soon as it exceeds ``limit``
+    (the engine then refuses it), so an oversized body is never buffered.
+    Returns None if the client went away."""
     chunks = []
     size = 0
     while True:
@@ -114,13 +116,10 @@ async def _read_body(receive, limit):
         if msg['type'] == 'http.disconnect':
             return None
         chunk = msg.get('body', b'')
-        if size <= limit:
-            chunks.append(chunk)
-            size += len(chunk)
-        if not msg.get('more_body', False):
-            break
-    body = b''.join(chunks)
-    return body[:limit + 1]
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit or not msg.get('more_body', False):
+            return b''.join(chunks)
 
 
 def _request(scope, receive, send, body, is_websocket):
