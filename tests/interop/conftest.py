@@ -1,0 +1,187 @@
+"""Fixtures for the interop suite: real servers on 127.0.0.1 and the node drivers.
+
+Fixtures (all module scoped, parametrised over ``SERVER_KINDS``):
+
+``server_kind``   the name of the server running the app ('uvicorn'; 'builtin' later)
+``start_server``  factory ``start_server(**server_options) -> ServerHandle``; every server it
+                  starts is stopped when the module ends
+``server``        a ``ServerHandle`` with default server options
+
+``ServerHandle`` has ``kind``, ``port``, ``url`` ('http://127.0.0.1:PORT'), ``ws_url``,
+``eio_url`` (the engine.io endpoint, '/engine.io/'), ``eio``, ``app``, ``recorder`` and
+``call(coro_fn, *args, timeout=5)`` to run a coroutine on the server's loop.
+
+Helpers: ``run_node(script, payload, timeout)`` runs a node driver with a JSON payload on
+stdin and returns its JSON output. Missing node, node_modules or chromium fail loudly.
+"""
+
+import asyncio
+import json
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+
+from .app import NODE_MODULES, make_app
+
+SERVER_KINDS = ['uvicorn']
+JS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'js')
+CHROMIUM = '/usr/bin/chromium'
+START_TIMEOUT = 10.0
+STOP_TIMEOUT = 10.0
+
+
+class ServerHandle:
+    def __init__(self, kind, port, eio, app, recorder, loop_getter, stop):
+        self.kind = kind
+        self.port = port
+        self.url = f'http://127.0.0.1:{port}'
+        self.ws_url = f'ws://127.0.0.1:{port}'
+        self.eio_url = f'{self.url}/engine.io/'
+        self.eio = eio
+        self.app = app
+        self.recorder = recorder
+        self._loop_getter = loop_getter
+        self.stop = stop
+
+    def call(self, coro_fn, *args, timeout=5.0):
+        """Run ``coro_fn(*args)`` on the server's event loop and return its result."""
+        future = asyncio.run_coroutine_threadsafe(coro_fn(*args), self._loop_getter())
+        return future.result(timeout)
+
+
+def _bind_localhost():
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(('127.0.0.1', 0))
+    return sock
+
+
+def _start_uvicorn(app):
+    import uvicorn
+    import uvloop
+
+    sock = _bind_localhost()
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, host='127.0.0.1', port=port, loop='uvloop', http='httptools',
+                            ws='websockets', lifespan='on', log_level='warning',
+                            timeout_graceful_shutdown=3)
+    server = uvicorn.Server(config)
+    state = {'loop': None, 'error': None}
+
+    def run():
+        loop = uvloop.new_event_loop()
+        state['loop'] = loop
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(server.serve(sockets=[sock]))
+        except BaseException as exc:  # reported by the fixture
+            state['error'] = exc
+        finally:
+            try:
+                pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+                for task in pending:
+                    task.cancel()
+                if pending:
+                    loop.run_until_complete(asyncio.wait(pending, timeout=2))
+            finally:
+                loop.close()
+
+    thread = threading.Thread(target=run, name=f'uvicorn-{port}', daemon=True)
+    thread.start()
+    deadline = time.monotonic() + START_TIMEOUT
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            raise RuntimeError(f'uvicorn did not start on port {port}: {state["error"]!r}')
+        time.sleep(0.01)
+
+    def stop():
+        server.should_exit = True
+        thread.join(STOP_TIMEOUT)
+        if thread.is_alive():
+            server.force_exit = True
+            thread.join(STOP_TIMEOUT)
+        sock.close()
+        assert not thread.is_alive(), 'uvicorn did not shut down in time'
+
+    return port, (lambda: state['loop']), stop
+
+
+STARTERS = {'uvicorn': _start_uvicorn}
+
+
+@pytest.fixture(scope='module', params=SERVER_KINDS)
+def server_kind(request):
+    return request.param
+
+
+@pytest.fixture(scope='module')
+def start_server(server_kind):
+    handles = []
+
+    def start(**server_options):
+        eio, asgi_app, recorder = make_app(**server_options)
+        port, loop_getter, stop = STARTERS[server_kind](recorder.wrap_asgi(asgi_app))
+        handle = ServerHandle(server_kind, port, eio, asgi_app, recorder, loop_getter, stop)
+        handles.append(handle)
+        return handle
+
+    yield start
+    errors = []
+    for handle in reversed(handles):
+        try:
+            handle.stop()
+        except Exception as exc:  # keep stopping the others
+            errors.append(exc)
+    if errors:
+        raise errors[0]
+
+
+@pytest.fixture(scope='module')
+def server(start_server):
+    return start_server()
+
+
+def require_node():
+    if shutil.which('node') is None:
+        pytest.fail('node is not installed (the interop suite needs Node >= 18)')
+    if not os.path.isfile(os.path.join(NODE_MODULES, 'engine.io-client', 'package.json')):
+        pytest.fail(f'{NODE_MODULES} is missing: run `npm ci` in the repository root')
+
+
+def require_chromium():
+    require_node()
+    if not os.path.isfile(os.path.join(NODE_MODULES, 'playwright-core', 'package.json')):
+        pytest.fail('playwright-core is missing from node_modules: run `npm ci`')
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f'{CHROMIUM} is missing: apt-get install chromium')
+
+
+def run_node(script, payload, timeout):
+    """Run ``js/<script>`` with ``payload`` as JSON on stdin; return its JSON stdout.
+
+    The driver bounds itself; ``timeout`` (seconds) is the hard limit for the process.
+    """
+    require_node()
+    path = os.path.join(JS_DIR, script)
+    try:
+        proc = subprocess.run(['node', path], input=json.dumps(payload).encode(),
+                              capture_output=True, timeout=timeout, cwd=JS_DIR)
+    except subprocess.TimeoutExpired as exc:
+        raise AssertionError(f'node {script} did not exit within {timeout}s; '
+                             f'stderr: {(exc.stderr or b"")[-3000:]!r}') from None
+    stdout = proc.stdout.decode('utf-8', 'replace')
+    stderr = proc.stderr.decode('utf-8', 'replace')
+    if proc.returncode != 0:
+        raise AssertionError(f'node {script} exited {proc.returncode}; stderr: {stderr[-3000:]}'
+                             f'\nstdout: {stdout[-2000:]}')
+    try:
+        return json.loads(stdout)
+    except ValueError:
+        raise AssertionError(f'node {script} printed no JSON: {stdout[-2000:]!r}; '
+                             f'stderr: {stderr[-3000:]}') from None
