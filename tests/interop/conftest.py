@@ -19,20 +19,16 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import subprocess
-import threading
-import time
 
 import pytest
 
+from ..support import LiveServer
 from .app import NODE_MODULES, make_app
 
 SERVER_KINDS = ['uvicorn']
 JS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'js')
 CHROMIUM = '/usr/bin/chromium'
-START_TIMEOUT = 10.0
-STOP_TIMEOUT = 10.0
 
 
 class ServerHandle:
@@ -54,62 +50,11 @@ class ServerHandle:
         return future.result(timeout)
 
 
-def _bind_localhost():
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(('127.0.0.1', 0))
-    return sock
-
-
 def _start_uvicorn(app):
-    import uvicorn
-    import uvloop
-
-    sock = _bind_localhost()
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, host='127.0.0.1', port=port, loop='uvloop', http='httptools',
-                            ws='websockets', lifespan='on', log_level='warning',
-                            timeout_graceful_shutdown=3)
-    server = uvicorn.Server(config)
-    state = {'loop': None, 'error': None}
-
-    def run():
-        loop = uvloop.new_event_loop()
-        state['loop'] = loop
-        asyncio.set_event_loop(loop)
-        try:
-            loop.run_until_complete(server.serve(sockets=[sock]))
-        except BaseException as exc:  # reported by the fixture
-            state['error'] = exc
-        finally:
-            try:
-                pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-                for task in pending:
-                    task.cancel()
-                if pending:
-                    loop.run_until_complete(asyncio.wait(pending, timeout=2))
-            finally:
-                loop.close()
-
-    thread = threading.Thread(target=run, name=f'uvicorn-{port}', daemon=True)
-    thread.start()
-    deadline = time.monotonic() + START_TIMEOUT
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            raise RuntimeError(f'uvicorn did not start on port {port}: {state["error"]!r}')
-        time.sleep(0.01)
-
-    def stop():
-        server.should_exit = True
-        thread.join(STOP_TIMEOUT)
-        if thread.is_alive():
-            server.force_exit = True
-            thread.join(STOP_TIMEOUT)
-        sock.close()
-        assert not thread.is_alive(), 'uvicorn did not shut down in time'
-
-    return port, (lambda: state['loop']), stop
+    live = LiveServer(app).start()
+    if not live.started:
+        raise RuntimeError(f'uvicorn did not start: {live.error!r}')
+    return live.port, (lambda: live.loop), live.stop
 
 
 STARTERS = {'uvicorn': _start_uvicorn}

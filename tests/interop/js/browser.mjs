@@ -1,7 +1,9 @@
 // Opens tests/interop/static/index.html (served by the server under test) in Debian's
 // headless Chromium through playwright-core and prints what the page reported.
 //
-// Input (JSON on stdin): { "url": "http://127.0.0.1:PORT/", "timeoutMs": 30000 }
+// Input (JSON on stdin): { "url": "http://127.0.0.1:PORT/", "timeoutMs": 30000,
+//                          "waitFor": JS expression (default "window.__result !== null"),
+//                          "resultExpr": JS expression (default "window.__result") }
 // Output (JSON on stdout): { "result": <window.__result of the page> | null,
 //                            "console": [str], "pageErrors": [str], "error": str | null }
 import { chromium } from "playwright-core";
@@ -27,8 +29,9 @@ async function main() {
     page.on("console", (msg) => out.console.push(`${msg.type()}: ${msg.text()}`));
     page.on("pageerror", (err) => out.pageErrors.push(String(err)));
     await page.goto(input.url, { timeout });
-    await page.waitForFunction(() => window.__result !== null, null, { timeout, polling: 50 });
-    out.result = await page.evaluate(() => window.__result);
+    await page.waitForFunction(input.waitFor || "window.__result !== null", null,
+                               { timeout, polling: 50 });
+    out.result = await page.evaluate(input.resultExpr || "window.__result");
   } catch (e) {
     out.error = String(e && e.stack ? e.stack : e);
   } finally {

@@ -1,0 +1,104 @@
+"""One way to run a real server for the tests: uvicorn (uvloop, httptools,
+websockets) on 127.0.0.1 in a background thread with its own loop."""
+
+import asyncio
+import socket
+import threading
+import time
+
+START_TIMEOUT = 10.0
+STOP_TIMEOUT = 10.0
+
+
+class LiveServer:
+    """Run an ASGI app under real uvicorn on a free 127.0.0.1 port.
+
+    Args:
+        app: the ASGI application.
+        **config: overrides for :class:`uvicorn.Config`.
+
+    Use as a context manager (or ``start()``/``stop()``); ``url``/``ws_url``
+    point at it, ``loop`` is its event loop once started, ``call(coro)``
+    runs a coroutine on that loop. ``started`` is False when startup failed
+    (e.g. a failing lifespan hook); the server thread has then ended.
+    """
+
+    def __init__(self, app, **config):
+        import uvicorn
+
+        self.app = app
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(('127.0.0.1', 0))
+        self.port = self.sock.getsockname()[1]
+        options = dict(host='127.0.0.1', port=self.port, loop='uvloop',
+                       http='httptools', ws='websockets', lifespan='on',
+                       log_level='warning', timeout_graceful_shutdown=3)
+        options.update(config)
+        self.config = uvicorn.Config(app, **options)
+        self.server = uvicorn.Server(self.config)
+        self.thread = None
+        self.loop = None
+        self.error = None
+        self.url = 'http://127.0.0.1:%d' % self.port
+        self.ws_url = 'ws://127.0.0.1:%d' % self.port
+
+    @property
+    def started(self):
+        return self.server.started
+
+    def _run(self):
+        import uvloop
+
+        loop = self.loop = uvloop.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self.server.serve(sockets=[self.sock]))
+        except BaseException as exc:  # reported by start()/stop()
+            self.error = exc
+        finally:
+            try:
+                pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+                for task in pending:
+                    task.cancel()
+                if pending:
+                    loop.run_until_complete(asyncio.wait(pending, timeout=2))
+            finally:
+                loop.close()
+
+    def start(self):
+        self.thread = threading.Thread(target=self._run, daemon=True,
+                                       name='uvicorn-%d' % self.port)
+        self.thread.start()
+        deadline = time.monotonic() + START_TIMEOUT
+        while not self.server.started and self.thread.is_alive():
+            if time.monotonic() > deadline:
+                self.stop()
+                raise TimeoutError('uvicorn did not start')
+            time.sleep(0.01)
+        return self
+
+    def stop(self):
+        if self.thread is None:
+            return
+        self.server.should_exit = True
+        self.thread.join(STOP_TIMEOUT)
+        if self.thread.is_alive():
+            self.server.force_exit = True
+            self.thread.join(STOP_TIMEOUT)
+        self.sock.close()
+        alive = self.thread.is_alive()
+        self.thread = None
+        if alive:
+            raise TimeoutError('uvicorn did not stop')
+
+    def call(self, coro, timeout=10.0):
+        """Run a coroutine on the server's loop and return its result."""
+        return asyncio.run_coroutine_threadsafe(
+            coro, self.loop).result(timeout)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
