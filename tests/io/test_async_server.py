@@ -13,7 +13,6 @@ from websockets.sync.client import connect as ws_connect
 
 import engineio_fast as engineio
 
-from .conftest import LiveServer
 
 WAIT = 5.0
 
@@ -42,19 +41,11 @@ class Recorder:
 
 
 @pytest.fixture
-def served():
-    """``served(eio)`` runs ``ASGIApp(eio)`` on uvicorn, stopped at
-    teardown."""
-    servers = []
-
+def served(live_server):
+    """``served(eio)`` runs ``ASGIApp(eio)`` on uvicorn."""
     def start(eio, **asgi):
-        server = LiveServer(engineio.ASGIApp(eio, **asgi))
-        servers.append(server)
-        return server.start()
-
-    yield start
-    for server in servers:
-        server.stop()
+        return live_server(engineio.ASGIApp(eio, **asgi))
+    return start
 
 
 def echo_server(rec, **options):
