@@ -6,18 +6,9 @@ unchanged. ``IMPLEMENTATION`` tells which kernels are active: ``'cython'``
 """
 
 from ._accel import IMPLEMENTATION
+from .asgi import ASGIApp
 from .async_server import AsyncServer
 
 __version__ = '0.1.0'
-
-
-def __getattr__(name):
-    # ASGIApp is imported on first use so that importing the package stays
-    # cheap for programs that only need the server or the codec.
-    if name == 'ASGIApp':
-        from .asgi import ASGIApp
-        return ASGIApp
-    raise AttributeError('module %r has no attribute %r' % (__name__, name))
-
 
 __all__ = ['AsyncServer', 'ASGIApp', 'IMPLEMENTATION', '__version__']
