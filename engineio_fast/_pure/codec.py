@@ -33,6 +33,9 @@ SEPARATOR = '\x1e'
 # the first character avoids a json.loads + exception per plain message.
 _JSON_START = frozenset('{["tfnNI- \t\n\r')
 
+_B64_ALPHABET = (b'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'
+                 b'0123456789+/')
+
 
 def decode_packet(encoded):
     """Decode one packet (str from text, bytes-like from binary frames)."""
@@ -71,17 +74,21 @@ def b64encode(data):
 def b64decode(text):
     """Decode standard base64 text (no ``b`` prefix); ValueError if bad.
 
-    Strict: only the base64 alphabet and correct padding are accepted, as
-    Node's and the browser's decoders produce.
+    Strict: only the base64 alphabet and canonical padding (length a
+    multiple of 4, ``=`` only as the last one or two characters) are
+    accepted, as Node's and the browser's encoders produce. The rule is
+    checked here rather than left to ``binascii``'s ``strict_mode``, which
+    Python 3.9/3.10 lack and which accepts extra trailing ``=`` before 3.13.
     """
     try:
         raw = text.encode('ascii')
     except UnicodeEncodeError:
         raise ValueError('invalid base64 data') from None
-    try:
-        return binascii.a2b_base64(raw, strict_mode=True)
-    except binascii.Error:
-        raise ValueError('invalid base64 data') from None
+    data = raw.rstrip(b'=')
+    if (len(raw) % 4 or len(raw) - len(data) > 2
+            or data.translate(None, _B64_ALPHABET)):
+        raise ValueError('invalid base64 data')
+    return binascii.a2b_base64(raw)
 
 
 def decode_value(encoded, loads):
@@ -89,14 +96,19 @@ def decode_value(encoded, loads):
 
     Like :func:`decode_packet`, then the text-data rule of PROTOCOL.md:
     data that may be JSON is passed to ``loads``; if that raises ValueError
-    the str is kept. ``value`` is None for a packet with no data.
+    (or RecursionError: ``4[[[[...`` nested deeper than the interpreter's
+    recursion limit is not JSON we can decode either) the str is kept.
+    ``value`` is ``''`` for a packet with no data, as python-engineio
+    gives it (an empty message ``4`` reaches the handler as ``''``).
     """
     ptype, data, kind = decode_packet(encoded)
     if kind == KIND_JSON:
         try:
             return ptype, loads(data), False
-        except ValueError:
+        except (ValueError, RecursionError):
             return ptype, data, False
+    if kind == KIND_NONE:
+        return ptype, '', False
     return ptype, data, kind == KIND_BINARY
 
 

@@ -22,9 +22,16 @@ class TimerHeap:
         return len(self._heap)
 
     def push(self, when, item):
-        """Schedule ``item`` at time ``when`` (a float)."""
+        """Schedule ``item`` at time ``when`` (a float); ValueError if NaN.
+
+        A NaN deadline compares false with everything, which would silently
+        break the heap order for every other entry.
+        """
+        when = float(when)
+        if when != when:
+            raise ValueError('timer deadline is NaN')
         self._seq += 1
-        heapq.heappush(self._heap, (float(when), self._seq, item))
+        heapq.heappush(self._heap, (when, self._seq, item))
 
     def next_deadline(self):
         """The earliest deadline, or None when the heap is empty."""

@@ -1,0 +1,120 @@
+"""Build script for engineio-fast.
+
+Metadata lives in pyproject.toml; this file only adds what needs code:
+the version (read from engineio_fast/__init__.py by regex, never by import)
+and the optional Cython extension ``engineio_fast._speedups``.
+
+Environment switches (same names as the runtime switch in _accel.py):
+
+- ``ENGINEIO_FAST_NO_EXTENSIONS=1``: build a pure-Python install (no
+  compiler, no Cython needed; ``bdist_wheel`` makes a py3-none-any wheel).
+- ``ENGINEIO_FAST_REQUIRE_EXTENSIONS=1``: a failed compile is fatal.
+  Without it a failed compile falls back to the pure kernels with a warning.
+"""
+
+import os
+import re
+import sys
+
+from setuptools import setup
+from setuptools.command.build_ext import build_ext
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _flag(name):
+    return os.environ.get(name, '').strip().lower() not in ('', '0', 'false',
+                                                            'no')
+
+
+NO_EXTENSIONS = _flag('ENGINEIO_FAST_NO_EXTENSIONS')
+REQUIRE_EXTENSIONS = _flag('ENGINEIO_FAST_REQUIRE_EXTENSIONS')
+if NO_EXTENSIONS and REQUIRE_EXTENSIONS:
+    sys.exit('ENGINEIO_FAST_NO_EXTENSIONS and '
+             'ENGINEIO_FAST_REQUIRE_EXTENSIONS are both set')
+
+# Cython directives, set here once for every .pyx/.pxi (house rule 5).
+CYTHON_DIRECTIVES = {
+    'language_level': 3,
+    'boundscheck': False,     # every index is range-checked by hand
+    'wraparound': False,      # no negative indexing in the kernels
+    'cdivision': True,        # only non-negative operands are divided
+    'initializedcheck': False,
+    'embedsignature': True,
+    'always_allow_keywords': True,
+}
+
+
+def read_version():
+    path = os.path.join(HERE, 'engineio_fast', '__init__.py')
+    with open(path, encoding='utf-8') as f:
+        match = re.search(r"^__version__\s*=\s*['\"]([^'\"]+)['\"]",
+                          f.read(), re.M)
+    if not match:
+        raise RuntimeError('__version__ not found in ' + path)
+    return match.group(1)
+
+
+def _warn(message):
+    sys.stderr.write('*' * 72 + '\nWARNING: ' + message +
+                     '\nFalling back to the pure-Python kernels '
+                     '(set ENGINEIO_FAST_REQUIRE_EXTENSIONS=1 to make this '
+                     'an error).\n' + '*' * 72 + '\n')
+
+
+class OptionalBuildExt(build_ext):
+    """build_ext that degrades to a pure install unless told otherwise."""
+
+    def run(self):
+        try:
+            super().run()
+        except Exception as exc:  # noqa: BLE001 - compiler errors vary
+            if REQUIRE_EXTENSIONS:
+                raise
+            _warn('could not build the C extension: %s' % exc)
+
+    def build_extension(self, ext):
+        try:
+            super().build_extension(ext)
+        except Exception as exc:  # noqa: BLE001
+            if REQUIRE_EXTENSIONS:
+                raise
+            _warn('could not build %s: %s' % (ext.name, exc))
+
+
+def extensions():
+    if NO_EXTENSIONS:
+        return []
+    try:
+        from Cython.Build import cythonize
+    except ImportError:
+        if REQUIRE_EXTENSIONS:
+            raise
+        _warn('Cython>=3 is not installed')
+        return []
+    from setuptools import Extension
+    src = os.path.join('src_pyx')
+    ext = Extension(
+        'engineio_fast._speedups',
+        sources=[os.path.join(src, '_speedups.pyx')],
+        depends=[os.path.join(src, name) for name in
+                 ('codec.pxi', 'sessions.pxi', 'timers.pxi', 'wsframe.pxi')],
+    )
+    try:
+        # Generated C goes under build/ so it never lands in the source tree.
+        return cythonize([ext], compiler_directives=CYTHON_DIRECTIVES,
+                         include_path=[src],
+                         build_dir=os.path.join('build', 'cython'),
+                         quiet=True)
+    except Exception as exc:  # noqa: BLE001 - Cython compile errors
+        if REQUIRE_EXTENSIONS:
+            raise
+        _warn('Cython failed: %s' % exc)
+        return []
+
+
+setup(
+    version=read_version(),
+    ext_modules=extensions(),
+    cmdclass={'build_ext': OptionalBuildExt},
+)
