@@ -2,6 +2,7 @@
 the bridge from API calls to the sans-I/O engine."""
 
 import inspect
+import json as _stdjson
 import logging
 
 from . import _accel
@@ -101,10 +102,13 @@ class BaseServer:
                 self.logger.setLevel(logging.INFO if logger
                                      else logging.ERROR)
                 self.logger.addHandler(logging.StreamHandler())
-        dumps = self.json.dumps
+        if self.json is _json:
+            compact_dumps = _stdjson.JSONEncoder(separators=(',', ':')).encode
+        else:
+            dumps = self.json.dumps
 
-        def compact_dumps(obj):
-            return dumps(obj, separators=(',', ':'))
+            def compact_dumps(obj):
+                return dumps(obj, separators=(',', ':'))
 
         self._dumps = compact_dumps
         self._encode_value = _accel.active.encode_value

@@ -6,6 +6,7 @@ server CPU). Every other name is the standard library's.
 """
 
 from json import *  # noqa: F401,F403
+from json import JSONDecoder as _JSONDecoder
 from json import loads as _std_loads
 
 _MAX_INT_DIGITS = 100
@@ -18,7 +19,14 @@ def _bounded_int(text):
     return int(text)
 
 
+# Built once: json.loads with any keyword builds a new decoder per call,
+# which costs more than decoding a small message.
+_decode = _JSONDecoder(parse_int=_bounded_int).decode
+
+
 def loads(s, *args, **kwargs):
     """Like :func:`json.loads`, refusing integers over 100 digits."""
+    if not args and not kwargs and s.__class__ is str:
+        return _decode(s)
     kwargs.setdefault('parse_int', _bounded_int)
     return _std_loads(s, *args, **kwargs)
