@@ -98,7 +98,8 @@ def extensions():
         'engineio_fast._speedups',
         sources=[os.path.join(src, '_speedups.pyx')],
         depends=[os.path.join(src, name) for name in
-                 ('codec.pxi', 'sessions.pxi', 'timers.pxi', 'wsframe.pxi')],
+                 ('codec.pxi', 'sessions.pxi', 'timers.pxi', 'wsframe.pxi',
+                  'frames.pxi')],
     )
     try:
         # Generated C goes under build/ so it never lands in the source tree.

@@ -10,12 +10,16 @@ Run::
 
     python -m pytest benchmarks/bench_kernels.py --benchmark-only
 
-or ``python benchmarks/kernel_ratios.py`` for the ratio table.
+or ``python benchmarks/kernel_ratios.py`` for the ratio table, and
+``python benchmarks/bench_kernels.py`` for the websocket batch framing
+kernels (pure vs compiled; python-engineio has no such kernels).
 """
 
 import base64
 import json as std_json
 import os
+import sys
+import timeit
 
 import pytest
 
@@ -48,6 +52,12 @@ MIXED_ENCODED = '\x1e'.join(
     ref_packet.Packet(MESSAGE, v).encode(b64=True) for v in MIXED) + '\x1e2'
 MASK_DATA = os.urandom(65536)
 MASK = b'\x37\xfa\x21\x3d'
+# What a busy websocket connection reads and writes per loop iteration:
+# 16 chat-sized (32-byte) text messages; read masked (from clients),
+# written unmasked (to clients).
+FRAME_TEXTS = ['message %02d: 0123456789abcdefghij' % i for i in range(16)]
+assert {len(t) for t in FRAME_TEXTS} == {32}
+FRAMES_IN = _accel.pure.build_frames(FRAME_TEXTS, masked=True)
 
 
 def _ours(kind):
@@ -173,3 +183,55 @@ def test_apply_mask_64k(benchmark, impl):
     benchmark.extra_info['impl'] = impl
     benchmark.extra_info['bytes'] = len(MASK_DATA)
     benchmark(apply_mask, MASK_DATA, MASK)
+
+
+def case_parse_frames_16x32(impl):
+    parse_frames = _ours(impl).parse_frames
+    data = bytearray(FRAMES_IN)
+    return lambda: parse_frames(data, 1 << 20, True)
+
+
+def case_build_frames_16x32(impl):
+    build_frames = _ours(impl).build_frames
+    return lambda: build_frames(FRAME_TEXTS)
+
+
+FRAME_CASES = {'parse_frames_16x32': case_parse_frames_16x32,
+               'build_frames_16x32': case_build_frames_16x32}
+
+
+@pytest.mark.parametrize('impl', [i for i in IMPLS if i != 'python-engineio'])
+@pytest.mark.parametrize('case', sorted(FRAME_CASES))
+def test_frames(benchmark, case, impl):
+    fn = FRAME_CASES[case](impl)
+    # Same answer from both twins.
+    assert fn() == FRAME_CASES[case]('pure')()
+    benchmark.group = case
+    benchmark.extra_info['impl'] = impl
+    benchmark.extra_info['frames'] = len(FRAME_TEXTS)
+    benchmark(fn)
+
+
+def frames_table(repeat=20, number=2000):
+    """Markdown table of the frame cases: best time per call, pure vs
+    compiled, and the ratio."""
+    impls = [i for i in IMPLS if i != 'python-engineio']
+    lines = ['| case (16 frames x 32 B) | ' + ' | '.join(impls)
+             + ' | compiled / pure |', '|---' * (len(impls) + 2) + '|']
+    for case in sorted(FRAME_CASES):
+        best = {}
+        for impl in impls:
+            fn = FRAME_CASES[case](impl)
+            best[impl] = min(timeit.repeat(fn, repeat=repeat,
+                                           number=number)) / number
+        ratio = ('%.1f×' % (best['pure'] / best['compiled'])
+                 if 'compiled' in best else '-')
+        lines.append('| %s | %s | %s |' % (case, ' | '.join(
+            '%.2f µs' % (best[i] * 1e6) for i in impls), ratio))
+    return '\n'.join(lines)
+
+
+if __name__ == '__main__':
+    if _accel.compiled is None:
+        sys.stderr.write('compiled kernels not built: pure only\n')
+    print(frames_table())

@@ -57,6 +57,8 @@ class _Kernels:
         self.build_frame_header = wsframe.build_frame_header
         self.build_frame = wsframe.build_frame
         self.apply_mask = wsframe.apply_mask
+        self.parse_frames = wsframe.parse_frames
+        self.build_frames = wsframe.build_frames
 
 
 pure = _Kernels(_pure_codec, _pure_sessions, _pure_timers, _pure_wsframe)

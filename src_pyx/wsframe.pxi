@@ -1,5 +1,7 @@
 # WebSocket (RFC 6455) frame header codec and masking: the compiled twin of
 # engineio_fast/_pure/wsframe.py. Byte-level work only, as in the twin.
+# The batch kernels of the same module (parse_frames, build_frames) are in
+# frames.pxi, included right after this file.
 
 from libc.stdint cimport uint64_t
 

@@ -333,3 +333,116 @@ def test_timer_heap_ops(kernels, ops):
             model = []
         elif op[0] == 'len':
             assert result[1] == canon(len(model))
+
+
+def _frame_bytes(spec):
+    """Encode one generated frame spec, possibly breaking the rules."""
+    opcode, fin, rsv, key, payload, encoding = spec
+    n = len(payload)
+    b0 = (0x80 if fin else 0) | (rsv << 4) | opcode
+    mbit = 0x80 if key is not None else 0
+    if encoding == 'minimal':
+        encoding = 7 if n < 126 else (16 if n < 0x10000 else 64)
+    if encoding == 7 and n < 126:
+        head = bytes((b0, mbit | n))
+    elif encoding == 16 and n < 0x10000:
+        head = bytes((b0, mbit | 126, n >> 8, n & 0xFF))
+    elif encoding == 'top bit':
+        head = bytes((b0, mbit | 127)) + (n | 1 << 63).to_bytes(8, 'big')
+    else:
+        head = bytes((b0, mbit | 127)) + n.to_bytes(8, 'big')
+    if key is None:
+        return head + payload
+    return head + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+
+
+frame_specs = st.tuples(
+    st.sampled_from([0, 1, 2, 8, 9, 10] * 10 + list(range(16))),
+    st.sampled_from([True] * 3 + [False]),
+    st.sampled_from([0] * 4 + list(range(8))),
+    st.binary(min_size=4, max_size=4),
+    st.sampled_from([0, 1, 5, 20, 20, 125, 126, 300]).flatmap(
+        lambda n: st.binary(min_size=n, max_size=n)),
+    st.sampled_from(['minimal'] * 40 + [7, 16, 64, 'top bit']),
+    st.sampled_from([False] * 30 + [True]))
+
+
+@st.composite
+def frame_buffers(draw, masked):
+    """Frames mostly following the rules for ``masked`` (a control frame
+    may still be too long or fragmented), cut short or followed by junk."""
+    specs = draw(st.lists(frame_specs, max_size=6))
+    data = b''.join(_frame_bytes((op, fin or (op >= 8 and not flip), rsv,
+                                  key if masked != flip else None, payload,
+                                  encoding))
+                    for op, fin, rsv, key, payload, encoding, flip in specs)
+    cut = draw(st.integers(0, 20))
+    return data[:len(data) - cut] + draw(st.binary(max_size=12))
+
+
+parse_cases = st.one_of(
+    st.booleans().flatmap(lambda m: st.tuples(st.one_of(
+        frame_buffers(m), frame_buffers(m).map(bytearray),
+        frame_buffers(m).map(memoryview)), st.just(m))),
+    st.tuples(st.one_of(raw_bytes, odd_values),
+              st.one_of(st.booleans(), st.integers(-1, 2), st.none(),
+                        st.just('x'))))
+
+
+@given(parse_cases, st.one_of(
+    st.integers(-2, 400), st.sampled_from([2 ** 63, 2 ** 64, -2 ** 70]),
+    st.none(), st.floats(), st.just('9')))
+def test_parse_frames(kernels, case, max_payload):
+    buf, masked = case
+    got = same(kernels, 'parse_frames', buf, max_payload, masked)
+    if got[0] == 'ok' and isinstance(buf, (bytes, bytearray, memoryview)):
+        frames, consumed, error = kernels.parse_frames(buf, max_payload,
+                                                       masked)
+        # The consumed prefix parses alone to the same frames; the rest is
+        # either the bad frame or an incomplete one.
+        assert kernels.parse_frames(bytes(buf[:consumed]), max_payload,
+                                    masked) == (frames, consumed, 0)
+        rest = kernels.parse_frames(bytes(buf[consumed:]), max_payload,
+                                    masked)
+        assert rest == ([], 0, error)
+
+
+@given(st.lists(frame_specs, max_size=6), st.booleans())
+def test_parse_frames_model(kernels, specs, masked):
+    # Only frames that follow the rules, with the side's mask bit: the
+    # result is exactly the model.
+    specs = [(op, fin or op >= 8, rsv, key if masked else None,
+              payload[:125] if op >= 8 else payload, 'minimal')
+             for op, fin, rsv, key, payload, _, _ in specs
+             if op in (0, 1, 2, 8, 9, 10)]
+    data = b''.join(map(_frame_bytes, specs))
+    assert kernels.parse_frames(data, 300, masked) == (
+        [(op, fin, rsv, payload) for op, fin, rsv, _, payload, _ in specs],
+        len(data), 0)
+
+
+frame_items = st.lists(st.one_of(texts, bytes_like), max_size=6)
+
+
+def _fake_urandom(n):
+    return bytes((i * 37 + 11) & 0xFF for i in range(n))
+
+
+@given(st.one_of(frame_items, frame_items.map(tuple),
+                 st.lists(st.one_of(texts, bytes_like, odd_values),
+                          max_size=4),
+                 odd_values),
+       st.one_of(st.booleans(), st.integers(-1, 2), st.none(),
+                 st.just('x')))
+def test_build_frames(kernels, items, masked):
+    with mock.patch('os.urandom', _fake_urandom):
+        got = same(kernels, 'build_frames', items, masked)
+    if got[0] == 'ok' and isinstance(items, (list, tuple)):
+        # Real random keys: compare the payloads after unmasking.
+        out = kernels.build_frames(items, masked)
+        parsed = kernels.parse_frames(out, 1 << 20, bool(masked))
+        assert parsed == pure.parse_frames(
+            pure.build_frames(items, masked), 1 << 20, bool(masked))
+        assert parsed == ([
+            (1, True, 0, i.encode()) if isinstance(i, str)
+            else (2, True, 0, bytes(i)) for i in items], len(out), 0)
