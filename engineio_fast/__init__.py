@@ -11,4 +11,21 @@ from .async_server import AsyncServer
 
 __version__ = '0.1.0'
 
-__all__ = ['AsyncServer', 'ASGIApp', 'IMPLEMENTATION', '__version__']
+
+def run(app, host='127.0.0.1', port=5000, **kwargs):
+    """Serve an AsyncServer (or an ASGIApp wrapping one) on the built-in
+    uvloop + httptools server until SIGINT/SIGTERM.
+
+    Args:
+        app: the :class:`AsyncServer` or :class:`ASGIApp`.
+        host: the address to listen on (default ``127.0.0.1``).
+        port: the port (default 5000).
+        **kwargs: ``ssl`` (an :class:`ssl.SSLContext`), ``loop``
+            (``'auto'``, ``'uvloop'``, ``'asyncio'``), ``limits``,
+            ``per_message_deflate``, ``backlog``.
+    """
+    from .raw import run as _run
+    return _run(app, host=host, port=port, **kwargs)
+
+
+__all__ = ['AsyncServer', 'ASGIApp', 'IMPLEMENTATION', 'run', '__version__']

@@ -53,6 +53,15 @@ class _Resume(collections.abc.Coroutine):
         return self.send(None)
 
 
+def _connect_verdict(ret):
+    """(accepted, rejection value) for a connect handler's return value."""
+    if ret is None or ret is True:
+        return True, None
+    if ret is False:
+        return False, None
+    return False, ret
+
+
 class AsyncServer(base_server.BaseServer):
     """An Engine.IO server for asyncio.
 
@@ -190,16 +199,67 @@ class AsyncServer(base_server.BaseServer):
             else:
                 await trigger('disconnect', sid, arg)
 
+    # -- the same, without awaiting: for adapters that drive the engine
+    # from protocol callbacks (the built-in server)
+    def _call_now(self, event, args):
+        """Call a handler eagerly. Returns ``(done, value)``: done with the
+        handler's return value, or not done with the Task that finishes a
+        coroutine handler that suspended."""
+        handler = self.handlers.get(event)
+        if handler is None:
+            return True, None
+        try:
+            ret = handler(*self._handler_args(event, args))
+            if not inspect.isawaitable(ret):
+                return True, ret
+            if not inspect.iscoroutine(ret):
+                return False, self._spawn(self._call_guarded(event, ret))
+            try:
+                first = ret.send(None)
+            except StopIteration as stop:
+                return True, stop.value
+            return False, self._spawn(self._call_guarded(
+                event, _Resume(ret, first)))
+        except Exception:
+            self.logger.exception('%s handler error', event)
+            return True, False if event == 'connect' else None
+
+    async def _call_guarded(self, event, awaitable):
+        try:
+            return await awaitable
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            self.logger.exception('%s handler error', event)
+            return False if event == 'connect' else None
+
+    def _fire_events(self, events):
+        """Dispatch engine events now; returns the Task of the last handler
+        that suspended (or None)."""
+        pending = None
+        call = self._call_now
+        for name, sid, arg in events:
+            done, value = call(name, (sid, arg))
+            if not done:
+                pending = value
+        return pending
+
+    def _connect_now(self, session, req):
+        """Run the connect handler eagerly: ``(accepted, value)`` when it
+        finished, else a Task resolving to its return value."""
+        environ = req.environ
+        session.environ = environ
+        done, ret = self._call_now('connect', (session.sid, environ))
+        if not done:
+            return ret
+        return _connect_verdict(ret)
+
     async def _run_connect(self, session, req):
         """Run the connect handler; returns (accepted, rejection value)."""
         environ = req.environ
         session.environ = environ
         ret = await self._trigger_event('connect', session.sid, environ)
-        if ret is None or ret is True:
-            return True, None
-        if ret is False:
-            return False, None
-        return False, ret
+        return _connect_verdict(ret)
 
     # ------------------------------------------------------------------
     # public API

@@ -79,6 +79,9 @@ class BaseServer:
         self.cors_allowed_origins = cors_allowed_origins
         self.cors_credentials = cors_credentials
         self.async_handlers = async_handlers
+        # websocket permessage-deflate on the built-in server: off by
+        # default, like the JavaScript server's perMessageDeflate
+        self.per_message_deflate = kwargs.pop('per_message_deflate', False)
         self.monitor_clients = (monitor_clients if monitor_clients is not None
                                 else True)
         if transports is not None:

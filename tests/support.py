@@ -102,3 +102,53 @@ class LiveServer:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+class BuiltinServer(LiveServer):
+    """Run an AsyncServer or ASGIApp on engineio_fast's built-in server
+    (uvloop + httptools) on a free 127.0.0.1 port; same interface as
+    :class:`LiveServer`."""
+
+    def __init__(self, app, **options):
+        from engineio_fast.raw import RawServer
+
+        self.app = app
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(('127.0.0.1', 0))
+        self.sock.listen(1024)
+        self.port = self.sock.getsockname()[1]
+        self.server = RawServer(app, sock=self.sock, **options)
+        self.thread = None
+        self.loop = None
+        self.error = None
+        self.url = 'http://127.0.0.1:%d' % self.port
+        self.ws_url = 'ws://127.0.0.1:%d' % self.port
+
+    def _run(self):
+        import uvloop
+
+        loop = self.loop = uvloop.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(
+                self.server.serve(install_signal_handlers=False))
+        except BaseException as exc:  # reported by start()/stop()
+            self.error = exc
+        finally:
+            loop.close()
+
+    def stop(self):
+        if self.thread is None:
+            return
+        if self.loop is not None and not self.loop.is_closed():
+            try:
+                self.loop.call_soon_threadsafe(self.server.request_shutdown)
+            except RuntimeError:
+                pass
+        self.thread.join(STOP_TIMEOUT)
+        self.sock.close()
+        alive = self.thread.is_alive()
+        self.thread = None
+        if alive:
+            raise TimeoutError('the built-in server did not stop')

@@ -413,9 +413,20 @@ class Engine:
         return self.policy.text(req, text, jsonp, None, self._jsonp_wrap)
 
     def poll_aborted(self, s):
-        """The adapter gave up on a parked GET (client went away)."""
+        """The adapter gave up on a parked GET without knowing why."""
         s.poll_pending = False
         s.poll_waker = None
+
+    def poll_lost(self, s, now):
+        """The connection of a parked GET closed under it: the transport is
+        gone, so the session ends with 'transport error' (as the JavaScript
+        server does). Returns events."""
+        s.poll_pending = False
+        s.poll_waker = None
+        if s.state <= OPEN and s.transport == 'polling':
+            return [self._close(s, DISCONNECT_TRANSPORT_ERROR, now,
+                                notify_client=False)]
+        return ()
 
     def _post(self, s, req, now, jsonp):
         policy = self.policy

@@ -17,7 +17,6 @@ import json
 import os
 import threading
 import time
-import urllib.parse
 
 import engineio_fast as engineio
 
@@ -110,32 +109,25 @@ class Recorder:
             out.append(short)
         return json.dumps(out, default=str)
 
-    def wrap_asgi(self, app):
-        """Wrap an ASGI app so every HTTP request and websocket is logged with its body."""
+    def instrument(self, eio):
+        """Log every Engine.IO request the server's engine handles (method,
+        query, body), whatever server runs it: wraps ``handle_http`` of the
+        server's sans-I/O engine, which every adapter calls."""
         recorder = self
+        engine = eio._engine
+        handle_http = engine.handle_http
 
-        async def recording_app(scope, receive, send):
-            if scope['type'] == 'websocket':
-                recorder.record('websocket', path=scope['path'], query=_query(scope))
-            elif scope['type'] == 'http' and scope['method'] in ('POST', 'PUT'):
-                chunks = []
+        def recording_handle_http(req, now):
+            query = dict(req.query)
+            if req.is_websocket:
+                recorder.record('websocket', path='/engine.io/', query=query)
+            else:
+                recorder.record('http', method=req.method, path='/engine.io/',
+                                query=query, body=req.body or b'')
+            return handle_http(req, now)
 
-                async def receive_and_record():
-                    message = await receive()
-                    if message['type'] == 'http.request':
-                        chunks.append(message.get('body', b''))
-                        if not message.get('more_body', False):
-                            recorder.record('http', method=scope['method'], path=scope['path'],
-                                            query=_query(scope), body=b''.join(chunks))
-                    return message
-
-                return await app(scope, receive_and_record, send)
-            elif scope['type'] == 'http':
-                recorder.record('http', method=scope['method'], path=scope['path'],
-                                query=_query(scope), body=b'')
-            return await app(scope, receive, send)
-
-        return recording_app
+        engine.handle_http = recording_handle_http
+        return eio
 
 
 def _matches(entry, event, sid, match):
@@ -151,11 +143,6 @@ def _short(value):
     return text if len(text) <= 80 else f'{text[:60]}... ({len(value)} long)'
 
 
-def _query(scope):
-    raw = scope.get('query_string', b'').decode('latin-1')
-    return dict(urllib.parse.parse_qsl(raw, keep_blank_values=True))
-
-
 def make_app(**server_options):
     """Build the echo app under test.
 
@@ -163,8 +150,8 @@ def make_app(**server_options):
     ``engineio_fast.AsyncServer(async_mode='asgi', **server_options)``, ``asgi_app``
     the ``engineio_fast.ASGIApp`` serving it (plus ``/`` = static/index.html and
     ``/eio-client.js`` = the official browser client), ``recorder`` a :class:`Recorder`
-    already fed by the server's event handlers. Serve ``recorder.wrap_asgi(asgi_app)``
-    to also log raw requests.
+    already fed by the server's event handlers and, through
+    ``recorder.instrument(eio)``, with every Engine.IO request.
     """
     eio = engineio.AsyncServer(async_mode='asgi', **server_options)
     recorder = Recorder()
@@ -185,6 +172,7 @@ def make_app(**server_options):
         else:
             await eio.send(sid, data)
 
+    recorder.instrument(eio)
     asgi_app = engineio.ASGIApp(eio, static_files=dict(STATIC_FILES))
     return eio, asgi_app, recorder
 

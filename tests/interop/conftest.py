@@ -23,10 +23,10 @@ import subprocess
 
 import pytest
 
-from ..support import LiveServer
+from ..support import BuiltinServer, LiveServer
 from .app import NODE_MODULES, make_app
 
-SERVER_KINDS = ['uvicorn']
+SERVER_KINDS = ['uvicorn', 'builtin']
 JS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'js')
 CHROMIUM = '/usr/bin/chromium'
 
@@ -57,7 +57,14 @@ def _start_uvicorn(app):
     return live.port, (lambda: live.loop), live.stop
 
 
-STARTERS = {'uvicorn': _start_uvicorn}
+def _start_builtin(app):
+    live = BuiltinServer(app).start()
+    if not live.started:
+        raise RuntimeError(f'the built-in server did not start: {live.error!r}')
+    return live.port, (lambda: live.loop), live.stop
+
+
+STARTERS = {'uvicorn': _start_uvicorn, 'builtin': _start_builtin}
 
 
 @pytest.fixture(scope='module', params=SERVER_KINDS)
@@ -71,7 +78,7 @@ def start_server(server_kind):
 
     def start(**server_options):
         eio, asgi_app, recorder = make_app(**server_options)
-        port, loop_getter, stop = STARTERS[server_kind](recorder.wrap_asgi(asgi_app))
+        port, loop_getter, stop = STARTERS[server_kind](asgi_app)
         handle = ServerHandle(server_kind, port, eio, asgi_app, recorder, loop_getter, stop)
         handles.append(handle)
         return handle

@@ -5,18 +5,20 @@ import pytest
 
 from engineio_fast import demo
 
-from ..support import LiveServer
+from ..support import BuiltinServer, LiveServer
 from .conftest import require_chromium, run_node
 
 pytestmark = pytest.mark.timeout(120)
 
 
-def test_demo_page_upgrades_and_measures_round_trips():
+@pytest.mark.parametrize('runner', [BuiltinServer, LiveServer],
+                         ids=['builtin', 'uvicorn'])
+def test_demo_page_upgrades_and_measures_round_trips(runner):
     require_chromium()
     client_js = demo.find_client_js()
     assert client_js is not None, 'run npm ci: the demo needs engine.io-client'
     eio, app = demo.create_app(client_js)
-    with LiveServer(app) as server:
+    with runner(app) as server:
         out = run_node('browser.mjs', {
             'url': server.url + '/', 'timeoutMs': 20000,
             'waitFor': 'window.demo && window.demo.upgraded && '

@@ -1,0 +1,71 @@
+"""State shared by every connection of one built-in server."""
+
+import time
+
+DEFAULT_LIMITS = {
+    'max_request_line': 8192,      # bytes of method + URL
+    'max_header_bytes': 16384,     # all header names and values
+    'max_headers': 100,
+    'max_pipelined': 16,           # parsed requests waiting on a connection
+    'max_bridge_body': 16 << 20,   # body bytes handed to another ASGI app
+    'header_timeout': 10.0,        # seconds to send a request's headers
+    'body_timeout': 30.0,          # seconds between body chunks
+    'keepalive_timeout': 20.0,     # idle seconds between requests
+    'shutdown_timeout': 10.0,
+}
+
+
+class ServerContext:
+    """What connections need from their server.
+
+    Args:
+        eio: the :class:`engineio_fast.AsyncServer`.
+        asgi_app: the :class:`engineio_fast.ASGIApp` wrapping it, or None.
+        loop: the event loop.
+        limits: overrides for :data:`DEFAULT_LIMITS`.
+        ssl: True when serving TLS (sets the request scheme).
+    """
+
+    def __init__(self, eio, asgi_app, loop, limits=None, ssl=False,
+                 per_message_deflate=None):
+        self.eio = eio
+        self.engine = eio._engine
+        self.loop = loop
+        self.limits = dict(DEFAULT_LIMITS)
+        self.limits.update(limits or {})
+        self.scheme = 'https' if ssl else 'http'
+        # requests off the Engine.IO path go to the ASGIApp (static files,
+        # the other ASGI app, 404) through the ASGI bridge
+        self.asgi_app = asgi_app
+        self.eio_prefix = (asgi_app.engineio_path if asgi_app is not None
+                           else '/engine.io/')
+        if per_message_deflate is None:
+            per_message_deflate = getattr(eio, 'per_message_deflate', False)
+        self.per_message_deflate = per_message_deflate
+        self.http_conns = set()   # connections speaking HTTP (for timeouts)
+        self.ws_conns = set()
+        self.shutting_down = False
+        self.tasks = set()
+
+    def is_engineio_path(self, path):
+        prefix = self.eio_prefix
+        if prefix is None:
+            return True
+        if not path.endswith('/'):
+            path += '/'
+        return path.startswith(prefix)
+
+    def spawn(self, coro):
+        task = self.loop.create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+    def sweep(self):
+        """Close HTTP connections whose current phase ran out of time
+        (slowloris, idle keep-alive). Called about once a second."""
+        now = time.monotonic()
+        for conn in list(self.http_conns):
+            deadline = conn.deadline
+            if deadline is not None and now > deadline:
+                conn.timed_out()

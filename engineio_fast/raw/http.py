@@ -1,0 +1,473 @@
+"""HTTP/1.1 for the built-in server: an asyncio Protocol over httptools.
+
+Keep-alive, pipelined requests answered in order, chunked bodies,
+``Expect: 100-continue``, limits on the request line, header bytes and
+header count, per-phase timeouts (slowloris), long-poll parking and write
+flow control. Engine.IO requests go straight to the engine; the others go
+to the ASGIApp through the ASGI bridge; websocket upgrades on the Engine.IO
+path are switched to :class:`engineio_fast.raw.ws.WsProtocol`.
+"""
+
+import asyncio
+import base64
+import hashlib
+import time
+import urllib.parse
+from collections import deque
+
+import httptools
+
+from ..async_drivers.asgi import make_environ
+from ..async_server import _connect_verdict
+from ..protocol import engine as _engine
+from ..protocol.http import Request
+from . import bridge as _bridge
+from . import ws as _ws
+from .wire import plain, render_response
+
+_RESPOND = _engine.RESPOND
+_CONNECT = _engine.CONNECT
+_WAIT = _engine.WAIT
+
+_WS_GUID = b'258EAFA5-E914-47DA-95CA-C5AB0DC85B11'
+
+
+class _Reject(Exception):
+    """Raised from a parser callback to answer with ``status`` and close."""
+
+    def __init__(self, status):
+        super().__init__(status)
+        self.status = status
+
+
+class ParsedRequest:
+    """One request as parsed off the wire."""
+
+    __slots__ = ('method', 'url', 'path', 'query_string', 'headers',
+                 'body', 'too_big', 'keep_alive', 'http_version')
+
+    def __init__(self):
+        self.method = 'GET'
+        self.url = b''
+        self.path = '/'
+        self.query_string = b''
+        self.headers = []
+        self.body = []
+        self.too_big = False
+        self.keep_alive = True
+        self.http_version = '1.1'
+
+    def header_dict(self):
+        out = {}
+        for name, value in self.headers:
+            name = name.decode('latin-1').lower()
+            value = value.decode('latin-1')
+            out[name] = out[name] + ', ' + value if name in out else value
+        return out
+
+
+class HttpProtocol(asyncio.Protocol):
+    """One client connection while it speaks HTTP."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.transport = None
+        self.parser = httptools.HttpRequestParser(self)
+        self.cur = None
+        self.header_bytes = 0
+        self.body_size = 0
+        self.body_limit = 0
+        self.upgrade = False
+        self.pending = deque()
+        self.busy = False
+        self.closed = False
+        self.write_paused = False
+        self.drain_waiter = None
+        self.deadline = None
+        self.peer = None
+        self.sockname = None
+        self.poll = None         # (session, Request, jsonp) while parked
+        self.poll_scheduled = False
+        self.bridge_gone = None  # resolved when a bridged client leaves
+
+    # -- connection -------------------------------------------------------
+    def connection_made(self, transport):
+        self.transport = transport
+        self.peer = transport.get_extra_info('peername')
+        self.sockname = transport.get_extra_info('sockname')
+        self.ctx.http_conns.add(self)
+        self.deadline = time.monotonic() + \
+            self.ctx.limits['keepalive_timeout']
+        if self.ctx.shutting_down:
+            transport.close()
+
+    def connection_lost(self, exc):
+        self.closed = True
+        self.ctx.http_conns.discard(self)
+        for waiter in (self.drain_waiter, self.bridge_gone):
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
+        if self.poll is not None:
+            s = self.poll[0]
+            self.poll = None
+            events = self.ctx.engine.poll_lost(s, self.ctx.loop.time())
+            if events:
+                self.ctx.eio._fire_events(events)
+
+    def pause_writing(self):
+        self.write_paused = True
+
+    def resume_writing(self):
+        self.write_paused = False
+        waiter = self.drain_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def drain(self):
+        """Wait until the transport's write buffer is below its mark."""
+        if self.write_paused and not self.closed:
+            self.drain_waiter = self.ctx.loop.create_future()
+            await self.drain_waiter
+            self.drain_waiter = None
+
+    def timed_out(self):
+        if self.cur is not None and not self.busy:
+            self.reject(408)
+        else:
+            self.close()
+
+    def close(self):
+        if not self.closed:
+            self.closed = True
+            self.ctx.http_conns.discard(self)
+            self.transport.close()
+
+    def reject(self, status):
+        """Answer a request that cannot be parsed or served, then close."""
+        if self.closed:
+            return
+        if status == 400:
+            self.transport.write(render_response(
+                400, [('Content-Type', 'application/json')],
+                b'{"code":3,"message":"Bad request"}', False))
+        else:
+            self.transport.write(plain(status))
+        self.close()
+
+    # -- parsing -----------------------------------------------------------
+    def data_received(self, data):
+        if self.closed:
+            return
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade as exc:
+            if self.upgrade:
+                self._websocket(data[exc.args[0]:])
+            else:
+                self.reject(400)
+        except httptools.HttpParserCallbackError as exc:
+            cause = exc.__context__
+            self.reject(cause.status if isinstance(cause, _Reject) else 500)
+        except httptools.HttpParserError:
+            self.reject(400)
+
+    def on_message_begin(self):
+        self.cur = ParsedRequest()
+        self.header_bytes = 0
+        self.body_size = 0
+        self.upgrade = False
+        self.deadline = time.monotonic() + self.ctx.limits['header_timeout']
+
+    def on_url(self, url):
+        cur = self.cur
+        cur.url += url
+        if len(cur.url) > self.ctx.limits['max_request_line']:
+            raise _Reject(414)
+
+    def on_header(self, name, value):
+        limits = self.ctx.limits
+        headers = self.cur.headers
+        self.header_bytes += len(name) + len(value)
+        if self.header_bytes > limits['max_header_bytes'] or \
+                len(headers) >= limits['max_headers']:
+            raise _Reject(431)
+        headers.append((name, value))
+
+    def on_headers_complete(self):
+        cur = self.cur
+        parser = self.parser
+        cur.method = parser.get_method().decode('ascii', 'replace')
+        cur.keep_alive = parser.should_keep_alive()
+        cur.http_version = parser.get_http_version()
+        try:
+            parsed = httptools.parse_url(cur.url)
+        except httptools.HttpParserInvalidURLError:
+            raise _Reject(400) from None
+        cur.path = urllib.parse.unquote(
+            (parsed.path or b'/').decode('latin-1'))
+        cur.query_string = parsed.query or b''
+        on_eio = self.ctx.is_engineio_path(cur.path)
+        self.upgrade = parser.should_upgrade()
+        self.body_limit = (self.ctx.engine.config.max_http_buffer_size
+                           if on_eio else self.ctx.limits['max_bridge_body'])
+        self.deadline = time.monotonic() + self.ctx.limits['body_timeout']
+        for name, value in cur.headers:
+            if name.lower() == b'expect':
+                if value.lower() != b'100-continue':
+                    raise _Reject(417)
+                length = self._content_length(cur)
+                if length is not None and length > self.body_limit:
+                    raise _Reject(413 if not on_eio else 400)
+                self.transport.write(b'HTTP/1.1 100 Continue\r\n\r\n')
+
+    @staticmethod
+    def _content_length(cur):
+        for name, value in cur.headers:
+            if name.lower() == b'content-length':
+                try:
+                    return int(value)
+                except ValueError:
+                    return None
+        return None
+
+    def on_body(self, body):
+        cur = self.cur
+        self.body_size += len(body)
+        self.deadline = time.monotonic() + self.ctx.limits['body_timeout']
+        if self.body_size > self.body_limit:
+            # keep one byte over the limit so the engine sees it is too big
+            if not cur.too_big:
+                cur.too_big = True
+                cur.body.append(body)
+            return
+        cur.body.append(body)
+
+    def on_message_complete(self):
+        cur = self.cur
+        self.cur = None
+        if self.upgrade:
+            self.cur = cur   # the upgrade handler takes it
+            return
+        self.deadline = None
+        self.pending.append(cur)
+        if len(self.pending) > self.ctx.limits['max_pipelined']:
+            self.transport.pause_reading()
+        if not self.busy:
+            self._next()
+
+    # -- dispatch ----------------------------------------------------------
+    def _next(self):
+        pending = self.pending
+        while pending and not self.busy and not self.closed:
+            r = pending.popleft()
+            if len(pending) == self.ctx.limits['max_pipelined']:
+                self.transport.resume_reading()
+            if self.ctx.is_engineio_path(r.path):
+                self._engineio(r)
+            else:
+                self.busy = True
+                self.ctx.spawn(self._bridge(r))
+        if not pending and not self.busy and not self.closed:
+            self.deadline = time.monotonic() + \
+                self.ctx.limits['keepalive_timeout']
+
+    def _finish(self, r, data):
+        """Write a whole response and move on to the next request."""
+        if self.closed:
+            return
+        self.transport.write(data)
+        self.busy = False
+        if not r.keep_alive or self.ctx.shutting_down:
+            self.close()
+            return
+        self._next()
+
+    def respond(self, r, resp):
+        self._finish(r, render_response(resp.status, resp.headers, resp.body,
+                                        r.keep_alive))
+
+    def _request(self, r, is_websocket=False):
+        query = {}
+        if r.query_string:
+            for key, value in urllib.parse.parse_qsl(
+                    r.query_string.decode('latin-1'), keep_blank_values=True):
+                query.setdefault(key, value)
+        body = b''.join(r.body) if r.body else None
+        return Request(r.method, query, r.header_dict(), self.ctx.scheme,
+                       body, is_websocket, lambda: self._environ(r, body))
+
+    def scope(self, r, kind='http'):
+        """An ASGI scope for ``r`` (for the environ and the bridge)."""
+        scheme = self.ctx.scheme
+        if kind == 'websocket':
+            scheme = 'wss' if scheme == 'https' else 'ws'
+        raw_path = r.url.split(b'?', 1)[0]
+        return {
+            'type': kind, 'asgi': {'version': '3.0', 'spec_version': '2.3'},
+            'http_version': r.http_version, 'method': r.method,
+            'scheme': scheme, 'path': r.path, 'raw_path': raw_path,
+            'query_string': r.query_string, 'root_path': '',
+            'headers': [(n.lower(), v) for n, v in r.headers],
+            'client': self.peer[:2] if self.peer else None,
+            'server': self.sockname[:2] if self.sockname else None,
+        }
+
+    def _environ(self, r, body):
+        return make_environ(self.scope(r), None, None, body)
+
+    def _engineio(self, r):
+        ctx = self.ctx
+        req = self._request(r)
+        out = ctx.engine.handle_http(req, ctx.loop.time())
+        if out.events:
+            ctx.eio._fire_events(out.events)
+        kind = out.kind
+        if kind == _RESPOND:
+            return self.respond(r, out.response)
+        if kind == _CONNECT:
+            verdict = ctx.eio._connect_now(out.session, req)
+            if isinstance(verdict, tuple):
+                return self._connected(r, req, out, verdict)
+            self.busy = True
+            verdict.add_done_callback(
+                lambda t: self._connected(r, req, out, _verdict(t)))
+            return
+        # WAIT: park the GET until the engine queues something for it
+        self.busy = True
+        self.deadline = None
+        s = out.session
+        self.poll = (s, req, out.jsonp, r)
+        s.poll_waker = self._poll_wake
+
+    def _connected(self, r, req, out, verdict):
+        engine = self.ctx.engine
+        ok, value = verdict
+        if ok:
+            resp = engine.finish_connect(out.session, req,
+                                         self.ctx.loop.time(), out.jsonp)
+        else:
+            resp = engine.reject_connect(out.session, req, value)
+        self.busy = False
+        self.respond(r, resp)
+
+    def _poll_wake(self):
+        # coalesce everything queued in this loop iteration into one reply
+        if not self.poll_scheduled:
+            self.poll_scheduled = True
+            self.ctx.loop.call_soon(self._poll_flush)
+
+    def _poll_flush(self):
+        self.poll_scheduled = False
+        poll = self.poll
+        if poll is None or self.closed:
+            return
+        s, req, jsonp, r = poll
+        resp = self.ctx.engine.take_poll(s, req, jsonp)
+        if resp is None:
+            s.poll_waker = self._poll_wake
+            return
+        self.poll = None
+        self.busy = False
+        self.respond(r, resp)
+
+    async def _bridge(self, r):
+        try:
+            if r.too_big:
+                return self._finish(r, plain(413))
+            if self.ctx.asgi_app is None:
+                return self._finish(r, plain(404, r.keep_alive))
+            keep = await _bridge.run_http(self, r)
+            if self.closed:
+                return
+            self.busy = False
+            if not keep or not r.keep_alive or self.ctx.shutting_down:
+                self.close()
+            else:
+                self._next()
+        except Exception:
+            self.ctx.eio.logger.exception('error in ASGI app')
+            self.close()
+
+    # -- websocket upgrade -------------------------------------------------
+    def _websocket(self, rest):
+        r = self.cur
+        self.cur = None
+        ctx = self.ctx
+        headers = r.header_dict()
+        key = headers.get('sec-websocket-key', '')
+        if (r.method != 'GET' or not ctx.is_engineio_path(r.path) or
+                'websocket' not in headers.get('upgrade', '').lower() or
+                headers.get('sec-websocket-version') != '13' or
+                not _valid_key(key) or self.pending or self.busy):
+            return self.reject(400 if ctx.is_engineio_path(r.path) else 404)
+        self.deadline = None
+        self.busy = True
+        ctx.http_conns.discard(self)
+        self.transport.pause_reading()
+        req = self._request(r, is_websocket=True)
+        out = ctx.engine.handle_http(req, ctx.loop.time())
+        if out.events:
+            ctx.eio._fire_events(out.events)
+        if out.kind == _RESPOND:
+            r.keep_alive = False
+            return self.respond(r, out.response)
+        if out.kind == _CONNECT:
+            verdict = ctx.eio._connect_now(out.session, req)
+            if isinstance(verdict, tuple):
+                return self._ws_connected(r, req, out, verdict, key, rest)
+            verdict.add_done_callback(lambda t: self._ws_connected(
+                r, req, out, _verdict(t), key, rest))
+            return
+        self._switch(out.link, key, headers, rest)
+
+    def _ws_connected(self, r, req, out, verdict, key, rest):
+        engine = self.ctx.engine
+        ok, value = verdict
+        if not ok:
+            r.keep_alive = False
+            return self.respond(r, engine.reject_connect(out.session, req,
+                                                         value))
+        if self.closed:
+            # the client left while its connect handler ran
+            engine.finish_connect(out.session, req, self.ctx.loop.time())
+            events = engine.ws_closed(out.link, self.ctx.loop.time())
+            if events:
+                self.ctx.eio._fire_events(events)
+            return
+        engine.finish_connect(out.session, req, self.ctx.loop.time())
+        self._switch(out.link, key, r.header_dict(), rest)
+
+    def _switch(self, link, key, headers, rest):
+        accept = base64.b64encode(hashlib.sha1(
+            key.encode('ascii') + _WS_GUID).digest())
+        deflate = None
+        offer = headers.get('sec-websocket-extensions', '')
+        if self.ctx.per_message_deflate and 'permessage-deflate' in offer:
+            deflate = _ws.Deflate(self.ctx.per_message_deflate)
+        lines = [b'HTTP/1.1 101 Switching Protocols\r\n'
+                 b'Upgrade: websocket\r\nConnection: Upgrade\r\n'
+                 b'Sec-WebSocket-Accept: ', accept, b'\r\n']
+        if deflate is not None:
+            lines.append(b'Sec-WebSocket-Extensions: ' +
+                         deflate.response_header + b'\r\n')
+        lines.append(b'\r\n')
+        self.transport.write(b''.join(lines))
+        proto = _ws.WsProtocol(self.ctx, self.transport, link, deflate)
+        self.transport.set_protocol(proto)
+        self.closed = True       # this object is done with the connection
+        proto.start(rest)
+        self.transport.resume_reading()
+
+
+def _verdict(task):
+    """The connect verdict of a connect handler that ran as a Task."""
+    if task.cancelled() or task.exception() is not None:
+        return False, None
+    return _connect_verdict(task.result())
+
+
+def _valid_key(key):
+    try:
+        return len(base64.b64decode(key.encode('ascii'), validate=True)) == 16
+    except (ValueError, UnicodeEncodeError):
+        return False

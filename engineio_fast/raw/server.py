@@ -1,0 +1,190 @@
+"""The built-in server: listening, signals and graceful shutdown."""
+
+import asyncio
+import logging
+import signal
+import time
+
+from .bridge import Lifespan
+from .context import ServerContext
+from .http import HttpProtocol
+
+logger = logging.getLogger('engineio_fast.server')
+
+
+def split_app(app):
+    """``(AsyncServer, ASGIApp or None)`` for what ``run`` was given."""
+    from ..async_server import AsyncServer
+    if isinstance(app, AsyncServer):
+        return app, None
+    eio = getattr(app, 'engineio_server', None)
+    if isinstance(eio, AsyncServer):
+        return eio, app
+    raise TypeError('expected an engineio_fast.AsyncServer or an ASGIApp '
+                    'wrapping one, got %r' % (app,))
+
+
+class RawServer:
+    """Serve an :class:`AsyncServer` (or an :class:`ASGIApp` wrapping one)
+    from an asyncio Protocol on uvloop + httptools.
+
+    Args:
+        app: the AsyncServer or ASGIApp.
+        host: the address to listen on (default ``127.0.0.1``).
+        port: the port (default 5000; 0 picks a free one).
+        ssl: an :class:`ssl.SSLContext` to serve https/wss.
+        limits: overrides for :data:`engineio_fast.raw.context.DEFAULT_LIMITS`.
+        per_message_deflate: negotiate websocket compression (default: the
+            AsyncServer's ``per_message_deflate`` option, off).
+        sock: an already bound listening socket to use instead of host/port.
+        backlog: the listen backlog.
+    """
+
+    def __init__(self, app, host='127.0.0.1', port=5000, ssl=None,
+                 limits=None, per_message_deflate=None, sock=None,
+                 backlog=2048):
+        self.eio, self.asgi_app = split_app(app)
+        self.host = host
+        self.port = port
+        self.ssl = ssl
+        self.limits = limits
+        self.per_message_deflate = per_message_deflate
+        self.sock = sock
+        self.backlog = backlog
+        self.ctx = None
+        self.server = None
+        self.lifespan = None
+        self.started = False
+        self._stop = None
+        self._sweeper = None
+
+    @property
+    def sockets(self):
+        return self.server.sockets if self.server is not None else []
+
+    async def start(self):
+        """Run the app's startup and start listening."""
+        loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        ctx = self.ctx = ServerContext(
+            self.eio, self.asgi_app, loop, self.limits, self.ssl is not None,
+            self.per_message_deflate)
+        if self.asgi_app is not None:
+            self.lifespan = Lifespan(self.asgi_app, self.eio.logger)
+            await self.lifespan.start()
+        kwargs = {'ssl': self.ssl, 'backlog': self.backlog}
+        if self.sock is not None:
+            self.server = await loop.create_server(
+                lambda: HttpProtocol(ctx), sock=self.sock, **kwargs)
+        else:
+            self.server = await loop.create_server(
+                lambda: HttpProtocol(ctx), self.host, self.port,
+                reuse_address=True, **kwargs)
+        self._sweeper = loop.call_later(1.0, self._sweep)
+        self.started = True
+
+    def _sweep(self):
+        self.ctx.sweep()
+        self._sweeper = self.ctx.loop.call_later(1.0, self._sweep)
+
+    def request_shutdown(self):
+        """Ask :meth:`serve` to shut down (signal-safe)."""
+        if self._stop is not None:
+            self._stop.set()
+
+    async def serve(self, install_signal_handlers=True):
+        """Start, serve until SIGINT/SIGTERM or :meth:`request_shutdown`,
+        then shut down gracefully."""
+        await self.start()
+        loop = asyncio.get_running_loop()
+        installed = []
+        if install_signal_handlers:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                try:
+                    loop.add_signal_handler(sig, self.request_shutdown)
+                    installed.append(sig)
+                except (NotImplementedError, RuntimeError, ValueError):
+                    pass
+        try:
+            await self._stop.wait()
+        finally:
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+            await self.shutdown()
+
+    async def shutdown(self, timeout=None):
+        """Stop accepting, close websockets with 1001, answer pending
+        polls, run disconnect handlers and close every connection, within
+        ``timeout`` seconds (default: the ``shutdown_timeout`` limit)."""
+        ctx = self.ctx
+        if ctx is None or ctx.shutting_down:
+            return
+        if timeout is None:
+            timeout = ctx.limits['shutdown_timeout']
+        deadline = time.monotonic() + timeout
+        ctx.shutting_down = True
+        self.server.close()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        for conn in list(ctx.ws_conns):
+            conn.link.close_code = 1001
+        for conn in list(ctx.http_conns):
+            if not conn.busy and conn.cur is None and not conn.pending:
+                conn.close()    # idle keep-alive connection
+        try:
+            await asyncio.wait_for(self.eio.shutdown(),
+                                   max(0.1, deadline - time.monotonic()))
+        except asyncio.TimeoutError:
+            logger.warning('disconnect handlers did not finish in time')
+        # let pending responses and close frames go out, then close
+        while (ctx.http_conns or ctx.ws_conns or ctx.tasks) and \
+                time.monotonic() < deadline:
+            for conn in list(ctx.ws_conns):
+                conn.going_away()
+            await asyncio.sleep(0.02)
+        for conn in list(ctx.http_conns):
+            conn.close()
+        for task in list(ctx.tasks):
+            task.cancel()
+        if self.lifespan is not None:
+            await self.lifespan.stop(max(0.1, deadline - time.monotonic()))
+        self.server.close()
+        try:
+            await asyncio.wait_for(self.server.wait_closed(), 1.0)
+        except asyncio.TimeoutError:
+            pass
+
+
+def new_event_loop(loop='auto'):
+    """uvloop's loop when installed (and not ``loop='asyncio'``)."""
+    if loop in ('auto', 'uvloop'):
+        try:
+            import uvloop
+            return uvloop.new_event_loop()
+        except ImportError:
+            if loop == 'uvloop':
+                raise
+    return asyncio.new_event_loop()
+
+
+def run(app, host='127.0.0.1', port=5000, ssl=None, loop='auto', **kwargs):
+    """Serve ``app`` (an AsyncServer or an ASGIApp) until SIGINT/SIGTERM.
+
+    Args:
+        app: the :class:`AsyncServer` or :class:`ASGIApp` to serve.
+        host: the address to listen on.
+        port: the port.
+        ssl: an :class:`ssl.SSLContext` for https/wss.
+        loop: ``'auto'`` (uvloop when installed), ``'uvloop'`` or
+            ``'asyncio'``.
+        **kwargs: more :class:`RawServer` options.
+    """
+    server = RawServer(app, host=host, port=port, ssl=ssl, **kwargs)
+    event_loop = new_event_loop(loop)
+    asyncio.set_event_loop(event_loop)
+    try:
+        event_loop.run_until_complete(server.serve())
+    finally:
+        event_loop.run_until_complete(event_loop.shutdown_asyncgens())
+        asyncio.set_event_loop(None)
+        event_loop.close()

@@ -1,0 +1,300 @@
+"""WebSocket (RFC 6455) for the built-in server.
+
+Frames are parsed and built by the compiled kernels a whole buffer at a
+time (``parse_frames``/``build_frames``); everything the application sends
+in one loop iteration leaves in one ``write``. Protocol checks: masking,
+reserved opcodes and bits, fragmented or oversized control frames,
+fragmentation order, message size, UTF-8 of text, close codes. Optional
+permessage-deflate (no context takeover, so no zlib state per connection).
+"""
+
+import asyncio
+import zlib
+
+from .. import _accel
+
+_K = _accel.active
+_parse_frames = _K.parse_frames
+_build_frames = _K.build_frames
+_build_frame = _K.build_frame
+
+OP_CONT, OP_TEXT, OP_BINARY = 0, 1, 2
+OP_CLOSE, OP_PING, OP_PONG = 8, 9, 10
+
+
+def valid_close_code(code):
+    """Whether a peer may send ``code`` in a close frame (RFC 6455 7.4)."""
+    return (1000 <= code <= 1014 and code not in (1004, 1005, 1006)) or \
+        3000 <= code <= 4999
+
+
+class Deflate:
+    """permessage-deflate with no context takeover in either direction.
+
+    Args:
+        options: True, or a dict with ``threshold`` (smallest message to
+            compress, default 1024 bytes, as the JavaScript server) and
+            ``level`` (zlib level, default 6).
+    """
+
+    response_header = (b'permessage-deflate; server_no_context_takeover; '
+                       b'client_no_context_takeover')
+
+    def __init__(self, options):
+        options = options if isinstance(options, dict) else {}
+        self.threshold = int(options.get('threshold', 1024))
+        self.level = int(options.get('level', 6))
+
+    def inflate(self, data, limit):
+        """Decompress a message; None if it inflates past ``limit``."""
+        d = zlib.decompressobj(-15)
+        try:
+            out = d.decompress(data + b'\x00\x00\xff\xff', limit + 1)
+        except zlib.error:
+            raise ValueError('bad deflate data') from None
+        if len(out) > limit or d.unconsumed_tail:
+            return None
+        return out
+
+    def frames(self, items):
+        """Frames for ``items``, compressing the large ones."""
+        out = []
+        small = []
+        for item in items:
+            data = item.encode('utf-8') if item.__class__ is str else item
+            if len(data) < self.threshold:
+                small.append(item)
+                continue
+            if small:
+                out.append(_build_frames(small))
+                small = []
+            c = zlib.compressobj(self.level, zlib.DEFLATED, -15)
+            body = c.compress(data) + c.flush(zlib.Z_SYNC_FLUSH)
+            out.append(_build_frame(OP_TEXT if item.__class__ is str
+                                    else OP_BINARY, body[:-4], True, True))
+        if small:
+            out.append(_build_frames(small))
+        return b''.join(out)
+
+
+class WsProtocol(asyncio.Protocol):
+    """One websocket connection carrying one Engine.IO session (or an
+    upgrade probe)."""
+
+    __slots__ = ('ctx', 'transport', 'link', 'deflate', 'buf', 'frag_op',
+                 'frag', 'frag_size', 'frag_compressed', 'scheduled',
+                 'paused', 'closed', 'max_size', 'blocked', 'backlog',
+                 'backlog_error')
+
+    def __init__(self, ctx, transport, link, deflate=None):
+        self.ctx = ctx
+        self.transport = transport
+        self.link = link
+        self.deflate = deflate
+        self.buf = bytearray()
+        self.frag_op = 0
+        self.frag = None
+        self.frag_size = 0
+        self.frag_compressed = False
+        self.scheduled = False
+        self.paused = False
+        self.closed = False
+        self.blocked = None
+        self.backlog = None
+        self.backlog_error = 0
+        # A frame or message may be a little over maxPayload on the wire
+        # (the engine decides about the packet); bounded all the same.
+        self.max_size = ctx.engine.config.max_http_buffer_size + 16
+        link.waker = self.wake
+
+    def start(self, rest):
+        self.ctx.ws_conns.add(self)
+        self._flush()
+        if rest:
+            self.data_received(rest)
+
+    # -- reading ---------------------------------------------------------
+    def data_received(self, data):
+        if self.closed:
+            return
+        buf = self.buf
+        buf += data
+        if self.blocked is not None:
+            return
+        self._process()
+
+    def _process(self):
+        buf = self.buf
+        while True:
+            backlog = self.backlog
+            if backlog is not None:
+                # frames parsed before an in-order handler suspended
+                frames, error = backlog, self.backlog_error
+                self.backlog = None
+            else:
+                frames, consumed, error = _parse_frames(buf, self.max_size,
+                                                        True)
+                if consumed:
+                    del buf[:consumed]
+            for i, (op, fin, rsv, payload) in enumerate(frames):
+                self._frame(op, fin, rsv, payload)
+                if self.closed:
+                    return
+                if self.blocked is not None:
+                    self.backlog = frames[i + 1:]
+                    self.backlog_error = error
+                    return
+            if error:
+                return self.fail(error)
+            if backlog is None:
+                return
+            # the backlog is done: now what arrived while it waited
+
+    def _frame(self, op, fin, rsv, payload):
+        if rsv:
+            if not (rsv == 4 and self.deflate is not None and
+                    op in (OP_TEXT, OP_BINARY)):
+                return self.fail(1002)
+        if op >= OP_CLOSE:
+            if op == OP_CLOSE:
+                return self._close_frame(payload)
+            if op == OP_PING:
+                self.transport.write(_build_frame(OP_PONG, payload))
+            return
+        if op == OP_CONT:
+            if not self.frag_op:
+                return self.fail(1002)
+            self.frag_size += len(payload)
+            if self.frag_size > self.max_size:
+                return self.fail(1009)
+            self.frag.append(payload)
+            if fin:
+                data = b''.join(self.frag)
+                op = self.frag_op
+                compressed = self.frag_compressed
+                self.frag_op = 0
+                self.frag = None
+                self._message(op, data, compressed)
+            return
+        if self.frag_op:
+            return self.fail(1002)
+        if not fin:
+            self.frag_op = op
+            self.frag = [payload]
+            self.frag_size = len(payload)
+            self.frag_compressed = bool(rsv)
+            return
+        self._message(op, payload, rsv)
+
+    def _message(self, op, data, compressed):
+        if compressed:
+            try:
+                data = self.deflate.inflate(data, self.max_size)
+            except ValueError:
+                return self.fail(1007)
+            if data is None:
+                return self.fail(1009)
+        if op == OP_TEXT:
+            try:
+                data = data.decode('utf-8')
+            except UnicodeDecodeError:
+                return self.fail(1007)
+        ctx = self.ctx
+        events = ctx.engine.ws_receive(self.link, data, ctx.loop.time())
+        if events:
+            pending = ctx.eio._fire_events(events)
+            if pending is not None and not ctx.eio.async_handlers:
+                # async_handlers=False: the next message waits for this one
+                self.blocked = pending
+                self.transport.pause_reading()
+                pending.add_done_callback(self._unblock)
+        if self.link.closing:
+            self._flush()
+
+    def _unblock(self, _task):
+        self.blocked = None
+        if self.closed:
+            return
+        if not self.paused:
+            self.transport.resume_reading()
+        self._process()
+
+    def _close_frame(self, payload):
+        code = 1000
+        if len(payload) == 1:
+            return self.fail(1002)
+        if len(payload) >= 2:
+            code = int.from_bytes(payload[:2], 'big')
+            if not valid_close_code(code):
+                return self.fail(1002)
+            try:
+                payload[2:].decode('utf-8')
+            except UnicodeDecodeError:
+                return self.fail(1007)
+        self._send_close(code if len(payload) >= 2 else None)
+
+    # -- writing -----------------------------------------------------------
+    def wake(self):
+        if not self.scheduled and not self.closed:
+            self.scheduled = True
+            self.ctx.loop.call_soon(self._flush)
+
+    def _flush(self):
+        self.scheduled = False
+        if self.closed or self.paused:
+            return
+        link = self.link
+        items = self.ctx.engine.ws_take(link)
+        if items:
+            if self.deflate is None:
+                self.transport.write(_build_frames(items))
+            else:
+                self.transport.write(self.deflate.frames(items))
+        if link.closing:
+            self._send_close(link.close_code)
+
+    def pause_writing(self):
+        # flow control: stop taking from the engine's (bounded) queue and
+        # stop reading new work from this client until the buffer drains
+        self.paused = True
+        if not self.closed:
+            self.transport.pause_reading()
+
+    def resume_writing(self):
+        self.paused = False
+        if not self.closed:
+            if self.blocked is None:
+                self.transport.resume_reading()
+            self._flush()
+
+    def fail(self, code):
+        """Close the connection for a protocol violation."""
+        self._send_close(code)
+
+    def _send_close(self, code):
+        if self.closed:
+            return
+        self.closed = True
+        payload = b'' if code is None else code.to_bytes(2, 'big')
+        self.transport.write(_build_frame(OP_CLOSE, payload))
+        self.transport.close()
+        self._lost()
+
+    def connection_lost(self, exc):
+        if not self.closed:
+            self.closed = True
+        self._lost()
+
+    def _lost(self):
+        ctx = self.ctx
+        if self in ctx.ws_conns:
+            ctx.ws_conns.discard(self)
+            events = ctx.engine.ws_closed(self.link, ctx.loop.time())
+            if events:
+                ctx.eio._fire_events(events)
+
+    def going_away(self):
+        """Server shutdown: close with 1001 after what is queued."""
+        if not self.closed:
+            self._flush()
+            self._send_close(1001)
