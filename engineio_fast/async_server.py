@@ -3,11 +3,13 @@
 import asyncio
 import collections.abc
 import inspect
+import types
 
 from . import base_server
 from .protocol import engine as _engine
 
 _NOTHING = object()
+_CoroutineType = types.CoroutineType
 
 
 class _Resume(collections.abc.Coroutine):
@@ -210,9 +212,9 @@ class AsyncServer(base_server.BaseServer):
             return True, None
         try:
             ret = handler(*self._handler_args(event, args))
-            if not inspect.isawaitable(ret):
-                return True, ret
-            if not inspect.iscoroutine(ret):
+            if ret.__class__ is not _CoroutineType:
+                if ret is None or not inspect.isawaitable(ret):
+                    return True, ret
                 return False, self._spawn(self._call_guarded(event, ret))
             try:
                 first = ret.send(None)
@@ -237,9 +239,28 @@ class AsyncServer(base_server.BaseServer):
         """Dispatch engine events now; returns the Task of the last handler
         that suspended (or None)."""
         pending = None
-        call = self._call_now
         for name, sid, arg in events:
-            done, value = call(name, (sid, arg))
+            if name == 'message':
+                # the hot path, without _call_now's generality
+                handler = self.handlers.get('message')
+                if handler is None:
+                    continue
+                try:
+                    ret = handler(sid, arg)
+                    if ret.__class__ is _CoroutineType:
+                        try:
+                            first = ret.send(None)
+                        except StopIteration:
+                            continue
+                        pending = self._spawn(self._call_guarded(
+                            'message', _Resume(ret, first)))
+                    elif ret is not None and inspect.isawaitable(ret):
+                        pending = self._spawn(self._call_guarded(
+                            'message', ret))
+                except Exception:
+                    self.logger.exception('message handler error')
+                continue
+            done, value = self._call_now(name, (sid, arg))
             if not done:
                 pending = value
         return pending
@@ -272,27 +293,31 @@ class AsyncServer(base_server.BaseServer):
 
         Sending to an unknown or closed sid logs a warning and returns.
         """
-        s = self._engine.get(sid)
+        # the hot path: no await, no clock read, no task
+        engine = self._engine
+        s = engine.sessions.get(sid)
         if s is None:
-            self._log_send_to_closed(sid)
-            return
-        self._send_item(s, self._encode_message(data))
+            return self._log_send_to_closed(sid)
+        if data.__class__ is str:
+            ret = engine.send(s, '4' + data)
+        else:
+            ret = engine.send(s, self._encode_message(data))
+        if ret is not True:
+            self._send_failed(s, ret)
 
     async def send_packet(self, sid, pkt):
         """Send a raw :class:`engineio_fast.packet.Packet` to a client."""
         s = self._engine.get(sid)
         if s is None:
-            self._log_send_to_closed(sid)
-            return
-        self._send_item(s, self._encode_packet(pkt))
+            return self._log_send_to_closed(sid)
+        ret = self._engine.send(s, self._encode_packet(pkt))
+        if ret is not True:
+            self._send_failed(s, ret)
 
-    def _send_item(self, s, item):
-        ret = self._engine.send(s, item, self._now())
-        if ret is True:
-            return
+    def _send_failed(self, s, ret):
         if ret is False:
             self._log_send_to_closed(s.sid)
-        else:
+        else:   # the send queue overflowed: the session was closed
             self._spawn(self._dispatch([ret]))
 
     async def get_session(self, sid):

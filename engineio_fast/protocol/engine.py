@@ -126,6 +126,9 @@ class Engine:
         self._ping_timeout = config.ping_timeout
         self._max_size = config.max_http_buffer_size
         self._max_queue = config.max_queue_bytes
+        # the latest time an adapter passed in: used by calls that come from
+        # the application (send) rather than from I/O, so they need no clock
+        self.now = 0.0
 
     # ------------------------------------------------------------------
     # timers
@@ -143,6 +146,7 @@ class Engine:
     def tick(self, now):
         """Run due heartbeats, ping timeouts, upgrade timeouts and the
         expiry of closed polling sessions. Returns events."""
+        self.now = now
         events = []
         for s in self.timers.pop_due(now):
             state = s.state
@@ -173,12 +177,12 @@ class Engine:
         s.queue_bytes += len(item)
         if s.transport == 'websocket':
             ws = s.ws
-            if ws is not None:
-                ws.wake()
+            if ws is not None and ws.waker is not None:
+                ws.waker()
         elif s.poll_waker is not None:
             s.wake_poll()
 
-    def send(self, session, item, now=0.0):
+    def send(self, session, item):
         """Queue an encoded packet (str) or binary message (bytes).
 
         Returns False (and queues nothing) if the session is not open. A
@@ -191,7 +195,7 @@ class Engine:
             if self.logger:
                 self.logger.warning('%s: send queue over %d bytes, closing',
                                     session.sid, self._max_queue)
-            return self._close(session, DISCONNECT_TRANSPORT_ERROR, now)
+            return self._close(session, DISCONNECT_TRANSPORT_ERROR, self.now)
         self._enqueue(session, item)
         return True
 
@@ -308,6 +312,7 @@ class Engine:
     def handle_http(self, req, now):
         """Decide what to do with one request. Returns an :class:`Outcome`.
         """
+        self.now = now
         policy = self.policy
         q = req.query
         method = req.method
@@ -519,6 +524,7 @@ class Engine:
 
         A message that ends the link sets ``link.closing``.
         """
+        self.now = now
         s = link.session
         if link.is_probe:
             return self._probe_receive(link, s, data, now)

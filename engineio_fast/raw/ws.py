@@ -84,7 +84,7 @@ class WsProtocol(asyncio.Protocol):
     __slots__ = ('ctx', 'transport', 'link', 'deflate', 'buf', 'frag_op',
                  'frag', 'frag_size', 'frag_compressed', 'scheduled',
                  'paused', 'closed', 'max_size', 'blocked', 'backlog',
-                 'backlog_error')
+                 'backlog_error', 'receiving', 'dirty')
 
     def __init__(self, ctx, transport, link, deflate=None):
         self.ctx = ctx
@@ -102,6 +102,8 @@ class WsProtocol(asyncio.Protocol):
         self.blocked = None
         self.backlog = None
         self.backlog_error = 0
+        self.receiving = False
+        self.dirty = False
         # A frame or message may be a little over maxPayload on the wire
         # (the engine decides about the packet); bounded all the same.
         self.max_size = ctx.engine.config.max_http_buffer_size + 16
@@ -117,11 +119,18 @@ class WsProtocol(asyncio.Protocol):
     def data_received(self, data):
         if self.closed:
             return
-        buf = self.buf
-        buf += data
+        self.buf += data
         if self.blocked is not None:
             return
-        self._process()
+        # what handlers send while this runs leaves in one write after it
+        self.receiving = True
+        try:
+            self._process()
+        finally:
+            self.receiving = False
+        if self.dirty:
+            self.dirty = False
+            self._flush()
 
     def _process(self):
         buf = self.buf
@@ -137,7 +146,15 @@ class WsProtocol(asyncio.Protocol):
                 if consumed:
                     del buf[:consumed]
             for i, (op, fin, rsv, payload) in enumerate(frames):
-                self._frame(op, fin, rsv, payload)
+                if op == OP_TEXT and fin and not rsv and not self.frag_op:
+                    # the common case: one whole, uncompressed text frame
+                    try:
+                        text = payload.decode('utf-8')
+                    except UnicodeDecodeError:
+                        return self.fail(1007)
+                    self._deliver(text)
+                else:
+                    self._frame(op, fin, rsv, payload)
                 if self.closed:
                     return
                 if self.blocked is not None:
@@ -199,6 +216,11 @@ class WsProtocol(asyncio.Protocol):
                 data = data.decode('utf-8')
             except UnicodeDecodeError:
                 return self.fail(1007)
+        self._deliver(data)
+
+    def _deliver(self, data):
+        """Hand one message (str or bytes) to the engine and its events to
+        the handlers."""
         ctx = self.ctx
         events = ctx.engine.ws_receive(self.link, data, ctx.loop.time())
         if events:
@@ -235,7 +257,9 @@ class WsProtocol(asyncio.Protocol):
 
     # -- writing -----------------------------------------------------------
     def wake(self):
-        if not self.scheduled and not self.closed:
+        if self.receiving:
+            self.dirty = True
+        elif not self.scheduled and not self.closed:
             self.scheduled = True
             self.ctx.loop.call_soon(self._flush)
 
