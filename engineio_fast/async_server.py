@@ -268,8 +268,9 @@ class AsyncServer(base_server.BaseServer):
     def _connect_now(self, session, req):
         """Run the connect handler eagerly: ``(accepted, value)`` when it
         finished, else a Task resolving to its return value."""
+        if 'connect' not in self.handlers:
+            return True, None    # no handler: no environ to build
         environ = req.environ
-        session.environ = environ
         done, ret = self._call_now('connect', (session.sid, environ))
         if not done:
             return ret
@@ -278,7 +279,6 @@ class AsyncServer(base_server.BaseServer):
     async def _run_connect(self, session, req):
         """Run the connect handler; returns (accepted, rejection value)."""
         environ = req.environ
-        session.environ = environ
         ret = await self._trigger_event('connect', session.sid, environ)
         return _connect_verdict(ret)
 

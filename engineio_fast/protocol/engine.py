@@ -288,13 +288,13 @@ class Engine:
         s.deadline = now + self._ping_interval
         self._schedule(s.deadline, s)
         if s.transport == 'websocket':
-            s.queue.appendleft(self._handshake_packet(s, []))
+            s.queue.insert(0, self._handshake_packet(s, []))
             return None
         upgrades = (['websocket'] if self.config.allow_upgrades and
                     'websocket' in self.config.transports else [])
         items = [self._handshake_packet(s, upgrades)]
         items.extend(s.queue)
-        s.queue.clear()
+        s.queue = []
         s.queue_bytes = 0
         return self.policy.text(req, self._encode_payload(items), jsonp,
                                 self.policy.sid_cookie(s.sid),
@@ -376,7 +376,7 @@ class Engine:
 
     def _new_session(self, req, transport, jsonp):
         sid = self.sessions.new_sid()
-        s = Session(sid, transport, None)
+        s = Session(sid, transport)
         self.sessions.add(sid, s)
         if transport == 'websocket':
             link = WsLink(s, False)
@@ -403,8 +403,8 @@ class Engine:
             # upgraded (or closed by the client): end the GET with a noop
             text = '6'
         elif s.queue:
-            items = list(s.queue)
-            s.queue.clear()
+            items = s.queue
+            s.queue = []
             s.queue_bytes = 0
             text = self._encode_payload(items)
             if s.state == CLOSING:
@@ -514,8 +514,8 @@ class Engine:
         s = link.session
         if s.ws is not link or not s.queue:
             return ()
-        items = list(s.queue)
-        s.queue.clear()
+        items = s.queue
+        s.queue = []
         s.queue_bytes = 0
         return items
 

@@ -5,8 +5,6 @@ task, timer handle or lock per session (one timer heap per server drives the
 heartbeat, see :mod:`engineio_fast.protocol.engine`).
 """
 
-from collections import deque
-
 CONNECTING = 0   # handshake accepted, connect handler not finished yet
 OPEN = 1
 CLOSING = 2      # closed for the application; a close packet awaits a poll
@@ -46,13 +44,13 @@ class Session:
     __slots__ = ('sid', 'state', 'transport', 'queue', 'queue_bytes',
                  'poll_waker', 'poll_pending', 'ws', 'probe', 'probed',
                  'upgrade_deadline', 'deadline', 'awaiting_pong',
-                 'user_session', 'environ', 'reason', '__weakref__')
+                 'user_session', 'reason', '__weakref__')
 
-    def __init__(self, sid, transport, environ):
+    def __init__(self, sid, transport):
         self.sid = sid
         self.state = CONNECTING
         self.transport = transport
-        self.queue = deque()
+        self.queue = []          # encoded packets (str) and binary (bytes)
         self.queue_bytes = 0
         self.poll_waker = None     # set by the adapter while a GET is parked
         self.poll_pending = False
@@ -63,7 +61,6 @@ class Session:
         self.deadline = 0.0
         self.awaiting_pong = False
         self.user_session = {}
-        self.environ = environ
         self.reason = None
 
     def wake_poll(self):
