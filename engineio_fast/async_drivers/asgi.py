@@ -8,10 +8,9 @@ performs what the engine decides. No protocol decisions are made here.
 import asyncio
 import io
 import sys
-import urllib.parse
 
 from ..protocol import engine as _engine
-from ..protocol.http import Request, Response
+from ..protocol.http import Request, Response, parse_query
 
 _RESPOND = _engine.RESPOND
 _CONNECT = _engine.CONNECT
@@ -23,15 +22,6 @@ def __getattr__(name):
         from ..asgi import ASGIApp
         return ASGIApp
     raise AttributeError(name)
-
-
-def _parse_query(raw):
-    query = {}
-    if raw:
-        for key, value in urllib.parse.parse_qsl(raw.decode('latin-1'),
-                                                 keep_blank_values=True):
-            query.setdefault(key, value)
-    return query
 
 
 def _headers(scope):
@@ -132,7 +122,8 @@ def _request(scope, receive, send, body, is_websocket):
         return holder[0]
 
     return Request(scope.get('method', 'GET') if not is_websocket else 'GET',
-                   _parse_query(scope.get('query_string')), _headers(scope),
+                   parse_query(scope.get('query_string', b'').decode('latin-1')),
+                   _headers(scope),
                    scheme, body, is_websocket, environ)
 
 

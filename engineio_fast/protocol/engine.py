@@ -129,6 +129,7 @@ class Engine:
         # the latest time an adapter passed in: used by calls that come from
         # the application (send) rather than from I/O, so they need no clock
         self.now = 0.0
+        self._hs_tails = None
 
     # ------------------------------------------------------------------
     # timers
@@ -261,6 +262,12 @@ class Engine:
     # ------------------------------------------------------------------
     # handshake
     def _handshake_packet(self, s, upgrades):
+        tails = self._hs_tails
+        if tails is None:
+            tails = self._hs_tails = self._handshake_tails()
+        tail = tails[bool(upgrades)]
+        if tail is not None:
+            return '0{"sid":"' + s.sid + tail
         c = self.config
         return '0' + self.dumps({
             'sid': s.sid,
@@ -269,6 +276,24 @@ class Engine:
             'pingTimeout': c.ms(c.ping_timeout),
             'maxPayload': c.max_http_buffer_size,
         })
+
+    def _handshake_tails(self):
+        """The open packet after the sid, rendered once by the configured
+        json module (sids are url-safe base64: nothing to escape). None
+        when that module lays the object out differently."""
+        c = self.config
+        tails = []
+        for upgrades in ([], ['websocket']):
+            text = self.dumps({
+                'sid': 'SIDPLACEHOLDER',
+                'upgrades': upgrades,
+                'pingInterval': c.ms(c.ping_interval + c.ping_grace),
+                'pingTimeout': c.ms(c.ping_timeout),
+                'maxPayload': c.max_http_buffer_size,
+            })
+            head = '{"sid":"SIDPLACEHOLDER'
+            tails.append(text[len(head):] if text.startswith(head) else None)
+        return tails
 
     def finish_connect(self, session, req, now, jsonp=None):
         """Accept a session after its connect handler allowed it.

@@ -8,6 +8,7 @@ from whatever their server gives them and write the :class:`Response` back.
 import gzip
 import json as _stdjson
 import zlib
+from urllib.parse import unquote as _unquote
 
 # The JavaScript server's error codes and messages (PROTOCOL.md).
 UNKNOWN_TRANSPORT = 0
@@ -29,6 +30,28 @@ ERROR_MESSAGES = {
 TEXT_PLAIN = 'text/plain; charset=UTF-8'
 JAVASCRIPT = 'text/javascript; charset=UTF-8'
 JSON_TYPE = 'application/json'
+
+
+def parse_query(raw):
+    """Query parameters of a query string (str), first value of each.
+
+    Like ``urllib.parse.parse_qsl`` with blank values kept, several times
+    faster for Engine.IO's short ASCII queries (unquoting only when a
+    parameter needs it).
+    """
+    query = {}
+    if not raw:
+        return query
+    for part in raw.split('&'):
+        if not part:
+            continue
+        key, _, value = part.partition('=')
+        if '%' in part or '+' in part:
+            key = _unquote(key.replace('+', ' '))
+            value = _unquote(value.replace('+', ' '))
+        if key not in query:
+            query[key] = value
+    return query
 
 
 class Request:
