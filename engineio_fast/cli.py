@@ -53,6 +53,7 @@ def main(argv=None):
                         format='%(levelname)s: %(message)s')
     from . import __version__, IMPLEMENTATION
     from .raw import run
+    from .raw.server import split_app
 
     if args.app == 'demo':
         from . import demo
@@ -67,6 +68,11 @@ def main(argv=None):
         except (ImportError, AttributeError, ValueError) as exc:
             sys.stderr.write('cannot load %s: %s\n' % (args.app, exc))
             return 2
+        try:
+            split_app(app)
+        except TypeError as exc:
+            sys.stderr.write('cannot serve %s: %s\n' % (args.app, exc))
+            return 2
     ssl_context = None
     if args.ssl_certfile:
         import ssl
@@ -76,5 +82,11 @@ def main(argv=None):
     print('engineio_fast %s (%s kernels) serving on %s://%s:%d/'
           % (__version__, IMPLEMENTATION, scheme, args.host, args.port),
           flush=True)
-    run(app, host=args.host, port=args.port, ssl=ssl_context, loop=args.loop)
+    try:
+        run(app, host=args.host, port=args.port, ssl=ssl_context,
+            loop=args.loop)
+    except OSError as exc:      # e.g. the address is already in use
+        sys.stderr.write('cannot serve on %s:%d: %s\n'
+                         % (args.host, args.port, exc))
+        return 1
     return 0

@@ -11,6 +11,8 @@ DEFAULT_LIMITS = {
     'header_timeout': 10.0,        # seconds to send a request's headers
     'body_timeout': 30.0,          # seconds between body chunks
     'keepalive_timeout': 20.0,     # idle seconds between requests
+    'ws_close_timeout': 10.0,      # seconds a closing websocket may stay
+                                   # stuck behind a client that won't read
     'shutdown_timeout': 10.0,
 }
 

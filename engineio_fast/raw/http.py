@@ -89,6 +89,7 @@ class HttpProtocol(asyncio.Protocol):
         self.poll = None         # (session, Request, jsonp) while parked
         self.poll_scheduled = False
         self.bridge_gone = None  # resolved when a bridged client leaves
+        self.in_headers = False  # a request's headers are arriving
 
     # -- connection -------------------------------------------------------
     def connection_made(self, transport):
@@ -115,10 +116,17 @@ class HttpProtocol(asyncio.Protocol):
                 self.ctx.eio._fire_events(events)
 
     def pause_writing(self):
+        # a client that sends requests without reading the responses must
+        # not grow the write buffer: stop reading until it drains
         self.write_paused = True
+        if not self.closed:
+            self.transport.pause_reading()
 
     def resume_writing(self):
         self.write_paused = False
+        if not self.closed and not self.upgrade and \
+                len(self.pending) <= self.ctx.limits['max_pipelined']:
+            self.transport.resume_reading()
         waiter = self.drain_waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
@@ -176,6 +184,7 @@ class HttpProtocol(asyncio.Protocol):
         self.header_bytes = 0
         self.body_size = 0
         self.upgrade = False
+        self.in_headers = True
         self.deadline = time.monotonic() + self.ctx.limits['header_timeout']
 
     def on_url(self, url):
@@ -196,6 +205,7 @@ class HttpProtocol(asyncio.Protocol):
     def on_headers_complete(self):
         cur = self.cur
         parser = self.parser
+        self.in_headers = False
         cur.method = parser.get_method().decode('ascii', 'replace')
         cur.keep_alive = parser.should_keep_alive()
         cur.http_version = parser.get_http_version()
@@ -260,7 +270,8 @@ class HttpProtocol(asyncio.Protocol):
         pending = self.pending
         while pending and not self.busy and not self.closed:
             r = pending.popleft()
-            if len(pending) == self.ctx.limits['max_pipelined']:
+            if len(pending) == self.ctx.limits['max_pipelined'] and \
+                    not self.write_paused:
                 self.transport.resume_reading()
             if self.ctx.is_engineio_path(r.path):
                 self._engineio(r)
@@ -283,6 +294,8 @@ class HttpProtocol(asyncio.Protocol):
         self._next()
 
     def respond(self, r, resp):
+        if self.ctx.shutting_down:
+            r.keep_alive = False    # say so: the connection closes next
         self._finish(r, render_response(resp.status, resp.headers, resp.body,
                                         r.keep_alive))
 
@@ -442,7 +455,7 @@ class HttpProtocol(asyncio.Protocol):
             key.encode('ascii') + _WS_GUID).digest())
         deflate = None
         offer = headers.get('sec-websocket-extensions', '')
-        if self.ctx.per_message_deflate and 'permessage-deflate' in offer:
+        if self.ctx.per_message_deflate and _ws.deflate_offered(offer):
             deflate = _ws.Deflate(self.ctx.per_message_deflate)
         lines = [b'HTTP/1.1 101 Switching Protocols\r\n'
                  b'Upgrade: websocket\r\nConnection: Upgrade\r\n'

@@ -73,13 +73,19 @@ class RawServer:
             self.lifespan = Lifespan(self.asgi_app, self.eio.logger)
             await self.lifespan.start()
         kwargs = {'ssl': self.ssl, 'backlog': self.backlog}
-        if self.sock is not None:
-            self.server = await loop.create_server(
-                lambda: HttpProtocol(ctx), sock=self.sock, **kwargs)
-        else:
-            self.server = await loop.create_server(
-                lambda: HttpProtocol(ctx), self.host, self.port,
-                reuse_address=True, **kwargs)
+        try:
+            if self.sock is not None:
+                self.server = await loop.create_server(
+                    lambda: HttpProtocol(ctx), sock=self.sock, **kwargs)
+            else:
+                self.server = await loop.create_server(
+                    lambda: HttpProtocol(ctx), self.host, self.port,
+                    reuse_address=True, **kwargs)
+        except BaseException:
+            # e.g. the address is in use: the app started, so stop it
+            if self.lifespan is not None:
+                await self.lifespan.stop()
+            raise
         self._sweeper = loop.call_later(1.0, self._sweep)
         self.started = True
 
@@ -129,8 +135,9 @@ class RawServer:
         for conn in list(ctx.ws_conns):
             conn.link.close_code = 1001
         for conn in list(ctx.http_conns):
-            if not conn.busy and conn.cur is None and not conn.pending:
-                conn.close()    # idle keep-alive connection
+            if not conn.busy and not conn.pending and \
+                    (conn.cur is None or conn.in_headers):
+                conn.close()    # idle, or still sending its headers
         try:
             await asyncio.wait_for(self.eio.shutdown(),
                                    max(0.1, deadline - time.monotonic()))

@@ -28,6 +28,41 @@ def valid_close_code(code):
         3000 <= code <= 4999
 
 
+def deflate_offered(header):
+    """Whether a ``Sec-WebSocket-Extensions`` request header holds a
+    permessage-deflate offer this server can accept as it answers
+    (``server_no_context_takeover; client_no_context_takeover``, a 15-bit
+    server window): an offer with ``server_max_window_bits`` (which the
+    answer would have to carry) or an unknown parameter is declined, as
+    RFC 7692 7.1 requires."""
+    for offer in header.split(','):
+        params = [p.strip().lower() for p in offer.split(';')]
+        if params[0] != 'permessage-deflate':
+            continue
+        ok = True
+        seen = set()
+        for param in params[1:]:
+            name, _, value = param.partition('=')
+            name = name.strip()
+            value = value.strip().strip('"')
+            if name in seen:
+                ok = False
+            seen.add(name)
+            if name in ('server_no_context_takeover',
+                        'client_no_context_takeover'):
+                ok = ok and not value
+            elif name == 'client_max_window_bits':
+                ok = ok and (not value or
+                             (value.isdigit() and 8 <= int(value) <= 15))
+            else:
+                # server_max_window_bits would have to be echoed; unknown
+                # parameters cannot be honoured
+                ok = False
+        if ok:
+            return True
+    return False
+
+
 class Deflate:
     """permessage-deflate with no context takeover in either direction.
 
@@ -84,7 +119,7 @@ class WsProtocol(asyncio.Protocol):
     __slots__ = ('ctx', 'transport', 'link', 'deflate', 'buf', 'frag_op',
                  'frag', 'frag_size', 'frag_compressed', 'scheduled',
                  'paused', 'closed', 'max_size', 'blocked', 'backlog',
-                 'backlog_error', 'receiving', 'dirty')
+                 'backlog_error', 'receiving', 'dirty', 'abort_handle')
 
     def __init__(self, ctx, transport, link, deflate=None):
         self.ctx = ctx
@@ -104,6 +139,7 @@ class WsProtocol(asyncio.Protocol):
         self.backlog_error = 0
         self.receiving = False
         self.dirty = False
+        self.abort_handle = None
         # A frame or message may be a little over maxPayload on the wire
         # (the engine decides about the packet); bounded all the same.
         self.max_size = ctx.engine.config.max_http_buffer_size + 16
@@ -265,7 +301,11 @@ class WsProtocol(asyncio.Protocol):
 
     def _flush(self):
         self.scheduled = False
-        if self.closed or self.paused:
+        if self.closed:
+            return
+        if self.paused:
+            if self.link.closing:
+                self._abort_later()
             return
         link = self.link
         items = self.ctx.engine.ws_take(link)
@@ -302,11 +342,30 @@ class WsProtocol(asyncio.Protocol):
         payload = b'' if code is None else code.to_bytes(2, 'big')
         self.transport.write(_build_frame(OP_CLOSE, payload))
         self.transport.close()
+        if self.paused:
+            self._abort_later()
+        self._lost()
+
+    def _abort_later(self):
+        # the connection is ending but the client does not read what is
+        # buffered for it: give that a bounded time to get through, then
+        # drop the connection
+        if self.abort_handle is None:
+            self.abort_handle = self.ctx.loop.call_later(
+                self.ctx.limits['ws_close_timeout'], self._abort)
+
+    def _abort(self):
+        self.abort_handle = None
+        self.closed = True
+        self.transport.abort()
         self._lost()
 
     def connection_lost(self, exc):
         if not self.closed:
             self.closed = True
+        if self.abort_handle is not None:
+            self.abort_handle.cancel()
+            self.abort_handle = None
         self._lost()
 
     def _lost(self):
