@@ -463,7 +463,7 @@ class Engine:
         body = req.body
         if body is None:
             body = b''
-        if len(body) > self._max_size:
+        if req.too_large or len(body) > self._max_size:
             ev = self._close(s, DISCONNECT_TRANSPORT_ERROR, now)
             return Outcome(RESPOND, policy.error(
                 req, _http.BAD_REQUEST, 'Payload too large'), events=[ev])
@@ -603,8 +603,9 @@ class Engine:
         self._abort_probe(s)
         return ()
 
-    def ws_closed(self, link, now):
-        """The adapter's websocket closed (by the peer or by error)."""
+    def ws_closed(self, link, now, error=False):
+        """The adapter's websocket closed: by the peer, or (``error``)
+        because the adapter failed it for a protocol violation."""
         s = link.session
         if link.is_probe:
             if s.probe is link:
@@ -612,6 +613,7 @@ class Engine:
                 s.probed = False
             return ()
         if s.ws is link and s.state <= OPEN:
-            return [self._close(s, DISCONNECT_TRANSPORT_CLOSE, now,
-                                notify_client=False)]
+            reason = (DISCONNECT_TRANSPORT_ERROR if error
+                      else DISCONNECT_TRANSPORT_CLOSE)
+            return [self._close(s, reason, now, notify_client=False)]
         return ()

@@ -70,7 +70,7 @@ class Request:
     """
 
     __slots__ = ('method', 'query', 'headers', 'scheme', 'body',
-                 'is_websocket', '_environ')
+                 'is_websocket', '_environ', 'too_large')
 
     def __init__(self, method, query, headers, scheme='http', body=None,
                  is_websocket=False, environ=None):
@@ -81,6 +81,8 @@ class Request:
         self.body = body
         self.is_websocket = is_websocket
         self._environ = environ
+        # set by an adapter that refused to read a body over the limit
+        self.too_large = False
 
     @property
     def environ(self):

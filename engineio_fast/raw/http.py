@@ -20,7 +20,7 @@ import httptools
 from ..async_drivers.asgi import make_environ
 from ..async_server import _connect_verdict
 from ..protocol import engine as _engine
-from ..protocol.http import Request
+from ..protocol.http import Request, parse_query
 from . import bridge as _bridge
 from . import ws as _ws
 from .wire import plain, render_response
@@ -30,6 +30,10 @@ _CONNECT = _engine.CONNECT
 _WAIT = _engine.WAIT
 
 _WS_GUID = b'258EAFA5-E914-47DA-95CA-C5AB0DC85B11'
+
+
+class _Stop(Exception):
+    """Raised from a parser callback after the request was answered."""
 
 
 class _Reject(Exception):
@@ -175,6 +179,8 @@ class HttpProtocol(asyncio.Protocol):
                 self.reject(400)
         except httptools.HttpParserCallbackError as exc:
             cause = exc.__context__
+            if isinstance(cause, _Stop) or self.closed:
+                return
             self.reject(cause.status if isinstance(cause, _Reject) else 500)
         except httptools.HttpParserError:
             self.reject(400)
@@ -221,11 +227,18 @@ class HttpProtocol(asyncio.Protocol):
         self.body_limit = (self.ctx.engine.config.max_http_buffer_size
                            if on_eio else self.ctx.limits['max_bridge_body'])
         self.deadline = time.monotonic() + self.ctx.limits['body_timeout']
+        length = None
+        if on_eio and cur.method == 'POST':
+            length = self._content_length(cur)
+            if length is not None and length > self.body_limit and \
+                    self._too_large(cur):
+                raise _Stop()
         for name, value in cur.headers:
             if name.lower() == b'expect':
                 if value.lower() != b'100-continue':
                     raise _Reject(417)
-                length = self._content_length(cur)
+                if length is None:
+                    length = self._content_length(cur)
                 if length is not None and length > self.body_limit:
                     raise _Reject(413 if not on_eio else 400)
                 self.transport.write(b'HTTP/1.1 100 Continue\r\n\r\n')
@@ -245,12 +258,24 @@ class HttpProtocol(asyncio.Protocol):
         self.body_size += len(body)
         self.deadline = time.monotonic() + self.ctx.limits['body_timeout']
         if self.body_size > self.body_limit:
-            # keep one byte over the limit so the engine sees it is too big
             if not cur.too_big:
+                if self.ctx.is_engineio_path(cur.path) and \
+                        self._too_large(cur):
+                    raise _Stop()
                 cur.too_big = True
-                cur.body.append(body)
-            return
+            return   # the rest is read and dropped
         cur.body.append(body)
+
+    def _too_large(self, r):
+        """An Engine.IO body over the limit: when nothing is ahead of it
+        on this connection, answer now (the engine closes that session)
+        and close the connection rather than read the rest."""
+        if self.busy or self.pending:
+            return False
+        r.too_big = True
+        r.keep_alive = False
+        self._engineio(r)
+        return True
 
     def on_message_complete(self):
         cur = self.cur
@@ -300,14 +325,12 @@ class HttpProtocol(asyncio.Protocol):
                                         r.keep_alive))
 
     def _request(self, r, is_websocket=False):
-        query = {}
-        if r.query_string:
-            for key, value in urllib.parse.parse_qsl(
-                    r.query_string.decode('latin-1'), keep_blank_values=True):
-                query.setdefault(key, value)
         body = b''.join(r.body) if r.body else None
-        return Request(r.method, query, r.header_dict(), self.ctx.scheme,
-                       body, is_websocket, lambda: self._environ(r, body))
+        req = Request(r.method, parse_query(r.query_string.decode('latin-1')),
+                      r.header_dict(), self.ctx.scheme, body, is_websocket,
+                      lambda: self._environ(r, body))
+        req.too_large = r.too_big
+        return req
 
     def scope(self, r, kind='http'):
         """An ASGI scope for ``r`` (for the environ and the bridge)."""

@@ -119,7 +119,8 @@ class WsProtocol(asyncio.Protocol):
     __slots__ = ('ctx', 'transport', 'link', 'deflate', 'buf', 'frag_op',
                  'frag', 'frag_size', 'frag_compressed', 'scheduled',
                  'paused', 'closed', 'max_size', 'blocked', 'backlog',
-                 'backlog_error', 'receiving', 'dirty', 'abort_handle')
+                 'backlog_error', 'receiving', 'dirty', 'failed',
+                 'abort_handle')
 
     def __init__(self, ctx, transport, link, deflate=None):
         self.ctx = ctx
@@ -139,6 +140,7 @@ class WsProtocol(asyncio.Protocol):
         self.backlog_error = 0
         self.receiving = False
         self.dirty = False
+        self.failed = False
         self.abort_handle = None
         # A frame or message may be a little over maxPayload on the wire
         # (the engine decides about the packet); bounded all the same.
@@ -333,6 +335,7 @@ class WsProtocol(asyncio.Protocol):
 
     def fail(self, code):
         """Close the connection for a protocol violation."""
+        self.failed = True
         self._send_close(code)
 
     def _send_close(self, code):
@@ -372,7 +375,8 @@ class WsProtocol(asyncio.Protocol):
         ctx = self.ctx
         if self in ctx.ws_conns:
             ctx.ws_conns.discard(self)
-            events = ctx.engine.ws_closed(self.link, ctx.loop.time())
+            events = ctx.engine.ws_closed(self.link, ctx.loop.time(),
+                                          self.failed)
             if events:
                 ctx.eio._fire_events(events)
 

@@ -154,6 +154,8 @@ def test_expect_100_continue(echo):
         r = c.read_response()
         assert r.status == 400 and r.headers['connection'] == 'close'
         assert c.closed_within(WAIT)
+    # ... and the engine closed that session, as for any oversized POST
+    assert srv.rec.reason(sid) == 'transport error'
     # off the Engine.IO path (the bridge's limit): 413
     with RawConn(srv.port) as c:
         c.send(request('PUT', '/upload', [('Expect', '100-continue'),
@@ -737,3 +739,33 @@ def test_tls_polling_and_wss(builtin, tmp_path):
     with RawConn(srv.port) as c:
         c.send(request('GET', EIO_POLL))
         assert not c.read_to_eof(WAIT).startswith(b'HTTP/1.1 200')
+
+
+def test_oversized_post_answered_before_its_body(echo):
+    """A POST whose Content-Length is over max_http_buffer_size is refused
+    from its headers: 400, the session closed, the body never read."""
+    srv = echo(max_http_buffer_size=1000)
+    sid = polling_open(srv.url)
+    other = polling_open(srv.url)
+    with RawConn(srv.port) as c:
+        c.send(request('POST', poll_target(sid),
+                       [('Content-Length', '50000000')]))
+        r = c.read_response()
+        assert r.status == 400 and r.headers['connection'] == 'close'
+        assert c.closed_within(WAIT)
+    assert srv.rec.reason(sid) == 'transport error'
+    # the other session is untouched
+    assert srv.rec.reason(other, timeout=0) is None
+
+
+def test_oversized_chunked_post_answered_at_the_limit(echo):
+    srv = echo(max_http_buffer_size=1000)
+    sid = polling_open(srv.url)
+    with RawConn(srv.port) as c:
+        c.send(request('POST', poll_target(sid),
+                       [('Transfer-Encoding', 'chunked')]))
+        c.send(b'%x\r\n%s\r\n' % (1500, b'4' + b'x' * 1499))
+        r = c.read_response()
+        assert r.status == 400 and r.headers['connection'] == 'close'
+        assert c.closed_within(WAIT)
+    assert srv.rec.reason(sid) == 'transport error'
