@@ -1,0 +1,1 @@
+"""End-to-end load suite (see README.md)."""

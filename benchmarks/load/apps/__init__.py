@@ -1,0 +1,1 @@
+"""Benchmark applications: the same Engine.IO echo/broadcast app for each Python target."""

@@ -1,0 +1,611 @@
+"""End-to-end load suite for engineio_fast (see README.md in this directory).
+
+    python benchmarks/load/run.py [--quick] [--targets T ...] [--scenarios S ...] [--runs N]
+
+Each target server runs as its own process pinned to core 0 (``taskset -c 0``); the Node load generator
+(``loadgen.mjs``) runs pinned to core 1. Every (run, target, scenario) gets a fresh server process on a
+fresh port; the scenario's variants run against it in turn. Results (medians over the runs) go to
+``results/results.json``, ``results/results.md`` and ``results/results.png``.
+"""
+import argparse
+import datetime
+import importlib.util
+import json
+import os
+import platform
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+RESULTS = os.path.join(HERE, 'results')
+LOADGEN = os.path.join(HERE, 'loadgen.mjs')
+PY = sys.executable
+SERVER_CORE = '0'
+GEN_CORE = '1'
+
+UVICORN = ['--host', '127.0.0.1', '--port', '{port}', '--loop', 'uvloop', '--http', 'httptools',
+           '--ws', 'websockets', '--ws-per-message-deflate', 'false', '--workers', '1',
+           '--log-level', 'warning', '--no-access-log']
+
+# The targets, data-driven: a command (``{port}`` is filled in), the Python modules / files it needs,
+# and whether it is the generator's ceiling (a bare server, shown apart from the real targets).
+TARGETS = {
+    'fast-uvicorn': {
+        'cmd': [PY, '-m', 'uvicorn', 'benchmarks.load.apps.fast_app:app'] + UVICORN,
+        'modules': ['engineio_fast', 'uvicorn', 'uvloop', 'httptools', 'websockets'],
+        'what': 'engineio_fast AsyncServer + ASGIApp on uvicorn (uvloop, httptools, websockets)',
+    },
+    'pyeio-uvicorn': {
+        'cmd': [PY, '-m', 'uvicorn', 'benchmarks.load.apps.pyeio_app:app'] + UVICORN,
+        'modules': ['engineio', 'uvicorn', 'uvloop', 'httptools', 'websockets'],
+        'what': 'python-engineio AsyncServer + ASGIApp on uvicorn (uvloop, httptools, websockets)',
+    },
+    'node': {
+        'cmd': ['node', 'benchmarks/load/node_server.mjs', '--port', '{port}'],
+        'files': ['node_modules/engine.io/package.json'],
+        'what': 'JavaScript engine.io 6 (npm) on node:http',
+    },
+    'builtin': {
+        'cmd': [PY, '-m', 'engineio_fast', 'benchmarks.load.apps.fast_app:eio',
+                '--host', '127.0.0.1', '--port', '{port}'],
+        'modules': ['engineio_fast.__main__'],
+        'what': "engineio_fast's built-in server (python -m engineio_fast module:attr)",
+    },
+    'ceiling': {
+        'cmd': ['node', 'benchmarks/load/bare_server.mjs', '--port', '{port}'],
+        'ceiling': True,
+        'skip': ['S5'],
+        'what': 'bare Engine.IO-shaped echo on raw node:net: measures the generator, not a product',
+    },
+}
+REAL_TARGETS = ['fast-uvicorn', 'pyeio-uvicorn', 'node', 'builtin']
+RATIOS = [('builtin', 'node'), ('builtin', 'pyeio-uvicorn'), ('fast-uvicorn', 'pyeio-uvicorn')]
+
+# Scenarios: id -> list of variants (row label, loadgen config, quick overrides of params).
+SCENARIOS = {
+    'S1': [(f'echo ws C={c} x{k} (32 B text)', {'scenario': 'echo', 'params': {'clients': c, 'inflight': k}}, {})
+           for c in (1, 50, 500) for k in (1, 16)],
+    'S2': [('broadcast 1000 ws clients', {'scenario': 'broadcast',
+                                          'params': {'clients': 1000, 'inflight': 2, 'max_broadcasts': 3000}},
+            {'clients': 200})],
+    'S3': [('ws connect+open+close (concurrency 50)', {'scenario': 'connect',
+                                                       'params': {'total': 4000, 'concurrency': 50}},
+            {'total': 600})],
+    'S4': [('polling echo C=1', {'scenario': 'polling', 'params': {'mode': 'echo', 'clients': 1}}, {}),
+           ('polling echo C=50', {'scenario': 'polling', 'params': {'mode': 'echo', 'clients': 50}}, {}),
+           ('polling handshake C=1', {'scenario': 'polling', 'params': {'mode': 'handshake', 'clients': 1}}, {}),
+           ('polling handshake C=50', {'scenario': 'polling', 'params': {'mode': 'handshake', 'clients': 50}}, {})],
+    'S5': [('idle ws session RSS', {'scenario': 'rss', 'params': {'steps': [5000, 10000]}},
+            {'steps': [1000, 2000]})],
+    'S6': [(f'64 KiB binary echo ws C={c}', {'scenario': 'echo',
+                                            'params': {'clients': c, 'inflight': 1, 'binary_size': 65536}}, {})
+           for c in (1, 8)],
+}
+LOWER_IS_BETTER = {'S5'}
+GEN_BOUND = 0.9  # generator CPU fraction from which a rate is marked as limited by the generator
+
+
+def log(*a):
+    print(time.strftime('%H:%M:%S'), *a, flush=True)
+
+
+def raise_nofile():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = 65536 if hard == resource.RLIM_INFINITY else hard
+    for limit in (max(want, 65536), want):
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (limit, max(limit, hard) if hard != resource.RLIM_INFINITY else hard))
+            return
+        except (ValueError, OSError):
+            continue
+
+
+def free_port(start):
+    port = start
+    for _ in range(500):
+        port += 1
+        with socket.socket() as s:
+            try:
+                s.bind(('127.0.0.1', port))
+                return port
+            except OSError:
+                continue
+    raise RuntimeError('no free port')
+
+
+def core_busy():
+    """Busy seconds of each core from /proc/stat."""
+    clk = os.sysconf('SC_CLK_TCK')
+    out = {}
+    with open('/proc/stat') as f:
+        for line in f:
+            if line.startswith('cpu') and line[3].isdigit():
+                name, *vals = line.split()
+                v = [int(x) for x in vals]
+                out[name] = (v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / clk
+    return out
+
+
+def wait_quiet(max_wait, threshold=0.15):
+    """Wait (bounded) until both cores are mostly idle, so other work on the machine skews less.
+    Returns the busy fractions seen last."""
+    t0 = time.monotonic()
+    while True:
+        a = core_busy()
+        time.sleep(0.5)
+        b = core_busy()
+        busy = {k: round((b[k] - a[k]) / 0.5, 2) for k in b}
+        if all(v <= threshold for v in busy.values()) or time.monotonic() - t0 > max_wait:
+            return busy
+
+
+class Server:
+    def __init__(self, name, port):
+        self.name = name
+        self.port = port
+        spec = TARGETS[name]
+        cmd = [c.replace('{port}', str(port)) for c in spec['cmd']]
+        self.errpath = os.path.join(RESULTS, f'.server-{name}.log')
+        self.err = open(self.errpath, 'wb')
+        self.proc = subprocess.Popen(['taskset', '-c', SERVER_CORE] + cmd, cwd=REPO, stdout=self.err,
+                                     stderr=subprocess.STDOUT, preexec_fn=raise_nofile,
+                                     env=dict(os.environ, PYTHONPATH=REPO))
+        self.pid = self.proc.pid
+
+    def wait_ready(self, timeout=20):
+        url = f'http://127.0.0.1:{self.port}/engine.io/?EIO=4&transport=polling'
+        t0 = time.monotonic()
+        last = None
+        while time.monotonic() - t0 < timeout:
+            if self.proc.poll() is not None:
+                return f'exited with code {self.proc.returncode}: {self.stderr_tail()}'
+            try:
+                with urllib.request.urlopen(url, timeout=2) as r:
+                    body = r.read().decode()
+                if body.startswith('0{'):
+                    return None
+                last = f'unexpected handshake body {body[:80]!r}'
+            except Exception as e:  # not up yet
+                last = repr(e)
+            time.sleep(0.2)
+        return f'no Engine.IO handshake within {timeout}s ({last}): {self.stderr_tail()}'
+
+    def stderr_tail(self):
+        self.err.flush()
+        try:
+            with open(self.errpath, 'rb') as f:
+                return f.read()[-600:].decode('utf-8', 'replace').strip()
+        except OSError:
+            return ''
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(8)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.err.close()
+
+
+def availability(name):
+    """None if the target can be tried, else the reason it cannot."""
+    spec = TARGETS[name]
+    for m in spec.get('modules', []):
+        try:
+            if importlib.util.find_spec(m) is None:
+                return f'Python module {m} not found'
+        except ImportError as e:
+            return f'Python module {m} not importable: {e}'
+    for f in spec.get('files', []):
+        if not os.path.exists(os.path.join(REPO, f)):
+            return f'{f} missing (run npm ci at the repository root)'
+    if spec['cmd'][0] == 'node' and not shutil.which('node'):
+        return 'node not on PATH'
+    return None
+
+
+def run_loadgen(config, server, quick):
+    cfg = dict(config)
+    cfg.update(port=server.port, pid=server.pid, clk_tck=os.sysconf('SC_CLK_TCK'), path='/engine.io/',
+               warmup_s=0.3 if quick else 0.5, duration_s=1.0 if quick else 1.5)
+    cmd = ['taskset', '-c', GEN_CORE, 'node', LOADGEN, json.dumps(cfg)]
+    try:
+        p = subprocess.run(cmd, cwd=REPO, capture_output=True, timeout=300, preexec_fn=raise_nofile)
+    except subprocess.TimeoutExpired:
+        return {'error': 'load generator timed out (300 s)'}
+    lines = [ln for ln in p.stdout.decode().splitlines() if ln.startswith('{')]
+    if not lines:
+        return {'error': f'load generator exit {p.returncode}: {p.stderr.decode()[-600:]}'}
+    res = json.loads(lines[-1])
+    if p.returncode and 'error' not in res:
+        res['error'] = f'load generator exit {p.returncode}'
+    return res
+
+
+def machine():
+    def cmd(c):
+        try:
+            return subprocess.run(c, capture_output=True, text=True, timeout=10).stdout.strip()
+        except Exception as e:
+            return f'? ({e})'
+    lscpu = cmd(['lscpu'])
+    info = {}
+    for line in lscpu.splitlines():
+        k, _, v = line.partition(':')
+        if k.strip() in ('Model name', 'CPU(s)', 'Thread(s) per core', 'Core(s) per socket', 'CPU family',
+                         'Model', 'Hypervisor vendor', 'L3 cache'):
+            info[k.strip()] = v.strip()
+
+    def version(mod):
+        try:
+            from importlib.metadata import version as v
+            return v(mod)
+        except Exception:
+            return None
+
+    def npm_version(pkg):
+        try:
+            with open(os.path.join(REPO, 'node_modules', pkg, 'package.json')) as f:
+                return json.load(f)['version']
+        except OSError:
+            return None
+    try:
+        import engineio_fast
+        kernels = getattr(engineio_fast, 'kernels', None) or getattr(engineio_fast, 'KERNELS', None)
+        fast_version = getattr(engineio_fast, '__version__', None)
+    except Exception as e:
+        kernels, fast_version = None, f'import failed: {e}'
+    with open('/proc/meminfo') as f:
+        mem = f.readline().split()[1]
+    return {
+        'cpu': info, 'memory_gib': round(int(mem) / 1024 / 1024, 1), 'kernel': platform.release(),
+        'python': platform.python_version(), 'node': cmd(['node', '--version']),
+        'packages': {'engineio_fast': fast_version, 'engineio_fast_kernels': str(kernels) if kernels else None,
+                     'python-engineio': version('python-engineio'), 'uvicorn': version('uvicorn'),
+                     'uvloop': version('uvloop'), 'httptools': version('httptools'),
+                     'websockets': version('websockets'), 'engine.io (npm)': npm_version('engine.io'),
+                     'ws (npm)': npm_version('ws')},
+        'nofile_limit': resource.getrlimit(resource.RLIMIT_NOFILE),
+        'git_head': cmd(['git', '-C', REPO, 'rev-parse', '--short', 'HEAD']),
+        'git_modified': [ln[3:] for ln in cmd(['git', '-C', REPO, 'status', '--porcelain', '--untracked-files=no']).splitlines()],
+        'loadavg_at_start': open('/proc/loadavg').read().split()[:3],
+    }
+
+
+def rows_of(sid, label, res):
+    """One measurement can give several table rows (S5 gives one per session count)."""
+    if sid == 'S5' and 'points' in res:
+        return [(f'{label} @{p["target"]}', p['kib_per_session'], p['sessions'] < p['target'])
+                for p in res['points']]
+    return [(label, res.get('rate'), False)]
+
+
+def median(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def summarise(raw, targets, scenario_ids):
+    rows = []
+    for sid in scenario_ids:
+        for label, _, _ in SCENARIOS[sid]:
+            per_label = {}
+            for t in targets:
+                ms = [m for m in raw if m['target'] == t and m['scenario'] == sid and m['variant'] == label]
+                for m in ms:
+                    res = m['result']
+                    for row_label, value, short in rows_of(sid, label, res):
+                        d = per_label.setdefault(row_label, {}).setdefault(t, {
+                            'values': [], 'cpu_us_per_op': [], 'gen_cpu_frac': [], 'gen_bound_rate': [],
+                            'errors': 0, 'lost': 0,
+                            'failed_runs': 0, 'other_load': [], 'unit': res.get('unit')})
+                        if 'error' in res or value is None:
+                            d['failed_runs'] += 1
+                            continue
+                        d['unit'] = res.get('unit') or d['unit']
+                        d['values'].append(value)
+                        d['cpu_us_per_op'].append(res.get('server_cpu_us_per_op'))
+                        d['gen_cpu_frac'].append(res.get('gen_cpu_frac'))
+                        if res.get('gen_cpu_frac'):
+                            # the rate this run's generator work would give at 100 % of its core
+                            d['gen_bound_rate'].append(value / res['gen_cpu_frac'])
+                        c0 = res.get('core0_busy_frac')
+                        if c0 is not None and res.get('server_cpu_frac') is not None:
+                            d['other_load'].append(round(max(0.0, c0 - res['server_cpu_frac']), 3))
+                        d['errors'] += sum(int(res.get(k) or 0) for k in (
+                            'errors', 'connect_failures', 'close_failures', 'unexpected_packets', 'closed_early',
+                            'echo_errors')) + int(short)
+                        d['lost'] += int(res.get('lost') or 0)
+            for row_label, per_t in per_label.items():
+                row = {'scenario': sid, 'variant': row_label, 'targets': {}}
+                for t, d in per_t.items():
+                    row['unit'] = row.get('unit') or d['unit']
+                    row['targets'][t] = {
+                        'median': median(d['values']), 'runs': d['values'],
+                        'server_cpu_us_per_op': median(d['cpu_us_per_op']),
+                        'gen_cpu_frac_max': max([g for g in d['gen_cpu_frac'] if g is not None], default=None),
+                        'gen_cpu_frac_median': median(d['gen_cpu_frac']),
+                        'gen_saturation_rate_est': median(d['gen_bound_rate']),
+                        'other_load_on_server_core_median': median(d['other_load']),
+                        'errors': d['errors'], 'lost': d['lost'], 'failed_runs': d['failed_runs'],
+                    }
+                for a, b in RATIOS:
+                    va = row['targets'].get(a, {}).get('median')
+                    vb = row['targets'].get(b, {}).get('median')
+                    row.setdefault('ratios', {})[f'{a}/{b}'] = (va / vb) if va and vb else None
+                    # the same comparison by server CPU per operation (b's cost / a's cost: > 1 = a cheaper);
+                    # still meaningful when the generator, not the server, limited the rate
+                    ca = row['targets'].get(a, {}).get('server_cpu_us_per_op')
+                    cb = row['targets'].get(b, {}).get('server_cpu_us_per_op')
+                    row.setdefault('cpu_ratios', {})[f'{a}/{b}'] = (cb / ca) if ca and cb else None
+                rows.append(row)
+    return rows
+
+
+def fmt(v, unit=None):
+    if v is None:
+        return '—'
+    if unit == 'KiB/session' or abs(v) < 100:
+        return f'{v:.1f}' if abs(v) >= 10 else f'{v:.2f}'
+    return f'{v:,.0f}'
+
+
+def write_markdown(path, summary, info, unavailable, targets, args, elapsed):
+    shown = [t for t in REAL_TARGETS]
+    lines = ['# Load suite results', '',
+             f'Generated {info["finished"]} by `python benchmarks/load/run.py {" ".join(args.argv)}`'
+             f' ({info["runs"]} run(s) per scenario and target, medians shown; {elapsed:.0f} s).', '']
+    m = info['machine']
+    cpu = m['cpu']
+    lines += ['## Machine', '',
+              f'- CPU: {cpu.get("Model name")} (family {cpu.get("CPU family")}, model {cpu.get("Model")}), '
+              f'{cpu.get("CPU(s)")} CPUs ({cpu.get("Core(s) per socket")} cores/socket, '
+              f'{cpu.get("Thread(s) per core")} thread/core), hypervisor {cpu.get("Hypervisor vendor")}; '
+              f'{m["memory_gib"]} GiB',
+              f'- Linux {m["kernel"]}, Python {m["python"]}, Node {m["node"]}',
+              '- ' + ', '.join(f'{k} {v}' for k, v in m['packages'].items() if v),
+              f'- servers pinned to core {SERVER_CORE}, load generator to core {GEN_CORE}; '
+              f'open-file limit {m["nofile_limit"][0]}; load average at start {" ".join(m["loadavg_at_start"])}',
+              ] + ([f'- engineio_fast tree: commit {m["git_head"]}'
+                   + (f', with uncommitted changes in {", ".join(m["git_modified"])}' if m.get('git_modified') else '')]
+                   if m.get('git_head') else []) + ['']
+    if unavailable:
+        lines += ['## Unavailable targets', '']
+        for t, why in unavailable.items():
+            lines.append(f'- **{t}**: unavailable — {why}')
+        lines.append('')
+    head = (['Scenario', 'unit'] + shown + [f'{a}/{b}' for a, b in RATIOS]
+            + ['ceiling (bare)', 'gen. ceiling est.', 'max gen CPU'])
+    lines += ['## Rates (median)', '',
+              'Higher is better except S5 (KiB of server RSS per idle websocket session; lower is better). '
+              '"—" = not run or unavailable. "max gen CPU" is the highest fraction of its core the load '
+              'generator used in any measurement of the row (1.0 = saturated). '
+              f'**†** = the generator used ≥ {GEN_BOUND:.0%} of its core (median over runs): that rate is a '
+              'lower bound set by the generator, compare the server CPU per operation below instead. '
+              '**⚠** = errors or losses (see Correctness). "ceiling (bare)" is the rate measured against the '
+              'bare server; "gen. ceiling est." is that rate divided by the generator\'s CPU fraction in the '
+              'same run (median): what the generator would drive at 100 % of its core on that work.', '',
+              '| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
+    for row in summary:
+        cells = [row['scenario'] + ' ' + row['variant'], row.get('unit') or '']
+        gens = []
+        for t in shown:
+            d = row['targets'].get(t)
+            if t in unavailable:
+                cells.append('n/a')
+                continue
+            if not d:
+                cells.append('—')
+                continue
+            flag = ''
+            if d['errors'] or d['lost'] or d['failed_runs']:
+                flag = ' ⚠'
+            if (d.get('gen_cpu_frac_median') or 0) >= GEN_BOUND:
+                flag += ' †'
+            cells.append(fmt(d['median'], row.get('unit')) + flag)
+            if d['gen_cpu_frac_max'] is not None:
+                gens.append(d['gen_cpu_frac_max'])
+        for a, b in RATIOS:
+            r = row['ratios'].get(f'{a}/{b}')
+            cells.append(f'{r:.2f}×' if r else '—')
+        c = row['targets'].get('ceiling')
+        cells.append(fmt(c['median'], row.get('unit')) if c else '—')
+        cells.append(fmt(c.get('gen_saturation_rate_est'), row.get('unit')) if c else '—')
+        cells.append(f'{max(gens):.2f}' if gens else '—')
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    lines += ['', '## Server CPU time per operation (µs, median)', '',
+              'utime+stime of the server process (all threads) over the measured window divided by the '
+              'operations in it (messages, deliveries, connections, requests or round trips). Ratio columns: '
+              'the second target\'s CPU per operation divided by the first\'s (> 1 = the first is cheaper); '
+              'unlike the rate ratios they hold when the generator limited the rate.', '',
+              '| Scenario | ' + ' | '.join(shown + ['ceiling (bare)'] + [f'{a}/{b}' for a, b in RATIOS]) + ' |',
+              '|' + '---|' * (len(shown) + 2 + len(RATIOS))]
+    for row in summary:
+        if row['scenario'] == 'S5':
+            continue
+        cells = [row['scenario'] + ' ' + row['variant']]
+        for t in shown + ['ceiling']:
+            d = row['targets'].get(t)
+            cells.append(fmt(d['server_cpu_us_per_op']) if d and d['server_cpu_us_per_op'] is not None else '—')
+        for a, b in RATIOS:
+            r = row.get('cpu_ratios', {}).get(f'{a}/{b}')
+            cells.append(f'{r:.2f}×' if r else '—')
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    lines += ['', '## Correctness', '',
+              'Per target, summed over runs: errors (wrong or unexpected echo content, failed connects/closes, '
+              'unexpected packets, sessions closed by the server, failed runs) / lost (sent, never answered). '
+              'Every scenario checks content, not only counts.', '',
+              '| Scenario | ' + ' | '.join(shown + ['ceiling']) + ' |', '|' + '---|' * (len(shown) + 2)]
+    for row in summary:
+        cells = [row['scenario'] + ' ' + row['variant']]
+        for t in shown + ['ceiling']:
+            d = row['targets'].get(t)
+            cells.append(f'{d["errors"] + d["failed_runs"]} / {d["lost"]}' if d else '—')
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    lines += ['', '## Other load on the server core', '',
+              'Median over runs of (core-0 busy fraction − server CPU fraction) during the window: work by '
+              'other processes on the server\'s core (this machine is shared). Large values mean the row '
+              'understates that target.', '',
+              '| Scenario | ' + ' | '.join(shown + ['ceiling']) + ' |', '|' + '---|' * (len(shown) + 2)]
+    for row in summary:
+        cells = [row['scenario'] + ' ' + row['variant']]
+        for t in shown + ['ceiling']:
+            d = row['targets'].get(t)
+            v = d and d['other_load_on_server_core_median']
+            cells.append(f'{v:.2f}' if v is not None else '—')
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    lines.append('')
+    with open(path, 'w') as f:
+        f.write('\n'.join(lines))
+
+
+def write_plot(path, summary, unavailable):
+    try:
+        import matplotlib
+        matplotlib.use('Agg')
+        import matplotlib.pyplot as plt
+    except ImportError:
+        log('matplotlib missing (pip install -r benchmarks/requirements.txt): no plot')
+        return
+    colors = {'fast-uvicorn': '#1f77b4', 'pyeio-uvicorn': '#ff7f0e', 'node': '#2ca02c', 'builtin': '#d62728'}
+    n = len(summary)
+    cols = 4
+    rws = (n + cols - 1) // cols
+    fig, axes = plt.subplots(rws, cols, figsize=(4.2 * cols, 3.0 * rws), squeeze=False)
+    for ax, row in zip(axes.flat, summary):
+        names, vals, cols_, hatches = [], [], [], []
+        for t in REAL_TARGETS:
+            d = row['targets'].get(t)
+            bound = bool(d and (d.get('gen_cpu_frac_median') or 0) >= GEN_BOUND)
+            names.append((t.replace('-uvicorn', '\n+uvicorn') if t not in unavailable else t + '\n(n/a)')
+                         + (' †' if bound else ''))
+            vals.append(d['median'] if d and d['median'] is not None else 0)
+            cols_.append(colors[t])
+            hatches.append('//' if bound else '')
+        bars = ax.bar(range(len(names)), vals, color=cols_)
+        for bar, h in zip(bars, hatches):
+            bar.set_hatch(h)
+        ax.set_xticks(range(len(names)))
+        ax.set_xticklabels(names, fontsize=7)
+        c = row['targets'].get('ceiling')
+        if c and c['median']:
+            ax.axhline(c['median'], color='grey', linestyle='--', linewidth=1, label='bare server (generator ceiling)')
+            ax.legend(fontsize=6, loc='upper left')
+        ax.set_title(f'{row["scenario"]} {row["variant"]}', fontsize=8)
+        ax.set_ylabel(row.get('unit') or '', fontsize=7)
+        ax.tick_params(axis='y', labelsize=7)
+    for ax in list(axes.flat)[n:]:
+        ax.axis('off')
+    fig.suptitle('engineio_fast load suite (medians; S5 lower is better; † hatched = generator-bound, a lower bound)', fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--quick', action='store_true', help='1 run, shorter windows, smaller counts (smoke test)')
+    ap.add_argument('--targets', nargs='+', default=list(TARGETS), choices=list(TARGETS))
+    ap.add_argument('--scenarios', nargs='+', default=list(SCENARIOS), choices=list(SCENARIOS))
+    ap.add_argument('--runs', type=int, default=None, help='runs per scenario and target (default 3, quick 1)')
+    ap.add_argument('--quiet-wait', type=float, default=None,
+                    help='seconds to wait (at most) for an idle machine before each measurement (default 1.5, quick 1)')
+    ap.add_argument('--out', default=RESULTS, help='results directory')
+    ap.add_argument('--report', action='store_true',
+                    help='only rebuild results.md and results.png from the results.json in --out')
+    args = ap.parse_args()
+    args.argv = sys.argv[1:]
+    if args.report:
+        with open(os.path.join(args.out, 'results.json')) as f:
+            data = json.load(f)
+        info = data['info']
+        targets = list(info['targets'])
+        scenario_ids = sorted({m['scenario'] for m in data['raw']})
+        summary = summarise(data['raw'], targets, scenario_ids)
+        data['summary'] = summary
+        with open(os.path.join(args.out, 'results.json'), 'w') as f:
+            json.dump(data, f, indent=1)
+        args.argv = info.get('argv', [])
+        write_markdown(os.path.join(args.out, 'results.md'), summary, info, data['unavailable'], targets, args,
+                       info.get('elapsed_s', 0))
+        write_plot(os.path.join(args.out, 'results.png'), summary, data['unavailable'])
+        print(open(os.path.join(args.out, 'results.md')).read())
+        return
+    runs = args.runs or (1 if args.quick else 3)
+    quiet_wait = args.quiet_wait if args.quiet_wait is not None else (1 if args.quick else 1.5)
+    os.makedirs(args.out, exist_ok=True)
+    raise_nofile()
+    t_start = time.monotonic()
+    info = {'started': datetime.datetime.now().isoformat(timespec='seconds'), 'runs': runs, 'quick': args.quick,
+            'argv': args.argv,
+            'machine': machine(), 'targets': {t: TARGETS[t]['what'] for t in args.targets}}
+    unavailable = {}
+    for t in args.targets:
+        why = availability(t)
+        if why:
+            unavailable[t] = why
+            log(f'target {t}: UNAVAILABLE — {why}')
+    raw = []
+    port = 18500
+    for run in range(runs):
+        for t in args.targets:
+            if t in unavailable:
+                continue
+            for sid in args.scenarios:
+                if sid in TARGETS[t].get('skip', []):
+                    continue
+                port = free_port(port)
+                server = Server(t, port)
+                try:
+                    why = server.wait_ready()
+                    if why:
+                        unavailable[t] = f'server did not start: {why}'
+                        log(f'target {t}: UNAVAILABLE — {unavailable[t]}')
+                        break
+                    for label, config, quick_params in SCENARIOS[sid]:
+                        cfg = json.loads(json.dumps(config))
+                        if args.quick:
+                            cfg['params'].update(quick_params)
+                        busy = wait_quiet(quiet_wait)
+                        res = run_loadgen(cfg, server, args.quick)
+                        if server.proc.poll() is not None:
+                            res['error'] = (res.get('error') or '') + \
+                                f' server exited ({server.proc.returncode}): {server.stderr_tail()}'
+                        raw.append({'run': run, 'target': t, 'scenario': sid, 'variant': label, 'config': cfg,
+                                    'busy_before': busy, 'result': res})
+                        shown = res.get('error') or (
+                            f'{fmt(res.get("rate"), res.get("unit"))} {res.get("unit")}  '
+                            f'cpu/op {res.get("server_cpu_us_per_op")} us  gen {res.get("gen_cpu_frac")}  '
+                            f'err {res.get("errors")} lost {res.get("lost")}')
+                        log(f'run {run + 1}/{runs} {t:14} {sid} {label}: {shown}')
+                        time.sleep(0.3)
+                finally:
+                    server.stop()
+    elapsed = time.monotonic() - t_start
+    info['finished'] = datetime.datetime.now().isoformat(timespec='seconds')
+    info['elapsed_s'] = round(elapsed, 1)
+    summary = summarise(raw, args.targets, args.scenarios)
+    out = {'info': info, 'unavailable': unavailable, 'summary': summary, 'raw': raw}
+    with open(os.path.join(args.out, 'results.json'), 'w') as f:
+        json.dump(out, f, indent=1)
+    write_markdown(os.path.join(args.out, 'results.md'), summary, info, unavailable, args.targets, args, elapsed)
+    write_plot(os.path.join(args.out, 'results.png'), summary, unavailable)
+    for name in os.listdir(args.out):
+        if name.startswith('.server-'):
+            os.remove(os.path.join(args.out, name))
+    log(f'done in {elapsed:.0f} s: {args.out}/results.md')
+    print(open(os.path.join(args.out, 'results.md')).read())
+
+
+if __name__ == '__main__':
+    main()
