@@ -26,17 +26,20 @@ class LiveServer:
     def __init__(self, app, **config):
         import uvicorn
 
-        self.app = app
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(('127.0.0.1', 0))
-        self.port = self.sock.getsockname()[1]
+        self._bind(app)
         options = dict(host='127.0.0.1', port=self.port, loop='uvloop',
                        http='httptools', ws='websockets', lifespan='on',
                        log_level='warning', timeout_graceful_shutdown=3)
         options.update(config)
         self.config = uvicorn.Config(app, **options)
         self.server = uvicorn.Server(self.config)
+
+    def _bind(self, app):
+        self.app = app
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(('127.0.0.1', 0))
+        self.port = self.sock.getsockname()[1]
         self.thread = None
         self.loop = None
         self.error = None
@@ -112,18 +115,9 @@ class BuiltinServer(LiveServer):
     def __init__(self, app, **options):
         from engineio_fast.raw import RawServer
 
-        self.app = app
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(('127.0.0.1', 0))
+        self._bind(app)
         self.sock.listen(1024)
-        self.port = self.sock.getsockname()[1]
         self.server = RawServer(app, sock=self.sock, **options)
-        self.thread = None
-        self.loop = None
-        self.error = None
-        self.url = 'http://127.0.0.1:%d' % self.port
-        self.ws_url = 'ws://127.0.0.1:%d' % self.port
 
     def _run(self):
         import uvloop

@@ -557,12 +557,13 @@ def main():
             log(f'target {t}: UNAVAILABLE — {why}')
     raw = []
     port = 18500
+    # Targets take turns within each scenario (not one target after the
+    # other), so the figures compared in a row were taken minutes apart at
+    # most: this shared machine's speed drifts over a run.
     for run in range(runs):
-        for t in args.targets:
-            if t in unavailable:
-                continue
-            for sid in args.scenarios:
-                if sid in TARGETS[t].get('skip', []):
+        for sid in args.scenarios:
+            for t in args.targets:
+                if t in unavailable or sid in TARGETS[t].get('skip', []):
                     continue
                 port = free_port(port)
                 server = Server(t, port)
@@ -571,7 +572,7 @@ def main():
                     if why:
                         unavailable[t] = f'server did not start: {why}'
                         log(f'target {t}: UNAVAILABLE — {unavailable[t]}')
-                        break
+                        continue
                     for label, config, quick_params in SCENARIOS[sid]:
                         cfg = json.loads(json.dumps(config))
                         if args.quick:

@@ -14,7 +14,6 @@ DEFAULT_LIMITS = {
     'ws_close_timeout': 10.0,      # seconds a closing websocket may stay
                                    # stuck behind a client that won't read
     'shutdown_timeout': 10.0,
-    'ws_write_buffer': 512 * 1024,   # websocket write-buffer high mark
 }
 
 

@@ -20,7 +20,8 @@ import httptools
 from ..async_drivers.asgi import make_environ
 from ..async_server import _connect_verdict
 from ..protocol import engine as _engine
-from ..protocol.http import Request, parse_query
+from ..protocol.http import (BAD_REQUEST, JSON_TYPE, Request, error_body,
+                             parse_query)
 from . import bridge as _bridge
 from . import ws as _ws
 from .wire import plain, render_response
@@ -160,8 +161,8 @@ class HttpProtocol(asyncio.Protocol):
             return
         if status == 400:
             self.transport.write(render_response(
-                400, [('Content-Type', 'application/json')],
-                b'{"code":3,"message":"Bad request"}', False))
+                400, [('Content-Type', JSON_TYPE)], error_body(BAD_REQUEST),
+                False))
         else:
             self.transport.write(plain(status))
         self.close()

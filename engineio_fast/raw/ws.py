@@ -149,11 +149,6 @@ class WsProtocol(asyncio.Protocol):
 
     def start(self, rest):
         self.ctx.ws_conns.add(self)
-        # room for a few maxPayload-sized messages before flow control
-        # pauses this client (the default 64 KiB mark paused on every large
-        # message); the engine's send queue has its own bound
-        high = self.ctx.limits['ws_write_buffer']
-        self.transport.set_write_buffer_limits(high, high // 4)
         self._flush()
         if rest:
             self.data_received(rest)

@@ -70,7 +70,7 @@ def echo_server(rec=None, **options):
 
     @eio.on('connect')
     def connect(sid, environ):
-        rec.add('connect', sid)
+        rec.add('connect', sid, environ)
 
     @eio.on('message')
     async def message(sid, data):

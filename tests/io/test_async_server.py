@@ -4,7 +4,6 @@
 import asyncio
 import json
 import logging
-import threading
 import time
 
 import httpx
@@ -13,31 +12,9 @@ from websockets.sync.client import connect as ws_connect
 
 import engineio_fast as engineio
 
+from .builtin_helpers import Recorder, echo_server, polling_open, wait_for
 
 WAIT = 5.0
-
-
-def wait_for(predicate, timeout=WAIT):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
-
-
-class Recorder:
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.events = []
-
-    def add(self, *event):
-        with self.lock:
-            self.events.append(event)
-
-    def of(self, name):
-        with self.lock:
-            return [e for e in self.events if e[0] == name]
 
 
 @pytest.fixture
@@ -46,33 +23,6 @@ def served(live_server):
     def start(eio, **asgi):
         return live_server(engineio.ASGIApp(eio, **asgi))
     return start
-
-
-def echo_server(rec, **options):
-    eio = engineio.AsyncServer(**options)
-
-    @eio.on('connect')
-    def connect(sid, environ):
-        rec.add('connect', sid, environ)
-
-    @eio.on('message')
-    async def message(sid, data):
-        rec.add('message', sid, data)
-        await eio.send(sid, data)
-
-    @eio.on('disconnect')
-    async def disconnect(sid, reason):
-        rec.add('disconnect', sid, reason)
-
-    return eio
-
-
-def polling_open(base, **query):
-    params = {'EIO': '4', 'transport': 'polling', **query}
-    r = httpx.get(base + '/engine.io/', params=params, timeout=WAIT)
-    assert r.status_code == 200, r.text
-    assert r.text[0] == '0'
-    return json.loads(r.text[1:].split('\x1e')[0])['sid']
 
 
 def poll(base, sid):
