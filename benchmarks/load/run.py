@@ -277,7 +277,7 @@ def machine():
                      'ws (npm)': npm_version('ws')},
         'nofile_limit': resource.getrlimit(resource.RLIMIT_NOFILE),
         'git_head': cmd(['git', '-C', REPO, 'rev-parse', '--short', 'HEAD']),
-        'git_modified': [ln[3:] for ln in cmd(['git', '-C', REPO, 'status', '--porcelain', '--untracked-files=no']).splitlines()],
+        'git_modified': [ln.split(None, 1)[1] for ln in cmd(['git', '-C', REPO, 'status', '--porcelain', '--untracked-files=no']).splitlines()],
         'loadavg_at_start': open('/proc/loadavg').read().split()[:3],
     }
 
