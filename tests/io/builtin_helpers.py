@@ -14,11 +14,9 @@ import threading
 import time
 
 import httpx
-import pytest
 
 import engineio_fast as engineio
 
-from ..support import BuiltinServer
 
 WAIT = 5.0
 WS_GUID = b'258EAFA5-E914-47DA-95CA-C5AB0DC85B11'
@@ -344,22 +342,6 @@ class RawWs(RawConn):
         assert self.closed_within(max(0.5, deadline - time.monotonic())), \
             'TCP connection left open after the close frame'
         return close_code(payload)
-
-
-@pytest.fixture
-def builtin():
-    """Factory fixture: ``builtin(app, **RawServer options)`` returns a
-    started :class:`BuiltinServer`, stopped at teardown."""
-    servers = []
-
-    def start(app, **options):
-        server = BuiltinServer(app, **options)
-        servers.append(server)
-        return server.start()
-
-    yield start
-    for server in reversed(servers):
-        server.stop()
 
 
 # -- the CLI in a subprocess ------------------------------------------------

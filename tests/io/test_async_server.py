@@ -271,40 +271,26 @@ def test_send_to_unknown_sid_warns(caplog):
     assert 'nope' in caplog.text
 
 
-def test_async_handlers_do_not_block_the_connection(served):
-    eio = engineio.AsyncServer()
+@pytest.mark.parametrize('kind', ['uvicorn', 'builtin'])
+@pytest.mark.parametrize('async_handlers,order', [
+    (True, ['4fast', '4slow']),    # a suspended handler does not block
+    (False, ['4slow', '4fast']),   # each message waits for the one before
+])
+def test_async_handlers(served, builtin, kind, async_handlers, order):
+    eio = engineio.AsyncServer(async_handlers=async_handlers)
 
     @eio.on('message')
     async def message(sid, data):
         if data == 'slow':
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(0.3)
         await eio.send(sid, data)
 
-    server = served(eio)
+    server = served(eio) if kind == 'uvicorn' else builtin(eio)
     with ws_open(server) as ws:
         ws.recv(WAIT)
         ws.send('4slow')
         ws.send('4fast')
-        assert ws.recv(WAIT) == '4fast'
-        assert ws.recv(WAIT) == '4slow'
-
-
-def test_sync_async_handlers_false_keeps_order(served):
-    eio = engineio.AsyncServer(async_handlers=False)
-
-    @eio.on('message')
-    async def message(sid, data):
-        if data == 'slow':
-            await asyncio.sleep(0.2)
-        await eio.send(sid, data)
-
-    server = served(eio)
-    with ws_open(server) as ws:
-        ws.recv(WAIT)
-        ws.send('4slow')
-        ws.send('4fast')
-        assert ws.recv(WAIT) == '4slow'
-        assert ws.recv(WAIT) == '4fast'
+        assert [ws.recv(WAIT), ws.recv(WAIT)] == order
 
 
 def test_upgrade_changes_transport(served):

@@ -133,8 +133,8 @@ def _demo_cmd():
 
 def test_demo_serves_the_page(tmp_path):
     from engineio_fast import demo
-    if demo.find_client_js() is None:
-        pytest.skip('engine.io-client is not installed (npm ci)')
+    assert demo.find_client_js() is not None, \
+        'engine.io-client is not installed: run npm ci'
     port = free_port()
     out = open(tmp_path / 'out', 'wb')
     err = open(tmp_path / 'err', 'wb')

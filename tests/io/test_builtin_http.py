@@ -22,10 +22,8 @@ from websockets.sync.client import connect as ws_connect
 import engineio_fast as engineio
 
 from .builtin_helpers import (EIO_POLL, EIO_WS, WAIT, RawConn, RawWs,
-                              Recorder, builtin, echo_server, polling_open,
+                              Recorder, echo_server, polling_open,
                               request, wait_for)
-
-__all__ = ['builtin']   # the fixture
 
 
 def poll_target(sid):
@@ -366,7 +364,7 @@ def test_bare_async_server(builtin):
 # -- the ASGI bridge -------------------------------------------------------
 
 def test_fastapi_behind_asgiapp(builtin, tmp_path):
-    fastapi = pytest.importorskip('fastapi')
+    import fastapi
     from fastapi.responses import StreamingResponse
 
     api = fastapi.FastAPI()
@@ -435,7 +433,6 @@ def test_fastapi_behind_asgiapp(builtin, tmp_path):
 
 
 def test_starlette_head_and_errors(builtin):
-    starlette = pytest.importorskip('starlette')  # noqa: F841
     from starlette.applications import Starlette
     from starlette.responses import PlainTextResponse
     from starlette.routing import Route
@@ -486,7 +483,7 @@ def test_lifespan_hooks_run(tmp_path):
     def shutdown():
         calls.append('shutdown')
 
-    fastapi = pytest.importorskip('fastapi')
+    import fastapi
     from contextlib import asynccontextmanager
 
     @asynccontextmanager
@@ -671,8 +668,8 @@ def make_cert(directory):
         from cryptography.hazmat.primitives.asymmetric import ec
         from cryptography.x509.oid import NameOID
     except ImportError:
-        if shutil.which('openssl') is None:
-            pytest.skip('neither cryptography nor openssl is available')
+        assert shutil.which('openssl') is not None, \
+            'the TLS test needs the cryptography package or openssl'
         subprocess.run(
             ['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt',
              'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',

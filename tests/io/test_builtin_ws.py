@@ -18,11 +18,9 @@ import engineio_fast as engineio
 
 from .builtin_helpers import (EIO_POLL, EIO_WS, OP_BINARY, OP_CLOSE,
                               OP_CONT, OP_PING, OP_PONG, OP_TEXT, WAIT,
-                              RawConn, RawWs, accept_for, builtin,
+                              RawConn, RawWs, accept_for,
                               echo_server, frame, polling_open, request,
                               wait_for)
-
-__all__ = ['builtin']   # the fixture
 
 BAD_BOUND = 2.0     # seconds within which a violation must be answered
 
