@@ -147,62 +147,8 @@ class AsyncServer(base_server.BaseServer):
         return task
 
     # ------------------------------------------------------------------
-    # handlers
-    def _run_eager(self, coro):
-        """Start ``coro`` now; give it a Task only if it suspends."""
-        try:
-            first = coro.send(None)
-        except StopIteration:
-            return
-        except Exception:
-            self.logger.exception('message async handler error')
-            return
-        self._spawn(self._guard(_Resume(coro, first)))
-
-    async def _guard(self, awaitable):
-        try:
-            await awaitable
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            self.logger.exception('message async handler error')
-
-    async def _trigger_event(self, event, *args, run_async=False):
-        """Call the handler of ``event``; returns what it returned."""
-        handler = self.handlers.get(event)
-        if handler is None:
-            return None
-        args = self._handler_args(event, args)
-        try:
-            ret = handler(*args)
-            if inspect.isawaitable(ret):
-                if run_async:
-                    if inspect.iscoroutine(ret):
-                        self._run_eager(ret)
-                    else:
-                        self._spawn(self._guard(ret))
-                    return None
-                ret = await ret
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            self.logger.exception('%s handler error', event)
-            if event == 'connect':
-                return False
-            return None
-        return ret
-
-    async def _dispatch(self, events):
-        run_async = self.async_handlers
-        trigger = self._trigger_event
-        for name, sid, arg in events:
-            if name == 'message':
-                await trigger('message', sid, arg, run_async=run_async)
-            else:
-                await trigger('disconnect', sid, arg)
-
-    # -- the same, without awaiting: for adapters that drive the engine
-    # from protocol callbacks (the built-in server)
+    # handlers: every adapter starts them eagerly, with no await and no
+    # Task, and gives a handler a Task only if it suspends
     def _call_now(self, event, args):
         """Call a handler eagerly. Returns ``(done, value)``: done with the
         handler's return value, or not done with the Task that finishes a
@@ -236,10 +182,15 @@ class AsyncServer(base_server.BaseServer):
             return False if event == 'connect' else None
 
     def _fire_events(self, events):
-        """Dispatch engine events now; returns the Task of the last handler
-        that suspended (or None)."""
-        pending = None
-        for name, sid, arg in events:
+        """Dispatch engine events now, in order.
+
+        A message handler that suspends runs on by itself when
+        ``async_handlers`` is set. Any other handler that suspends (a
+        message one without ``async_handlers``, a disconnect one) must end
+        before the next event: the rest then runs after it, and the Task
+        doing that is returned (None when everything finished).
+        """
+        for i, (name, sid, arg) in enumerate(events):
             if name == 'message':
                 # the hot path, without _call_now's generality
                 handler = self.handlers.get('message')
@@ -252,18 +203,38 @@ class AsyncServer(base_server.BaseServer):
                             first = ret.send(None)
                         except StopIteration:
                             continue
-                        pending = self._spawn(self._call_guarded(
+                        task = self._spawn(self._call_guarded(
                             'message', _Resume(ret, first)))
                     elif ret is not None and inspect.isawaitable(ret):
-                        pending = self._spawn(self._call_guarded(
+                        task = self._spawn(self._call_guarded(
                             'message', ret))
+                    else:
+                        continue
                 except Exception:
                     self.logger.exception('message handler error')
-                continue
-            done, value = self._call_now(name, (sid, arg))
-            if not done:
-                pending = value
-        return pending
+                    continue
+                if self.async_handlers:
+                    continue
+            else:
+                done, task = self._call_now(name, (sid, arg))
+                if done:
+                    continue
+            return self._spawn(self._fire_after(task, events[i + 1:]))
+        return None
+
+    async def _fire_after(self, task, rest):
+        await task
+        if rest:
+            pending = self._fire_events(rest)
+            if pending is not None:
+                await pending
+
+    async def _dispatch(self, events):
+        """Dispatch engine events and wait for the handlers that
+        :meth:`_fire_events` says must be waited for."""
+        pending = self._fire_events(events)
+        if pending is not None:
+            await pending
 
     def _connect_now(self, session, req):
         """Run the connect handler eagerly: ``(accepted, value)`` when it
@@ -278,9 +249,10 @@ class AsyncServer(base_server.BaseServer):
 
     async def _run_connect(self, session, req):
         """Run the connect handler; returns (accepted, rejection value)."""
-        environ = req.environ
-        ret = await self._trigger_event('connect', session.sid, environ)
-        return _connect_verdict(ret)
+        verdict = self._connect_now(session, req)
+        if isinstance(verdict, tuple):
+            return verdict
+        return _connect_verdict(await verdict)
 
     # ------------------------------------------------------------------
     # public API

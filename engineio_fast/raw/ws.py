@@ -263,8 +263,9 @@ class WsProtocol(asyncio.Protocol):
         events = ctx.engine.ws_receive(self.link, data, ctx.loop.time())
         if events:
             pending = ctx.eio._fire_events(events)
-            if pending is not None and not ctx.eio.async_handlers:
-                # async_handlers=False: the next message waits for this one
+            if pending is not None:
+                # a handler that must end first (async_handlers=False):
+                # the next message waits for it
                 self.blocked = pending
                 self.transport.pause_reading()
                 pending.add_done_callback(self._unblock)

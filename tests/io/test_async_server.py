@@ -293,6 +293,32 @@ def test_async_handlers(served, builtin, kind, async_handlers, order):
         assert [ws.recv(WAIT), ws.recv(WAIT)] == order
 
 
+@pytest.mark.parametrize('kind', ['uvicorn', 'builtin'])
+@pytest.mark.parametrize('async_handlers,order', [
+    (True, ['fast', 'slow']),
+    (False, ['slow', 'fast']),
+])
+def test_async_handlers_in_one_post(served, builtin, kind, async_handlers,
+                                    order):
+    """The same rule for the messages of one polling payload."""
+    eio = engineio.AsyncServer(async_handlers=async_handlers)
+
+    @eio.on('message')
+    async def message(sid, data):
+        if data == 'slow':
+            await asyncio.sleep(0.3)
+        await eio.send(sid, data)
+
+    server = served(eio) if kind == 'uvicorn' else builtin(eio)
+    sid = polling_open(server.url)
+    assert post(server.url, sid, '4slow\x1e4fast').text == 'ok'
+    got = []
+    deadline = time.monotonic() + WAIT
+    while len(got) < 2 and time.monotonic() < deadline:
+        got += poll(server.url, sid).text.split('\x1e')
+    assert got == ['4' + m for m in order]
+
+
 def test_upgrade_changes_transport(served):
     rec = Recorder()
     eio = echo_server(rec)
