@@ -8,6 +8,8 @@ unchanged. ``IMPLEMENTATION`` tells which kernels are active: ``'cython'``
 from ._accel import IMPLEMENTATION
 from .asgi import ASGIApp
 from .async_server import AsyncServer
+from .server import Server
+from .wsgi import Middleware, WSGIApp
 
 __version__ = '0.1.0'
 
@@ -28,4 +30,4 @@ def run(app, host='127.0.0.1', port=5000, **kwargs):
     return _run(app, host=host, port=port, **kwargs)
 
 
-__all__ = ['AsyncServer', 'ASGIApp', 'IMPLEMENTATION', 'run', '__version__']
+__all__ = ['AsyncServer', 'ASGIApp', 'Server', 'WSGIApp', 'Middleware', 'IMPLEMENTATION', 'run', '__version__']

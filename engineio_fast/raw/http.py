@@ -9,8 +9,6 @@ path are switched to :class:`engineio_fast.raw.ws.WsProtocol`.
 """
 
 import asyncio
-import base64
-import hashlib
 import time
 import urllib.parse
 from collections import deque
@@ -20,6 +18,7 @@ import httptools
 from ..async_drivers.asgi import make_environ
 from ..async_server import _connect_verdict
 from ..protocol import engine as _engine
+from ..protocol import websocket as _wsp
 from ..protocol.http import (BAD_REQUEST, JSON_TYPE, Request, error_body,
                              parse_query)
 from . import bridge as _bridge
@@ -30,7 +29,6 @@ _RESPOND = _engine.RESPOND
 _CONNECT = _engine.CONNECT
 _WAIT = _engine.WAIT
 
-_WS_GUID = b'258EAFA5-E914-47DA-95CA-C5AB0DC85B11'
 
 
 class _Stop(Exception):
@@ -435,7 +433,7 @@ class HttpProtocol(asyncio.Protocol):
         if (r.method != 'GET' or not ctx.is_engineio_path(r.path) or
                 'websocket' not in headers.get('upgrade', '').lower() or
                 headers.get('sec-websocket-version') != '13' or
-                not _valid_key(key) or self.pending or self.busy):
+                not _wsp.valid_key(key) or self.pending or self.busy):
             return self.reject(400 if ctx.is_engineio_path(r.path) else 404)
         self.deadline = None
         self.busy = True
@@ -475,8 +473,7 @@ class HttpProtocol(asyncio.Protocol):
         self._switch(out.link, key, r.header_dict(), rest)
 
     def _switch(self, link, key, headers, rest):
-        accept = base64.b64encode(hashlib.sha1(
-            key.encode('ascii') + _WS_GUID).digest())
+        accept = _wsp.accept_key(key)
         deflate = None
         offer = headers.get('sec-websocket-extensions', '')
         if self.ctx.per_message_deflate and _ws.deflate_offered(offer):
@@ -501,10 +498,3 @@ def _verdict(task):
     if task.cancelled() or task.exception() is not None:
         return False, None
     return _connect_verdict(task.result())
-
-
-def _valid_key(key):
-    try:
-        return len(base64.b64decode(key.encode('ascii'), validate=True)) == 16
-    except (ValueError, UnicodeEncodeError):
-        return False

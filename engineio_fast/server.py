@@ -1,0 +1,242 @@
+"""The synchronous Engine.IO server (python-engineio's ``Server`` API) for
+WSGI: threading, eventlet, gevent and gevent_uwsgi.
+
+It drives the same sans-I/O engine as :class:`AsyncServer`. One lock
+guards the engine; handlers always run outside it. There is one service
+task per server (heartbeats and stalled websocket writes) and no thread or
+greenlet per client, message or ping: handlers run in the thread (or
+greenlet) that received the message, in order.
+"""
+
+import threading
+import time
+
+from . import base_server
+from .async_server import _connect_verdict
+from .protocol import engine as _engine
+from .sync_drivers import modes as _modes
+from .sync_drivers.service import Service
+
+
+class Server(base_server.BaseServer):
+    """An Engine.IO server for WSGI applications.
+
+    Args:
+        async_mode: ``'threading'``, ``'eventlet'``, ``'gevent'`` or
+            ``'gevent_uwsgi'``. When not given, the first of eventlet,
+            gevent_uwsgi, gevent and threading whose packages are
+            installed is used (python-engineio's order).
+        ping_interval: seconds between pings (int or float), or a tuple
+            ``(interval, grace)``. Default 25.
+        ping_timeout: seconds to wait for a pong. Default 20.
+        max_http_buffer_size: the largest POST body or websocket message,
+            in bytes; advertised as ``maxPayload``. Default 1,000,000.
+        allow_upgrades: allow polling to websocket upgrades. Default True.
+        http_compression: gzip/deflate polling responses. Default True.
+        compression_threshold: smallest response to compress. Default 1024.
+        cookie: None, a cookie name, or a dict of cookie attributes.
+        cors_allowed_origins: None (same origin), ``'*'``, a str, a list,
+            or a callable; ``[]`` disables CORS handling.
+        cors_credentials: send Access-Control-Allow-Credentials. Default
+            True.
+        logger: True, False, or a ``logging.Logger``.
+        json: an alternative json module.
+        async_handlers: accepted for compatibility. Handlers always run
+            in the thread or greenlet that received the message, in the
+            order the client sent them (no thread per message).
+        monitor_clients: accepted for compatibility; heartbeats always run.
+        transports: the allowed transports. Default both.
+    """
+
+    def async_modes(self):
+        return list(_modes.ORDER)
+
+    def __init__(self, async_mode=None, *args, **kwargs):
+        # resolve the mode first: the base class only checks the name
+        self._mode = _modes.select_mode(async_mode)
+        self._ws_close_timeout = float(kwargs.pop('ws_close_timeout', 5.0))
+        super().__init__(self._mode.name, *args, **kwargs)
+        self._lock = threading.Lock()
+        self._woken = []
+        self._service = Service(self)
+        self._engine.timer_hook = self._service.timer_hook
+
+    # ------------------------------------------------------------------
+    # internals shared with the drivers
+    def _ensure_service(self):
+        if not self._service.running:
+            with self._lock:
+                self._service.start()
+
+    def _take_woken(self):
+        """Websocket connections the engine woke (call under the lock)."""
+        woken = self._woken
+        if woken:
+            self._woken = []
+            for conn in woken:
+                conn.pending_wake = False
+        return woken
+
+    @staticmethod
+    def _flush(woken):
+        for conn in woken:
+            conn.flush()
+
+    def _tick(self, now):
+        with self._lock:
+            events = self._engine.tick(now)
+            woken = self._take_woken()
+        if woken:
+            self._flush(woken)
+        if events:
+            # ping timeouts: the disconnect handlers must not hold up the
+            # service task (one task per batch, not per client)
+            self._mode.spawn(self._fire_events, events)
+
+    def _fire_events(self, events):
+        """Run the handlers of engine events, in order, in this thread."""
+        handlers = self.handlers
+        for name, sid, arg in events:
+            handler = handlers.get(name)
+            if handler is None:
+                continue
+            try:
+                if name == 'message':
+                    handler(sid, arg)
+                else:
+                    handler(*self._handler_args(name, (sid, arg)))
+            except Exception:
+                self.logger.exception('%s handler error', name)
+
+    def _run_connect(self, session, environ):
+        """Run the connect handler; returns (accepted, rejection value)."""
+        handler = self.handlers.get('connect')
+        if handler is None:
+            return True, None
+        try:
+            ret = handler(session.sid, environ)
+        except Exception:
+            self.logger.exception('connect handler error')
+            return False, None
+        return _connect_verdict(ret)
+
+    # ------------------------------------------------------------------
+    # public API
+    def send(self, sid, data):
+        """Send a message to a client.
+
+        Args:
+            sid: the client's session id.
+            data: str, bytes, dict or list (dicts and lists are JSON).
+
+        Sending to an unknown or closed sid logs a warning and returns.
+        """
+        if data.__class__ is str:
+            item = '4' + data
+        else:
+            item = self._encode_message(data)
+        self._send_item(sid, item)
+
+    def send_packet(self, sid, pkt):
+        """Send a raw :class:`engineio_fast.packet.Packet` to a client."""
+        self._send_item(sid, self._encode_packet(pkt))
+
+    def _send_item(self, sid, item):
+        engine = self._engine
+        with self._lock:
+            s = engine.sessions.get(sid)
+            ret = engine.send(s, item) if s is not None else False
+            woken = self._take_woken() if self._woken else None
+        if woken:
+            self._flush(woken)
+        if ret is not True:
+            if ret is False:
+                self._log_send_to_closed(sid)
+            else:   # the send queue overflowed: the session was closed
+                self._fire_events([ret])
+
+    def get_session(self, sid):
+        """Return the user session dict of a client.
+
+        Raises:
+            KeyError: if ``sid`` is not connected.
+        """
+        return self._session_for_api(sid).user_session
+
+    def save_session(self, sid, session):
+        """Store ``session`` as the user session of a client."""
+        self._session_for_api(sid).user_session = session
+
+    def session(self, sid):
+        """The user session as a context manager that saves it on exit::
+
+            with eio.session(sid) as session:
+                session['username'] = username
+        """
+        server = self
+
+        class _SessionContext:
+            def __enter__(self):
+                self.session = server.get_session(sid)
+                return self.session
+
+            def __exit__(self, *exc):
+                server.save_session(sid, self.session)
+
+        return _SessionContext()
+
+    def disconnect(self, sid=None):
+        """Disconnect one client (``sid``) or every client (None).
+
+        Returns at once in every mode: the client's pending poll is
+        answered with the close packet, a websocket gets it and a close
+        frame. The disconnect handler runs here, with reason
+        ``'server disconnect'``.
+        """
+        engine = self._engine
+        now = time.monotonic()
+        with self._lock:
+            if sid is None:
+                events = engine.close_all(_engine.DISCONNECT_SERVER, now)
+            else:
+                s = engine.get(sid)
+                ev = engine.close(s, _engine.DISCONNECT_SERVER, now) \
+                    if s is not None else None
+                events = [ev] if ev is not None else []
+            woken = self._take_woken()
+        if woken:
+            self._flush(woken)
+        if events:
+            self._fire_events(events)
+
+    def handle_request(self, environ, start_response):
+        """Handle an Engine.IO request (the WSGI entry point)."""
+        from .sync_drivers import wsgi as _wsgi
+        return _wsgi.handle(self, environ, start_response)
+
+    def shutdown(self):
+        """Disconnect every client and stop the service task."""
+        self.disconnect()
+        self._service.stop()
+
+    def start_background_task(self, target, *args, **kwargs):
+        """Run ``target(*args, **kwargs)`` in a thread (threading) or a
+        greenlet (eventlet, gevent); returns the thread/greenlet object,
+        which has ``join()``."""
+        return self._mode.spawn(target, *args, **kwargs)
+
+    def sleep(self, seconds=0):
+        """Sleep for ``seconds`` in the way of the async mode."""
+        return self._mode.sleep(seconds)
+
+    def create_queue(self, *args, **kwargs):
+        """Return a queue object of the async mode."""
+        return self._mode.Queue(*args, **kwargs)
+
+    def get_queue_empty_exception(self):
+        """Return the queue empty exception of the async mode."""
+        return self._mode.QueueEmpty
+
+    def create_event(self, *args, **kwargs):
+        """Return an event object of the async mode."""
+        return self._mode.Event(*args, **kwargs)

@@ -1,0 +1,534 @@
+"""WSGI requests for the synchronous server: polling, the websocket
+handshake, and the websocket itself on the connection's own socket.
+
+Polling GETs park on an event of the async mode until the engine queues
+something. A websocket takes over the client's socket (each WSGI server
+exposes it differently, see :func:`_hijack`) and is served by the thread
+or greenlet that received the handshake: it reads and parses frames with
+the compiled kernels; writes are made by whoever queued the data, without
+blocking (a socket that cannot take more is finished by the server's
+service task). No protocol decisions are made here.
+"""
+
+import socket
+import time
+
+from .. import _accel
+from ..protocol import engine as _engine
+from ..protocol import websocket as _wsp
+from ..protocol.http import BAD_REQUEST, Request, parse_query, status_line
+
+_RESPOND = _engine.RESPOND
+_CONNECT = _engine.CONNECT
+_WAIT = _engine.WAIT
+
+_K = _accel.active
+_parse_frames = _K.parse_frames
+_build_frames = _K.build_frames
+_build_frame = _K.build_frame
+
+_MSG_DONTWAIT = getattr(socket, 'MSG_DONTWAIT', 0)
+_READ_SIZE = 65536
+
+
+def _headers(environ):
+    headers = {}
+    for key, value in environ.items():
+        if key.startswith('HTTP_'):
+            headers[key[5:].replace('_', '-').lower()] = value
+    if environ.get('CONTENT_TYPE'):
+        headers['content-type'] = environ['CONTENT_TYPE']
+    if environ.get('CONTENT_LENGTH'):
+        headers['content-length'] = environ['CONTENT_LENGTH']
+    return headers
+
+
+def _respond(start_response, resp):
+    headers = list(resp.headers)
+    headers.append(('Content-Length', str(len(resp.body))))
+    start_response(status_line(resp.status), headers)
+    return [resp.body]
+
+
+def _read_body(environ, limit):
+    """The request body, or None when it is larger than ``limit`` (then
+    it is not read)."""
+    stream = environ.get('wsgi.input')
+    if stream is None:
+        return b''
+    length = environ.get('CONTENT_LENGTH')
+    if length:
+        try:
+            n = int(length)
+        except ValueError:
+            return None
+        if n < 0 or n > limit:
+            return None
+        chunks = []
+        while n > 0:
+            chunk = stream.read(n)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            n -= len(chunk)
+        return b''.join(chunks)
+    if environ.get('wsgi.input_terminated') or \
+            'chunked' in environ.get('HTTP_TRANSFER_ENCODING', '').lower():
+        chunks = []
+        size = 0
+        while True:
+            chunk = stream.read(min(65536, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                return None
+        return b''.join(chunks)
+    return b''
+
+
+def handle(server, environ, start_response):
+    """Serve one WSGI request on the Engine.IO path."""
+    server._ensure_service()
+    engine = server._engine
+    lock = server._lock
+    method = environ.get('REQUEST_METHOD', 'GET')
+    headers = _headers(environ)
+    is_ws = 'websocket' in headers.get('upgrade', '').lower()
+    req = Request(method, parse_query(environ.get('QUERY_STRING', '')),
+                  headers, environ.get('wsgi.url_scheme', 'http'), None,
+                  is_ws, environ)
+    if is_ws:
+        return _websocket(server, req, environ, start_response)
+    if method == 'POST':
+        body = _read_body(environ, engine.config.max_http_buffer_size)
+        if body is None:
+            req.too_large = True
+            body = b''
+        req.body = body
+    with lock:
+        out = engine.handle_http(req, time.monotonic())
+    if out.events:
+        server._fire_events(out.events)
+    kind = out.kind
+    if kind == _RESPOND:
+        return _respond(start_response, out.response)
+    s = out.session
+    if kind == _CONNECT:
+        ok, value = server._run_connect(s, environ)
+        with lock:
+            if not ok:
+                resp = engine.reject_connect(s, req, value)
+            else:
+                resp = engine.finish_connect(s, req, time.monotonic(),
+                                             out.jsonp)
+        return _respond(start_response, resp)
+    # _WAIT: park this GET until the engine queues something for it
+    event = server._mode.Event()
+    wake = event.set
+    resp = None
+    try:
+        while True:
+            with lock:
+                resp = engine.take_poll(s, req, out.jsonp)
+                if resp is None:
+                    event.clear()
+                    s.poll_waker = wake
+            if resp is not None:
+                break
+            # the engine always wakes a parked GET within a ping interval
+            # (a ping, or the close of a session that stopped answering)
+            event.wait()
+    finally:
+        if resp is None:
+            with lock:
+                engine.poll_aborted(s)
+    return _respond(start_response, resp)
+
+
+# ----------------------------------------------------------------------
+# websocket
+class _Hijack:
+    """How one WSGI server hands over a client's socket."""
+
+    def __init__(self, sock, recv, done, handshake_sent=False):
+        self.sock = sock          # for non-blocking sends (a real socket)
+        self.recv = recv          # blocking or cooperative recv(n)
+        self.done = done          # WSGI return value once it is over
+        self.handshake_sent = handshake_sent
+
+
+def _real_socket(sock):
+    """The OS-level socket behind a green socket (for non-blocking
+    sends that never switch greenlets)."""
+    cls = type(sock).__module__ or ''
+    if cls.startswith('eventlet'):
+        return getattr(sock, 'fd', sock)
+    if cls.startswith('gevent'):
+        return getattr(sock, '_sock', sock)
+    return sock
+
+
+def _hijack(environ):
+    """The client's socket and how to end the WSGI call, or None when this
+    WSGI server does not expose it."""
+    ws = environ.get('wsgi.websocket')
+    if ws is not None and hasattr(ws, 'handler'):
+        # gevent-websocket: the handler already answered the handshake
+        handler = ws.handler
+        rfile = handler.rfile
+        read = getattr(rfile, 'read1', None) or rfile.read
+        return _Hijack(_real_socket(handler.socket), read, _after_close,
+                       handshake_sent=True)
+    sock = environ.get('werkzeug.socket')
+    if sock is not None:
+        return _Hijack(sock, sock.recv, _after_close)
+    sock = environ.get('gunicorn.socket')
+    if sock is not None:
+        def gunicorn_done(start_response):
+            # gunicorn's workers end the connection quietly, writing
+            # nothing, when the application raises StopIteration
+            raise StopIteration()
+        return _Hijack(_real_socket(sock), sock.recv, gunicorn_done)
+    inp = environ.get('eventlet.input')
+    if inp is not None and hasattr(inp, 'get_socket'):
+        sock = inp.get_socket()
+
+        def eventlet_done(start_response):
+            import eventlet.wsgi
+            return eventlet.wsgi.ALREADY_HANDLED
+        return _Hijack(_real_socket(sock), sock.recv, eventlet_done)
+    if environ.get('SERVER_SOFTWARE', '').startswith('gevent'):
+        # gevent.pywsgi: for an upgrade request wsgi.input is the
+        # connection's buffered reader itself, otherwise an Input holding it
+        inp = environ.get('wsgi.input')
+        sock = getattr(inp, 'socket', None)
+        if sock is None:
+            rfile = getattr(inp, 'rfile', inp)
+            raw = getattr(rfile, 'raw', None)
+            sock = getattr(raw, '_sock', None)
+        if sock is not None:
+            return _Hijack(_real_socket(sock), sock.recv, _after_close)
+    return None
+
+
+def _after_close(start_response):
+    # the socket is shut down by now: the server's attempt to write this
+    # response fails quietly (a dropped connection) and it closes the socket
+    start_response('200 OK', [('Content-Length', '0')])
+    return []
+
+
+def _websocket(server, req, environ, start_response):
+    engine = server._engine
+    lock = server._lock
+    policy = engine.policy
+    hijack = _hijack(environ)
+    key = req.headers.get('sec-websocket-key', '')
+    if hijack is None or (not hijack.handshake_sent and (
+            req.method != 'GET' or not _wsp.valid_key(key) or
+            req.headers.get('sec-websocket-version') != '13')):
+        # not a usable websocket handshake on this server
+        req.is_websocket = False
+        with lock:
+            out = engine.handle_http(req, time.monotonic())
+        if out.events:
+            server._fire_events(out.events)
+        if out.kind == _RESPOND:
+            return _respond(start_response, out.response)
+        return _respond(start_response, policy.error(req, BAD_REQUEST))
+    with lock:
+        out = engine.handle_http(req, time.monotonic())
+    if out.events:
+        server._fire_events(out.events)
+    if out.kind == _RESPOND:
+        return _refuse(hijack, start_response, out.response)
+    if out.kind == _CONNECT:
+        ok, value = server._run_connect(out.session, environ)
+        with lock:
+            if not ok:
+                resp = engine.reject_connect(out.session, req, value)
+            else:
+                engine.finish_connect(out.session, req, time.monotonic())
+                resp = None
+        if resp is not None:
+            return _refuse(hijack, start_response, resp)
+    deflate = None
+    if not hijack.handshake_sent:
+        offer = req.headers.get('sec-websocket-extensions', '')
+        if server.per_message_deflate and _wsp.deflate_offered(offer):
+            deflate = _wsp.Deflate(server.per_message_deflate)
+    conn = WsConn(server, out.link, hijack, deflate)
+    if not hijack.handshake_sent:
+        lines = [b'HTTP/1.1 101 Switching Protocols\r\n'
+                 b'Upgrade: websocket\r\nConnection: Upgrade\r\n'
+                 b'Sec-WebSocket-Accept: ', _wsp.accept_key(key), b'\r\n']
+        if deflate is not None:
+            lines.append(b'Sec-WebSocket-Extensions: ' +
+                         deflate.response_header + b'\r\n')
+        lines.append(b'\r\n')
+        conn.write(b''.join(lines))
+    conn.run()
+    return hijack.done(start_response)
+
+
+def _refuse(hijack, start_response, resp):
+    if not hijack.handshake_sent:
+        return _respond(start_response, resp)
+    # gevent-websocket answered the handshake already: close instead
+    try:
+        hijack.sock.send(_build_frame(_wsp.OP_CLOSE, (1008).to_bytes(2, 'big')))
+    except OSError:
+        pass
+    return hijack.done(start_response)
+
+
+class WsConn(_wsp.MessageAssembly):
+    """One websocket on a hijacked WSGI connection."""
+
+    __slots__ = ('server', 'link', 'sock', 'recv', 'deflate', 'max_size',
+                 'frag_op', 'frag', 'frag_size', 'frag_compressed', 'mu',
+                 'flushing', 'again', 'out', 'dead', 'closed', 'close_sent',
+                 'failed', 'kill_at', 'pending_wake', 'fd')
+
+    def __init__(self, server, link, hijack, deflate):
+        self.server = server
+        self.link = link
+        self.sock = hijack.sock
+        self.recv = hijack.recv
+        self.deflate = deflate
+        self.max_size = server._engine.config.max_http_buffer_size + 16
+        self.frag_op = 0
+        self.frag = None
+        self.frag_size = 0
+        self.frag_compressed = False
+        self.mu = _allocate_lock()
+        self.flushing = False
+        self.again = False
+        self.out = None          # bytes the socket has not taken yet
+        self.dead = False        # the socket is unusable
+        self.closed = False      # the reader is done
+        self.close_sent = False
+        self.failed = False
+        self.kill_at = None
+        self.pending_wake = False
+        try:
+            self.fd = self.sock.fileno()
+        except (OSError, AttributeError):
+            self.fd = -1
+        if not server._mode.green and self.sock.gettimeout():
+            # a send must never wait: make it a plain blocking socket and
+            # send with MSG_DONTWAIT (the reader blocks; it is ended by a
+            # shutdown, never by a timeout)
+            self.sock.settimeout(None)
+        link.waker = self.wake
+
+    # -- writing (any thread) ---------------------------------------------
+    def wake(self):
+        """The engine queued something (called under the server lock)."""
+        if not self.pending_wake:
+            self.pending_wake = True
+            self.server._woken.append(self)
+
+    def write(self, data):
+        """Send ``data`` without blocking; what the socket does not take
+        waits in :attr:`out` for the service task."""
+        watch = False
+        with self.mu:
+            if self.dead:
+                return
+            if self.out is not None:
+                self.out += data
+                return
+            try:
+                n = self.sock.send(data, _MSG_DONTWAIT)
+            except (BlockingIOError, InterruptedError):
+                n = 0
+            except OSError:
+                self._kill_locked()
+                return
+            if n < len(data):
+                self.out = bytearray(memoryview(data)[n:])
+                watch = True
+        if watch:
+            self.server._service.watch(self)
+
+    def flush(self):
+        """Write what the engine queued for this link, in order; one
+        thread at a time, the others leave it to that one."""
+        with self.mu:
+            if self.flushing:
+                self.again = True
+                return
+            self.flushing = True
+        try:
+            server = self.server
+            link = self.link
+            take = server._engine.ws_take
+            while True:
+                if self.out is None and not self.dead:
+                    with server._lock:
+                        items = take(link)
+                        closing = link.closing
+                    if items:
+                        if self.deflate is None:
+                            self.write(_build_frames(items))
+                        else:
+                            self.write(self.deflate.frames(items))
+                    if closing and self.out is None:
+                        self.initiate_close(link.close_code)
+                with self.mu:
+                    if not self.again:
+                        self.flushing = False
+                        return
+                    self.again = False
+        except BaseException:
+            with self.mu:
+                self.flushing = False
+            raise
+
+    def on_writable(self):
+        """Service task: the socket can take more. Returns True while
+        bytes remain."""
+        with self.mu:
+            out = self.out
+            if out is None or self.dead:
+                return False
+            try:
+                n = self.sock.send(out, _MSG_DONTWAIT)
+            except (BlockingIOError, InterruptedError):
+                n = 0
+            except OSError:
+                self._kill_locked()
+                return False
+            del out[:n]
+            if out:
+                return True
+            self.out = None
+        self.flush()
+        return self.out is not None
+
+    def initiate_close(self, code):
+        """The engine ended this link: close frame, then half-close; the
+        reader waits (bounded) for the client to finish."""
+        if self.close_sent:
+            return
+        self.close_sent = True
+        self.write(_build_frame(_wsp.OP_CLOSE, code.to_bytes(2, 'big')))
+        self.kill_at = time.monotonic() + self.server._ws_close_timeout
+        with self.mu:
+            if self.out is None and not self.dead:
+                try:
+                    self.sock.shutdown(socket.SHUT_WR)
+                except OSError:
+                    pass
+        self.server._service.watch(self)
+
+    def kill(self):
+        with self.mu:
+            self._kill_locked()
+
+    def _kill_locked(self):
+        if not self.dead:
+            self.dead = True
+            self.out = None
+            try:
+                self.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    # -- reading (the connection's own thread) -------------------------------
+    def run(self):
+        """Serve the websocket until it ends; runs the handlers of what it
+        receives in this thread."""
+        server = self.server
+        self.flush()
+        buf = bytearray()
+        recv = self.recv
+        max_size = self.max_size
+        try:
+            while not self.closed and not self.dead:
+                try:
+                    data = recv(_READ_SIZE)
+                except (OSError, ValueError):
+                    break
+                if not data:
+                    break
+                if self.close_sent:
+                    continue   # draining until the client closes
+                buf += data
+                frames, consumed, error = _parse_frames(buf, max_size, True)
+                if consumed:
+                    del buf[:consumed]
+                for op, fin, rsv, payload in frames:
+                    if op == 1 and fin and not rsv and not self.frag_op:
+                        try:
+                            text = payload.decode('utf-8')
+                        except UnicodeDecodeError:
+                            self.fail(1007)
+                            break
+                        self._deliver(text)
+                    else:
+                        self._frame(op, fin, rsv, payload)
+                    if self.closed or self.close_sent:
+                        break
+                else:
+                    if error:
+                        self.fail(error)
+        finally:
+            self.closed = True
+            self._finish()
+        del server
+
+    def _deliver(self, data):
+        server = self.server
+        with server._lock:
+            events = server._engine.ws_receive(self.link, data,
+                                               time.monotonic())
+            woken = server._take_woken()
+        if woken:
+            server._flush(woken)
+        if events:
+            server._fire_events(events)
+        if self.link.closing:
+            self.flush()
+
+    def _pong(self, payload):
+        self.write(_build_frame(_wsp.OP_PONG, payload))
+
+    def fail(self, code):
+        """Close for a protocol violation."""
+        self.failed = True
+        self._send_close(code)
+
+    def _send_close(self, code):
+        # the client closed (or broke the protocol): answer and stop
+        if not self.close_sent:
+            self.close_sent = True
+            payload = b'' if code is None else code.to_bytes(2, 'big')
+            self.write(_build_frame(_wsp.OP_CLOSE, payload))
+        self.closed = True
+
+    def _finish(self):
+        server = self.server
+        with server._lock:
+            events = server._engine.ws_closed(self.link, time.monotonic(),
+                                              self.failed)
+            self.link.waker = None
+            woken = server._take_woken()
+        if woken:
+            server._flush(woken)
+        if events:
+            server._fire_events(events)
+        # give what is still buffered a bounded time to leave
+        deadline = time.monotonic() + server._ws_close_timeout
+        while self.out is not None and not self.dead and \
+                time.monotonic() < deadline:
+            server._mode.sleep(0.01)
+        self.kill()
+
+
+def _allocate_lock():
+    import threading
+    return threading.Lock()

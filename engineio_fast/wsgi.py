@@ -1,0 +1,125 @@
+"""WSGI application middleware for Engine.IO (python-engineio's
+``WSGIApp`` and the deprecated ``Middleware``)."""
+
+import os
+import stat
+
+from . import static_files as _static
+
+CHUNK_SIZE = 64 * 1024
+
+
+class WSGIApp:
+    """WSGI application middleware for Engine.IO.
+
+    Dispatches Engine.IO traffic to an Engine.IO server, serves static
+    files, and forwards everything else to another WSGI application.
+
+    Args:
+        engineio_app (Server): the Engine.IO server.
+        wsgi_app (callable, optional): the WSGI application that receives
+            all traffic that is not for Engine.IO nor a static file.
+        static_files (dict, optional): static file mapping rules, see
+            :mod:`engineio_fast.static_files`.
+        engineio_path (str): the endpoint of the Engine.IO server,
+            ``'engine.io'`` by default. Leading and trailing slashes are
+            optional.
+
+    Raises:
+        ValueError: if ``static_files`` is malformed.
+
+    Example::
+
+        import engineio_fast as engineio
+        from flask import Flask
+
+        eio = engineio.Server(async_mode='threading')
+        app = Flask(__name__)
+        app.wsgi_app = engineio.WSGIApp(eio, app.wsgi_app)
+    """
+
+    def __init__(self, engineio_app, wsgi_app=None, static_files=None,
+                 engineio_path='engine.io'):
+        self.engineio_app = engineio_app
+        self.wsgi_app = wsgi_app
+        path = '/' + (engineio_path or '').strip('/') + '/'
+        self.engineio_path = '/' if path == '//' else path
+        self.static_files = _static.validate(static_files)
+
+    def __call__(self, environ, start_response):
+        """The WSGI application callable."""
+        path = environ.get('PATH_INFO') or '/'
+        probe = path if path.endswith('/') else path + '/'
+        if probe.startswith(self.engineio_path):
+            return self.engineio_app.handle_request(environ, start_response)
+        method = environ.get('REQUEST_METHOD')
+        if self.static_files and method in ('GET', 'HEAD'):
+            static_file = _static.resolve(self.static_files, path)
+            if static_file is not None and \
+                    os.path.isfile(static_file['filename']):
+                return self.serve_static_file(static_file, environ,
+                                              start_response,
+                                              head=method == 'HEAD')
+        if self.wsgi_app is not None:
+            return self.wsgi_app(environ, start_response)
+        return self.not_found(start_response)
+
+    def serve_static_file(self, static_file, environ, start_response,
+                          head=False):
+        """Send a static file, in chunks (the server's
+        ``wsgi.file_wrapper`` when it has one)."""
+        filename = static_file['filename']
+        content_type = static_file.get('content_type') or \
+            _static.content_type_for(filename)
+        try:
+            f = open(filename, 'rb')
+            try:
+                st = os.fstat(f.fileno())
+                if not stat.S_ISREG(st.st_mode):
+                    raise IsADirectoryError(filename)
+            except BaseException:
+                f.close()
+                raise
+        except OSError:
+            return self.not_found(start_response)
+        start_response('200 OK', [('Content-Type', content_type),
+                                  ('Content-Length', str(st.st_size))])
+        if head:
+            f.close()
+            return [b'']
+        wrapper = environ.get('wsgi.file_wrapper')
+        if wrapper is not None:
+            return wrapper(f, CHUNK_SIZE)
+        return _FileIter(f)
+
+    def not_found(self, start_response):
+        """Send a 404 Not Found response."""
+        start_response('404 Not Found', [('Content-Type', 'text/plain'),
+                                         ('Content-Length', '9')])
+        return [b'Not Found']
+
+
+class _FileIter:
+    def __init__(self, f):
+        self.f = f
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        chunk = self.f.read(CHUNK_SIZE)
+        if not chunk:
+            raise StopIteration
+        return chunk
+
+    def close(self):
+        self.f.close()
+
+
+class Middleware(WSGIApp):
+    """The deprecated name of :class:`WSGIApp` (no static files)."""
+
+    def __init__(self, engineio_app, wsgi_app=None,
+                 engineio_path='engine.io'):
+        super().__init__(engineio_app, wsgi_app,
+                         engineio_path=engineio_path)
