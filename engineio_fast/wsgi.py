@@ -49,8 +49,9 @@ class WSGIApp:
     def __call__(self, environ, start_response):
         """The WSGI application callable."""
         path = environ.get('PATH_INFO') or '/'
-        probe = path if path.endswith('/') else path + '/'
-        if probe.startswith(self.engineio_path):
+        # as python-engineio's WSGIApp: '/engine.io' without the slash is
+        # not the Engine.IO endpoint (clients always send the slash)
+        if path.startswith(self.engineio_path):
             return self.engineio_app.handle_request(environ, start_response)
         method = environ.get('REQUEST_METHOD')
         if self.static_files and method in ('GET', 'HEAD'):

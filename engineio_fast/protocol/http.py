@@ -257,7 +257,7 @@ class HttpPolicy:
     def unauthorized(self, req, value=None):
         """The 401 response of a rejected connection."""
         body = _stdjson.dumps(
-            {'message': 'Unauthorized' if value is None else value},
+            'Unauthorized' if value is None else value,
             separators=(',', ':')).encode()
         headers = [('Content-Type', JSON_TYPE)] + self.cors_headers(req)
         return Response(401, headers, body)

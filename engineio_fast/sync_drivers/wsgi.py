@@ -10,6 +10,8 @@ blocking (a socket that cannot take more is finished by the server's
 service task). No protocol decisions are made here.
 """
 
+import importlib
+import os
 import socket
 import time
 
@@ -28,6 +30,7 @@ _build_frames = _K.build_frames
 _build_frame = _K.build_frame
 
 _MSG_DONTWAIT = getattr(socket, 'MSG_DONTWAIT', 0)
+_raw_os = importlib.import_module(os.name)   # never monkey patched
 _READ_SIZE = 65536
 
 
@@ -109,9 +112,14 @@ def handle(server, environ, start_response):
         req.body = body
     with lock:
         out = engine.handle_http(req, time.monotonic())
-    if out.events:
-        server._fire_events(out.events)
     kind = out.kind
+    if out.events:
+        if kind == _RESPOND and server.async_handlers:
+            # the client gets its answer first; the handlers then run in
+            # this same thread (no thread per message)
+            return _AfterResponse(_respond(start_response, out.response),
+                                  server, out.events)
+        server._fire_events(out.events)
     if kind == _RESPOND:
         return _respond(start_response, out.response)
     s = out.session
@@ -147,6 +155,35 @@ def handle(server, environ, start_response):
     return _respond(start_response, resp)
 
 
+class _AfterResponse:
+    """A WSGI body that runs engine events once the server has written it:
+    when it asks for the next chunk, or at ``close()`` at the latest."""
+
+    def __init__(self, chunks, server, events):
+        self._it = iter(chunks)
+        self._server = server
+        self._events = events
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        try:
+            return next(self._it)
+        except StopIteration:
+            self._run()
+            raise
+
+    def _run(self):
+        events = self._events
+        if events is not None:
+            self._events = None
+            self._server._fire_events(events)
+
+    def close(self):
+        self._run()
+
+
 # ----------------------------------------------------------------------
 # websocket
 class _Hijack:
@@ -173,6 +210,8 @@ def _real_socket(sock):
 def _hijack(environ):
     """The client's socket and how to end the WSGI call, or None when this
     WSGI server does not expose it."""
+    if 'uwsgi.version' in environ:
+        return _uwsgi_hijack(environ)
     ws = environ.get('wsgi.websocket')
     if ws is not None and hasattr(ws, 'handler'):
         # gevent-websocket: the handler already answered the handshake
@@ -196,7 +235,12 @@ def _hijack(environ):
         sock = inp.get_socket()
 
         def eventlet_done(start_response):
+            # eventlet.wsgi writes nothing for a connection marked handled
             import eventlet.wsgi
+            local = getattr(eventlet.wsgi, 'WSGI_LOCAL', None)
+            if local is not None:
+                local.already_handled = True
+                return []
             return eventlet.wsgi.ALREADY_HANDLED
         return _Hijack(_real_socket(sock), sock.recv, eventlet_done)
     if environ.get('SERVER_SOFTWARE', '').startswith('gevent'):
@@ -211,6 +255,52 @@ def _hijack(environ):
         if sock is not None:
             return _Hijack(_real_socket(sock), sock.recv, _after_close)
     return None
+
+
+class _FdSocket:
+    """The few socket methods the websocket needs, on a bare fd (uWSGI
+    hands over a file descriptor, not a socket object)."""
+
+    def __init__(self, fd, wait_read):
+        self.fd = fd
+        self._wait_read = wait_read
+        os.set_blocking(fd, False)
+
+    def fileno(self):
+        return self.fd
+
+    def gettimeout(self):
+        return 0.0
+
+    def send(self, data, flags=0):
+        return _raw_os.write(self.fd, data)
+
+    def recv(self, n):
+        while True:
+            try:
+                return _raw_os.read(self.fd, n)
+            except BlockingIOError:
+                self._wait_read(self.fd)
+
+    def shutdown(self, how):
+        sock = socket.socket(fileno=self.fd)
+        try:
+            sock.shutdown(how)
+        finally:
+            sock.detach()
+
+
+def _uwsgi_hijack(environ):
+    import uwsgi
+    from gevent.socket import wait_read
+    try:
+        uwsgi.websocket_handshake(environ.get('HTTP_SEC_WEBSOCKET_KEY', ''),
+                                  environ.get('HTTP_ORIGIN', ''))
+    except OSError:
+        return None
+    sock = _FdSocket(uwsgi.connection_fd(), wait_read)
+    return _Hijack(sock, sock.recv, lambda start_response: [],
+                   handshake_sent=True)
 
 
 def _after_close(start_response):

@@ -154,7 +154,7 @@ def test_rejected_connect_handler(builtin):
             ('Sec-WebSocket-Version', '13')]))
         r = c.read_response()
         assert r.status == 401
-        assert json.loads(r.body) == {'message': {'why': 'no'}}
+        assert json.loads(r.body) == {'why': 'no'}
 
 
 # -- frames ----------------------------------------------------------------
