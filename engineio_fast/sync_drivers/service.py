@@ -31,6 +31,8 @@ class Service:
             return
         self._waiter = self.server._mode.waiter()
         self._task = self.server._mode.spawn(self._run)
+        if hasattr(self._task, 'name'):
+            self._task.name = 'engineio_fast-service'
 
     @property
     def running(self):

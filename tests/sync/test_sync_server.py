@@ -1,0 +1,643 @@
+"""The synchronous Server in threading mode, in this process, on a real
+Werkzeug server (threaded) on 127.0.0.1: its API, disconnect promptness,
+threads per connection, slow readers and bad input.
+
+Other modes and WSGI servers run in subprocesses (test_smoke_servers.py,
+test_js_interop.py, test_sync_modes.py)."""
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+import pytest
+import websockets.sync.client as ws_client
+from werkzeug.serving import make_server
+
+import engineio_fast as engineio
+from engineio_fast import packet as eio_packet
+
+from ..io.builtin_helpers import (EIO_POLL, OP_BINARY, OP_CLOSE, OP_CONT,
+                                  OP_PING, OP_PONG, OP_TEXT, RawWs, Recorder,
+                                  close_code, wait_for)
+
+pytestmark = pytest.mark.timeout(60)
+WAIT = 5.0
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+
+
+class Served:
+    def __init__(self, eio, app):
+        self.eio = eio
+        self.httpd = make_server('127.0.0.1', 0, app, threaded=True)
+        self.port = self.httpd.server_port
+        self.url = 'http://127.0.0.1:%d' % self.port
+        self.thread = threading.Thread(target=self.httpd.serve_forever,
+                                       kwargs={'poll_interval': 0.05},
+                                       daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.eio.shutdown()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(WAIT)
+
+
+@pytest.fixture
+def serve():
+    started = []
+
+    def start(eio, app=None):
+        s = Served(eio, app or engineio.WSGIApp(eio))
+        started.append(s)
+        return s
+
+    yield start
+    for s in started:
+        s.stop()
+
+
+def echo(rec=None, **options):
+    options.setdefault('async_mode', 'threading')
+    eio = engineio.Server(**options)
+    rec = rec if rec is not None else Recorder()
+
+    @eio.on('connect')
+    def connect(sid, environ):
+        rec.add('connect', sid, environ)
+
+    @eio.on('message')
+    def message(sid, data):
+        rec.add('message', sid, data)
+        if data == 'hold':
+            time.sleep(0.5)
+        eio.send(sid, data)
+
+    @eio.on('disconnect')
+    def disconnect(sid, reason):
+        rec.add('disconnect', sid, reason)
+
+    eio.rec = rec
+    return eio
+
+
+def poll_open(url, client=None):
+    r = (client or httpx).get(url + EIO_POLL, timeout=WAIT)
+    assert r.status_code == 200, r.text
+    return json.loads(r.text[1:])['sid']
+
+
+def poll(url, sid, client=None, timeout=WAIT):
+    r = (client or httpx).get(url + EIO_POLL + '&sid=' + sid, timeout=timeout)
+    assert r.status_code == 200, r.text
+    return r.text.split('\x1e')
+
+
+def post(url, sid, body, client=None):
+    return (client or httpx).post(url + EIO_POLL + '&sid=' + sid,
+                                  content=body, timeout=WAIT)
+
+
+def in_thread(fn, *args):
+    box = {}
+
+    def run():
+        try:
+            box['value'] = fn(*args)
+        except BaseException as exc:  # reported by the test
+            box['error'] = exc
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t, box
+
+
+# ---------------------------------------------------------------------------
+# API
+
+def test_async_mode_selection_in_a_fresh_process():
+    """python-engineio's order: eventlet, gevent_uwsgi, gevent, threading;
+    the first whose packages import. Checked in subprocesses so that
+    eventlet/gevent are never imported here."""
+    code = r'''
+import sys, json
+block = sys.argv[1].split(',') if sys.argv[1] else []
+for name in block:
+    sys.modules[name] = None
+import engineio_fast as e, engineio as ref
+out = {}
+for impl, mod in (('fast', e), ('ref', ref)):
+    out[impl] = mod.Server().async_mode
+    for mode in ('threading', 'eventlet', 'gevent', 'gevent_uwsgi', 'asgi',
+                 'nope'):
+        try:
+            mod.Server(async_mode=mode)
+            out[impl + ':' + mode] = 'ok'
+        except ValueError as exc:
+            out[impl + ':' + mode] = str(exc)
+print(json.dumps(out))
+'''
+    seen = {}
+    for block in ('', 'eventlet', 'eventlet,gevent'):
+        r = subprocess.run([sys.executable, '-c', code, block], cwd=REPO,
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        seen[block] = json.loads(r.stdout.strip().splitlines()[-1])
+    assert seen['']['fast'] == 'eventlet'
+    assert seen['eventlet']['fast'] == 'gevent'
+    assert seen['eventlet,gevent']['fast'] == 'threading'
+    for block, out in seen.items():
+        # the same choice and the same errors as python-engineio
+        assert out['fast'] == out['ref'], (block, out)
+        for mode in ('threading', 'eventlet', 'gevent', 'gevent_uwsgi',
+                     'asgi', 'nope'):
+            assert out['fast:' + mode] == out['ref:' + mode], (block, mode)
+    assert seen['']['fast:gevent_uwsgi'] == 'Invalid async_mode specified'
+    assert seen['eventlet']['fast:eventlet'] == 'Invalid async_mode specified'
+
+
+def test_primitives_of_threading_mode():
+    eio = engineio.Server(async_mode='threading')
+    assert eio.async_mode == 'threading'
+    assert not eio.is_asyncio_based()
+    box = []
+    t = eio.start_background_task(lambda a, b=0: box.append(a + b), 1, b=2)
+    assert isinstance(t, threading.Thread)
+    t.join(WAIT)
+    assert box == [3]
+    q = eio.create_queue()
+    q.put(1)
+    assert q.get(timeout=1) == 1
+    with pytest.raises(eio.get_queue_empty_exception()):
+        q.get(timeout=0.01)
+    ev = eio.create_event()
+    assert isinstance(ev, threading.Event) and not ev.is_set()
+    t0 = time.monotonic()
+    eio.sleep(0.05)
+    assert time.monotonic() - t0 >= 0.04
+    assert len(eio.generate_id()) == 20
+    assert eio.reason.PING_TIMEOUT == 'ping timeout'
+    assert engineio.Server.reason.SERVER_DISCONNECT == 'server disconnect'
+    with pytest.raises(ValueError):
+        eio.on('nope')
+
+
+def test_send_every_type_over_polling_and_websocket(serve):
+    eio = echo()
+    srv = serve(eio)
+    sid = poll_open(srv.url)
+    eio.send(sid, 'text')
+    eio.send(sid, b'\x00\x01')
+    eio.send(sid, {'a': [1, 'é']})
+    eio.send(sid, [1, 2])
+    eio.send_packet(sid, eio_packet.Packet(eio_packet.MESSAGE, 'raw'))
+    got = poll(srv.url, sid)
+    assert got[:2] == ['4text', 'bAAE=']
+    assert json.loads(got[2][1:]) == {'a': [1, 'é']}
+    assert got[3:] == ['4[1,2]', '4raw']
+    assert eio.transport(sid) == 'polling'
+    with ws_client.connect(srv.url.replace('http', 'ws') +
+                           '/engine.io/?EIO=4&transport=websocket') as ws:
+        wsid = json.loads(ws.recv(WAIT)[1:])['sid']
+        assert eio.transport(wsid) == 'websocket'
+        eio.send(wsid, 'text')
+        eio.send(wsid, b'\x00\x01')
+        eio.send(wsid, {'a': 1})
+        assert [ws.recv(WAIT) for _ in range(3)] == ['4text', b'\x00\x01',
+                                                     '4{"a":1}']
+    with pytest.raises(KeyError):
+        eio.transport('nope')
+
+
+def test_user_session(serve):
+    eio = echo()
+    srv = serve(eio)
+    sid = poll_open(srv.url)
+    assert eio.get_session(sid) == {}
+    with eio.session(sid) as s:
+        s['user'] = 'ann'
+    assert eio.get_session(sid) == {'user': 'ann'}
+    eio.save_session(sid, {'x': 1})
+    assert eio.get_session(sid) == {'x': 1}
+    with pytest.raises(KeyError):
+        eio.get_session('nope')
+    eio.send('nope', 'x')   # logs, does not raise
+
+
+def test_connect_environ_and_rejection(serve):
+    eio = engineio.Server(async_mode='threading')
+    seen = {}
+
+    @eio.on('connect')
+    def connect(sid, environ):
+        seen['environ'] = environ
+        if environ.get('HTTP_X_DENY'):
+            return {'why': 'denied'}
+        return None
+
+    srv = serve(eio)
+    r = httpx.get(srv.url + EIO_POLL, headers={'X-Deny': '1'}, timeout=WAIT)
+    assert r.status_code == 401 and r.json() == {'why': 'denied'}
+    sid = poll_open(srv.url)
+    assert sid and seen['environ']['REMOTE_ADDR'] == '127.0.0.1'
+    assert seen['environ']['PATH_INFO'] == '/engine.io/'
+
+
+def test_post_answered_before_async_handlers_run(serve):
+    eio = echo()      # async_handlers=True: the 'hold' handler sleeps 0.5 s
+    srv = serve(eio)
+    sid = poll_open(srv.url)
+    t0 = time.monotonic()
+    assert post(srv.url, sid, '4hold').text == 'ok'
+    assert time.monotonic() - t0 < 0.4
+    assert poll(srv.url, sid) == ['4hold']
+
+
+def test_post_waits_for_handlers_without_async_handlers(serve):
+    eio = echo(async_handlers=False)
+    srv = serve(eio)
+    sid = poll_open(srv.url)
+    t0 = time.monotonic()
+    assert post(srv.url, sid, '4hold\x1e4after').text == 'ok'
+    assert time.monotonic() - t0 >= 0.45
+    assert [e[2] for e in eio.rec.of('message')] == ['hold', 'after']
+
+
+# ---------------------------------------------------------------------------
+# disconnect(sid) returns at once (python-engineio 4.15 blocks on polling)
+
+def test_disconnect_polling_client_with_parked_get_is_prompt(serve):
+    eio = echo()
+    srv = serve(eio)
+    sid = poll_open(srv.url)
+    t, box = in_thread(poll, srv.url, sid)
+    assert wait_for(lambda: eio._engine.get(sid).poll_waker is not None)
+    t0 = time.monotonic()
+    eio.disconnect(sid)
+    assert time.monotonic() - t0 < 0.2
+    t.join(WAIT)
+    assert box.get('value') == ['1'], box
+    assert eio.rec.reason(sid) == 'server disconnect'
+    r = httpx.get(srv.url + EIO_POLL + '&sid=' + sid, timeout=WAIT)
+    assert r.status_code == 400
+
+
+def test_disconnect_polling_client_without_a_get_is_prompt(serve):
+    eio = echo()
+    srv = serve(eio)
+    sid = poll_open(srv.url)
+    t0 = time.monotonic()
+    eio.disconnect(sid)
+    assert time.monotonic() - t0 < 0.2
+    # the client's next poll still gets the close packet
+    assert poll(srv.url, sid) == ['1']
+    assert eio.rec.reason(sid) == 'server disconnect'
+
+
+def test_disconnect_websocket_and_all(serve):
+    eio = echo()
+    srv = serve(eio)
+    a = RawWs(srv.port)
+    sid_a = a.open_packet()['sid']
+    sid_p = poll_open(srv.url)
+    t0 = time.monotonic()
+    eio.disconnect(sid_a)
+    assert time.monotonic() - t0 < 0.2
+    assert a.recv_text() == '1'
+    assert a.expect_close() == 1000
+    a.close()
+    b = RawWs(srv.port)
+    sid_b = b.open_packet()['sid']
+    t0 = time.monotonic()
+    eio.disconnect()
+    assert time.monotonic() - t0 < 0.2
+    assert b.recv_text() == '1' and b.expect_close() == 1000
+    b.close()
+    assert poll(srv.url, sid_p) == ['1']
+    for sid in (sid_a, sid_b, sid_p):
+        assert eio.rec.reason(sid) == 'server disconnect'
+
+
+def test_disconnect_from_a_message_handler(serve):
+    eio = engineio.Server(async_mode='threading')
+    rec = Recorder()
+
+    @eio.on('message')
+    def message(sid, data):
+        eio.disconnect(sid)
+
+    @eio.on('disconnect')
+    def disconnect(sid, reason):
+        rec.add('disconnect', sid, reason)
+
+    srv = serve(eio)
+    ws = RawWs(srv.port)
+    sid = ws.open_packet()['sid']
+    ws.send_text('4bye')
+    assert ws.recv_text() == '1' and ws.expect_close() == 1000
+    ws.close()
+    assert rec.reason(sid) == 'server disconnect'
+
+
+# ---------------------------------------------------------------------------
+# heartbeat from the one service thread
+
+def test_heartbeat_and_ping_timeout(serve):
+    eio = echo(ping_interval=0.2, ping_timeout=0.2)
+    srv = serve(eio)
+    ws = RawWs(srv.port)
+    sid = ws.open_packet()['sid']
+    for _ in range(3):
+        assert ws.recv_text() == '2'
+        ws.send_text('3')
+    psid = poll_open(srv.url)
+    assert poll(srv.url, psid) == ['2']
+    t0 = time.monotonic()
+    # neither client answers now
+    assert eio.rec.reason(psid, timeout=3) == 'ping timeout'
+    assert eio.rec.reason(sid, timeout=3) == 'ping timeout'
+    assert time.monotonic() - t0 < 1.5
+    assert ws.recv_text() == '2'
+    # python-engineio and JS close a timed-out websocket without a packet
+    assert ws.expect_close() == 1000
+    ws.close()
+
+
+# ---------------------------------------------------------------------------
+# cost per connection
+
+def _threads():
+    return threading.active_count()
+
+
+def _conn_threads():
+    """Werkzeug's threads, one per open connection."""
+    return sum(1 for t in threading.enumerate()
+               if 'process_request_thread' in t.name and t.is_alive())
+
+
+def _other_threads():
+    return _threads() - _conn_threads()
+
+
+def _service_threads():
+    return sum(1 for t in threading.enumerate()
+               if t.name == 'engineio_fast-service' and t.is_alive())
+
+
+def test_threads_per_connection(serve):
+    """A websocket costs exactly the WSGI server's own connection thread;
+    messages and pings add none; one service thread per server."""
+    n = 16
+    # connections of earlier tests end within their close timeout
+    assert wait_for(lambda: _conn_threads() == 0, timeout=8)
+    eio = echo(ping_interval=0.1, ping_timeout=2)
+    srv = serve(eio)
+    poll_open(srv.url)                   # starts the service thread
+    assert wait_for(lambda: _conn_threads() == 0)
+    base = _other_threads()
+    conns = [RawWs(srv.port) for _ in range(n)]
+    for c in conns:
+        c.open_packet()
+    assert wait_for(lambda: _conn_threads() == n), _conn_threads()
+    assert _other_threads() == base
+    deadline = time.monotonic() + 1.0
+    rounds = 0
+    while time.monotonic() < deadline:        # ~10 ping rounds meanwhile
+        for c in conns:
+            c.send_text('4m%d' % rounds)
+        for c in conns:
+            while True:
+                text = c.recv_text()
+                if text == '2':
+                    c.send_text('3')
+                    continue
+                assert text == '4m%d' % rounds
+                break
+        rounds += 1
+        assert (_conn_threads(), _other_threads()) == (n, base)
+    assert rounds >= 5
+    assert sum(1 for t in threading.enumerate()
+               if t.name == 'engineio_fast-service') >= 1
+    for c in conns:
+        c.send_frame(OP_CLOSE, (1000).to_bytes(2, 'big'))
+        c.close()
+    assert wait_for(lambda: _conn_threads() == 0), _conn_threads()
+    assert _other_threads() == base
+    assert wait_for(lambda: len(eio._engine.sessions) == 1)
+
+
+def test_no_thread_left_after_the_server_shuts_down(serve):
+    assert wait_for(lambda: _conn_threads() == 0, timeout=8)
+    eio = echo()
+    srv = serve(eio)
+    ws = RawWs(srv.port)
+    ws.open_packet()
+    sid = poll_open(srv.url)
+    t, box = in_thread(poll, srv.url, sid)
+    assert wait_for(lambda: eio._engine.get(sid).poll_waker is not None)
+    assert _service_threads() >= 1
+    services = [t for t in threading.enumerate()
+                if t.name == 'engineio_fast-service']
+    srv.stop()
+    t.join(WAIT)
+    assert box.get('value') == ['1']
+    assert ws.recv_text() == '1' and ws.expect_close() == 1000
+    ws.close()
+    assert wait_for(lambda: _conn_threads() == 0), _conn_threads()
+    for service in services:
+        service.join(WAIT)
+        assert not service.is_alive()
+
+
+# ---------------------------------------------------------------------------
+# slow readers: senders never block, buffers stay bounded
+
+def test_slow_websocket_reader_does_not_block_senders(serve):
+    eio = echo(max_queue_bytes=2 << 20)
+    srv = serve(eio)
+    slow = RawWs(srv.port)
+    slow_sid = slow.open_packet()['sid']
+    slow.sock.setsockopt(__import__('socket').SOL_SOCKET,
+                         __import__('socket').SO_RCVBUF, 4096)
+    other = RawWs(srv.port)
+    other_sid = other.open_packet()['sid']
+    chunk = 'x' * 65536
+    t0 = time.monotonic()
+    sent = 0
+    while eio._engine.get(slow_sid) is not None and sent < 2000:
+        eio.send(slow_sid, chunk)
+        sent += 1
+    elapsed = time.monotonic() - t0
+    # the queue bound closed the session; send() never waited on the socket
+    assert eio._engine.get(slow_sid) is None
+    assert elapsed < 2.0, elapsed
+    assert eio.rec.reason(slow_sid) == 'transport error'
+    # the other client is unaffected
+    eio.send(other_sid, 'still here')
+    assert other.recv_text() == '4still here'
+    slow.close()
+
+
+def test_stalled_websocket_resumes_in_order(serve):
+    eio = echo()
+    srv = serve(eio)
+    ws = RawWs(srv.port)
+    sid = ws.open_packet()['sid']
+    payloads = ['%05d' % i + 'y' * 20000 for i in range(200)]   # ~4 MB
+    t0 = time.monotonic()
+    for p in payloads:
+        eio.send(sid, p)
+    assert time.monotonic() - t0 < 2.0
+    got = []
+    while len(got) < len(payloads):
+        text = ws.recv_text()
+        if text != '2':
+            got.append(text[1:])
+    assert got == payloads
+    ws.close()
+
+
+# ---------------------------------------------------------------------------
+# bad input: the PROTOCOL.md answer, only that session closed
+
+@pytest.mark.parametrize('body,message', [
+    (b'4ok\x1e9nope', None),
+    (b'\xff\xfe', None),
+    (b'b!!notbase64', None),
+    (b'4' + b'x' * 2000, 'Payload too large'),
+])
+def test_bad_post_closes_only_that_session(serve, body, message):
+    eio = echo(max_http_buffer_size=1000)
+    srv = serve(eio)
+    sid = poll_open(srv.url)
+    other = poll_open(srv.url)
+    r = post(srv.url, sid, body)
+    assert r.status_code == 400
+    assert r.json()['code'] == 3
+    if message:
+        assert r.json()['message'] == message
+    assert eio.rec.reason(sid) == 'transport error'
+    assert post(srv.url, other, '4fine').text == 'ok'
+    assert poll(srv.url, other) == ['4fine']
+
+
+def test_bad_requests_get_protocol_errors(serve):
+    eio = echo()
+    srv = serve(eio)
+    base = srv.url + '/engine.io/'
+    cases = [
+        ('GET', '?EIO=3&transport=polling', 5),
+        ('GET', '?EIO=4&transport=carrier', 0),
+        ('GET', '?EIO=4&transport=polling&sid=unknown', 1),
+        ('PUT', '?EIO=4&transport=polling', 2),
+        ('POST', '?EIO=4&transport=polling', 2),
+        ('GET', '?EIO=4&transport=websocket', 3),
+    ]
+    for method, query, code in cases:
+        r = httpx.request(method, base + query, timeout=WAIT)
+        assert r.status_code == 400, (method, query, r.text)
+        assert r.json()['code'] == code, (method, query, r.text)
+    sid = poll_open(srv.url)
+    t, box = in_thread(poll, srv.url, sid)
+    assert wait_for(lambda: eio._engine.get(sid).poll_waker is not None)
+    # a second GET while one is parked: 400, and the session ends
+    r = httpx.get(srv.url + EIO_POLL + '&sid=' + sid, timeout=WAIT)
+    assert r.status_code == 400
+    t.join(WAIT)
+    assert box.get('value') == ['1']
+    assert eio.rec.reason(sid) == 'transport error'
+
+
+@pytest.mark.parametrize('frames,code', [
+    ([(OP_TEXT, b'4hi', {'mask': False})], 1002),
+    ([(OP_TEXT, b'\xff\xfe', {})], 1007),
+    ([(OP_TEXT, b'4' + b'x' * 3000, {})], 1009),
+    ([(OP_TEXT, b'9', {})], 1002),
+    ([(OP_CONT, b'x', {})], 1002),
+    ([(OP_PING, b'x' * 200, {})], 1002),
+    ([(OP_TEXT, b'4a', {'rsv': 4})], 1002),
+    ([(3, b'', {})], 1002),
+])
+def test_bad_websocket_frames_close_only_that_connection(serve, frames,
+                                                          code):
+    assert wait_for(lambda: _conn_threads() == 0, timeout=8)
+    eio = echo(max_http_buffer_size=1000)
+    srv = serve(eio)
+    ws = RawWs(srv.port)
+    sid = ws.open_packet()['sid']
+    other = RawWs(srv.port)
+    other_sid = other.open_packet()['sid']
+    for op, payload, kw in frames:
+        ws.send_frame(op, payload, **kw)
+    assert ws.expect_close() == code
+    ws.close()
+    assert eio.rec.reason(sid) == 'transport error'
+    other.send_text('4alive')
+    assert other.recv_text() == '4alive'
+    other.close()
+    assert wait_for(lambda: _conn_threads() == 0), _conn_threads()
+    assert eio.rec.reason(other_sid) == 'transport close'
+
+
+def test_websocket_protocol_details(serve):
+    eio = echo()
+    srv = serve(eio)
+    ws = RawWs(srv.port)
+    sid = ws.open_packet()['sid']
+    ws.send_frame(OP_PING, b'hey')
+    assert ws.recv_frame() == (OP_PONG, True, 0, b'hey')
+    # a fragmented text message with a ping in between
+    ws.send_frame(OP_TEXT, b'4fr', fin=False)
+    ws.send_frame(OP_PING, b'')
+    ws.send_frame(OP_CONT, b'ag', fin=True)
+    assert ws.recv_frame()[0] == OP_PONG
+    assert ws.recv_text() == '4frag'
+    ws.send_frame(OP_BINARY, b'\x01\x02')
+    assert ws.recv_frame() == (OP_BINARY, True, 0, b'\x01\x02')
+    ws.send_frame(OP_CLOSE, (4000).to_bytes(2, 'big') + b'bye')
+    op, _, _, payload = ws.recv_frame()
+    assert op == OP_CLOSE and close_code(payload) == 4000
+    assert ws.closed_within(WAIT)
+    assert eio.rec.reason(sid) == 'transport close'
+
+
+def test_upgrade_from_polling_keeps_order(serve):
+    eio = echo()
+    srv = serve(eio)
+    sid = poll_open(srv.url)
+    t, box = in_thread(poll, srv.url, sid)
+    assert wait_for(lambda: eio._engine.get(sid).poll_waker is not None)
+    ws = RawWs(srv.port, path='/engine.io/?EIO=4&transport=websocket&sid=' +
+               sid)
+    ws.send_text('2probe')
+    assert ws.recv_text() == '3probe'
+    t.join(WAIT)
+    assert box.get('value') == ['6']
+    for i in range(5):
+        eio.send(sid, 'q%d' % i)
+    ws.send_text('5')
+    assert [ws.recv_text() for _ in range(5)] == ['4q%d' % i
+                                                  for i in range(5)]
+    assert eio.transport(sid) == 'websocket'
+    ws.send_text('4after')
+    assert ws.recv_text() == '4after'
+    ws.close()
+
+
+def test_binary_and_base64_over_polling(serve):
+    eio = echo()
+    srv = serve(eio)
+    sid = poll_open(srv.url)
+    data = bytes(range(256))
+    assert post(srv.url, sid,
+                'b' + base64.b64encode(data).decode()).text == 'ok'
+    got = poll(srv.url, sid)
+    assert got == ['b' + base64.b64encode(data).decode()]
+    assert eio.rec.of('message')[-1][2] == data
