@@ -41,9 +41,12 @@ class Server(base_server.BaseServer):
             True.
         logger: True, False, or a ``logging.Logger``.
         json: an alternative json module.
-        async_handlers: accepted for compatibility. Handlers always run
-            in the thread or greenlet that received the message, in the
-            order the client sent them (no thread per message).
+        async_handlers: True (default): a polling POST is answered
+            before its message handlers run; False: after. Either way the
+            handlers run in the thread or greenlet that received the
+            messages, in the order the client sent them: no thread or
+            greenlet is started per message (python-engineio starts one
+            per message with True).
         monitor_clients: accepted for compatibility; heartbeats always run.
         transports: the allowed transports. Default both.
     """

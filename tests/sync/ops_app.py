@@ -1,0 +1,77 @@
+"""A WSGI app for test_sync_modes.py, run by tests/sync/serve.py in a
+subprocess (after any monkey patching). engineio_fast only.
+
+``EIO_ASYNC_MODE`` picks the mode; ``EIO_PING_INTERVAL``/``EIO_PING_TIMEOUT``
+set the heartbeat. Messages are echoed. Routes outside ``/engine.io/``:
+
+``GET /_health``              ``ok``
+``GET /_disconnect?sid=SID``  calls ``eio.disconnect(SID)`` here and answers
+                              JSON ``{"elapsed": seconds}``
+``GET /_count``               JSON: OS threads and live greenlets of this
+                              process, open sessions, disconnect reasons
+"""
+
+import gc
+import json
+import os
+import sys
+import time
+import urllib.parse
+
+import engineio_fast as engineio
+
+eio = engineio.Server(
+    async_mode=os.environ.get('EIO_ASYNC_MODE') or None,
+    ping_interval=float(os.environ.get('EIO_PING_INTERVAL', '25')),
+    ping_timeout=float(os.environ.get('EIO_PING_TIMEOUT', '20')))
+reasons = {}
+
+
+@eio.on('message')
+def message(sid, data):
+    eio.send(sid, data)
+
+
+@eio.on('disconnect')
+def disconnect(sid, reason):
+    reasons[sid] = reason
+
+
+def _greenlets():
+    try:
+        import greenlet
+    except ImportError:
+        return 0
+    return sum(1 for o in gc.get_objects()
+               if isinstance(o, greenlet.greenlet) and o and not o.dead)
+
+
+def _json(start_response, obj):
+    body = json.dumps(obj).encode()
+    start_response('200 OK', [('Content-Type', 'application/json'),
+                              ('Content-Length', str(len(body)))])
+    return [body]
+
+
+def routes(environ, start_response):
+    path = environ.get('PATH_INFO')
+    query = urllib.parse.parse_qs(environ.get('QUERY_STRING', ''))
+    if path == '/_health':
+        start_response('200 OK', [('Content-Length', '2')])
+        return [b'ok']
+    if path == '/_disconnect':
+        t0 = time.monotonic()
+        eio.disconnect(query['sid'][0])
+        return _json(start_response, {'elapsed': time.monotonic() - t0})
+    if path == '/_count':
+        return _json(start_response, {
+            'threads': len(sys._current_frames()),
+            'greenlets': _greenlets(),
+            'sessions': len(eio._engine.sessions),
+            'reasons': reasons,
+        })
+    start_response('404 Not Found', [('Content-Length', '0')])
+    return []
+
+
+app = engineio.WSGIApp(eio, routes)

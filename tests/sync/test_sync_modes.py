@@ -1,0 +1,147 @@
+"""Every async mode on its real WSGI server (subprocesses, see servers.py):
+``disconnect(sid)`` returns at once, and a connection costs at most the
+server's own thread or greenlet, with none added per message or ping.
+
+python-engineio 4.15's ``Server.disconnect(sid)`` blocks forever on a
+polling client in threading mode; engineio_fast's returns promptly in every
+mode (the client's parked poll is answered with the close packet).
+"""
+
+import json
+import threading
+import time
+
+import httpx
+import pytest
+
+from ..io.builtin_helpers import OP_CLOSE, RawWs, wait_for
+from .servers import KINDS, MODE_OF_KIND, ServerProcess
+
+pytestmark = pytest.mark.timeout(120)
+WAIT = 5.0
+N = 12
+THREADED = ('werkzeug', 'gunicorn-gthread')
+
+
+@pytest.fixture(scope='module', params=KINDS)
+def server(request):
+    kind = request.param
+    srv = ServerProcess(kind, app='tests.sync.ops_app:app', env={
+        'EIO_ASYNC_MODE': MODE_OF_KIND[kind],
+        'EIO_PING_INTERVAL': '0.2', 'EIO_PING_TIMEOUT': '5'},
+        extra_args=['--threads', '64'] if kind == 'gunicorn-gthread' else [])
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+def _get(srv, path):
+    r = httpx.get(srv.url + path, timeout=WAIT)
+    assert r.status_code == 200, (r.status_code, r.text)
+    return r.json()
+
+
+def _open(srv):
+    r = httpx.get(srv.url + '/engine.io/?EIO=4&transport=polling',
+                  timeout=WAIT)
+    assert r.status_code == 200, r.text
+    return json.loads(r.text[1:])['sid']
+
+
+def test_disconnect_is_prompt_with_a_parked_poll(server):
+    sid = _open(server)
+    box = {}
+
+    def parked():
+        # answered by pings (every 0.2 s) until the disconnect
+        with httpx.Client(timeout=WAIT) as c:
+            for _ in range(100):
+                r = c.get(server.url + '/engine.io/?EIO=4&transport='
+                          'polling&sid=' + sid)
+                box.setdefault('bodies', []).append(r.text)
+                if '1' in r.text.split('\x1e'):
+                    return
+                if '2' in r.text.split('\x1e'):
+                    c.post(server.url + '/engine.io/?EIO=4&transport='
+                           'polling&sid=' + sid, content='3')
+
+    t = threading.Thread(target=parked, daemon=True)
+    t.start()
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    out = _get(server, '/_disconnect?sid=' + sid)
+    assert out['elapsed'] < 0.3, out
+    assert time.monotonic() - t0 < 1.0
+    t.join(WAIT)
+    assert not t.is_alive()
+    assert box['bodies'][-1].split('\x1e')[-1] == '1', box
+    assert _get(server, '/_count')['reasons'][sid] == 'server disconnect'
+
+
+def test_disconnect_is_prompt_on_websocket(server):
+    ws = RawWs(server.port)
+    sid = ws.open_packet()['sid']
+    out = _get(server, '/_disconnect?sid=' + sid)
+    assert out['elapsed'] < 0.3, out
+    while True:
+        text = ws.recv_text()
+        if text != '2':
+            break
+    assert text == '1'
+    assert ws.expect_close() == 1000
+    ws.close()
+    assert _get(server, '/_count')['reasons'][sid] == 'server disconnect'
+
+
+def test_cost_per_connection(server):
+    kind = server.kind
+    _open(server)
+    assert wait_for(lambda: _get(server, '/_count')['sessions'] <= 1, 8)
+    base = _get(server, '/_count')
+    conns = [RawWs(server.port) for _ in range(N)]
+    for c in conns:
+        c.open_packet()
+    opened = _get(server, '/_count')
+    threads = opened['threads'] - base['threads']
+    greenlets = opened['greenlets'] - base['greenlets']
+    if kind in THREADED:
+        # the WSGI server's own thread per connection, nothing more
+        assert threads <= N, (threads, greenlets)
+        if kind == 'werkzeug':
+            assert threads == N
+    else:
+        assert threads == 0, (threads, greenlets)
+        assert greenlets <= N + 1, (threads, greenlets)
+    # a second of traffic and ~5 ping rounds add nothing
+    deadline = time.monotonic() + 1.0
+    rounds = 0
+    while time.monotonic() < deadline:
+        for c in conns:
+            c.send_text('4m%d' % rounds)
+        for c in conns:
+            while True:
+                text = c.recv_text()
+                if text == '2':
+                    c.send_text('3')
+                    continue
+                assert text == '4m%d' % rounds
+                break
+        rounds += 1
+    during = _get(server, '/_count')
+    assert during['threads'] == opened['threads'], (during, opened)
+    assert during['greenlets'] <= opened['greenlets'], (during, opened)
+    assert rounds >= 3
+    for c in conns:
+        c.send_frame(OP_CLOSE, (1000).to_bytes(2, 'big'))
+        c.close()
+
+    def released():
+        now = _get(server, '/_count')
+        if kind == 'werkzeug':
+            return now['threads'] <= base['threads']
+        if kind in THREADED:
+            return now['threads'] <= opened['threads']
+        return now['greenlets'] <= base['greenlets'] + 1 and \
+            now['threads'] == base['threads']
+
+    assert wait_for(released, 8), (_get(server, '/_count'), base)
