@@ -136,23 +136,78 @@ def handle(server, environ, start_response):
     event = server._mode.Event()
     wake = event.set
     resp = None
+    peer = _peer_socket(environ)
+    # the engine wakes a parked GET within a ping interval (a ping, or the
+    # close of a session that stopped answering); the timeout is a bound
+    # of last resort
+    limit = engine.config.ping_interval + engine.config.ping_timeout
+    lost = None
     try:
         while True:
             with lock:
+                if peer is not None and _peer_gone(peer):
+                    # the client went away: do not hand it the queue
+                    lost = engine.poll_lost(s, time.monotonic())
+                    break
                 resp = engine.take_poll(s, req, out.jsonp)
                 if resp is None:
                     event.clear()
                     s.poll_waker = wake
             if resp is not None:
                 break
-            # the engine always wakes a parked GET within a ping interval
-            # (a ping, or the close of a session that stopped answering)
-            event.wait()
+            event.wait(limit)
     finally:
-        if resp is None:
+        if resp is None and lost is None:
             with lock:
                 engine.poll_aborted(s)
+    if lost:
+        server._fire_events(lost)
+    if resp is None:
+        return _respond(start_response, policy_error(engine, req))
     return _respond(start_response, resp)
+
+
+def policy_error(engine, req):
+    return engine.policy.error(req, BAD_REQUEST)
+
+
+def _peer_socket(environ):
+    """The real socket of this request's connection, when the WSGI server
+    exposes it (to notice a client that left while its GET was parked)."""
+    sock = environ.get('werkzeug.socket') or environ.get('gunicorn.socket')
+    if sock is None:
+        inp = environ.get('eventlet.input')
+        if inp is not None and hasattr(inp, 'get_socket'):
+            sock = inp.get_socket()
+    if sock is None and 'uwsgi.version' not in environ and \
+            environ.get('SERVER_SOFTWARE', '').startswith('gevent'):
+        inp = environ.get('wsgi.input')
+        rfile = getattr(inp, 'rfile', inp)
+        sock = getattr(getattr(rfile, 'raw', None), '_sock', None)
+    if sock is None:
+        return None
+    if _is_tls(sock):
+        return None     # no MSG_PEEK through TLS
+    sock = _real_socket(sock)
+    return sock if hasattr(sock, 'recv') else None
+
+
+_PEEK = socket.MSG_PEEK | _MSG_DONTWAIT
+
+
+def _peer_gone(sock):
+    """True when the client closed its end (EOF or an error); a pipelined
+    next request or nothing at all means it is still there."""
+    if not _MSG_DONTWAIT:
+        return False
+    try:
+        return sock.recv(1, _PEEK) == b''
+    except (BlockingIOError, InterruptedError):
+        return False
+    except OSError:
+        return True
+    except ValueError:    # closed socket object
+        return True
 
 
 class _AfterResponse:
@@ -196,9 +251,17 @@ class _Hijack:
         self.handshake_sent = handshake_sent
 
 
+def _is_tls(sock):
+    import ssl
+    return isinstance(sock, ssl.SSLSocket) or 'SSL' in type(sock).__name__
+
+
 def _real_socket(sock):
     """The OS-level socket behind a green socket (for non-blocking
-    sends that never switch greenlets)."""
+    sends that never switch greenlets). A TLS socket is kept as it is:
+    its bytes must go through TLS."""
+    if _is_tls(sock):
+        return sock
     cls = type(sock).__module__ or ''
     if cls.startswith('eventlet'):
         return getattr(sock, 'fd', sock)
@@ -380,7 +443,7 @@ class WsConn(_wsp.MessageAssembly):
     __slots__ = ('server', 'link', 'sock', 'recv', 'deflate', 'max_size',
                  'frag_op', 'frag', 'frag_size', 'frag_compressed', 'mu',
                  'flushing', 'again', 'out', 'dead', 'closed', 'close_sent',
-                 'failed', 'kill_at', 'pending_wake', 'fd')
+                 'failed', 'kill_at', 'pending_wake', 'fd', 'blocking_send')
 
     def __init__(self, server, link, hijack, deflate):
         self.server = server
@@ -407,14 +470,26 @@ class WsConn(_wsp.MessageAssembly):
             self.fd = self.sock.fileno()
         except (OSError, AttributeError):
             self.fd = -1
-        if not server._mode.green and self.sock.gettimeout():
+        if not server._mode.green and not _is_tls(self.sock) and \
+                self.sock.gettimeout():
             # a send must never wait: make it a plain blocking socket and
             # send with MSG_DONTWAIT (the reader blocks; it is ended by a
             # shutdown, never by a timeout)
             self.sock.settimeout(None)
+        self.blocking_send = _is_tls(self.sock) or not _MSG_DONTWAIT
         link.waker = self.wake
 
     # -- writing (any thread) ---------------------------------------------
+    def _send_now(self, data):
+        """Send what the socket takes without waiting (called under
+        :attr:`mu`). TLS sockets (and platforms without MSG_DONTWAIT) send
+        everything, waiting as the socket does: flags cannot go through
+        TLS."""
+        if self.blocking_send:
+            self.sock.sendall(data)
+            return len(data)
+        return self.sock.send(data, _MSG_DONTWAIT)
+
     def wake(self):
         """The engine queued something (called under the server lock)."""
         if not self.pending_wake:
@@ -432,7 +507,7 @@ class WsConn(_wsp.MessageAssembly):
                 self.out += data
                 return
             try:
-                n = self.sock.send(data, _MSG_DONTWAIT)
+                n = self._send_now(data)
             except (BlockingIOError, InterruptedError):
                 n = 0
             except OSError:
@@ -486,7 +561,7 @@ class WsConn(_wsp.MessageAssembly):
             if out is None or self.dead:
                 return False
             try:
-                n = self.sock.send(out, _MSG_DONTWAIT)
+                n = self._send_now(out)
             except (BlockingIOError, InterruptedError):
                 n = 0
             except OSError:

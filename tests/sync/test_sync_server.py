@@ -641,3 +641,21 @@ def test_binary_and_base64_over_polling(serve):
     got = poll(srv.url, sid)
     assert got == ['b' + base64.b64encode(data).decode()]
     assert eio.rec.of('message')[-1][2] == data
+
+
+def test_client_leaving_a_parked_poll_is_noticed_at_the_next_wake(serve):
+    """Nothing queued is handed to a connection that is gone: the session
+    ends with 'transport error' (as the JavaScript server does) when the
+    parked GET is woken."""
+    from ..io.builtin_helpers import RawConn, request
+    eio = echo()
+    srv = serve(eio)
+    sid = poll_open(srv.url)
+    conn = RawConn(srv.port)
+    conn.send(request('GET', EIO_POLL + '&sid=' + sid))
+    assert wait_for(lambda: eio._engine.get(sid).poll_waker is not None)
+    conn.close()
+    time.sleep(0.1)
+    eio.send(sid, 'for nobody')
+    assert eio.rec.reason(sid) == 'transport error'
+    assert eio._engine.get(sid) is None
