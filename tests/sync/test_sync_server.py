@@ -659,3 +659,39 @@ def test_client_leaving_a_parked_poll_is_noticed_at_the_next_wake(serve):
     eio.send(sid, 'for nobody')
     assert eio.rec.reason(sid) == 'transport error'
     assert eio._engine.get(sid) is None
+
+
+def test_tls_polling_and_websocket(serve):
+    """https and wss on Werkzeug's TLS (a self-signed certificate): the
+    websocket's bytes go through TLS."""
+    import ssl
+    eio = echo()
+    httpd = make_server('127.0.0.1', 0, engineio.WSGIApp(eio), threaded=True,
+                        ssl_context='adhoc')
+    t = threading.Thread(target=httpd.serve_forever,
+                         kwargs={'poll_interval': 0.05}, daemon=True)
+    t.start()
+    try:
+        url = 'https://127.0.0.1:%d' % httpd.server_port
+        with httpx.Client(verify=False, timeout=WAIT) as c:
+            sid = poll_open(url, c)
+            assert post(url, sid, '4secure', c).text == 'ok'
+            assert poll(url, sid, c) == ['4secure']
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        with ws_client.connect(url.replace('https', 'wss') +
+                               '/engine.io/?EIO=4&transport=websocket',
+                               ssl=ctx) as ws:
+            wsid = json.loads(ws.recv(WAIT)[1:])['sid']
+            big = 'z' * 300000
+            ws.send('4' + big)
+            assert ws.recv(WAIT) == '4' + big
+            ws.send(b'\x01\x02')
+            assert ws.recv(WAIT) == b'\x01\x02'
+        assert eio.rec.reason(wsid) == 'transport close'
+    finally:
+        eio.shutdown()
+        httpd.shutdown()
+        httpd.server_close()
+        t.join(WAIT)
