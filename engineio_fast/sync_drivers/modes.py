@@ -40,6 +40,7 @@ class ThreadingMode(Mode):
         import threading
         import time
         self._threading = threading
+        self.Lock = threading.Lock
         self.Event = threading.Event
         self.Queue = queue.Queue
         self.QueueEmpty = queue.Empty
@@ -64,7 +65,9 @@ class EventletMode(Mode):
         import eventlet.green.threading
         import eventlet.queue
         from eventlet.green import select
+        import eventlet.semaphore
         self._eventlet = eventlet
+        self.Lock = eventlet.semaphore.Semaphore
         self.Event = eventlet.green.threading.Event
         self.Queue = eventlet.queue.Queue
         self.QueueEmpty = eventlet.queue.Empty
@@ -87,7 +90,9 @@ class GeventMode(Mode):
         import gevent.event
         import gevent.queue
         import gevent.select
+        import gevent.lock
         self._gevent = gevent
+        self.Lock = gevent.lock.Semaphore
         self.Event = gevent.event.Event
         self.Queue = gevent.queue.JoinableQueue
         self.QueueEmpty = gevent.queue.Empty

@@ -443,7 +443,8 @@ class WsConn(_wsp.MessageAssembly):
     __slots__ = ('server', 'link', 'sock', 'recv', 'deflate', 'max_size',
                  'frag_op', 'frag', 'frag_size', 'frag_compressed', 'mu',
                  'flushing', 'again', 'out', 'dead', 'closed', 'close_sent',
-                 'failed', 'kill_at', 'pending_wake', 'fd', 'blocking_send')
+                 'failed', 'kill_at', 'pending_wake', 'fd', 'blocking_send',
+                 'half_close')
 
     def __init__(self, server, link, hijack, deflate):
         self.server = server
@@ -456,13 +457,14 @@ class WsConn(_wsp.MessageAssembly):
         self.frag = None
         self.frag_size = 0
         self.frag_compressed = False
-        self.mu = _allocate_lock()
+        self.mu = server._mode.Lock()
         self.flushing = False
         self.again = False
         self.out = None          # bytes the socket has not taken yet
         self.dead = False        # the socket is unusable
         self.closed = False      # the reader is done
         self.close_sent = False
+        self.half_close = False
         self.failed = False
         self.kill_at = None
         self.pending_wake = False
@@ -571,6 +573,8 @@ class WsConn(_wsp.MessageAssembly):
             if out:
                 return True
             self.out = None
+            if self.half_close:
+                self._shut_wr_locked()
         self.flush()
         return self.out is not None
 
@@ -583,12 +587,19 @@ class WsConn(_wsp.MessageAssembly):
         self.write(_build_frame(_wsp.OP_CLOSE, code.to_bytes(2, 'big')))
         self.kill_at = time.monotonic() + self.server._ws_close_timeout
         with self.mu:
-            if self.out is None and not self.dead:
-                try:
-                    self.sock.shutdown(socket.SHUT_WR)
-                except OSError:
-                    pass
+            # the FIN follows the close frame; if bytes are still waiting,
+            # on_writable sends it once they are out
+            self.half_close = True
+            if self.out is None:
+                self._shut_wr_locked()
         self.server._service.watch(self)
+
+    def _shut_wr_locked(self):
+        if not self.dead:
+            try:
+                self.sock.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
 
     def kill(self):
         with self.mu:
@@ -692,8 +703,3 @@ class WsConn(_wsp.MessageAssembly):
                 time.monotonic() < deadline:
             server._mode.sleep(0.01)
         self.kill()
-
-
-def _allocate_lock():
-    import threading
-    return threading.Lock()

@@ -74,7 +74,12 @@ def uwsgi_argv(host, port, app):
     binary = uwsgi_binary()
     if binary is None:
         raise SystemExit('serve.py: uwsgi executable not found')
+    # --http-keepalive: without it uWSGI's HTTP router closes every
+    # connection after one response while answering HTTP/1.1 without
+    # 'Connection: close', so a client that reuses the connection (httpx,
+    # browsers) races against the close
     return [binary, '--http', '%s:%d' % (host, port), '--http-websockets',
+            '--http-keepalive',
             '--gevent', '1000', '--gevent-early-monkey-patch',
             '--master', '--processes', '1', '--die-on-term', '--need-app',
             '--module', app, '--pythonpath', os.getcwd(),
