@@ -14,7 +14,7 @@ import time
 import httpx
 import pytest
 
-from ..io.builtin_helpers import OP_CLOSE, RawWs, wait_for
+from ..io.builtin_helpers import OP_CLOSE, OP_TEXT, RawWs, wait_for
 from .servers import KINDS, MODE_OF_KIND, ServerProcess
 
 pytestmark = pytest.mark.timeout(120)
@@ -28,7 +28,8 @@ def server(request):
     kind = request.param
     srv = ServerProcess(kind, app='tests.sync.ops_app:app', env={
         'EIO_ASYNC_MODE': MODE_OF_KIND[kind],
-        'EIO_PING_INTERVAL': '0.2', 'EIO_PING_TIMEOUT': '5'},
+        'EIO_PING_INTERVAL': '0.2', 'EIO_PING_TIMEOUT': '5',
+        'EIO_MAX_HTTP_BUFFER_SIZE': '10000'},
         extra_args=['--threads', '64'] if kind == 'gunicorn-gthread' else [])
     srv.start()
     yield srv
@@ -145,3 +146,43 @@ def test_cost_per_connection(server):
             now['threads'] == base['threads']
 
     assert wait_for(released, 8), (_get(server, '/_count'), base)
+
+
+@pytest.mark.parametrize('payload,kw,code', [
+    (b'4hi', {'mask': False}, 1002),
+    (b'4\xff\xfe', {}, 1007),
+    (b'4' + b'x' * 20000, {}, 1009),
+    (b'9', {}, 1002),
+])
+def test_bad_frame_closes_only_that_connection(server, payload, kw, code):
+    ws = RawWs(server.port)
+    sid = ws.open_packet()['sid']
+    other = RawWs(server.port)
+    other_sid = other.open_packet()['sid']
+    ws.send_frame(OP_TEXT, payload, **kw)
+    assert ws.expect_close() == code
+    ws.close()
+    other.send_text('4alive')
+    while True:
+        text = other.recv_text()
+        if text != '2':
+            break
+    assert text == '4alive'
+    reasons = _get(server, '/_count')['reasons']
+    assert reasons[sid] == 'transport error'
+    assert other_sid not in reasons
+    other.close()
+
+
+@pytest.mark.parametrize('body', [b'4ok\x1e9nope', b'\xff', b'4' + b'x' * 20000])
+def test_bad_post_closes_only_that_session(server, body):
+    sid = _open(server)
+    other = _open(server)
+    url = server.url + '/engine.io/?EIO=4&transport=polling&sid='
+    r = httpx.post(url + sid, content=body, timeout=WAIT)
+    assert r.status_code == 400 and r.json()['code'] == 3, r.text
+    assert httpx.post(url + other, content='4fine', timeout=WAIT).text == \
+        'ok'
+    got = httpx.get(url + other, timeout=WAIT).text.split('\x1e')
+    assert '4fine' in got
+    assert _get(server, '/_count')['reasons'][sid] == 'transport error'
