@@ -61,6 +61,7 @@ class Server(base_server.BaseServer):
         super().__init__(self._mode.name, *args, **kwargs)
         self._lock = threading.Lock()
         self._woken = []
+        self._chains = {}
         self._service = Service(self)
         self._engine.timer_hook = self._service.timer_hook
 
@@ -88,13 +89,60 @@ class Server(base_server.BaseServer):
     def _tick(self, now):
         with self._lock:
             events = self._engine.tick(now)
+            if events:
+                self._queue(events)
             woken = self._take_woken()
         if woken:
             self._flush(woken)
         if events:
             # ping timeouts: the disconnect handlers must not hold up the
             # service task (one task per batch, not per client)
-            self._mode.spawn(self._fire_events, events)
+            self._mode.spawn(self._drain, events)
+
+    # handlers run in order per session: events are queued on their
+    # session's chain under the lock, in the order the engine made them,
+    # and whichever thread drains a chain runs its handlers one after the
+    # other (a thread that finds a chain being drained leaves its events to
+    # the thread draining it). So a POST can be answered before its
+    # handlers run, and messages that arrive on the websocket after an
+    # upgrade still reach the handler after those of the last POST.
+    def _queue(self, events):
+        """Queue events on their sessions' chains (call under the lock)."""
+        chains = self._chains
+        for ev in events:
+            chain = chains.get(ev[1])
+            if chain is None:
+                chain = chains[ev[1]] = [[], False]   # [events, draining]
+            chain[0].append(ev)
+        return events
+
+    def _drain(self, events):
+        """Run the queued handlers of the sessions named in ``events``."""
+        sid = None
+        for ev in events:
+            if ev[1] != sid:
+                sid = ev[1]
+                self._drain_sid(sid)
+
+    def _drain_sid(self, sid):
+        lock = self._lock
+        chains = self._chains
+        while True:
+            with lock:
+                chain = chains.get(sid)
+                if chain is None or chain[1]:
+                    return
+                batch = chain[0]
+                if not batch:
+                    del chains[sid]
+                    return
+                chain[0] = []
+                chain[1] = True
+            try:
+                self._fire_events(batch)
+            finally:
+                with lock:
+                    chain[1] = False
 
     def _fire_events(self, events):
         """Run the handlers of engine events, in order, in this thread."""
@@ -149,6 +197,8 @@ class Server(base_server.BaseServer):
         with self._lock:
             s = engine.sessions.get(sid)
             ret = engine.send(s, item) if s is not None else False
+            if ret is not True and ret is not False:
+                self._queue([ret])
             woken = self._take_woken() if self._woken else None
         if woken:
             self._flush(woken)
@@ -156,7 +206,7 @@ class Server(base_server.BaseServer):
             if ret is False:
                 self._log_send_to_closed(sid)
             else:   # the send queue overflowed: the session was closed
-                self._fire_events([ret])
+                self._drain([ret])
 
     def get_session(self, sid):
         """Return the user session dict of a client.
@@ -206,11 +256,13 @@ class Server(base_server.BaseServer):
                 ev = engine.close(s, _engine.DISCONNECT_SERVER, now) \
                     if s is not None else None
                 events = [ev] if ev is not None else []
+            if events:
+                self._queue(events)
             woken = self._take_woken()
         if woken:
             self._flush(woken)
         if events:
-            self._fire_events(events)
+            self._drain(events)
 
     def handle_request(self, environ, start_response):
         """Handle an Engine.IO request (the WSGI entry point)."""

@@ -112,6 +112,8 @@ def handle(server, environ, start_response):
         req.body = body
     with lock:
         out = engine.handle_http(req, time.monotonic())
+        if out.events:
+            server._queue(out.events)
     kind = out.kind
     if out.events:
         if kind == _RESPOND and server.async_handlers:
@@ -119,7 +121,7 @@ def handle(server, environ, start_response):
             # this same thread (no thread per message)
             return _AfterResponse(_respond(start_response, out.response),
                                   server, out.events)
-        server._fire_events(out.events)
+        server._drain(out.events)
     if kind == _RESPOND:
         return _respond(start_response, out.response)
     s = out.session
@@ -147,7 +149,8 @@ def handle(server, environ, start_response):
             with lock:
                 if peer is not None and _peer_gone(peer):
                     # the client went away: do not hand it the queue
-                    lost = engine.poll_lost(s, time.monotonic())
+                    lost = server._queue(
+                        engine.poll_lost(s, time.monotonic()))
                     break
                 resp = engine.take_poll(s, req, out.jsonp)
                 if resp is None:
@@ -161,7 +164,7 @@ def handle(server, environ, start_response):
             with lock:
                 engine.poll_aborted(s)
     if lost:
-        server._fire_events(lost)
+        server._drain(lost)
     if resp is None:
         return _respond(start_response, policy_error(engine, req))
     return _respond(start_response, resp)
@@ -233,7 +236,7 @@ class _AfterResponse:
         events = self._events
         if events is not None:
             self._events = None
-            self._server._fire_events(events)
+            self._server._drain(events)
 
     def close(self):
         self._run()
@@ -386,15 +389,19 @@ def _websocket(server, req, environ, start_response):
         req.is_websocket = False
         with lock:
             out = engine.handle_http(req, time.monotonic())
+            if out.events:
+                server._queue(out.events)
         if out.events:
-            server._fire_events(out.events)
+            server._drain(out.events)
         if out.kind == _RESPOND:
             return _respond(start_response, out.response)
         return _respond(start_response, policy.error(req, BAD_REQUEST))
     with lock:
         out = engine.handle_http(req, time.monotonic())
+        if out.events:
+            server._queue(out.events)
     if out.events:
-        server._fire_events(out.events)
+        server._drain(out.events)
     if out.kind == _RESPOND:
         return _refuse(hijack, start_response, out.response)
     if out.kind == _CONNECT:
@@ -662,11 +669,13 @@ class WsConn(_wsp.MessageAssembly):
         with server._lock:
             events = server._engine.ws_receive(self.link, data,
                                                time.monotonic())
+            if events:
+                server._queue(events)
             woken = server._take_woken()
         if woken:
             server._flush(woken)
         if events:
-            server._fire_events(events)
+            server._drain(events)
         if self.link.closing:
             self.flush()
 
@@ -691,12 +700,14 @@ class WsConn(_wsp.MessageAssembly):
         with server._lock:
             events = server._engine.ws_closed(self.link, time.monotonic(),
                                               self.failed)
+            if events:
+                server._queue(events)
             self.link.waker = None
             woken = server._take_woken()
         if woken:
             server._flush(woken)
         if events:
-            server._fire_events(events)
+            server._drain(events)
         # give what is still buffered a bounded time to leave
         deadline = time.monotonic() + server._ws_close_timeout
         while self.out is not None and not self.dead and \

@@ -695,3 +695,26 @@ def test_tls_polling_and_websocket(serve):
         httpd.shutdown()
         httpd.server_close()
         t.join(WAIT)
+
+
+def test_handlers_keep_order_across_the_upgrade(serve):
+    """With async_handlers=True the POST is answered before its (slow)
+    handler runs; a message that then arrives on the new websocket still
+    reaches the handler after it."""
+    eio = echo()
+    srv = serve(eio)
+    sid = poll_open(srv.url)
+    t0 = time.monotonic()
+    assert post(srv.url, sid, '4hold').text == 'ok'    # handler: 0.5 s
+    assert time.monotonic() - t0 < 0.4
+    ws = RawWs(srv.port, path='/engine.io/?EIO=4&transport=websocket&sid=' +
+               sid)
+    ws.send_text('2probe')
+    assert ws.recv_text() == '3probe'
+    ws.send_text('5')
+    ws.send_text('4after')
+    assert wait_for(lambda: len(eio.rec.of('message')) == 2)
+    assert [e[2] for e in eio.rec.of('message')] == ['hold', 'after']
+    got = [ws.recv_text() for _ in range(2)]
+    assert got == ['4hold', '4after']
+    ws.close()
