@@ -1,11 +1,12 @@
 """End-to-end load suite for engineio_fast (see README.md in this directory).
 
-    python benchmarks/load/run.py [--quick] [--targets T ...] [--scenarios S ...] [--runs N]
+    python benchmarks/load/run.py [--quick] [--group async|sync] [--targets T ...] [--scenarios S ...] [--runs N]
 
 Each target server runs as its own process pinned to core 0 (``taskset -c 0``); the Node load generator
 (``loadgen.mjs``) runs pinned to core 1. Every (run, target, scenario) gets a fresh server process on a
 fresh port; the scenario's variants run against it in turn. Results (medians over the runs) go to
-``results/results.json``, ``results/results.md`` and ``results/results.png``.
+``results/results.json``, ``results/results.md`` and ``results/results.png``; with ``--group sync`` (the
+synchronous servers, engineio_fast against python-engineio per WSGI server and async mode) to ``results-sync/``.
 """
 import argparse
 import datetime
@@ -68,6 +69,48 @@ TARGETS = {
 }
 REAL_TARGETS = ['fast-uvicorn', 'pyeio-uvicorn', 'node', 'builtin']
 RATIOS = [('builtin', 'node'), ('builtin', 'pyeio-uvicorn'), ('fast-uvicorn', 'pyeio-uvicorn')]
+
+# The synchronous targets (``--group sync``): engineio_fast ``Server`` + ``WSGIApp`` and python-engineio's,
+# each pair on the same WSGI server with the same flags and the same async mode (``sync_serve.py`` starts
+# them; ``apps/sync_common.py`` is the app). They run S1, S3 and S4 only.
+SYNC_SKIP = ['S2', 'S5', 'S6']
+SYNC_THREADS = 1100  # gthread: one thread per websocket (S1 has 500 clients; python-engineio adds one per
+#                      connection in simple-websocket, outside gunicorn's pool)
+SYNC_KINDS = [
+    # kind, async mode, what, modules, extra spec
+    ('gthread', 'threading', f'gunicorn 1 worker -k gthread --threads {SYNC_THREADS}',
+     ['gunicorn', 'simple_websocket'], {'measure': 'worker'}),
+    ('eventlet', 'eventlet', 'eventlet.wsgi.server after eventlet.monkey_patch()', ['eventlet'], {}),
+    ('gevent', 'gevent', 'gevent.pywsgi.WSGIServer + geventwebsocket WebSocketHandler after patch_all()',
+     ['gevent', 'geventwebsocket'], {}),
+    ('uwsgi', 'gevent_uwsgi', 'uwsgi --http-socket --gevent 1000, 1 process, no master',
+     ['gevent'], {'exe': 'uwsgi', 'skip': SYNC_SKIP + ['S4'], 'skip_why': {'S4': (
+         "uWSGI's --http-socket has no HTTP keep-alive (the generator's polling clients need it: the "
+         "server closes each connection, and python-engineio's responses there have no Content-Length); "
+         "--http11-socket aborts uWSGI 2.0.31's gevent loop under gevent 26 on a connection's second "
+         "request (AttributeError: 'gevent.libev.corecext.io' object has no attribute 'stop'), with either "
+         "library; the --http router would put a second, unmeasured process in front")}}),
+]
+SYNC_IMPLS = [('fast', 'engineio_fast', 'engineio_fast Server + WSGIApp'),
+              ('pyeio', 'engineio', 'python-engineio Server + WSGIApp')]
+for _kind, _mode, _what, _mods, _extra in SYNC_KINDS:
+    for _impl, _pkg, _lib in SYNC_IMPLS:
+        TARGETS[f'{_impl}-{_kind}'] = dict(
+            dict(cmd=[PY, '-m', 'benchmarks.load.sync_serve', _kind, _impl, '--host', '127.0.0.1',
+                      '--port', '{port}'] + (['--threads', str(SYNC_THREADS)] if _kind == 'gthread' else []),
+                 modules=[_pkg] + _mods, skip=SYNC_SKIP, sync=True,
+                 what=f'{_lib}, async_mode {_mode!r}, on {_what}'), **_extra)
+SYNC_REAL_TARGETS = [f'{impl}-{kind}' for kind, *_ in SYNC_KINDS for impl, *_ in SYNC_IMPLS]
+SYNC_RATIOS = [(f'fast-{kind}', f'pyeio-{kind}') for kind, *_ in SYNC_KINDS]
+
+# Target groups: what ``--group`` runs by default and how its report is laid out. ``async`` is the suite
+# as it was before the sync targets existed (same targets, scenarios, output directory and report).
+GROUPS = {
+    'async': {'targets': ['fast-uvicorn', 'pyeio-uvicorn', 'node', 'builtin', 'ceiling'],
+              'real': REAL_TARGETS, 'ratios': RATIOS, 'scenarios': None, 'out': 'results'},
+    'sync': {'targets': SYNC_REAL_TARGETS, 'real': SYNC_REAL_TARGETS, 'ratios': SYNC_RATIOS,
+             'scenarios': ['S1', 'S3', 'S4'], 'out': 'results-sync'},
+}
 
 # Scenarios: id -> list of variants (row label, loadgen config, quick overrides of params).
 SCENARIOS = {
@@ -147,18 +190,51 @@ def wait_quiet(max_wait, threshold=0.15):
             return busy
 
 
+def proc_start(pid):
+    """The start time of process pid (clock ticks since boot), None if there is no such process."""
+    try:
+        with open(f'/proc/{pid}/stat') as f:
+            return int(f.read().rsplit(')', 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 class Server:
-    def __init__(self, name, port):
+    def __init__(self, name, port, logdir=RESULTS):
         self.name = name
         self.port = port
         spec = TARGETS[name]
+        self.spec = spec
         cmd = [c.replace('{port}', str(port)) for c in spec['cmd']]
-        self.errpath = os.path.join(RESULTS, f'.server-{name}.log')
+        self.errpath = os.path.join(logdir, f'.server-{name}.log')
         self.err = open(self.errpath, 'wb')
         self.proc = subprocess.Popen(['taskset', '-c', SERVER_CORE] + cmd, cwd=REPO, stdout=self.err,
                                      stderr=subprocess.STDOUT, preexec_fn=raise_nofile,
                                      env=dict(os.environ, PYTHONPATH=REPO))
         self.pid = self.proc.pid
+        # the process whose CPU time the generator reads: the server itself, or for a pre-fork server
+        # (gunicorn: master + 1 worker) the worker that serves every request (resolve_worker)
+        self.measure_pid = self.pid
+
+    def children(self):
+        try:
+            with open(f'/proc/{self.pid}/task/{self.pid}/children') as f:
+                return [int(x) for x in f.read().split()]
+        except OSError:
+            return []
+
+    def resolve_worker(self):
+        """For a target measured on its worker: the worker's pid (None if there is not exactly one)."""
+        if self.spec.get('measure') != 'worker':
+            return self.pid
+        kids = self.children()
+        self.measure_pid = kids[0] if len(kids) == 1 else None
+        self.measure_start = proc_start(self.measure_pid) if self.measure_pid else None
+        return self.measure_pid
+
+    def worker_lost(self):
+        """True if the measured worker of a pre-fork server is no longer the process it was."""
+        return self.measure_pid != self.pid and proc_start(self.measure_pid) != self.measure_start
 
     def wait_ready(self, timeout=20):
         url = f'http://127.0.0.1:{self.port}/engine.io/?EIO=4&transport=polling'
@@ -171,6 +247,8 @@ class Server:
                 with urllib.request.urlopen(url, timeout=2) as r:
                     body = r.read().decode()
                 if body.startswith('0{'):
+                    if self.resolve_worker() is None:
+                        return f'expected one worker process under pid {self.pid}, found {self.children()}'
                     return None
                 last = f'unexpected handshake body {body[:80]!r}'
             except Exception as e:  # not up yet
@@ -187,6 +265,7 @@ class Server:
             return ''
 
     def stop(self):
+        kids = [(pid, proc_start(pid)) for pid in self.children()] if self.spec.get('measure') == 'worker' else []
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -194,6 +273,15 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+        for pid, started in kids:  # a worker left behind by a killed master
+            deadline = time.monotonic() + 5
+            while proc_start(pid) == started and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if proc_start(pid) == started:  # still that very process (not a reused pid)
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
         self.err.close()
 
 
@@ -211,12 +299,15 @@ def availability(name):
             return f'{f} missing (run npm ci at the repository root)'
     if spec['cmd'][0] == 'node' and not shutil.which('node'):
         return 'node not on PATH'
+    exe = spec.get('exe')
+    if exe and not (os.access(os.path.join(os.path.dirname(PY), exe), os.X_OK) or shutil.which(exe)):
+        return f'{exe} executable not found (next to {PY} or on PATH)'
     return None
 
 
 def run_loadgen(config, server, quick):
     cfg = dict(config)
-    cfg.update(port=server.port, pid=server.pid, clk_tck=os.sysconf('SC_CLK_TCK'), path='/engine.io/',
+    cfg.update(port=server.port, pid=server.measure_pid, clk_tck=os.sysconf('SC_CLK_TCK'), path='/engine.io/',
                warmup_s=0.3 if quick else 0.5, duration_s=1.0 if quick else 1.5)
     cmd = ['taskset', '-c', GEN_CORE, 'node', LOADGEN, json.dumps(cfg)]
     try:
@@ -232,7 +323,7 @@ def run_loadgen(config, server, quick):
     return res
 
 
-def machine():
+def machine(group='async'):
     def cmd(c):
         try:
             return subprocess.run(c, capture_output=True, text=True, timeout=10).stdout.strip()
@@ -274,7 +365,12 @@ def machine():
                      'python-engineio': version('python-engineio'), 'uvicorn': version('uvicorn'),
                      'uvloop': version('uvloop'), 'httptools': version('httptools'),
                      'websockets': version('websockets'), 'engine.io (npm)': npm_version('engine.io'),
-                     'ws (npm)': npm_version('ws')},
+                     'ws (npm)': npm_version('ws')}
+        if group != 'sync' else
+        {'engineio_fast': fast_version, 'engineio_fast_kernels': str(kernels) if kernels else None,
+         'python-engineio': version('python-engineio'), 'gunicorn': version('gunicorn'),
+         'eventlet': version('eventlet'), 'gevent': version('gevent'), 'gevent-websocket': version('gevent-websocket'),
+         'uWSGI': version('uWSGI'), 'simple-websocket': version('simple-websocket')},
         'nofile_limit': resource.getrlimit(resource.RLIMIT_NOFILE),
         'git_head': cmd(['git', '-C', REPO, 'rev-parse', '--short', 'HEAD']),
         'git_modified': [ln.split(None, 1)[1] for ln in cmd(['git', '-C', REPO, 'status', '--porcelain', '--untracked-files=no']).splitlines()],
@@ -295,7 +391,7 @@ def median(xs):
     return statistics.median(xs) if xs else None
 
 
-def summarise(raw, targets, scenario_ids):
+def summarise(raw, targets, scenario_ids, ratios=RATIOS):
     rows = []
     for sid in scenario_ids:
         for label, _, _ in SCENARIOS[sid]:
@@ -339,7 +435,7 @@ def summarise(raw, targets, scenario_ids):
                         'other_load_on_server_core_median': median(d['other_load']),
                         'errors': d['errors'], 'lost': d['lost'], 'failed_runs': d['failed_runs'],
                     }
-                for a, b in RATIOS:
+                for a, b in ratios:
                     va = row['targets'].get(a, {}).get('median')
                     vb = row['targets'].get(b, {}).get('median')
                     row.setdefault('ratios', {})[f'{a}/{b}'] = (va / vb) if va and vb else None
@@ -360,11 +456,20 @@ def fmt(v, unit=None):
     return f'{v:,.0f}'
 
 
-def write_markdown(path, summary, info, unavailable, targets, args, elapsed):
-    shown = [t for t in REAL_TARGETS]
-    lines = ['# Load suite results', '',
+def shown_targets(group, targets):
+    """The group's real targets, then any other non-ceiling target that was run."""
+    real = GROUPS[group]['real']
+    return list(real) + [t for t in targets if t not in real and not TARGETS[t].get('ceiling')]
+
+
+def write_markdown(path, summary, info, unavailable, targets, args, elapsed, group='async'):
+    shown = shown_targets(group, targets)
+    RATIOS = GROUPS[group]['ratios']
+    lines = ['# Load suite results' + (' — synchronous servers' if group == 'sync' else ''), '',
              f'Generated {info["finished"]} by `python benchmarks/load/run.py {" ".join(args.argv)}`'
              f' ({info["runs"]} run(s) per scenario and target, medians shown; {elapsed:.0f} s).', '']
+    if group == 'sync':
+        lines += sync_intro(summary, info, unavailable, targets)
     m = info['machine']
     cpu = m['cpu']
     lines += ['## Machine', '',
@@ -469,7 +574,52 @@ def write_markdown(path, summary, info, unavailable, targets, args, elapsed):
         f.write('\n'.join(lines))
 
 
-def write_plot(path, summary, unavailable):
+def sync_intro(summary, info, unavailable, targets):
+    """The sync report's head: what each pair is, and engineio_fast / python-engineio per mode."""
+    lines = ['engineio_fast `Server` + `WSGIApp` against python-engineio `Server` + `WSGIApp`, each pair on '
+             'the same WSGI server with the same flags and async mode (`benchmarks/load/sync_serve.py`, the '
+             'app in `benchmarks/load/apps/sync_common.py`). The targets of a scenario take turns within each '
+             'run. Scenarios S1, S3 and S4 (the others are not run for these targets). The `ceiling` columns '
+             'below stay empty unless `ceiling` is added to `--targets`; "max gen CPU" shows how busy the '
+             'generator was.', '',
+             '| target | what |', '|---|---|']
+    for t in targets:
+        why = unavailable.get(t)
+        lines.append(f'| `{t}` | {info["targets"].get(t, TARGETS[t]["what"])}'
+                     + (f' — **unavailable**: {why}' if why else '') + ' |')
+    skipped = {}
+    for t in targets:
+        for sid, why in TARGETS[t].get('skip_why', {}).items():
+            skipped.setdefault((sid, why), []).append(t)
+    if skipped:
+        lines.append('')
+    for (sid, why), ts in skipped.items():
+        lines.append(f'- **{sid} not run** for {", ".join(f"`{t}`" for t in ts)}: {why}.')
+    pairs = [(a, b) for a, b in SYNC_RATIOS if a in targets or b in targets]
+    lines += ['', '## engineio_fast / python-engineio per mode', '',
+              'Per row and mode: rate ratio (engineio_fast rate / python-engineio rate, > 1 = engineio_fast '
+              'faster) and, after the slash, server CPU per operation ratio (python-engineio µs/op / '
+              'engineio_fast µs/op, > 1 = engineio_fast cheaper). "—" = one side has no figure (unavailable '
+              'or failed, see below); **⚠** = either side had errors or losses in that row.', '',
+              '| Scenario | ' + ' | '.join(a.split('-', 1)[1] for a, _ in pairs) + ' |',
+              '|' + '---|' * (len(pairs) + 1)]
+    for row in summary:
+        cells = [row['scenario'] + ' ' + row['variant']]
+        for a, b in pairs:
+            r = row.get('ratios', {}).get(f'{a}/{b}')
+            c = row.get('cpu_ratios', {}).get(f'{a}/{b}')
+            bad = any(d and (d['errors'] or d['lost'] or d['failed_runs'])
+                      for d in (row['targets'].get(a), row['targets'].get(b)))
+            if all(row['scenario'] in TARGETS[x].get('skip', []) for x in (a, b)):
+                cells.append('not run')
+                continue
+            cells.append((f'{r:.2f}×' if r else '—') + ' / ' + (f'{c:.2f}×' if c else '—') + (' ⚠' if bad else ''))
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    lines.append('')
+    return lines
+
+
+def write_plot(path, summary, unavailable, group='async', targets=()):
     try:
         import matplotlib
         matplotlib.use('Agg')
@@ -478,19 +628,24 @@ def write_plot(path, summary, unavailable):
         log('matplotlib missing (pip install -r benchmarks/requirements.txt): no plot')
         return
     colors = {'fast-uvicorn': '#1f77b4', 'pyeio-uvicorn': '#ff7f0e', 'node': '#2ca02c', 'builtin': '#d62728'}
+    for kind, *_ in SYNC_KINDS:
+        colors[f'fast-{kind}'] = '#1f77b4'
+        colors[f'pyeio-{kind}'] = '#ff7f0e'
+    shown = shown_targets(group, targets)
     n = len(summary)
     cols = 4
     rws = (n + cols - 1) // cols
     fig, axes = plt.subplots(rws, cols, figsize=(4.2 * cols, 3.0 * rws), squeeze=False)
     for ax, row in zip(axes.flat, summary):
         names, vals, cols_, hatches = [], [], [], []
-        for t in REAL_TARGETS:
+        for t in shown:
             d = row['targets'].get(t)
             bound = bool(d and (d.get('gen_cpu_frac_median') or 0) >= GEN_BOUND)
-            names.append((t.replace('-uvicorn', '\n+uvicorn') if t not in unavailable else t + '\n(n/a)')
+            label = t.replace('-', '\n', 1) if TARGETS[t].get('sync') else t.replace('-uvicorn', '\n+uvicorn')
+            names.append((label if t not in unavailable else t + '\n(n/a)')
                          + (' †' if bound else ''))
             vals.append(d['median'] if d and d['median'] is not None else 0)
-            cols_.append(colors[t])
+            cols_.append(colors.get(t, '#7f7f7f'))
             hatches.append('//' if bound else '')
         bars = ax.bar(range(len(names)), vals, color=cols_)
         for bar, h in zip(bars, hatches):
@@ -506,7 +661,7 @@ def write_plot(path, summary, unavailable):
         ax.tick_params(axis='y', labelsize=7)
     for ax in list(axes.flat)[n:]:
         ax.axis('off')
-    fig.suptitle('engineio_fast load suite (medians; S5 lower is better; † hatched = generator-bound, a lower bound)', fontsize=10)
+    fig.suptitle('engineio_fast load suite' + (', synchronous servers' if group == 'sync' else '') + ' (medians; S5 lower is better; † hatched = generator-bound, a lower bound)', fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -515,30 +670,48 @@ def write_plot(path, summary, unavailable):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--quick', action='store_true', help='1 run, shorter windows, smaller counts (smoke test)')
-    ap.add_argument('--targets', nargs='+', default=list(TARGETS), choices=list(TARGETS))
-    ap.add_argument('--scenarios', nargs='+', default=list(SCENARIOS), choices=list(SCENARIOS))
+    ap.add_argument('--group', choices=list(GROUPS), default=None,
+                    help='async (default): the uvicorn/Node/builtin targets, every scenario, --out results/; '
+                         'sync: engineio_fast vs python-engineio Server on gunicorn gthread, eventlet, gevent '
+                         'and uwsgi, S1 S3 S4, --out results-sync/ (default: sync when every --targets is a '
+                         'sync target)')
+    ap.add_argument('--targets', nargs='+', default=None, choices=list(TARGETS),
+                    help="default: the group's targets")
+    ap.add_argument('--scenarios', nargs='+', default=None, choices=list(SCENARIOS),
+                    help="default: the group's scenarios (async: all)")
     ap.add_argument('--runs', type=int, default=None, help='runs per scenario and target (default 3, quick 1)')
     ap.add_argument('--quiet-wait', type=float, default=None,
                     help='seconds to wait (at most) for an idle machine before each measurement (default 1.5, quick 1)')
-    ap.add_argument('--out', default=RESULTS, help='results directory')
+    ap.add_argument('--out', default=None, help="results directory (default: the group's, results/ or results-sync/)")
     ap.add_argument('--report', action='store_true',
                     help='only rebuild results.md and results.png from the results.json in --out')
     args = ap.parse_args()
     args.argv = sys.argv[1:]
+    if args.group is None:
+        args.group = 'sync' if args.targets and all(TARGETS[t].get('sync') for t in args.targets) else 'async'
+    group = GROUPS[args.group]
+    if args.out is None:
+        args.out = os.path.join(HERE, group['out'])
+    if args.targets is None:
+        args.targets = list(group['targets'])
+    if args.scenarios is None:
+        args.scenarios = list(group['scenarios'] or SCENARIOS)
     if args.report:
         with open(os.path.join(args.out, 'results.json')) as f:
             data = json.load(f)
         info = data['info']
+        if '--group' not in args.argv:
+            args.group = info.get('group', 'async')
         targets = list(info['targets'])
         scenario_ids = sorted({m['scenario'] for m in data['raw']})
-        summary = summarise(data['raw'], targets, scenario_ids)
+        summary = summarise(data['raw'], targets, scenario_ids, GROUPS[args.group]['ratios'])
         data['summary'] = summary
         with open(os.path.join(args.out, 'results.json'), 'w') as f:
             json.dump(data, f, indent=1)
         args.argv = info.get('argv', [])
         write_markdown(os.path.join(args.out, 'results.md'), summary, info, data['unavailable'], targets, args,
-                       info.get('elapsed_s', 0))
-        write_plot(os.path.join(args.out, 'results.png'), summary, data['unavailable'])
+                       info.get('elapsed_s', 0), args.group)
+        write_plot(os.path.join(args.out, 'results.png'), summary, data['unavailable'], args.group, targets)
         print(open(os.path.join(args.out, 'results.md')).read())
         return
     runs = args.runs or (1 if args.quick else 3)
@@ -548,7 +721,9 @@ def main():
     t_start = time.monotonic()
     info = {'started': datetime.datetime.now().isoformat(timespec='seconds'), 'runs': runs, 'quick': args.quick,
             'argv': args.argv,
-            'machine': machine(), 'targets': {t: TARGETS[t]['what'] for t in args.targets}}
+            'machine': machine(args.group), 'targets': {t: TARGETS[t]['what'] for t in args.targets}}
+    if args.group != 'async':
+        info['group'] = args.group
     unavailable = {}
     for t in args.targets:
         why = availability(t)
@@ -566,7 +741,7 @@ def main():
                 if t in unavailable or sid in TARGETS[t].get('skip', []):
                     continue
                 port = free_port(port)
-                server = Server(t, port)
+                server = Server(t, port, args.out)
                 try:
                     why = server.wait_ready()
                     if why:
@@ -582,6 +757,11 @@ def main():
                         if server.proc.poll() is not None:
                             res['error'] = (res.get('error') or '') + \
                                 f' server exited ({server.proc.returncode}): {server.stderr_tail()}'
+                        elif server.worker_lost():
+                            res['error'] = (res.get('error') or '') + \
+                                f' worker {server.measure_pid} exited: {server.stderr_tail()}'
+                            if server.resolve_worker() is None:
+                                log(f'target {t}: no worker after the loss of one')
                         raw.append({'run': run, 'target': t, 'scenario': sid, 'variant': label, 'config': cfg,
                                     'busy_before': busy, 'result': res})
                         shown = res.get('error') or (
@@ -595,12 +775,13 @@ def main():
     elapsed = time.monotonic() - t_start
     info['finished'] = datetime.datetime.now().isoformat(timespec='seconds')
     info['elapsed_s'] = round(elapsed, 1)
-    summary = summarise(raw, args.targets, args.scenarios)
+    summary = summarise(raw, args.targets, args.scenarios, group['ratios'])
     out = {'info': info, 'unavailable': unavailable, 'summary': summary, 'raw': raw}
     with open(os.path.join(args.out, 'results.json'), 'w') as f:
         json.dump(out, f, indent=1)
-    write_markdown(os.path.join(args.out, 'results.md'), summary, info, unavailable, args.targets, args, elapsed)
-    write_plot(os.path.join(args.out, 'results.png'), summary, unavailable)
+    write_markdown(os.path.join(args.out, 'results.md'), summary, info, unavailable, args.targets, args, elapsed,
+                   args.group)
+    write_plot(os.path.join(args.out, 'results.png'), summary, unavailable, args.group, args.targets)
     for name in os.listdir(args.out):
         if name.startswith('.server-'):
             os.remove(os.path.join(args.out, name))
