@@ -166,12 +166,9 @@ def handle(server, environ, start_response):
     if lost:
         server._drain(lost)
     if resp is None:
-        return _respond(start_response, policy_error(engine, req))
+        # the client is gone; this answer is for the server's logs only
+        resp = engine.policy.error(req, BAD_REQUEST)
     return _respond(start_response, resp)
-
-
-def policy_error(engine, req):
-    return engine.policy.error(req, BAD_REQUEST)
 
 
 def _peer_socket(environ):
@@ -438,7 +435,8 @@ def _refuse(hijack, start_response, resp):
         return _respond(start_response, resp)
     # gevent-websocket answered the handshake already: close instead
     try:
-        hijack.sock.send(_build_frame(_wsp.OP_CLOSE, (1008).to_bytes(2, 'big')))
+        hijack.sock.send(_build_frame(_wsp.OP_CLOSE,
+                                      (1008).to_bytes(2, 'big')))
     except OSError:
         pass
     return hijack.done(start_response)
@@ -625,7 +623,6 @@ class WsConn(_wsp.MessageAssembly):
     def run(self):
         """Serve the websocket until it ends; runs the handlers of what it
         receives in this thread."""
-        server = self.server
         self.flush()
         buf = bytearray()
         recv = self.recv
@@ -662,7 +659,6 @@ class WsConn(_wsp.MessageAssembly):
         finally:
             self.closed = True
             self._finish()
-        del server
 
     def _deliver(self, data):
         server = self.server
