@@ -86,6 +86,24 @@ class Server(base_server.BaseServer):
         for conn in woken:
             conn.flush()
 
+    def _locked(self, fn, *args):
+        """Call the engine (``fn(*args)``) under the lock, then flush the
+        websockets it woke and run the handlers of the events it returned
+        (a list, or an Outcome's ``events``) in this thread. Returns what
+        ``fn`` returned."""
+        with self._lock:
+            result = fn(*args)
+            events = result if result.__class__ in (list, tuple) \
+                else getattr(result, 'events', None)
+            if events:
+                self._queue(events)
+            woken = self._take_woken()
+        if woken:
+            self._flush(woken)
+        if events:
+            self._drain(events)
+        return result
+
     def _tick(self, now):
         with self._lock:
             events = self._engine.tick(now)
@@ -248,21 +266,16 @@ class Server(base_server.BaseServer):
         """
         engine = self._engine
         now = time.monotonic()
-        with self._lock:
+
+        def close():
             if sid is None:
-                events = engine.close_all(_engine.DISCONNECT_SERVER, now)
-            else:
-                s = engine.get(sid)
-                ev = engine.close(s, _engine.DISCONNECT_SERVER, now) \
-                    if s is not None else None
-                events = [ev] if ev is not None else []
-            if events:
-                self._queue(events)
-            woken = self._take_woken()
-        if woken:
-            self._flush(woken)
-        if events:
-            self._drain(events)
+                return engine.close_all(_engine.DISCONNECT_SERVER, now)
+            s = engine.get(sid)
+            ev = engine.close(s, _engine.DISCONNECT_SERVER, now) \
+                if s is not None else None
+            return [ev] if ev is not None else []
+
+        self._locked(close)
 
     def handle_request(self, environ, start_response):
         """Handle an Engine.IO request (the WSGI entry point)."""

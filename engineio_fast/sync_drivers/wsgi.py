@@ -384,21 +384,11 @@ def _websocket(server, req, environ, start_response):
             req.headers.get('sec-websocket-version') != '13')):
         # not a usable websocket handshake on this server
         req.is_websocket = False
-        with lock:
-            out = engine.handle_http(req, time.monotonic())
-            if out.events:
-                server._queue(out.events)
-        if out.events:
-            server._drain(out.events)
+        out = server._locked(engine.handle_http, req, time.monotonic())
         if out.kind == _RESPOND:
             return _respond(start_response, out.response)
         return _respond(start_response, policy.error(req, BAD_REQUEST))
-    with lock:
-        out = engine.handle_http(req, time.monotonic())
-        if out.events:
-            server._queue(out.events)
-    if out.events:
-        server._drain(out.events)
+    out = server._locked(engine.handle_http, req, time.monotonic())
     if out.kind == _RESPOND:
         return _refuse(hijack, start_response, out.response)
     if out.kind == _CONNECT:
@@ -661,17 +651,8 @@ class WsConn(_wsp.MessageAssembly):
             self._finish()
 
     def _deliver(self, data):
-        server = self.server
-        with server._lock:
-            events = server._engine.ws_receive(self.link, data,
-                                               time.monotonic())
-            if events:
-                server._queue(events)
-            woken = server._take_woken()
-        if woken:
-            server._flush(woken)
-        if events:
-            server._drain(events)
+        self.server._locked(self.server._engine.ws_receive, self.link, data,
+                            time.monotonic())
         if self.link.closing:
             self.flush()
 
@@ -693,17 +674,9 @@ class WsConn(_wsp.MessageAssembly):
 
     def _finish(self):
         server = self.server
-        with server._lock:
-            events = server._engine.ws_closed(self.link, time.monotonic(),
-                                              self.failed)
-            if events:
-                server._queue(events)
-            self.link.waker = None
-            woken = server._take_woken()
-        if woken:
-            server._flush(woken)
-        if events:
-            server._drain(events)
+        self.link.waker = None
+        server._locked(server._engine.ws_closed, self.link, time.monotonic(),
+                       self.failed)
         # give what is still buffered a bounded time to leave
         deadline = time.monotonic() + server._ws_close_timeout
         while self.out is not None and not self.dead and \

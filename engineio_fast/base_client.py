@@ -1,0 +1,334 @@
+"""What :class:`~engineio_fast.Client` and :class:`~engineio_fast.AsyncClient`
+share: options, handlers, logging, SIGINT handling and the pieces of the
+websocket handshake (headers, cookies, TLS) derived from the HTTP session."""
+
+import json as _stdjson
+import logging
+import signal
+import ssl
+import threading
+
+from . import exceptions
+from . import json as _json
+from . import packet
+from .base_server import _positional_arity
+from .protocol import client as _core
+
+default_logger = logging.getLogger('engineio.client')
+
+#: the connected clients, disconnected on SIGINT when ``handle_sigint``
+connected_clients = []
+original_signal_handler = None
+
+VALID_TRANSPORTS = ('polling', 'websocket')
+# websocket options python-engineio users pass under other names
+# (websocket-client's ``header``/``timeout``, aiohttp's ``headers``)
+_HEADER_OPTIONS = ('header', 'headers', 'additional_headers')
+
+
+def signal_handler(sig, frame):
+    """SIGINT handler: disconnect every connected synchronous client, then
+    run the handler that was installed before (``KeyboardInterrupt`` by
+    default).
+
+    The disconnects run in a helper thread joined with a bound, so a signal
+    that lands while the main thread holds one of a client's locks cannot
+    deadlock."""
+    clients = [c for c in connected_clients[:] if not c.is_asyncio_based()]
+    if clients:
+        def disconnect_all():
+            for c in clients:
+                try:
+                    c.disconnect()
+                except Exception:  # pragma: no cover - best effort
+                    c.logger.exception('disconnect on SIGINT failed')
+
+        th = threading.Thread(target=disconnect_all, daemon=True)
+        th.start()
+        th.join(max(c.request_timeout for c in clients) + 1)
+    if callable(original_signal_handler):
+        return original_signal_handler(sig, frame)
+    return signal.default_int_handler(sig, frame)
+
+
+def _compact_dumps(json_module):
+    if json_module is _json:
+        return _stdjson.JSONEncoder(separators=(',', ':')).encode
+    dumps = json_module.dumps
+
+    def compact(obj):
+        return dumps(obj, separators=(',', ':'))
+    return compact
+
+
+def error_body_json(body, loads=_json.loads):
+    """The server's error body decoded as JSON, or None (python-engineio
+    passes it as the second argument of ``ConnectionError``)."""
+    if not body:
+        return None
+    try:
+        return loads(body.decode('utf-8') if isinstance(body, bytes)
+                     else body)
+    except (ValueError, RecursionError):
+        return None
+
+
+def status_error(status, body):
+    """The ``ConnectionError`` for a refused connection."""
+    return exceptions.ConnectionError(
+        'Unexpected status code {} in server response'.format(status),
+        error_body_json(body))
+
+
+class BaseClient:
+    """Options and state common to :class:`Client` and :class:`AsyncClient`.
+
+    Args:
+        logger: True to log to stderr, False to log only errors, or a
+            :class:`logging.Logger`-like object to log to.
+        json: an alternative JSON module (``dumps``/``loads``) used for
+            dict/list messages. As in python-engineio it is a process-wide
+            setting (it replaces ``Packet.json``).
+        request_timeout: seconds allowed for each HTTP request and for the
+            websocket handshake (default 5).
+        http_session: the HTTP session used for polling requests: an
+            ``httpx.Client`` (for :class:`Client`) or ``httpx.AsyncClient``
+            (for :class:`AsyncClient`) instance, which the client uses and
+            never closes, or a zero-argument callable returning one (for
+            :class:`AsyncClient` it may be a coroutine function), which is
+            called for each connection and closed at its end. This is the
+            httpx counterpart of python-engineio's ``requests.Session`` /
+            ``aiohttp.ClientSession``. Its cookies, basic auth and TLS
+            configuration also apply to the websocket handshake.
+        ssl_verify: False accepts any server certificate (self-signed), on
+            polling and websocket alike.
+        handle_sigint: disconnect on Ctrl+C (SIGINT) before the previous
+            handler runs. Only installed when the client is created (sync)
+            or connected (asyncio) in the main thread.
+        websocket_extra_options: extra keyword arguments for the
+            ``websockets`` package's ``connect()``; ``header``/``headers``
+            are merged into the handshake headers and ``timeout`` sets the
+            handshake timeout, as python-engineio users pass them.
+        timestamp_requests: add a ``t=`` timestamp to each request's query
+            string (cache busting).
+
+    ``max_receive_size`` (class attribute, 16 MiB) bounds one incoming
+    websocket message and one polling response body; a larger one ends the
+    connection with ``reason.TRANSPORT_ERROR``.
+    """
+
+    event_names = ['connect', 'disconnect', 'message']
+    max_receive_size = 16 * 1024 * 1024
+    # outgoing queue bounds: send() waits (backpressure) once this many
+    # packets or bytes wait for the transport
+    max_queue_items = 4096
+    max_queue_bytes = 16 * 1024 * 1024
+
+    class reason:
+        """Disconnection reasons passed to the disconnect handler."""
+        #: Client-initiated disconnection.
+        CLIENT_DISCONNECT = 'client disconnect'
+        #: Server-initiated disconnection.
+        SERVER_DISCONNECT = 'server disconnect'
+        #: Transport error (including a server that went silent).
+        TRANSPORT_ERROR = 'transport error'
+
+    def __init__(self, logger=False, json=None, request_timeout=5,
+                 http_session=None, ssl_verify=True, handle_sigint=True,
+                 websocket_extra_options=None, timestamp_requests=True):
+        global original_signal_handler
+        if (handle_sigint and original_signal_handler is None
+                and not self.is_asyncio_based()
+                and threading.current_thread() is threading.main_thread()):
+            original_signal_handler = signal.signal(signal.SIGINT,
+                                                    signal_handler)
+        self.handlers = {}
+        self._arity = {}
+        self.base_url = None
+        self.transports = None
+        self.current_transport = None
+        self.sid = None
+        self.upgrades = None
+        self.ping_interval = None
+        self.ping_timeout = None
+        self.http = None
+        self.http_factory = None
+        if http_session is not None:
+            if callable(http_session) and not hasattr(http_session,
+                                                      'request'):
+                self.http_factory = http_session
+            else:
+                self.http = http_session
+        self.external_http = self.http is not None
+        self.handle_sigint = handle_sigint
+        self.ws = None
+        self.read_loop_task = None
+        self.write_loop_task = None
+        self.state = 'disconnected'
+        self.ssl_verify = ssl_verify
+        self.websocket_extra_options = dict(websocket_extra_options or {})
+        self.timestamp_requests = timestamp_requests
+        self.request_timeout = request_timeout
+        if json is not None:
+            packet.Packet.json = json
+        if not isinstance(logger, bool):
+            self.logger = logger
+        else:
+            self.logger = default_logger
+            if self.logger.level == logging.NOTSET:
+                self.logger.setLevel(logging.INFO if logger
+                                     else logging.ERROR)
+                self.logger.addHandler(logging.StreamHandler())
+        self._conn = None
+
+    def is_asyncio_based(self):
+        return False
+
+    def on(self, event, handler=None):
+        """Register an event handler.
+
+        Args:
+            event: ``'connect'``, ``'message'`` or ``'disconnect'``.
+            handler: the function to call. Without it, ``on`` returns a
+                decorator.
+
+        Returns:
+            The decorator when ``handler`` is not given.
+
+        Raises:
+            ValueError: for an unknown event name.
+
+        The connect handler takes no arguments (raising in it makes
+        ``connect()`` fail); the message handler gets the data (str, bytes,
+        or the decoded JSON value); the disconnect handler gets the
+        ``reason`` (a handler taking no argument still works).
+        """
+        if event not in self.event_names:
+            raise ValueError('Invalid event')
+
+        def set_handler(handler):
+            self.handlers[event] = handler
+            self._arity[event] = _positional_arity(handler)
+            return handler
+
+        if handler is None:
+            return set_handler
+        set_handler(handler)
+
+    def transport(self):
+        """Return the transport in use: ``'polling'`` or ``'websocket'``
+        (None before the first connection)."""
+        return self.current_transport
+
+    # -- helpers shared by both I/O layers ----------------------------------
+
+    def _check_connect_args(self, transports):
+        if self.state != 'disconnected':
+            raise ValueError('Client is not in a disconnected state')
+        if transports is not None:
+            if isinstance(transports, str):
+                transports = [transports]
+            transports = [t for t in transports if t in VALID_TRANSPORTS]
+            if not transports:
+                raise ValueError('No valid transports provided')
+        self.transports = transports or list(VALID_TRANSPORTS)
+
+    def _json_codec(self):
+        json_module = packet.Packet.json
+        return json_module.loads, _compact_dumps(json_module)
+
+    def _disconnect_args(self, reason):
+        arity = self._arity.get('disconnect')
+        if arity is not None and arity < 1:
+            return ()
+        return (reason,)
+
+    def _adopt_handshake(self, core, transport):
+        self.sid = core.sid
+        self.upgrades = core.upgrades
+        self.ping_interval = core.ping_interval
+        self.ping_timeout = core.ping_timeout
+        self.current_transport = transport
+
+    def _reset(self):
+        self.state = 'disconnected'
+        self.sid = None
+
+    def _url_timestamp(self):
+        if not self.timestamp_requests:
+            return ''
+        import time
+        return _core.timestamp_param(time.time())
+
+    def _ws_options(self, url, headers, http):
+        """Keyword arguments for the websockets package's ``connect()``."""
+        extra = dict(self.websocket_extra_options)
+        headers = dict(headers)
+        for name in _HEADER_OPTIONS:
+            more = extra.pop(name, None)
+            if more:
+                headers.update(dict(more))
+        if 'timeout' in extra:
+            extra.setdefault('open_timeout', extra.pop('timeout'))
+        polling_url = 'http' + url[2:]
+        cookie = None
+        if http is not None:
+            try:
+                cookie = http.build_request('GET', polling_url).headers.get(
+                    'cookie')
+            except Exception:  # pragma: no cover - exotic sessions
+                cookie = None
+            auth = self._basic_auth_header(http, polling_url)
+            if auth and not any(k.lower() == 'authorization'
+                                for k in headers):
+                headers['Authorization'] = auth
+        if cookie:
+            for k in list(headers):
+                if k.lower() == 'cookie':
+                    cookie = cookie + '; ' + headers.pop(k)
+                    break
+            headers['Cookie'] = cookie
+        options = {'additional_headers': headers,
+                   'open_timeout': self.request_timeout,
+                   'close_timeout': self.request_timeout,
+                   'ping_interval': None,
+                   'compression': None,
+                   'max_size': self.max_receive_size}
+        if url.startswith('wss://'):
+            options['ssl'] = self._ws_ssl_context(http)
+        options.update(extra)
+        return options
+
+    @staticmethod
+    def _basic_auth_header(http, url):
+        try:
+            import httpx
+        except ImportError:  # pragma: no cover
+            return None
+        auth = getattr(http, 'auth', None)
+        if not isinstance(auth, httpx.BasicAuth):
+            return None
+        request = http.build_request('GET', url)
+        return next(auth.sync_auth_flow(request)).headers.get(
+            'authorization')
+
+    def _ws_ssl_context(self, http):
+        if not self.ssl_verify:
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            return ctx
+        # the HTTP session's TLS setup (custom CA, client cert, verify off)
+        # applies to the websocket too; httpx keeps it on its pool
+        pool = getattr(getattr(http, '_transport', None), '_pool', None)
+        ctx = getattr(pool, '_ssl_context', None)
+        if isinstance(ctx, ssl.SSLContext):
+            return ctx
+        return ssl.create_default_context()
+
+    def _log_packet(self, direction, ptype, data):
+        if self.logger.isEnabledFor(logging.INFO):
+            name = (packet.packet_names[ptype]
+                    if 0 <= ptype < len(packet.packet_names) else 'UNKNOWN')
+            self.logger.info('%s packet %s data %s', direction, name,
+                             '<binary>' if isinstance(data, bytes) else data)
