@@ -7,6 +7,7 @@ here and nowhere else.
 """
 
 import os
+from typing import Any
 
 from ._pure import codec as _pure_codec
 from ._pure import sessions as _pure_sessions
@@ -22,7 +23,7 @@ def _flag(name):
 NO_EXTENSIONS = _flag('ENGINEIO_FAST_NO_EXTENSIONS')
 REQUIRE_EXTENSIONS = _flag('ENGINEIO_FAST_REQUIRE_EXTENSIONS')
 
-_speedups = None
+_speedups: Any = None
 if not NO_EXTENSIONS:
     try:
         from . import _speedups

@@ -24,7 +24,7 @@ def _bounded_int(text):
 _decode = _JSONDecoder(parse_int=_bounded_int).decode
 
 
-def loads(s, *args, **kwargs):
+def loads(s, *args, **kwargs):  # type: ignore[no-redef]
     """Like :func:`json.loads`, refusing integers over 100 digits."""
     if not args and not kwargs and s.__class__ is str:
         return _decode(s)

@@ -22,7 +22,7 @@ ORDER = ['eventlet', 'gevent_uwsgi', 'gevent', 'threading']
 class Mode:
     """Primitives of one async mode."""
 
-    name = None
+    name = ''
     green = False
 
     def spawn(self, target, *args, **kwargs):

