@@ -148,23 +148,41 @@ def select_mode(requested=None):
 # the service loop's wait: a wake-up pipe plus sockets waiting to be writable
 class _Waiter:
     def __init__(self):
-        self.r, self.w = os.pipe()
-        os.set_blocking(self.r, False)
-        os.set_blocking(self.w, False)
+        if os.name == 'nt':
+            # Windows selects sockets only, and has no non-blocking pipes
+            # before Python 3.12
+            import socket
+            self._pair = socket.socketpair()
+            for sock in self._pair:
+                sock.setblocking(False)
+            self.r, self.w = (sock.fileno() for sock in self._pair)
+            self._write = self._pair[1].send
+            self._read = self._pair[0].recv
+        else:
+            self._pair = None
+            self.r, self.w = os.pipe()
+            os.set_blocking(self.r, False)
+            os.set_blocking(self.w, False)
+            self._write = lambda data: _raw_os.write(self.w, data)
+            self._read = lambda n: _raw_os.read(self.r, n)
 
     def wake(self):
         try:
-            _raw_os.write(self.w, b'x')
+            self._write(b'x')
         except OSError:
             pass   # full (a wake-up is pending anyway) or closed
 
     def _drain(self):
         try:
-            _raw_os.read(self.r, 65536)
+            self._read(65536)
         except OSError:
             pass
 
     def close(self):
+        if self._pair is not None:
+            for sock in self._pair:
+                sock.close()
+            return
         for fd in (self.r, self.w):
             try:
                 os.close(fd)

