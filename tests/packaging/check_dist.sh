@@ -51,18 +51,11 @@ PYEOF
 step "2. the wheel in a fresh venv: compiled kernels, kernel and protocol tests"
 "$PY" -m venv "$WORK/v_wheel"
 pipq "$WORK/v_wheel/bin/python" "$WHEEL" pytest pytest-timeout hypothesis
-mkdir -p "$WORK/t/tests"
-cp "$REPO/tests/__init__.py" "$REPO/tests/conftest.py" "$WORK/t/tests/"
-cp -r "$REPO/tests/kernels" "$REPO/tests/protocol" "$WORK/t/tests/"
-(cd "$WORK/t" && ENGINEIO_FAST_REQUIRE_EXTENSIONS=1 "$WORK/v_wheel/bin/python" - <<'PYEOF'
-import engineio_fast, os
-assert engineio_fast.IMPLEMENTATION == 'cython', engineio_fast.IMPLEMENTATION
-assert 'site-packages' in engineio_fast.__file__, engineio_fast.__file__
-print('installed from the wheel:', os.path.dirname(engineio_fast.__file__))
-PYEOF
-)
-(cd "$WORK/t" && ENGINEIO_FAST_REQUIRE_EXTENSIONS=1 "$WORK/v_wheel/bin/python" -m pytest \
-  -q -p no:cacheprovider -o addopts= -o timeout=120 tests/kernels tests/protocol | tail -2)
+# the same command cibuildwheel runs on every wheel (pyproject.toml)
+(cd "$WORK" && "$WORK/v_wheel/bin/python" "$WORK/src/tests/packaging/run_wheel_tests.py" "$WORK/src" | tail -3)
+case "$(cd "$WORK" && "$WORK/v_wheel/bin/python" -c 'import engineio_fast; print(engineio_fast.__file__)')" in
+  */site-packages/*) ;; *) echo "not the installed wheel"; exit 1 ;;
+esac
 
 step "3. the sdist in a fresh venv with only pip"
 "$PY" -m venv "$WORK/v_sdist"
