@@ -36,7 +36,10 @@ case "$(basename "$WHEEL")" in
   *) echo "unexpected wheel name"; exit 1 ;;
 esac
 tar tzf "$SDIST" > "$WORK/sdist.txt"
-grep -q 'src_pyx/_speedups.pyx' "$WORK/sdist.txt" || { echo "sdist lacks the Cython sources"; exit 1; }
+for f in src_pyx/_speedups.pyx tests/packaging/run_wheel_tests.py tests/conftest.py \
+         tests/kernels/conftest.py tests/protocol/test_engine.py engineio_fast/_speedups.pyi; do
+  grep -q "/$f\$" "$WORK/sdist.txt" || { echo "the sdist lacks $f"; exit 1; }
+done
 "$PY" - "$WHEEL" <<'PYEOF'
 import sys, zipfile
 names = zipfile.ZipFile(sys.argv[1]).namelist()
