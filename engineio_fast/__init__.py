@@ -14,6 +14,18 @@ from .wsgi import Middleware, WSGIApp
 __version__ = '0.1.0'
 
 
+def __getattr__(name):
+    # the clients import httpx and websockets (~0.1 s): only on first use,
+    # so a server process does not pay for them
+    if name == 'Client':
+        from .client import Client
+        return Client
+    if name == 'AsyncClient':
+        from .async_client import AsyncClient
+        return AsyncClient
+    raise AttributeError('module %r has no attribute %r' % (__name__, name))
+
+
 def run(app, host='127.0.0.1', port=5000, **kwargs):
     """Serve an AsyncServer (or an ASGIApp wrapping one) on the built-in
     uvloop + httptools server until SIGINT/SIGTERM.
@@ -30,4 +42,4 @@ def run(app, host='127.0.0.1', port=5000, **kwargs):
     return _run(app, host=host, port=port, **kwargs)
 
 
-__all__ = ['AsyncServer', 'ASGIApp', 'Server', 'WSGIApp', 'Middleware', 'IMPLEMENTATION', 'run', '__version__']
+__all__ = ['AsyncServer', 'ASGIApp', 'Server', 'Client', 'AsyncClient', 'WSGIApp', 'Middleware', 'IMPLEMENTATION', 'run', '__version__']

@@ -1,12 +1,17 @@
 """What :class:`~engineio_fast.Client` and :class:`~engineio_fast.AsyncClient`
 share: options, handlers, logging, SIGINT handling and the pieces of the
-websocket handshake (headers, cookies, TLS) derived from the HTTP session."""
+websocket handshake (headers, cookies, TLS) derived from the HTTP session;
+then the synchronous client's bounded outgoing queue (:class:`Outbox`) and
+in-order handler runner (:class:`Dispatcher`)."""
 
 import json as _stdjson
 import logging
 import signal
 import ssl
 import threading
+import time
+from collections import deque
+from typing import Any
 
 from . import exceptions
 from . import json as _json
@@ -17,7 +22,7 @@ from .protocol import client as _core
 default_logger = logging.getLogger('engineio.client')
 
 #: the connected clients, disconnected on SIGINT when ``handle_sigint``
-connected_clients = []
+connected_clients: 'list[Any]' = []
 original_signal_handler = None
 
 VALID_TRANSPORTS = ('polling', 'websocket')
@@ -51,6 +56,26 @@ def signal_handler(sig, frame):
     return signal.default_int_handler(sig, frame)
 
 
+_ssl_contexts: 'dict[Any, Any]' = {}
+
+
+def http_ssl_context(url, verify):
+    """The TLS context for a new httpx session: built once per process and
+    shared (building one loads the CA bundle, ~35 ms, which would otherwise
+    be paid by every connection); a plain-http URL gets a bare one."""
+    secure = url.startswith(('https:', 'wss:'))
+    key = ('https' if secure else 'http', bool(verify))
+    ctx = _ssl_contexts.get(key)
+    if ctx is None:
+        if key[0] == 'http':
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        else:
+            import httpx
+            ctx = httpx.create_ssl_context(verify=bool(verify))
+        ctx = _ssl_contexts.setdefault(key, ctx)
+    return ctx
+
+
 def _compact_dumps(json_module):
     if json_module is _json:
         return _stdjson.JSONEncoder(separators=(',', ':')).encode
@@ -73,11 +98,19 @@ def error_body_json(body, loads=_json.loads):
         return None
 
 
-def status_error(status, body):
-    """The ``ConnectionError`` for a refused connection."""
+def status_error(status, body, text_fallback=False):
+    """The ``ConnectionError`` for a refused connection: the second
+    argument is the server's body decoded as JSON (None if it is not JSON,
+    as python-engineio gives it; with ``text_fallback``, used for refused
+    websocket handshakes, the body's text)."""
+    if isinstance(body, (bytearray, memoryview)):
+        body = bytes(body)
+    arg = error_body_json(body)
+    if arg is None and text_fallback and body:
+        arg = body[:4096].decode('utf-8', 'replace') \
+            if isinstance(body, bytes) else body[:4096]
     return exceptions.ConnectionError(
-        'Unexpected status code {} in server response'.format(status),
-        error_body_json(body))
+        'Unexpected status code {} in server response'.format(status), arg)
 
 
 class BaseClient:
@@ -257,7 +290,6 @@ class BaseClient:
     def _url_timestamp(self):
         if not self.timestamp_requests:
             return ''
-        import time
         return _core.timestamp_param(time.time())
 
     def _ws_options(self, url, headers, http):
@@ -266,6 +298,11 @@ class BaseClient:
         headers = dict(headers)
         for name in _HEADER_OPTIONS:
             more = extra.pop(name, None)
+            if isinstance(more, (list, tuple)):
+                # websocket-client's form: ['Name: value', ...]
+                more = dict(h.split(':', 1) if isinstance(h, str) else h
+                            for h in more)
+                more = {k.strip(): v.strip() for k, v in more.items()}
             if more:
                 headers.update(dict(more))
         if 'timeout' in extra:
@@ -313,18 +350,15 @@ class BaseClient:
             'authorization')
 
     def _ws_ssl_context(self, http):
-        if not self.ssl_verify:
-            ctx = ssl.create_default_context()
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
-            return ctx
-        # the HTTP session's TLS setup (custom CA, client cert, verify off)
-        # applies to the websocket too; httpx keeps it on its pool
-        pool = getattr(getattr(http, '_transport', None), '_pool', None)
-        ctx = getattr(pool, '_ssl_context', None)
-        if isinstance(ctx, ssl.SSLContext):
-            return ctx
-        return ssl.create_default_context()
+        if self.ssl_verify:
+            # the HTTP session's TLS setup (custom CA, client certificate,
+            # verify off) applies to the websocket too; httpx keeps it on
+            # its connection pool
+            pool = getattr(getattr(http, '_transport', None), '_pool', None)
+            ctx = getattr(pool, '_ssl_context', None)
+            if isinstance(ctx, ssl.SSLContext):
+                return ctx
+        return http_ssl_context('https:', self.ssl_verify)
 
     def _log_packet(self, direction, ptype, data):
         if self.logger.isEnabledFor(logging.INFO):
@@ -332,3 +366,224 @@ class BaseClient:
                     if 0 <= ptype < len(packet.packet_names) else 'UNKNOWN')
             self.logger.info('%s packet %s data %s', direction, name,
                              '<binary>' if isinstance(data, bytes) else data)
+
+
+# -- thread helpers of the synchronous client ---------------------------------
+
+_monotonic = time.monotonic
+# a handler that has run this long while messages wait gets a helper
+# worker, so one that waits for a later message (python-socketio's call())
+# cannot deadlock the connection
+STALL_SECONDS = 0.1
+MAX_WORKERS = 8
+MAX_PENDING_MESSAGES = 1024
+WORKER_IDLE_SECONDS = 5.0
+
+
+class Outbox:
+    """Outgoing items waiting for the polling writer (or for the websocket
+    to take over). Bounded once ``bounded`` is set: ``put`` then waits for
+    room; ``force`` puts (pongs, close) never wait."""
+
+    def __init__(self, max_items, max_bytes):
+        lock = threading.Lock()
+        self._ready = threading.Condition(lock)
+        self._space = threading.Condition(lock)
+        self._items = []
+        self._bytes = 0
+        self._closed = False
+        self._max_items = max_items
+        self._max_bytes = max_bytes
+        self.bounded = False
+
+    def put(self, item, force=False):
+        size = _core.item_size(item)
+        with self._ready:
+            if not force and self.bounded:
+                while (not self._closed and self._items
+                       and (len(self._items) >= self._max_items
+                            or self._bytes + size > self._max_bytes)):
+                    self._space.wait()
+            if self._closed:
+                return False
+            self._items.append(item)
+            self._bytes += size
+            self._ready.notify()
+            return True
+
+    def take(self, block=True):
+        """All waiting items; None once closed and drained."""
+        with self._ready:
+            while block and not self._items and not self._closed:
+                self._ready.wait()
+            items = self._items
+            if not items:
+                return None if self._closed else []
+            self._items = []
+            self._bytes = 0
+            self._space.notify_all()
+            return items
+
+    def close(self, discard=False):
+        with self._ready:
+            self._closed = True
+            if discard:
+                self._items = []
+                self._bytes = 0
+            self._ready.notify_all()
+            self._space.notify_all()
+
+
+class _StallWatch:
+    """One thread per process that gives stalled dispatchers a helper
+    worker (see :class:`Dispatcher`)."""
+
+    def __init__(self):
+        self._cond = threading.Condition(threading.Lock())
+        self._watched = set()
+        self._thread = None
+
+    def add(self, dispatcher):
+        with self._cond:
+            if dispatcher in self._watched:
+                return
+            self._watched.add(dispatcher)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name='engineio-client-stallwatch',
+                    daemon=True)
+                self._thread.start()
+            self._cond.notify()
+
+    def _run(self):
+        while True:
+            with self._cond:
+                while not self._watched:
+                    self._cond.wait()
+                self._cond.wait(STALL_SECONDS)
+                watched = list(self._watched)
+            now = _monotonic()
+            for d in watched:
+                try:
+                    keep = d._check(now)
+                except Exception:  # pragma: no cover - never kill the watch
+                    keep = False
+                if not keep:
+                    with self._cond:
+                        if not d._watched:
+                            self._watched.discard(d)
+
+
+_stall_watch = _StallWatch()
+
+
+class Dispatcher:
+    """Runs a connection's message handlers in arrival order on a worker
+    thread, off the reader (a handler may block without stalling the
+    heartbeat). When the running handlers make no progress for
+    ``STALL_SECONDS`` while messages wait, a helper worker is added (up to
+    ``MAX_WORKERS``); extra workers retire once idle. ``put`` waits while
+    ``MAX_PENDING_MESSAGES`` are pending (backpressure on the reader)."""
+
+    def __init__(self, logger):
+        lock = threading.Lock()
+        self._cond = threading.Condition(lock)
+        self._space = threading.Condition(lock)
+        self._items = deque()
+        self._workers = 0
+        self._idle = 0
+        self._closed = False
+        self._progress = 0.0
+        self._watched = False
+        self._threads = set()
+        self._logger = logger
+
+    def put(self, fn, args, force=False):
+        with self._cond:
+            while (not force and not self._closed
+                   and len(self._items) >= MAX_PENDING_MESSAGES):
+                self._space.wait()
+            if self._closed:
+                return False
+            self._items.append((fn, args))
+            self._wake()
+            return True
+
+    def finish(self, fn, args):
+        """Queue a last call, after which the workers end."""
+        with self._cond:
+            if self._closed:
+                return False
+            self._items.append((fn, args))
+            self._closed = True
+            self._wake()
+            return True
+
+    def _wake(self):
+        if self._idle:
+            self._cond.notify()
+        if not self._workers:
+            self._spawn()
+        elif len(self._items) > self._idle and not self._watched:
+            # more waiting than idle workers (an idle count includes a
+            # worker notified but not yet running): watch for a stall
+            self._watched = True
+            _stall_watch.add(self)
+
+    def close(self):
+        """Drop what is pending; the workers end after their current call."""
+        with self._cond:
+            self._closed = True
+            self._items.clear()
+            self._cond.notify_all()
+            self._space.notify_all()
+
+    def in_worker(self):
+        return threading.current_thread() in self._threads
+
+    def _spawn(self):
+        self._workers += 1
+        self._progress = _monotonic()
+        threading.Thread(target=self._run, name='engineio-client-handler',
+                         daemon=True).start()
+
+    def _check(self, now):
+        with self._cond:
+            if len(self._items) <= self._idle:
+                self._watched = False
+                return False
+            if (now - self._progress >= STALL_SECONDS
+                    and self._workers < MAX_WORKERS):
+                self._spawn()
+            return True
+
+    def _run(self):
+        me = threading.current_thread()
+        cond = self._cond
+        with cond:
+            self._threads.add(me)
+            try:
+                while True:
+                    if not self._items:
+                        if self._closed or self._idle:
+                            return
+                        self._idle += 1
+                        cond.wait(WORKER_IDLE_SECONDS)
+                        self._idle -= 1
+                        if not self._items:
+                            if self._closed or self._workers > 1:
+                                return
+                            continue
+                    fn, args = self._items.popleft()
+                    self._space.notify()
+                    cond.release()
+                    try:
+                        fn(*args)
+                    except Exception:
+                        self._logger.exception('message handler error')
+                    finally:
+                        cond.acquire()
+                        self._progress = _monotonic()
+            finally:
+                self._workers -= 1
+                self._threads.discard(me)

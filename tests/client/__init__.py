@@ -1,0 +1,1 @@
+"""Tests of engineio_fast.Client and engineio_fast.AsyncClient."""
