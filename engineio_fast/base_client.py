@@ -16,7 +16,7 @@ from typing import Any
 from . import exceptions
 from . import json as _json
 from . import packet
-from .base_server import _positional_arity
+from .base_server import HandlerRegistry, make_logger
 from .protocol import client as _core
 
 default_logger = logging.getLogger('engineio.client')
@@ -113,7 +113,7 @@ def status_error(status, body, text_fallback=False):
         'Unexpected status code {} in server response'.format(status), arg)
 
 
-class BaseClient:
+class BaseClient(HandlerRegistry):
     """Options and state common to :class:`Client` and :class:`AsyncClient`.
 
     Args:
@@ -204,14 +204,7 @@ class BaseClient:
         self.request_timeout = request_timeout
         if json is not None:
             packet.Packet.json = json
-        if not isinstance(logger, bool):
-            self.logger = logger
-        else:
-            self.logger = default_logger
-            if self.logger.level == logging.NOTSET:
-                self.logger.setLevel(logging.INFO if logger
-                                     else logging.ERROR)
-                self.logger.addHandler(logging.StreamHandler())
+        self.logger = make_logger(logger, default_logger)
         self._conn = None
 
     def is_asyncio_based(self):
@@ -236,17 +229,7 @@ class BaseClient:
         or the decoded JSON value); the disconnect handler gets the
         ``reason`` (a handler taking no argument still works).
         """
-        if event not in self.event_names:
-            raise ValueError('Invalid event')
-
-        def set_handler(handler):
-            self.handlers[event] = handler
-            self._arity[event] = _positional_arity(handler)
-            return handler
-
-        if handler is None:
-            return set_handler
-        set_handler(handler)
+        return self._register(event, handler)
 
     def transport(self):
         """Return the transport in use: ``'polling'`` or ``'websocket'``

@@ -30,7 +30,38 @@ def _positional_arity(handler):
     return count
 
 
-class BaseServer:
+def make_logger(logger, default):
+    """The logger for a server or client's ``logger`` option: a Logger
+    given as is, else ``default`` at INFO (True) or ERROR (False) when its
+    level was never set."""
+    if not isinstance(logger, bool):
+        return logger
+    if default.level == logging.NOTSET:
+        default.setLevel(logging.INFO if logger else logging.ERROR)
+        default.addHandler(logging.StreamHandler())
+    return default
+
+
+class HandlerRegistry:
+    """``on()``'s registration, shared by the servers and the clients
+    (which need ``event_names``, ``handlers`` and ``_arity``)."""
+
+    def _register(self, event, handler):
+        if event not in self.event_names:
+            raise ValueError('Invalid event')
+
+        def set_handler(handler):
+            self.handlers[event] = handler
+            self._arity[event] = _positional_arity(handler)
+            return handler
+
+        if handler is None:
+            return set_handler
+        set_handler(handler)
+        return None
+
+
+class BaseServer(HandlerRegistry):
     """Options and state common to :class:`Server` and
     :class:`AsyncServer`."""
 
@@ -97,14 +128,7 @@ class BaseServer:
             from . import packet as _packet
             _packet.Packet.json = json
         self.json = json if json is not None else _json
-        if not isinstance(logger, bool):
-            self.logger = logger
-        else:
-            self.logger = default_logger
-            if self.logger.level == logging.NOTSET:
-                self.logger.setLevel(logging.INFO if logger
-                                     else logging.ERROR)
-                self.logger.addHandler(logging.StreamHandler())
+        self.logger = make_logger(logger, default_logger)
         if self.json is _json:
             compact_dumps = _stdjson.JSONEncoder(separators=(',', ':')).encode
         else:
@@ -155,17 +179,7 @@ class BaseServer:
         ``(sid, data)``; the disconnect handler gets ``(sid, reason)`` (a
         handler taking only ``sid`` still works).
         """
-        if event not in self.event_names:
-            raise ValueError('Invalid event')
-
-        def set_handler(handler):
-            self.handlers[event] = handler
-            self._arity[event] = _positional_arity(handler)
-            return handler
-
-        if handler is None:
-            return set_handler
-        set_handler(handler)
+        return self._register(event, handler)
 
     def _handler_args(self, event, args):
         """Trim ``args`` for a legacy one-argument disconnect handler."""
