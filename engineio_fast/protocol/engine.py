@@ -210,8 +210,13 @@ class Engine:
         """Close ``s`` for the application; returns the disconnect event."""
         self.sessions.remove(s.sid)
         s.reason = reason
-        if s.probe is not None:
+        if s.probe is not None and not (notify_client and s.probed):
             self._abort_probe(s)
+        # A probe already answered with '3probe' stays open while the
+        # session closes: the client may have paused polling for good and
+        # be about to send '5' there, so the close packet may only reach it
+        # over that websocket (closing the probe would leave the JavaScript
+        # client paused with nothing to read).
         if not notify_client:
             s.state = CLOSED
             s.queue.clear()
@@ -245,6 +250,8 @@ class Engine:
         s.queue.clear()
         s.queue_bytes = 0
         self.closing.pop(s.sid, None)
+        if s.probe is not None:
+            self._abort_probe(s)
         s.wake_poll()
 
     def close(self, session, reason=DISCONNECT_SERVER, now=0.0):
@@ -580,8 +587,25 @@ class Engine:
                                 notify_client=False)]
 
     def _probe_receive(self, link, s, data, now):
-        if s.probe is not link or s.state != OPEN:
+        if s.probe is not link:
             link.closing = True
+            return ()
+        if s.state != OPEN:
+            if s.state == CLOSING and data == '5' and s.probed:
+                # closed by the server mid-upgrade: the close packet waiting
+                # in the queue goes out over the new transport, then the
+                # socket closes
+                s.probe = None
+                s.probed = False
+                link.is_probe = False
+                link.closing = True
+                s.ws = link
+                s.transport = 'websocket'
+                s.state = CLOSED
+                self.closing.pop(s.sid, None)
+                link.wake()
+                return ()
+            self._abort_probe(s)
             return ()
         if data == '2probe' and not s.probed:
             s.probed = True

@@ -338,6 +338,29 @@ def test_upgrade_changes_transport(served):
         assert poll(server.url, sid).status_code == 400
 
 
+@pytest.mark.parametrize('kind', ['uvicorn', 'builtin'])
+def test_server_close_mid_upgrade_goes_over_the_new_websocket(served,
+                                                              builtin, kind):
+    """The JavaScript client pauses polling for good once it has '3probe';
+    a server disconnect then must reach it over the websocket, after its
+    '5', or it would sit paused until its own ping timeout."""
+    rec = Recorder()
+    eio = echo_server(rec)
+    server = served(eio) if kind == 'uvicorn' else builtin(eio)
+    sid = polling_open(server.url)
+    with ws_open(server, sid=sid) as ws:
+        ws.send('2probe')
+        assert ws.recv(WAIT) == '3probe'
+        assert poll(server.url, sid).text == '6'
+        server.call(eio.send(sid, 'last'))
+        server.call(eio.disconnect(sid))
+        ws.send('5')
+        assert [ws.recv(WAIT), ws.recv(WAIT)] == ['4last', '1']
+        with pytest.raises(Exception):
+            ws.recv(WAIT)
+    assert rec.of('disconnect') == [('disconnect', sid, 'server disconnect')]
+
+
 def test_ping_timeout_is_prompt(served):
     rec = Recorder()
     server = served(echo_server(rec, ping_interval=0.2, ping_timeout=0.2))

@@ -454,6 +454,62 @@ def test_probe_socket_closing_keeps_session(make):
     assert engine.get(s.sid) is s and s.probe is None
 
 
+def _probed(engine):
+    s, _ = open_polling(engine)
+    link = engine.handle_http(req(ws=True, sid=s.sid), 1).link
+    engine.ws_receive(link, '2probe', 1)
+    assert engine.ws_take(link) == ['3probe']
+    # the parked GET was answered with a noop: the client now pauses polling
+    assert engine.handle_http(req(sid=s.sid), 1).response.body == b'6'
+    return s, link
+
+
+def test_server_close_after_probe_reaches_client_over_the_upgrade(make):
+    # the JavaScript client, once it saw '3probe', pauses polling and only
+    # listens on the websocket: the close must wait for its '5' there
+    engine = make()
+    s, link = _probed(engine)
+    engine.send(s, '4last')
+    assert engine.close(s, 'server disconnect', 1) == (
+        'disconnect', s.sid, 'server disconnect')
+    assert not link.closing and s.probe is link
+    assert engine.ws_receive(link, '5', 1.1) == ()
+    assert engine.ws_take(link) == ['4last', '1'] and link.closing
+    assert engine.ws_closed(link, 1.2) == ()
+    assert engine.get(s.sid) is None and not engine.closing
+
+
+def test_server_close_after_probe_still_reaches_a_polling_client(make):
+    engine = make()
+    s, link = _probed(engine)
+    engine.close(s, 'server disconnect', 1)
+    assert engine.handle_http(req(sid=s.sid), 1.1).response.body == b'1'
+    # the probe goes with the session; a late '5' changes nothing
+    assert link.closing and s.probe is None
+    assert engine.ws_receive(link, '5', 1.2) == ()
+    assert engine.ws_take(link) == []
+
+
+def test_server_close_after_probe_times_out(make):
+    engine = make(close_grace=2)
+    s, link = _probed(engine)
+    engine.close(s, 'server disconnect', 1)
+    assert not link.closing
+    engine.tick(3.1)
+    assert link.closing and s.probe is None and not engine.closing
+
+
+def test_server_close_before_probe_answer_aborts_probe(make):
+    engine = make()
+    s, _ = open_polling(engine)
+    link = engine.handle_http(req(ws=True, sid=s.sid), 1).link
+    engine.close(s, 'server disconnect', 1)
+    assert link.closing and s.probe is None
+    assert engine.ws_receive(link, '2probe', 1.1) == ()
+    assert engine.ws_take(link) == []
+    assert engine.handle_http(req(sid=s.sid), 1.1).response.body == b'1'
+
+
 # -- CORS, cookies, compression, JSONP ---------------------------------------
 
 def test_same_origin_default(make):

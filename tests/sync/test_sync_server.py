@@ -631,6 +631,25 @@ def test_upgrade_from_polling_keeps_order(serve):
     ws.close()
 
 
+def test_server_close_mid_upgrade_goes_over_the_new_websocket(serve):
+    """Once the client has '3probe' it stops polling; the close packet of a
+    server disconnect then reaches it after its '5' on the websocket."""
+    eio = echo()
+    srv = serve(eio)
+    sid = poll_open(srv.url)
+    ws = RawWs(srv.port, path='/engine.io/?EIO=4&transport=websocket&sid=' +
+               sid)
+    ws.send_text('2probe')
+    assert ws.recv_text() == '3probe'
+    assert poll(srv.url, sid) == ['6']
+    eio.send(sid, 'last')
+    eio.disconnect(sid)
+    ws.send_text('5')
+    assert [ws.recv_text(), ws.recv_text()] == ['4last', '1']
+    assert ws.expect_close() == 1000
+    assert eio.rec.reason(sid) == 'server disconnect'
+
+
 def test_binary_and_base64_over_polling(serve):
     eio = echo()
     srv = serve(eio)
