@@ -15,7 +15,7 @@ __version__ = '0.1.0'
 
 
 def __getattr__(name):
-    # the clients import httpx and websockets (~0.1 s): only on first use,
+    # the clients import websockets (tens of ms): only on first use,
     # so a server process does not pay for them
     if name == 'Client':
         from .client import Client

@@ -1,5 +1,7 @@
 """The asyncio Engine.IO client: python-engineio's ``engineio.AsyncClient``
-API on httpx (polling) and the websockets package (websocket).
+API; polling over our own HTTP/1.1 client (or the ``http_session`` given,
+see :mod:`engineio_fast.client_http`), the websocket over the websockets
+package.
 
 Tasks per connection: one reader (polling GET loop or websocket receive
 loop) and, while polling, one writer (POSTs batched within the server's
@@ -20,12 +22,9 @@ from . import base_client
 from typing import Any
 
 from . import exceptions
+from .client_http import TooLarge as _TooLarge
 from .protocol import client as _core
 
-try:
-    import httpx
-except ImportError:  # pragma: no cover
-    httpx = None  # type: ignore[assignment]
 try:
     from websockets.asyncio.client import connect as _ws_connect
     from websockets.exceptions import (ConnectionClosedOK, InvalidStatus,
@@ -75,10 +74,6 @@ def _on_sigint(loop, previous):
     task = loop.create_task(run())
     _background.add(task)
     task.add_done_callback(_background.discard)
-
-
-class _TooLarge(Exception):
-    pass
 
 
 class _AsyncOutbox:
@@ -145,8 +140,7 @@ class _Connection:
     def __init__(self, client, headers):
         self.core = None
         self.ws = None
-        self.http = None
-        self.own_http = False
+        self.http = None        # a client_http adapter
         self.headers = headers
         self.base_url = None
         self.outbox = _AsyncOutbox(client.max_queue_items,
@@ -178,8 +172,9 @@ class AsyncClient(base_client.BaseClient):
     """An Engine.IO client for asyncio.
 
     Args: as :class:`~engineio_fast.base_client.BaseClient` documents;
-    ``http_session`` is an ``httpx.AsyncClient`` or a factory (function or
-    coroutine function) returning one. ``connect``, ``wait``, ``send``,
+    ``http_session`` is an ``aiohttp.ClientSession`` or
+    ``httpx.AsyncClient``, or a factory (function or coroutine function)
+    returning one. ``connect``, ``wait``, ``send``,
     ``disconnect`` and ``sleep`` are coroutines. Handlers may be plain
     functions or coroutines.
     """
@@ -313,8 +308,7 @@ class AsyncClient(base_client.BaseClient):
             if inspect.isawaitable(http):
                 http = await http
             self.http = http
-        conn.http = self.http
-        conn.own_http = self.http_factory is not None
+        conn.http = self._wrap_http()
         return conn
 
     async def _fail(self, conn, error):
@@ -325,13 +319,7 @@ class AsyncClient(base_client.BaseClient):
     async def _connect_polling(self, url, headers, engineio_path):
         conn = await self._new_connection(headers)
         if conn.http is None:
-            if httpx is None:  # pragma: no cover
-                raise exceptions.ConnectionError(
-                    'httpx is not installed -- cannot make HTTP requests')
-            conn.http = self.http = httpx.AsyncClient(
-                verify=base_client.http_ssl_context(url, self.ssl_verify),
-                timeout=self.request_timeout)
-            conn.own_http = True
+            conn.http = self._default_http()
         conn.base_url = _core.engineio_url(url, engineio_path, 'polling')
         self.base_url = conn.base_url
         self.logger.info('Attempting polling connection to %s',
@@ -543,24 +531,8 @@ class AsyncClient(base_client.BaseClient):
     # -- I/O ------------------------------------------------------------------
 
     async def _request(self, conn, method, url, read_timeout, body=None):
-        t = min(self.request_timeout, read_timeout)
-        timeout = httpx.Timeout(t, read=read_timeout)
-        headers = conn.headers
-        if body is not None:
-            headers = dict(headers)
-            headers['Content-Type'] = 'text/plain;charset=UTF-8'
-            body = body.encode('utf-8')
-        limit = self.max_receive_size
-        async with conn.http.stream(method, url, headers=headers,
-                                    content=body, timeout=timeout) as r:
-            chunks = []
-            size = 0
-            async for chunk in r.aiter_bytes():
-                size += len(chunk)
-                if size > limit:
-                    raise _TooLarge('response larger than %d bytes' % limit)
-                chunks.append(chunk)
-            return r.status_code, b''.join(chunks)
+        return await conn.http.request(method, url, *self._request_args(
+            conn, read_timeout, body))
 
     async def _send_item(self, conn, item):
         mode = conn.mode
@@ -785,12 +757,11 @@ class AsyncClient(base_client.BaseClient):
             if writer is not None and not writer.done() and \
                     writer is not asyncio.current_task():
                 # the writer still flushes (abort): close the session after
-                http = conn.http if conn.own_http else None
-                if not self.external_http:
-                    self.http = None
-                if http is not None:
+                http = conn.http
+                self._forget_http(http, False)
+                if http is not None and http.own:
                     writer.add_done_callback(
-                        lambda _: self._spawn(http.aclose()))
+                        lambda _: self._spawn(http.close()))
             else:
                 await self._close_http(conn)
         conn.finished.set()
@@ -802,11 +773,10 @@ class AsyncClient(base_client.BaseClient):
         task.add_done_callback(_background.discard)
 
     async def _close_http(self, conn):
-        if conn.own_http and conn.http is not None:
+        http = conn.http
+        if http is not None and http.own:
             try:
-                await conn.http.aclose()
+                await http.close()
             except Exception:  # pragma: no cover
                 pass
-        if not self.external_http:
-            self.http = None
-
+        self._forget_http(http, False)

@@ -7,12 +7,12 @@ in-order handler runner (:class:`Dispatcher`)."""
 import json as _stdjson
 import logging
 import signal
-import ssl
 import threading
 import time
 from collections import deque
 from typing import Any
 
+from . import client_http
 from . import exceptions
 from . import json as _json
 from . import packet
@@ -54,26 +54,6 @@ def signal_handler(sig, frame):
     if callable(original_signal_handler):
         return original_signal_handler(sig, frame)
     return signal.default_int_handler(sig, frame)
-
-
-_ssl_contexts: 'dict[Any, Any]' = {}
-
-
-def http_ssl_context(url, verify):
-    """The TLS context for a new httpx session: built once per process and
-    shared (building one loads the CA bundle, ~35 ms, which would otherwise
-    be paid by every connection); a plain-http URL gets a bare one."""
-    secure = url.startswith(('https:', 'wss:'))
-    key = ('https' if secure else 'http', bool(verify))
-    ctx = _ssl_contexts.get(key)
-    if ctx is None:
-        if key[0] == 'http':
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        else:
-            import httpx
-            ctx = httpx.create_ssl_context(verify=bool(verify))
-        ctx = _ssl_contexts.setdefault(key, ctx)
-    return ctx
 
 
 def _compact_dumps(json_module):
@@ -124,15 +104,17 @@ class BaseClient(HandlerRegistry):
             setting (it replaces ``Packet.json``).
         request_timeout: seconds allowed for each HTTP request and for the
             websocket handshake (default 5).
-        http_session: the HTTP session used for polling requests: an
-            ``httpx.Client`` (for :class:`Client`) or ``httpx.AsyncClient``
-            (for :class:`AsyncClient`) instance, which the client uses and
-            never closes, or a zero-argument callable returning one (for
-            :class:`AsyncClient` it may be a coroutine function), which is
-            called for each connection and closed at its end. This is the
-            httpx counterpart of python-engineio's ``requests.Session`` /
-            ``aiohttp.ClientSession``. Its cookies, basic auth and TLS
-            configuration also apply to the websocket handshake.
+        http_session: the HTTP session for polling requests, as in
+            python-engineio: a ``requests.Session`` (for :class:`Client`)
+            or an ``aiohttp.ClientSession`` (for :class:`AsyncClient`);
+            an ``httpx.Client`` / ``httpx.AsyncClient`` works too. An
+            instance is used and never closed; a zero-argument callable
+            returning one (for :class:`AsyncClient` it may be a coroutine
+            function) is called for each connection and its session closed
+            at the end. Its cookies, basic auth and TLS configuration also
+            apply to the websocket handshake. Without one the client uses
+            its own HTTP/1.1 client (:mod:`engineio_fast.http1`), which is
+            faster.
         ssl_verify: False accepts any server certificate (self-signed), on
             polling and websocket alike.
         handle_sigint: disconnect on Ctrl+C (SIGINT) before the previous
@@ -187,8 +169,9 @@ class BaseClient(HandlerRegistry):
         self.http = None
         self.http_factory = None
         if http_session is not None:
-            if callable(http_session) and not hasattr(http_session,
-                                                      'request'):
+            if isinstance(http_session, type) or (
+                    callable(http_session)
+                    and not hasattr(http_session, 'request')):
                 self.http_factory = http_session
             else:
                 self.http = http_session
@@ -275,8 +258,40 @@ class BaseClient(HandlerRegistry):
             return ''
         return _core.timestamp_param(time.time())
 
+    def _wrap_http(self):
+        """The adapter for the user's session (``self.http``), or None."""
+        if self.http is None:
+            return None
+        return client_http.wrap(self.http, not self.external_http,
+                                self.ssl_verify, self.is_asyncio_based())
+
+    def _default_http(self):
+        """Our own HTTP session for a connection, closed at its end."""
+        adapter = client_http.default(self.ssl_verify,
+                                      self.is_asyncio_based())
+        self.http = adapter.session
+        return adapter
+
+    def _forget_http(self, adapter, detached):
+        if not self.external_http and (
+                adapter is None or not detached
+                or self.http is adapter.session):
+            self.http = None
+
+    def _request_args(self, conn, read_timeout, body):
+        """The arguments after ``(method, url)`` of an adapter's
+        ``request()``."""
+        headers = conn.headers
+        if body is not None:
+            headers = dict(headers)
+            headers['Content-Type'] = 'text/plain;charset=UTF-8'
+            body = body.encode('utf-8')
+        return (headers, body, min(self.request_timeout, read_timeout),
+                read_timeout, self.max_receive_size)
+
     def _ws_options(self, url, headers, http):
-        """Keyword arguments for the websockets package's ``connect()``."""
+        """Keyword arguments for the websockets package's ``connect()``;
+        ``http`` is the connection's HTTP adapter (or None)."""
         extra = dict(self.websocket_extra_options)
         headers = dict(headers)
         for name in _HEADER_OPTIONS:
@@ -290,24 +305,15 @@ class BaseClient(HandlerRegistry):
                 headers.update(dict(more))
         if 'timeout' in extra:
             extra.setdefault('open_timeout', extra.pop('timeout'))
-        polling_url = 'http' + url[2:]
-        cookie = None
         if http is not None:
-            try:
-                cookie = http.build_request('GET', polling_url).headers.get(
-                    'cookie')
-            except Exception:  # pragma: no cover - exotic sessions
-                cookie = None
-            auth = self._basic_auth_header(http, polling_url)
-            if auth and not any(k.lower() == 'authorization'
-                                for k in headers):
-                headers['Authorization'] = auth
-        if cookie:
-            for k in list(headers):
-                if k.lower() == 'cookie':
-                    cookie = cookie + '; ' + headers.pop(k)
-                    break
-            headers['Cookie'] = cookie
+            given = {k.lower(): k for k in headers}
+            for name, value in http.ws_headers('http' + url[2:]).items():
+                key = given.get(name.lower())
+                if key is None:
+                    headers[name] = value
+                elif name.lower() == 'cookie':
+                    # the session's cookies first, then the caller's
+                    headers[key] = value + '; ' + headers[key]
         options = {'additional_headers': headers,
                    'open_timeout': self.request_timeout,
                    'close_timeout': self.request_timeout,
@@ -315,33 +321,10 @@ class BaseClient(HandlerRegistry):
                    'compression': None,
                    'max_size': self.max_receive_size}
         if url.startswith('wss://'):
-            options['ssl'] = self._ws_ssl_context(http)
+            options['ssl'] = (http.ws_ssl() if http is not None
+                              else client_http.ssl_context(self.ssl_verify))
         options.update(extra)
         return options
-
-    @staticmethod
-    def _basic_auth_header(http, url):
-        try:
-            import httpx
-        except ImportError:  # pragma: no cover
-            return None
-        auth = getattr(http, 'auth', None)
-        if not isinstance(auth, httpx.BasicAuth):
-            return None
-        request = http.build_request('GET', url)
-        return next(auth.sync_auth_flow(request)).headers.get(
-            'authorization')
-
-    def _ws_ssl_context(self, http):
-        if self.ssl_verify:
-            # the HTTP session's TLS setup (custom CA, client certificate,
-            # verify off) applies to the websocket too; httpx keeps it on
-            # its connection pool
-            pool = getattr(getattr(http, '_transport', None), '_pool', None)
-            ctx = getattr(pool, '_ssl_context', None)
-            if isinstance(ctx, ssl.SSLContext):
-                return ctx
-        return http_ssl_context('https:', self.ssl_verify)
 
     def _log_packet(self, direction, ptype, data):
         if self.logger.isEnabledFor(logging.INFO):

@@ -1,5 +1,7 @@
 """The synchronous Engine.IO client: python-engineio's ``engineio.Client``
-API on httpx (polling) and the websockets package (websocket).
+API; polling over our own HTTP/1.1 client (or the ``http_session`` given,
+see :mod:`engineio_fast.client_http`), the websocket over the websockets
+package.
 
 Threads per connection: one reader (the polling GET loop or the websocket
 receive loop; the heartbeat deadline is its read timeout), one writer while
@@ -15,15 +17,15 @@ import queue
 import socket
 import threading
 import time
+import urllib.parse
 
 from . import base_client
+from . import client_http
 from . import exceptions
+from ._tls_socket import TLSSocket
+from .client_http import TooLarge as _TooLarge
 from .protocol import client as _core
 
-try:
-    import httpx
-except ImportError:  # pragma: no cover
-    httpx = None  # type: ignore[assignment]
 try:
     from websockets.exceptions import (ConnectionClosedOK, InvalidStatus,
                                        WebSocketException)
@@ -43,18 +45,13 @@ _PONG = _core.ACT_PONG
 _CLOSE = _core.ACT_CLOSE
 
 
-class _TooLarge(Exception):
-    pass
-
-
 class _Connection:
     """The state of one connection; the client points at the current one."""
 
     def __init__(self, client):
         self.core = None
         self.ws = None
-        self.http = None
-        self.own_http = False
+        self.http = None        # a client_http adapter
         self.headers = {}
         self.base_url = None
         self.outbox = base_client.Outbox(client.max_queue_items,
@@ -103,8 +100,9 @@ class Client(base_client.BaseClient):
     """An Engine.IO client for the standard library (threads).
 
     Args: as :class:`~engineio_fast.base_client.BaseClient` documents
-    (``logger``, ``json``, ``request_timeout``, ``http_session`` — an
-    ``httpx.Client`` or a factory of one —, ``ssl_verify``,
+    (``logger``, ``json``, ``request_timeout``, ``http_session`` — a
+    ``requests.Session`` or ``httpx.Client``, or a factory of one —,
+    ``ssl_verify``,
     ``handle_sigint``, ``websocket_extra_options``, ``timestamp_requests``).
 
     Message handlers run in arrival order on a worker thread, off the
@@ -232,20 +230,12 @@ class Client(base_client.BaseClient):
         conn.headers = headers
         if self.http is None and self.http_factory is not None:
             self.http = self.http_factory()
-        conn.http = self.http
+        conn.http = self._wrap_http()
         return conn
 
-    def _polling_http(self, conn, url):
+    def _polling_http(self, conn):
         if conn.http is None:
-            if httpx is None:  # pragma: no cover
-                raise exceptions.ConnectionError(
-                    'httpx is not installed -- cannot make HTTP requests')
-            conn.http = self.http = httpx.Client(
-                verify=base_client.http_ssl_context(url, self.ssl_verify),
-                timeout=self.request_timeout)
-            conn.own_http = True
-        elif self.http_factory is not None:
-            conn.own_http = True
+            conn.http = self._default_http()
         return conn.http
 
     def _fail(self, conn, error):
@@ -255,7 +245,7 @@ class Client(base_client.BaseClient):
 
     def _connect_polling(self, url, headers, engineio_path):
         conn = self._new_connection(headers)
-        self._polling_http(conn, url)
+        self._polling_http(conn)
         conn.base_url = _core.engineio_url(url, engineio_path, 'polling')
         self.base_url = conn.base_url
         self.logger.info('Attempting polling connection to %s',
@@ -347,7 +337,30 @@ class Client(base_client.BaseClient):
     def _ws_open(self, conn, ws_url):
         options = dict(_WS_LEGACY)
         options.update(self._ws_options(ws_url, conn.headers, conn.http))
-        return _ws_connect(ws_url + self._url_timestamp(), **options)
+        url = ws_url + self._url_timestamp()
+        if url.startswith('wss://') and 'sock' not in options:
+            url, options['sock'] = self._tls_socket(url, options)
+        return _ws_connect(url, **options)
+
+    def _tls_socket(self, url, options):
+        """Open the TLS connection for a ``wss://`` URL ourselves (see
+        :mod:`engineio_fast._tls_socket`); returns the ``ws://`` URL with
+        an explicit port that websockets then speaks over it."""
+        parts = urllib.parse.urlsplit(url)
+        context = options.pop('ssl', None) or client_http.ssl_context(
+            self.ssl_verify)
+        hostname = options.pop('server_hostname', None) or parts.hostname
+        timeout = options.get('open_timeout') or self.request_timeout
+        port = parts.port or 443
+        sock = socket.create_connection((parts.hostname, port), timeout)
+        try:
+            tls = TLSSocket(sock, context, hostname, timeout)
+        except BaseException:
+            sock.close()
+            raise
+        netloc = parts.netloc if parts.port else '%s:443' % parts.netloc
+        return urllib.parse.urlunsplit(parts._replace(
+            scheme='ws', netloc=netloc)), tls
 
     def _upgrade(self, conn, url, engineio_path):
         if _ws_connect is None:  # pragma: no cover
@@ -391,8 +404,6 @@ class Client(base_client.BaseClient):
             self.logger.error('websockets is not installed')
             raise exceptions.ConnectionError('Connection error')
         conn = self._new_connection(headers)
-        if conn.http is not None:
-            conn.own_http = self.http_factory is not None
         ws_url = _core.engineio_url(url, engineio_path, 'websocket')
         conn.base_url = self.base_url = ws_url
         self.logger.info('Attempting WebSocket connection to %s', ws_url)
@@ -446,24 +457,8 @@ class Client(base_client.BaseClient):
     def _request(self, conn, method, url, read_timeout, body=None):
         """One HTTP request; returns ``(status, body bytes)``. The body is
         read within ``max_receive_size``."""
-        t = min(self.request_timeout, read_timeout)
-        timeout = httpx.Timeout(t, read=read_timeout)
-        headers = conn.headers
-        if body is not None:
-            headers = dict(headers)
-            headers['Content-Type'] = 'text/plain;charset=UTF-8'
-            body = body.encode('utf-8')
-        limit = self.max_receive_size
-        with conn.http.stream(method, url, headers=headers, content=body,
-                              timeout=timeout) as r:
-            chunks = []
-            size = 0
-            for chunk in r.iter_bytes():
-                size += len(chunk)
-                if size > limit:
-                    raise _TooLarge('response larger than %d bytes' % limit)
-                chunks.append(chunk)
-            return r.status_code, b''.join(chunks)
+        return conn.http.request(method, url, *self._request_args(
+            conn, read_timeout, body))
 
     def _send_item(self, conn, item, force=False):
         mode = conn.mode
@@ -660,11 +655,10 @@ class Client(base_client.BaseClient):
         conn.finished.set()
 
     def _close_http(self, conn, detached=False, close=True):
-        if close and conn.own_http and conn.http is not None:
+        http = conn.http
+        if close and http is not None and http.own:
             try:
-                conn.http.close()
+                http.close()
             except Exception:  # pragma: no cover
                 pass
-        if not self.external_http and (self.http is conn.http
-                                       or not detached):
-            self.http = None
+        self._forget_http(http, detached)

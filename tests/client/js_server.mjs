@@ -7,7 +7,8 @@
 // Exits when stdin closes (so it never outlives the Python process that started it).
 //
 // Options (argv[2], JSON, all optional): pingInterval, pingTimeout, maxHttpBufferSize,
-// transports, allowUpgrades, path (default '/engine.io'), tls: {key, cert} (PEM file paths).
+// transports, allowUpgrades, path (default '/engine.io'), tls: {key, cert} (PEM file paths),
+// cookie (engine.io's cookie option: true sets an `io=<sid>` cookie on the handshake).
 //
 // Requests carrying the header `x-reject: <message>` are refused by allowRequest with that
 // message (polling: 403 + JSON {code: 4, message}; websocket: 400 + the message as text).
@@ -28,7 +29,8 @@
 //                    (websocket upgrade request, if any), query, messages: [{t, len, sha1}]
 //                    (len in code points for text, bytes for binary; sha1 of the UTF-8/bytes),
 //                    closed, reason, description, maxFlush (most packets in one flush),
-//                    posts: [content-length of each POST], quiet}},
+//                    posts: [content-length of each POST], cookies: [Cookie header of each
+//                    request after the handshake, or null], quiet}},
 //    errors: [{code, message, context}]}
 // GET /_record?sid=X returns just that socket (or null).
 
@@ -65,6 +67,7 @@ const engineOpts = {
   maxHttpBufferSize: opts.maxHttpBufferSize ?? 1e6,
   transports: opts.transports ?? ['polling', 'websocket'],
   allowUpgrades: opts.allowUpgrades ?? true,
+  cookie: opts.cookie ?? false,
   allowRequest: (req, fn) => {
     const reject = req.headers['x-reject'];
     if (reject !== undefined) fn(reject, false);
@@ -88,6 +91,7 @@ engine.use((req, res, next) => {
     rec.posts.push(len === undefined ? null : Number(len));
   }
   if (rec && req._query.transport === 'websocket') rec.upgradeHeaders = req.headers;
+  if (rec) rec.cookies.push(req.headers.cookie ?? null);
   next();
 });
 
@@ -104,6 +108,7 @@ engine.on('connection', (socket) => {
     maxFlush: 0,
     posts: [],
     upgradeHeaders: null,
+    cookies: [],
     quiet: false,
   };
   record.sockets[socket.id] = rec;

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 
 import httpx
 import pytest
@@ -207,25 +208,61 @@ def test_dispatcher_order_stall_helper_and_close():
 
 
 def test_websocket_options_from_the_http_session():
+    import requests
+    from engineio_fast import client_http
     c = engineio.Client(handle_sigint=False,
                         websocket_extra_options={
                             'header': ['X-A: 1'], 'headers': {'X-B': '2'},
                             'timeout': 3, 'max_queue': 4})
-    http = httpx.Client(auth=('user', 'pw'))
-    http.cookies.set('sticky', 'node1', domain='127.0.0.1')
-    opts = c._ws_options('ws://127.0.0.1:9/engine.io/', {'Cookie': 'a=b'},
-                         http)
-    h = opts['additional_headers']
-    assert h['X-A'] == '1' and h['X-B'] == '2'
-    assert h['Cookie'] == 'sticky=node1; a=b'
-    assert h['Authorization'].startswith('Basic ')
-    assert opts['open_timeout'] == 3 and opts['max_queue'] == 4
-    assert opts['ping_interval'] is None and opts['compression'] is None
-    assert 'ssl' not in opts
-    http.close()
+    url = 'ws://127.0.0.1:9/engine.io/'
+    for http in (requests.Session(), httpx.Client()):
+        http.auth = ('user', 'pw')
+        http.cookies.set('sticky', 'node1', domain='127.0.0.1')
+        adapter = client_http.wrap(http, False, True, False)
+        opts = c._ws_options(url, {'Cookie': 'a=b'}, adapter)
+        h = opts['additional_headers']
+        assert h['X-A'] == '1' and h['X-B'] == '2'
+        assert h['Cookie'] == 'sticky=node1; a=b'
+        assert h['Authorization'] == 'Basic dXNlcjpwdw=='
+        assert opts['open_timeout'] == 3 and opts['max_queue'] == 4
+        assert opts['ping_interval'] is None and opts['compression'] is None
+        assert 'ssl' not in opts
+        # a caller's Authorization header wins over the session's auth
+        opts = c._ws_options(url, {'authorization': 'Bearer x'}, adapter)
+        assert opts['additional_headers'] == {
+            'authorization': 'Bearer x', 'Cookie': 'sticky=node1',
+            'X-A': '1', 'X-B': '2'}
+        http.close()
+
+    async def with_aiohttp():
+        import aiohttp
+        with warnings.catch_warnings():
+            # aiohttp 3.14 deprecates session-wide auth; still honoured
+            warnings.simplefilter('ignore', DeprecationWarning)
+            http = aiohttp.ClientSession(
+                auth=aiohttp.BasicAuth('user', 'pw'),
+                cookie_jar=aiohttp.CookieJar(unsafe=True))
+        async with http:
+            import yarl
+            http.cookie_jar.update_cookies({'sticky': 'node1'},
+                                           yarl.URL('http://127.0.0.1:9/'))
+            adapter = client_http.wrap(http, False, True, True)
+            return adapter.ws_headers('http://127.0.0.1:9/engine.io/')
+    assert asyncio.run(with_aiohttp()) == {
+        'Cookie': 'sticky=node1', 'Authorization': 'Basic dXNlcjpwdw=='}
     insecure = engineio.Client(handle_sigint=False, ssl_verify=False)
     ctx = insecure._ws_options('wss://h/', {}, None)['ssl']
     assert ctx.verify_mode == 0 and not ctx.check_hostname
+    # a requests session's TLS settings go to the websocket too
+    http = requests.Session()
+    http.verify = False
+    ctx = c._ws_options('wss://h/', {}, client_http.wrap(
+        http, False, True, False))['ssl']
+    assert ctx.verify_mode == 0 and not ctx.check_hostname
+    with pytest.raises(ValueError):
+        client_http.wrap(http, False, True, True)   # requests for asyncio
+    with pytest.raises(ValueError):
+        client_http.wrap(object(), False, True, False)
 
 
 # ---------------------------------------------------------------------------
@@ -761,45 +798,78 @@ def test_primitives(clients, kind):
         assert d.run(go()) == [3]
 
 
-def test_http_session_instance_and_factory(servers, clients, kind):
-    url, rec = servers()
+def _session_maker(kind, which):
+    """(make an http_session instance, is it closed?) for the client kind:
+    python-engineio's kinds (requests, aiohttp) or httpx."""
+    if which == 'httpx':
+        if kind == 'sync':
+            return httpx.Client, lambda h: h.is_closed
+        return httpx.AsyncClient, lambda h: h.is_closed
     if kind == 'sync':
-        session = httpx.Client()
-        c = clients(kind, http_session=session)
-        c.call('connect', url)
-        c.call('disconnect')
-        assert not session.is_closed
-        assert c.client.http is session
-        session.close()
-        made = []
+        import requests
 
+        class Session(requests.Session):   # a subclass is a session too
+            closed = False
+
+            def close(self):
+                self.closed = True
+                super().close()
+        return Session, lambda h: h.closed
+    import aiohttp
+    return aiohttp.ClientSession, lambda h: h.closed
+
+
+@pytest.mark.parametrize('which', ['engineio', 'httpx'])
+def test_http_session_instance_and_factory(servers, clients, kind, which):
+    """An http_session instance is used and left open; a factory's session
+    is made for the connection and closed at its end."""
+    url, rec = servers()
+    make, is_closed = _session_maker(kind, which)
+    c = clients(kind)
+    if kind == 'sync':
+        session = make()
+    else:
+        async def build():
+            return make()
+        session = c.run(build())
+    c.client.http = session
+    c.client.external_http = True
+    c.call('connect', url, transports=['polling'])
+    c.call('send', 'x')
+    assert c.events.wait(lambda ev: ev.messages() == ['x'])
+    c.call('disconnect')
+    assert c.client.http is session and not is_closed(session)
+    if kind == 'sync':
+        session.close()
+    else:
+        c.run(session.aclose() if which == 'httpx' else session.close())
+    made = []
+    if kind == 'sync':
         def factory():
-            made.append(httpx.Client())
+            made.append(make())
             return made[-1]
     else:
-        c = clients(kind)
-        session = c.run(_make_async_http())
-        c.client.http = session
-        c.client.external_http = True
-        c.call('connect', url)
-        c.call('disconnect')
-        assert not session.is_closed
-        c.run(session.aclose())
-        made = []
-
         async def factory():
-            made.append(httpx.AsyncClient())
+            made.append(make())
             return made[-1]
     c2 = clients(kind, http_session=factory)
-    c2.call('connect', url, transports=['polling'])
-    c2.call('send', 'x')
-    assert c2.events.wait(lambda ev: ev.messages() == ['x'])
+    c2.call('connect', url)
+    c2.call('send', 'y')
+    assert c2.events.wait(lambda ev: ev.messages() == ['y'])
     c2.call('disconnect')
-    assert len(made) == 1 and made[0].is_closed
+    assert len(made) == 1 and is_closed(made[0])
 
 
-async def _make_async_http():
-    return httpx.AsyncClient()
+def test_http_session_of_the_wrong_kind(clients):
+    import requests
+    c = clients('async', http_session=requests.Session())
+    with pytest.raises(ValueError, match='requests'):
+        c.call('connect', 'http://127.0.0.1:9')
+    assert c.client.state == 'disconnected'
+    c = clients('sync', http_session=object())
+    with pytest.raises(ValueError, match='http_session'):
+        c.call('connect', 'http://127.0.0.1:9')
+    assert c.client.state == 'disconnected'
 
 
 def test_many_clients_threads_are_bounded(servers, clients):
