@@ -55,6 +55,17 @@ def _read_bounded(chunks, limit):
     return b''.join(out)
 
 
+async def _aread_bounded(chunks, limit):
+    out = []
+    size = 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge('response larger than %d bytes' % limit)
+        out.append(chunk)
+    return b''.join(out)
+
+
 def kind_of(session):
     """'requests', 'aiohttp', 'httpx' or 'engineio_fast' for a session
     object; ValueError for anything else."""
@@ -186,14 +197,8 @@ class Aiohttp(Adapter):
         async with self.session.request(method, url, headers=headers,
                                         data=body, timeout=timeout,
                                         **extra) as r:
-            out = []
-            size = 0
-            async for chunk in r.content.iter_chunked(CHUNK):
-                size += len(chunk)
-                if size > limit:
-                    raise TooLarge('response larger than %d bytes' % limit)
-                out.append(chunk)
-            return r.status, b''.join(out)
+            return r.status, await _aread_bounded(
+                r.content.iter_chunked(CHUNK), limit)
 
     def ws_headers(self, url):
         import yarl
@@ -270,14 +275,8 @@ class AsyncHttpx(_HttpxBase):
         async with self.session.stream(
                 method, url, headers=headers, content=body,
                 timeout=self._timeout(connect_timeout, read_timeout)) as r:
-            out = []
-            size = 0
-            async for chunk in r.aiter_bytes():
-                size += len(chunk)
-                if size > limit:
-                    raise TooLarge('response larger than %d bytes' % limit)
-                out.append(chunk)
-            return r.status_code, b''.join(out)
+            return r.status_code, await _aread_bounded(r.aiter_bytes(),
+                                                       limit)
 
     async def close(self):
         await self.session.aclose()

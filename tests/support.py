@@ -146,3 +146,41 @@ class BuiltinServer(LiveServer):
         self.thread = None
         if alive:
             raise TimeoutError('the built-in server did not stop')
+
+
+def make_cert(directory):
+    """A self-signed certificate for 127.0.0.1 (right name, its own issuer,
+    so a client trusts it only when told to): ``(certfile, keyfile)``
+    written into ``directory``."""
+    import datetime
+    import ipaddress
+    import os
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, '127.0.0.1')])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=2))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address('127.0.0.1'))]),
+                critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None),
+                           critical=True)
+            .sign(key, hashes.SHA256()))
+    certfile = os.path.join(str(directory), 'cert.pem')
+    keyfile = os.path.join(str(directory), 'key.pem')
+    with open(certfile, 'wb') as f:
+        f.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(keyfile, 'wb') as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM,
+                                  serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()))
+    return certfile, keyfile

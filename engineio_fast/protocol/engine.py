@@ -595,15 +595,10 @@ class Engine:
                 # closed by the server mid-upgrade: the close packet waiting
                 # in the queue goes out over the new transport, then the
                 # socket closes
-                s.probe = None
-                s.probed = False
-                link.is_probe = False
                 link.closing = True
-                s.ws = link
-                s.transport = 'websocket'
                 s.state = CLOSED
                 self.closing.pop(s.sid, None)
-                link.wake()
+                self._switch(s, link)
                 return ()
             self._abort_probe(s)
             return ()
@@ -614,18 +609,22 @@ class Engine:
             s.wake_poll()   # a parked GET ends with a noop
             return ()
         if data == '5' and s.probed:
-            # the switch: from here on the queue drains to the websocket
-            s.probe = None
-            s.probed = False
-            link.is_probe = False
-            s.ws = link
-            s.transport = 'websocket'
-            s.wake_poll()   # a parked GET ends with a noop
-            link.wake()
+            self._switch(s, link)
             return ()
         # anything else aborts the upgrade; the session stays on polling
         self._abort_probe(s)
         return ()
+
+    @staticmethod
+    def _switch(s, link):
+        """The upgrade: from here on the queue drains to the websocket."""
+        s.probe = None
+        s.probed = False
+        link.is_probe = False
+        s.ws = link
+        s.transport = 'websocket'
+        s.wake_poll()   # a parked GET ends with a noop
+        link.wake()
 
     def ws_closed(self, link, now, error=False):
         """The adapter's websocket closed: by the peer, or (``error``)

@@ -26,7 +26,7 @@ import engineio_fast as engineio
 from engineio_fast import exceptions
 from engineio_fast.protocol import client as core
 
-from ..support import LiveServer
+from ..support import LiveServer, make_cert
 
 pytestmark = pytest.mark.timeout(60)
 WAIT = 5.0
@@ -215,10 +215,10 @@ def test_websocket_options_from_the_http_session():
                             'header': ['X-A: 1'], 'headers': {'X-B': '2'},
                             'timeout': 3, 'max_queue': 4})
     url = 'ws://127.0.0.1:9/engine.io/'
-    for http in (requests.Session(), httpx.Client()):
-        http.auth = ('user', 'pw')
-        http.cookies.set('sticky', 'node1', domain='127.0.0.1')
-        adapter = client_http.wrap(http, False, True, False)
+    for session in (requests.Session(), httpx.Client()):
+        session.auth = ('user', 'pw')
+        session.cookies.set('sticky', 'node1', domain='127.0.0.1')
+        adapter = client_http.wrap(session, False, True, False)
         opts = c._ws_options(url, {'Cookie': 'a=b'}, adapter)
         h = opts['additional_headers']
         assert h['X-A'] == '1' and h['X-B'] == '2'
@@ -232,21 +232,21 @@ def test_websocket_options_from_the_http_session():
         assert opts['additional_headers'] == {
             'authorization': 'Bearer x', 'Cookie': 'sticky=node1',
             'X-A': '1', 'X-B': '2'}
-        http.close()
+        session.close()
 
     async def with_aiohttp():
         import aiohttp
         with warnings.catch_warnings():
             # aiohttp 3.14 deprecates session-wide auth; still honoured
             warnings.simplefilter('ignore', DeprecationWarning)
-            http = aiohttp.ClientSession(
+            session = aiohttp.ClientSession(
                 auth=aiohttp.BasicAuth('user', 'pw'),
                 cookie_jar=aiohttp.CookieJar(unsafe=True))
-        async with http:
+        async with session:
             import yarl
-            http.cookie_jar.update_cookies({'sticky': 'node1'},
+            session.cookie_jar.update_cookies({'sticky': 'node1'},
                                            yarl.URL('http://127.0.0.1:9/'))
-            adapter = client_http.wrap(http, False, True, True)
+            adapter = client_http.wrap(session, False, True, True)
             return adapter.ws_headers('http://127.0.0.1:9/engine.io/')
     assert asyncio.run(with_aiohttp()) == {
         'Cookie': 'sticky=node1', 'Authorization': 'Basic dXNlcjpwdw=='}
@@ -254,13 +254,13 @@ def test_websocket_options_from_the_http_session():
     ctx = insecure._ws_options('wss://h/', {}, None)['ssl']
     assert ctx.verify_mode == 0 and not ctx.check_hostname
     # a requests session's TLS settings go to the websocket too
-    http = requests.Session()
-    http.verify = False
+    session = requests.Session()
+    session.verify = False
     ctx = c._ws_options('wss://h/', {}, client_http.wrap(
-        http, False, True, False))['ssl']
+        session, False, True, False))['ssl']
     assert ctx.verify_mode == 0 and not ctx.check_hostname
     with pytest.raises(ValueError):
-        client_http.wrap(http, False, True, True)   # requests for asyncio
+        client_http.wrap(session, False, True, True)   # requests for asyncio
     with pytest.raises(ValueError):
         client_http.wrap(object(), False, True, False)
 
@@ -1246,37 +1246,8 @@ def test_post_failure_ends_session(scripted, clients, kind):
 # ---------------------------------------------------------------------------
 # TLS and SIGINT
 
-def _self_signed(tmp_path):
-    import datetime
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, '127.0.0.1')])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(1)
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address('127.0.0.1'))]),
-                critical=False)
-            .sign(key, hashes.SHA256()))
-    certfile = tmp_path / 'cert.pem'
-    keyfile = tmp_path / 'key.pem'
-    certfile.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    keyfile.write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
-    return str(certfile), str(keyfile)
-
-
 def test_https_and_wss_with_ssl_verify(clients, kind, tmp_path):
-    certfile, keyfile = _self_signed(tmp_path)
+    certfile, keyfile = make_cert(tmp_path)
     rec = Events()
     with LiveServer(engineio.ASGIApp(echo_async_server(rec)),
                     ssl_certfile=certfile, ssl_keyfile=keyfile) as s:

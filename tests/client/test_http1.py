@@ -18,7 +18,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from engineio_fast import http1
 
-from ..support import LiveServer
+from ..support import LiveServer, make_cert
 
 pytestmark = pytest.mark.timeout(30)
 WAIT = 5.0      # bound on any wait for the other side
@@ -824,37 +824,8 @@ def test_cookie_jar(monkeypatch):
 # ---------------------------------------------------------------------------
 # TLS and real servers
 
-def _self_signed(tmp_path):
-    import datetime
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, '127.0.0.1')])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(1)
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address('127.0.0.1'))]),
-                critical=False)
-            .sign(key, hashes.SHA256()))
-    certfile = tmp_path / 'cert.pem'
-    keyfile = tmp_path / 'key.pem'
-    certfile.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    keyfile.write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
-    return str(certfile), str(keyfile)
-
-
 def test_https(client, server, tmp_path):
-    certfile, keyfile = _self_signed(tmp_path)
+    certfile, keyfile = make_cert(tmp_path)
     server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server_ctx.load_cert_chain(certfile, keyfile)
     s = server(response(b'secret', 'Set-Cookie: s=1; Secure'),

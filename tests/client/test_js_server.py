@@ -13,9 +13,7 @@ Every client runs under the ``sessions`` fixture: teardown disconnects it (bound
 the test if an exception escaped into a background thread or an event loop.
 """
 
-import datetime
 import hashlib
-import ipaddress
 import json
 import os
 import time
@@ -24,10 +22,12 @@ import pytest
 
 try:  # tests.client is a package once tests/client/__init__.py exists; plain modules before
     from . import bad_server
+    from ..support import make_cert
     from .conftest import SLACK, TRANSPORTS, big_bytes, big_text
 except ImportError:
     import bad_server
     from conftest import SLACK, TRANSPORTS, big_bytes, big_text
+    from support import make_cert
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -268,31 +268,9 @@ def test_connect_rejected(sessions, js_server, transport, known_failure):
 # the official server, other options
 @pytest.fixture(scope='module')
 def tls_files(tmp_path_factory):
-    """A self-signed certificate for 127.0.0.1 (right name, untrusted issuer)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, '127.0.0.1')])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=2))
-            .add_extension(x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address('127.0.0.1'))]), critical=False)
-            .sign(key, hashes.SHA256()))
-    folder = tmp_path_factory.mktemp('tls')
-    key_path, cert_path = os.path.join(folder, 'key.pem'), os.path.join(folder, 'cert.pem')
-    with open(key_path, 'wb') as f:
-        f.write(key.private_bytes(serialization.Encoding.PEM,
-                                  serialization.PrivateFormat.PKCS8,
-                                  serialization.NoEncryption()))
-    with open(cert_path, 'wb') as f:
-        f.write(cert.public_bytes(serialization.Encoding.PEM))
-    return key_path, cert_path
+    """A self-signed certificate for 127.0.0.1 (right name, untrusted issuer): (key, cert)."""
+    certfile, keyfile = make_cert(tmp_path_factory.mktemp('tls'))
+    return keyfile, certfile
 
 
 @pytest.fixture(scope='module')

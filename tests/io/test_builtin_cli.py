@@ -15,7 +15,7 @@ from websockets.sync.client import connect as ws_connect
 
 from .builtin_helpers import (EIO_POLL, EIO_WS, ROOT, WAIT, ServerProcess,
                               free_port)
-from .test_builtin_http import make_cert
+from ..support import make_cert
 
 
 def run_cli(args, timeout=30, **kw):

@@ -4,15 +4,11 @@ keep-alive, pipelining, chunked bodies, 100-continue, limits and timeouts
 Starlette), lifespan hooks, write flow control and TLS."""
 
 import asyncio
-import datetime
 import hashlib
-import ipaddress
 import json
 import os
-import shutil
 import socket
 import ssl
-import subprocess
 import time
 
 import httpx
@@ -21,6 +17,7 @@ from websockets.sync.client import connect as ws_connect
 
 import engineio_fast as engineio
 
+from ..support import make_cert
 from .builtin_helpers import (EIO_POLL, EIO_WS, WAIT, RawConn, RawWs,
                               Recorder, echo_server, polling_open,
                               request, wait_for)
@@ -657,48 +654,6 @@ def test_parked_polls_on_many_connections(echo):
 
 
 # -- TLS ---------------------------------------------------------------------
-
-def make_cert(directory):
-    """A self-signed certificate for 127.0.0.1: (certfile, keyfile)."""
-    certfile = os.path.join(directory, 'cert.pem')
-    keyfile = os.path.join(directory, 'key.pem')
-    try:
-        from cryptography import x509
-        from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.hazmat.primitives.asymmetric import ec
-        from cryptography.x509.oid import NameOID
-    except ImportError:
-        assert shutil.which('openssl') is not None, \
-            'the TLS test needs the cryptography package or openssl'
-        subprocess.run(
-            ['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt',
-             'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
-             '-subj', '/CN=127.0.0.1', '-addext',
-             'subjectAltName=IP:127.0.0.1', '-keyout', keyfile,
-             '-out', certfile], check=True, capture_output=True, timeout=30)
-        return certfile, keyfile
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, '127.0.0.1')])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=2))
-            .add_extension(x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address('127.0.0.1'))]),
-                critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None),
-                           critical=True)
-            .sign(key, hashes.SHA256()))
-    with open(certfile, 'wb') as f:
-        f.write(cert.public_bytes(serialization.Encoding.PEM))
-    with open(keyfile, 'wb') as f:
-        f.write(key.private_bytes(serialization.Encoding.PEM,
-                                  serialization.PrivateFormat.PKCS8,
-                                  serialization.NoEncryption()))
-    return certfile, keyfile
-
 
 def test_tls_polling_and_wss(builtin, tmp_path):
     certfile, keyfile = make_cert(str(tmp_path))
