@@ -42,4 +42,5 @@ def run(app, host='127.0.0.1', port=5000, **kwargs):
     return _run(app, host=host, port=port, **kwargs)
 
 
-__all__ = ['AsyncServer', 'ASGIApp', 'Server', 'Client', 'AsyncClient', 'WSGIApp', 'Middleware', 'IMPLEMENTATION', 'run', '__version__']
+__all__ = ['AsyncServer', 'ASGIApp', 'Server', 'Client', 'AsyncClient',
+           'WSGIApp', 'Middleware', 'IMPLEMENTATION', 'run', '__version__']

@@ -21,6 +21,7 @@ import weakref
 from . import base_client
 from typing import Any
 
+from . import _accel
 from . import exceptions
 from .client_http import TooLarge as _TooLarge
 from .protocol import client as _core
@@ -29,6 +30,7 @@ try:
     from websockets.asyncio.client import connect as _ws_connect
     from websockets.exceptions import (ConnectionClosedOK, InvalidStatus,
                                        WebSocketException)
+    from websockets.protocol import State as _WsState
 except ImportError:  # pragma: no cover
     _ws_connect = None  # type: ignore[assignment,misc]
 
@@ -38,6 +40,11 @@ _CLOSE = _core.ACT_CLOSE
 # coroutine message handlers running at once per connection; past this the
 # reader waits for one to finish (backpressure)
 MAX_HANDLER_TASKS = 1024
+# websocket messages queued in one turn of the event loop go out in one
+# write (frames built by the compiled kernels); a batch this large is
+# written at once
+WS_BATCH_BYTES = 65536
+_build_frames = _accel.active.build_frames
 
 _sigint_loops: 'weakref.WeakSet[Any]' = weakref.WeakSet()
 _background: 'set[Any]' = set()
@@ -154,6 +161,8 @@ class _Connection:
         self.writer = None
         self.timer = None
         self.tasks = set()
+        self.ws_batch = []      # websocket items waiting for this turn's
+        self.ws_batch_bytes = 0     # write (see AsyncClient._ws_put)
 
     def end(self):
         if self.ended:
@@ -220,7 +229,9 @@ class AsyncClient(base_client.BaseClient):
 
     async def send(self, data):
         """Send a message: str, bytes, or a dict/list (sent as JSON). A
-        coroutine; it waits only when the outgoing queue is full."""
+        coroutine; it waits only when the outgoing queue is full. Text
+        with a lone surrogate (which UTF-8 cannot carry) raises
+        ``UnicodeEncodeError`` and is not sent."""
         conn = self._conn
         if conn is None or conn.ended or self.state != 'connected':
             return
@@ -255,10 +266,8 @@ class AsyncClient(base_client.BaseClient):
         self._stop_timer(conn)
         self._log_packet('Sending', _core.CLOSE, None)
         if conn.mode == 'ws':
-            try:
-                await conn.ws.send(_core.CLOSE_PACKET)
-            except Exception:
-                pass
+            self._ws_put(conn, _core.CLOSE_PACKET)
+            self._ws_flush(conn)
         else:
             conn.outbox.put_nowait(_core.CLOSE_PACKET)
         conn.outbox.close()
@@ -395,10 +404,8 @@ class AsyncClient(base_client.BaseClient):
     async def _abandon(self, conn):
         """Tell the server a session we give up on is closed (best effort)."""
         if conn.ws is not None:
-            try:
-                await conn.ws.send(_core.CLOSE_PACKET)
-            except Exception:
-                pass
+            self._ws_put(conn, _core.CLOSE_PACKET)
+            self._ws_flush(conn)
             await self._close_ws(conn.ws)
         elif conn.http is not None and conn.base_url:
             try:
@@ -437,14 +444,8 @@ class AsyncClient(base_client.BaseClient):
             return False
         conn.ws = self.ws = ws
         self.current_transport = 'websocket'
-        try:
-            items = conn.outbox.take_nowait()
-            while items:
-                for item in items:
-                    await ws.send(item)
-                items = conn.outbox.take_nowait()
-        except Exception as exc:
-            self.logger.info('WebSocket send failed: %s', exc)
+        for item in conn.outbox.take_nowait():
+            self._ws_put(conn, item)
         conn.mode = 'ws'
         self.logger.info('WebSocket upgrade was successful')
         return True
@@ -537,14 +538,43 @@ class AsyncClient(base_client.BaseClient):
     async def _send_item(self, conn, item):
         mode = conn.mode
         if mode == 'ws':
-            try:
-                await conn.ws.send(item)
-            except Exception as exc:
-                self.logger.info('WebSocket send failed: %s', exc)
+            self._ws_put(conn, item)
+            ws = conn.ws
+            if getattr(ws, 'paused', False):
+                # the socket is behind (websockets' write buffer is past its
+                # high-water mark): wait for it, as ws.send() would
+                self._ws_flush(conn)
+                await ws.drain()
         elif mode == 'polling':
             await conn.outbox.put(item)
         else:
             conn.outbox.put_nowait(item)
+
+    def _ws_put(self, conn, item):
+        """Queue an item for the websocket. Everything queued in one turn
+        of the event loop is written together at its end: one frame each,
+        all built at once by the compiled kernels, one write to the socket
+        (the websockets package would write each frame on its own)."""
+        batch = conn.ws_batch
+        batch.append(item)
+        conn.ws_batch_bytes += len(item)
+        if len(batch) == 1:
+            asyncio.get_running_loop().call_soon(self._ws_flush, conn)
+        elif conn.ws_batch_bytes >= WS_BATCH_BYTES:
+            self._ws_flush(conn)
+
+    def _ws_flush(self, conn):
+        items = conn.ws_batch
+        if not items:
+            return
+        conn.ws_batch = []
+        conn.ws_batch_bytes = 0
+        ws = conn.ws
+        transport = ws.transport
+        if ws.protocol.state is not _WsState.OPEN or transport.is_closing():
+            return      # closing: nothing more may be sent
+        # (send() refused text that cannot be encoded)
+        transport.write(_build_frames(items, True))
 
     async def _on_packet(self, conn, pkt):
         """Act on one decoded packet; returns a disconnect reason when the
@@ -558,7 +588,7 @@ class AsyncClient(base_client.BaseClient):
                 await self._dispatch(conn, handler, data)
         elif action == _PONG:
             if conn.mode == 'ws':
-                await conn.ws.send(arg)
+                self._ws_put(conn, arg)
             else:
                 conn.outbox.put_nowait(arg)
         elif action == _CLOSE:
@@ -725,8 +755,10 @@ class AsyncClient(base_client.BaseClient):
         await self._finalize(conn)
 
     async def _close_ws(self, ws):
+        # bounded: the websockets package waits without a deadline for a
+        # full socket to drain before its close frame
         try:
-            await ws.close()
+            await asyncio.wait_for(ws.close(), self.request_timeout)
         except Exception:
             _abort_ws(ws)
 

@@ -77,23 +77,38 @@ class _Connection:
             return True
 
 
-def _close_ws(ws, force):
+def _bounded(fn, timeout):
+    """Run ``fn()`` in a helper thread; True if it ended within ``timeout``
+    seconds. For the websocket's close: the websockets package's sync
+    connection takes one lock for every write, and a writer blocked on a
+    socket the server no longer reads holds it for good."""
+    def run():
+        try:
+            fn()
+        except Exception:
+            pass
+    th = threading.Thread(target=run, daemon=True,
+                          name='engineio-client-close')
+    th.start()
+    th.join(timeout)
+    return not th.is_alive()
+
+
+def _close_ws(ws, force, timeout=None):
+    """Close the websocket: the close handshake, within ``timeout`` seconds
+    (then as with ``force``), or at once with ``force``."""
     if ws is None:
         return
-    if force:
-        try:
-            ws.socket.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        try:
-            ws.close_socket()
-        except Exception:  # pragma: no cover - already closed
-            pass
-    else:
-        try:
-            ws.close()
-        except Exception:
-            _close_ws(ws, True)
+    if not force and _bounded(ws.close, timeout):
+        return
+    try:
+        ws.socket.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    try:
+        ws.close_socket()
+    except Exception:  # pragma: no cover - already closed
+        pass
 
 
 class Client(base_client.BaseClient):
@@ -149,7 +164,9 @@ class Client(base_client.BaseClient):
         """Send a message: str, bytes, or a dict/list (sent as JSON).
 
         Returns at once unless the outgoing queue is full (then it waits for
-        room); a client that is not connected drops the message."""
+        room); a client that is not connected drops the message. Text with
+        a lone surrogate (which UTF-8 cannot carry) raises
+        ``UnicodeEncodeError`` and is not sent."""
         conn = self._conn
         if conn is None or conn.ended or self.state != 'connected':
             return
@@ -179,18 +196,16 @@ class Client(base_client.BaseClient):
         if self.state == 'connected':
             self.state = 'disconnecting'
         self._log_packet('Sending', _core.CLOSE, None)
+        ws = conn.ws
         if conn.mode == 'ws':
-            try:
-                conn.ws.send(_core.CLOSE_PACKET)
-            except Exception:
-                pass
+            self._ws_close_packet(ws)
         else:
             conn.outbox.put(_core.CLOSE_PACKET, force=True)
         conn.outbox.close()
         conn.dispatcher.close()
         self._call_disconnect(reason or self.reason.CLIENT_DISCONNECT)
-        if conn.ws is not None:
-            _close_ws(conn.ws, force=False)
+        if ws is not None:
+            _close_ws(ws, False, self.request_timeout)
         if not abort:
             me = threading.current_thread()
             deadline = _monotonic() + self.request_timeout
@@ -319,14 +334,18 @@ class Client(base_client.BaseClient):
                 'Connect handler failed: ' + str(exc)) from None
         return True
 
+    def _ws_close_packet(self, ws):
+        """Send the close packet, or give up on the socket if it cannot be
+        written within ``request_timeout``."""
+        if not _bounded(lambda: ws.send(_core.CLOSE_PACKET),
+                        self.request_timeout):
+            _close_ws(ws, force=True)
+
     def _abandon(self, conn):
         """Tell the server a session we give up on is closed (best effort)."""
         if conn.ws is not None:
-            try:
-                conn.ws.send(_core.CLOSE_PACKET)
-            except Exception:
-                pass
-            _close_ws(conn.ws, force=False)
+            self._ws_close_packet(conn.ws)
+            _close_ws(conn.ws, False, self.request_timeout)
         elif conn.http is not None and conn.base_url:
             try:
                 self._request(conn, 'POST', conn.base_url,
@@ -620,7 +639,8 @@ class Client(base_client.BaseClient):
         if not conn.dispatcher.finish(self._finish_lost, (conn, reason)):
             self._finish_lost(conn, reason)
         if conn.ws is not None:
-            _close_ws(conn.ws, force=reason != self.reason.SERVER_DISCONNECT)
+            _close_ws(conn.ws, reason != self.reason.SERVER_DISCONNECT,
+                      self.request_timeout)
 
     def _finish_lost(self, conn, reason):
         if self._conn is conn and self.state == 'connected':

@@ -224,7 +224,7 @@ class Aiohttp(Adapter):
         await self.session.close()
 
 
-# -- httpx ----------------------------------------------------------------------
+# -- httpx --------------------------------------------------------------------
 
 class _HttpxBase(Adapter):
     def ws_headers(self, url):

@@ -245,8 +245,16 @@ class ClientCore:
 
     def encode_message(self, data):
         """The outgoing item for a message with API-level ``data`` (str,
-        bytes, dict, list; anything else is sent as its ``str()``)."""
-        return self._encode_value(MESSAGE, data, False, self.dumps)
+        bytes, dict, list; anything else is sent as its ``str()``).
+
+        Raises:
+            UnicodeEncodeError: text with a lone surrogate, which no
+                transport can carry (checked here, before it is queued).
+        """
+        item = self._encode_value(MESSAGE, data, False, self.dumps)
+        if item.__class__ is str and not item.isascii():
+            item.encode('utf-8')
+        return item
 
     def can_upgrade(self, transports):
         return 'websocket' in self.upgrades and 'websocket' in transports

@@ -1119,12 +1119,15 @@ def test_failed_upgrade_stays_on_polling(scripted, clients, kind):
 
 class RawWsServer:
     """Accepts one websocket handshake, sends the open packet, then the raw
-    bytes ``after`` and closes the TCP connection."""
+    bytes ``after`` and closes the TCP connection; with ``after=None`` it
+    keeps the connection open, never reading from it, until stopped."""
 
     def __init__(self, after):
         import base64
         import hashlib
+        self.stopped = threading.Event()
         self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
         self.sock.bind(('127.0.0.1', 0))
         self.sock.listen(4)
         self.url = 'http://127.0.0.1:%d' % self.sock.getsockname()[1]
@@ -1147,6 +1150,10 @@ class RawWsServer:
                          b'Sec-WebSocket-Accept: ' + accept + b'\r\n\r\n')
             open_packet = (OPEN % (5000, 5000)).encode()
             conn.sendall(b'\x81' + bytes([len(open_packet)]) + open_packet)
+            if after is None:
+                self.stopped.wait(WAIT * 4)
+                conn.close()
+                return
             time.sleep(0.1)
             conn.sendall(after)
             time.sleep(0.1)
@@ -1155,7 +1162,39 @@ class RawWsServer:
         threading.Thread(target=serve, daemon=True).start()
 
     def stop(self):
+        self.stopped.set()
         self.sock.close()
+
+
+def test_websocket_send_waits_for_a_server_that_does_not_read(
+        scripted, clients, kind):
+    """send() blocks (sync) or waits (asyncio) once the socket is full:
+    what the client holds for a server that stops reading stays bounded."""
+    s = scripted(RawWsServer, None)
+    c = clients(kind, request_timeout=1)
+    c.call('connect', s.url, transports=['websocket'])
+    chunk = 'x' * 65536
+    done = []
+
+    def send_all():
+        for i in range(400):         # 25 MiB if nothing pushed back
+            c.call('send', chunk)
+            done.append(i)
+    sender = threading.Thread(target=send_all, daemon=True)
+    sender.start()
+    sender.join(1.5)
+    assert sender.is_alive() and len(done) < 100, len(done)
+    if kind == 'async':
+        ws = c.client._conn.ws
+        assert ws.transport.get_write_buffer_size() < 2 * 1024 * 1024
+    # disconnect() is bounded by request_timeout even though the close
+    # frame cannot be written
+    t0 = time.monotonic()
+    c.call('disconnect')
+    assert time.monotonic() - t0 < 1 + SLACK
+    s.stop()
+    sender.join(WAIT)
+    assert not sender.is_alive()
 
 
 @pytest.mark.parametrize('after', [
@@ -1168,6 +1207,19 @@ def test_broken_websocket_frames_end_cleanly(scripted, clients, kind, after):
     c = clients(kind)
     c.call('connect', s.url, transports=['websocket'])
     assert_lost_within(c, 1)
+
+
+def test_unencodable_text_is_refused_by_send(servers, clients, kind,
+                                             transport):
+    url, rec = servers()
+    c = clients(kind)
+    c.call('connect', url, transports=TRANSPORTS[transport])
+    with pytest.raises(UnicodeEncodeError):
+        c.call('send', 'a\ud800b')
+    c.call('send', 'ok')
+    assert c.events.wait(lambda ev: ev.messages() == ['ok'])
+    assert server_messages(rec) == ['ok']
+    assert c.client.state == 'connected'
 
 
 def test_custom_json_module(servers, clients, kind):
