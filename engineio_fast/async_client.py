@@ -19,6 +19,7 @@ import threading
 import weakref
 
 from . import base_client
+from . import base_server
 from typing import Any
 
 from . import _accel
@@ -177,7 +178,8 @@ def _abort_ws(ws):
         transport.abort()
 
 
-class AsyncClient(base_client.BaseClient):
+class AsyncClient(base_server.AsyncioUtilities,
+                  base_client.BaseClient):
     """An Engine.IO client for asyncio.
 
     Args: as :class:`~engineio_fast.base_client.BaseClient` documents;
@@ -285,28 +287,6 @@ class AsyncClient(base_client.BaseClient):
             for t in pending:
                 t.cancel()
         await self._finalize(conn)
-
-    def start_background_task(self, target, *args, **kwargs):
-        """Run the coroutine function ``target(*args, **kwargs)`` as a task
-        and return the :class:`asyncio.Task`."""
-        return asyncio.ensure_future(target(*args, **kwargs))
-
-    async def sleep(self, seconds=0):
-        """Sleep for ``seconds`` (a coroutine)."""
-        return await asyncio.sleep(seconds)
-
-    def create_queue(self, *args, **kwargs):
-        """Create an :class:`asyncio.Queue`."""
-        return asyncio.Queue(*args, **kwargs)
-
-    def get_queue_empty_exception(self):
-        """The exception an empty queue raises: :class:`asyncio.QueueEmpty`.
-        """
-        return asyncio.QueueEmpty
-
-    def create_event(self):
-        """Create an :class:`asyncio.Event`."""
-        return asyncio.Event()
 
     # -- connection setup -----------------------------------------------------
 

@@ -64,7 +64,8 @@ def _connect_verdict(ret):
     return False, ret
 
 
-class AsyncServer(base_server.BaseServer):
+class AsyncServer(base_server.AsyncioUtilities,
+                  base_server.BaseServer):
     """An Engine.IO server for asyncio.
 
     Args:
@@ -356,24 +357,3 @@ class AsyncServer(base_server.BaseServer):
         tasks = [t for t in self._tasks if not t.done()]
         if tasks:
             await asyncio.wait(tasks, timeout=5)
-
-    def start_background_task(self, target, *args, **kwargs):
-        """Run ``target(*args, **kwargs)`` (a coroutine function) as a
-        task; returns the :class:`asyncio.Task`."""
-        return asyncio.ensure_future(target(*args, **kwargs))
-
-    async def sleep(self, seconds=0):
-        """Sleep for ``seconds`` without blocking the loop."""
-        return await asyncio.sleep(seconds)
-
-    def create_queue(self, *args, **kwargs):
-        """Return an :class:`asyncio.Queue`."""
-        return asyncio.Queue(*args, **kwargs)
-
-    def get_queue_empty_exception(self):
-        """Return :class:`asyncio.QueueEmpty`."""
-        return asyncio.QueueEmpty
-
-    def create_event(self, *args, **kwargs):
-        """Return an :class:`asyncio.Event`."""
-        return asyncio.Event(*args, **kwargs)

@@ -1,6 +1,7 @@
 """What the sync and asyncio servers share: options, handlers, logging and
 the bridge from API calls to the sans-I/O engine."""
 
+import asyncio
 import inspect
 import json as _stdjson
 import logging
@@ -59,6 +60,32 @@ class HandlerRegistry:
             return set_handler
         set_handler(handler)
         return None
+
+
+class AsyncioUtilities:
+    """The asyncio helpers python-engineio gives both :class:`AsyncServer`
+    and :class:`AsyncClient`."""
+
+    def start_background_task(self, target, *args, **kwargs):
+        """Run ``target(*args, **kwargs)`` (a coroutine function) as a
+        task; returns the :class:`asyncio.Task`."""
+        return asyncio.ensure_future(target(*args, **kwargs))
+
+    async def sleep(self, seconds=0):
+        """Sleep for ``seconds`` without blocking the loop."""
+        return await asyncio.sleep(seconds)
+
+    def create_queue(self, *args, **kwargs):
+        """Return an :class:`asyncio.Queue`."""
+        return asyncio.Queue(*args, **kwargs)
+
+    def get_queue_empty_exception(self):
+        """Return :class:`asyncio.QueueEmpty`."""
+        return asyncio.QueueEmpty
+
+    def create_event(self, *args, **kwargs):
+        """Return an :class:`asyncio.Event`."""
+        return asyncio.Event(*args, **kwargs)
 
 
 class BaseServer(HandlerRegistry):
