@@ -184,3 +184,31 @@ def make_cert(directory):
                                   serialization.PrivateFormat.PKCS8,
                                   serialization.NoEncryption()))
     return certfile, keyfile
+
+
+class WerkzeugServer:
+    """A sync Server behind Werkzeug's threaded server on 127.0.0.1 (port
+    0), serving ``app`` (default ``WSGIApp(eio)``); ``stop()`` shuts the
+    Engine.IO server down, then Werkzeug."""
+
+    def __init__(self, eio, app=None, wait=5.0):
+        from werkzeug.serving import make_server
+
+        import engineio_fast
+        self.eio = eio
+        self.wait = wait
+        self.httpd = make_server('127.0.0.1', 0,
+                                 app or engineio_fast.WSGIApp(eio),
+                                 threaded=True)
+        self.port = self.httpd.server_port
+        self.url = 'http://127.0.0.1:%d' % self.port
+        self.thread = threading.Thread(target=self.httpd.serve_forever,
+                                       kwargs={'poll_interval': 0.05},
+                                       daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.eio.shutdown()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(self.wait)

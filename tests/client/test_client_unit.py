@@ -19,14 +19,13 @@ import warnings
 
 import httpx
 import pytest
-from werkzeug.serving import make_server
 from websockets.sync.server import serve as ws_serve
 
 import engineio_fast as engineio
 from engineio_fast import exceptions
 from engineio_fast.protocol import client as core
 
-from ..support import LiveServer, make_cert
+from ..support import LiveServer, WerkzeugServer, make_cert
 
 pytestmark = pytest.mark.timeout(60)
 WAIT = 5.0
@@ -498,24 +497,6 @@ def echo_sync_server(rec, **options):
         rec.add('disconnect', sid, reason)
 
     return eio
-
-
-class WerkzeugServer:
-    def __init__(self, eio):
-        self.eio = eio
-        self.httpd = make_server('127.0.0.1', 0, engineio.WSGIApp(eio),
-                                 threaded=True)
-        self.url = 'http://127.0.0.1:%d' % self.httpd.server_port
-        self.thread = threading.Thread(target=self.httpd.serve_forever,
-                                       kwargs={'poll_interval': 0.05},
-                                       daemon=True)
-        self.thread.start()
-
-    def stop(self):
-        self.eio.shutdown()
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(WAIT)
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from engineio_fast import packet as eio_packet
 from ..io.builtin_helpers import (EIO_POLL, OP_BINARY, OP_CLOSE, OP_CONT,
                                   OP_PING, OP_PONG, OP_TEXT, RawWs, Recorder,
                                   close_code, wait_for)
+from ..support import WerkzeugServer
 
 pytestmark = pytest.mark.timeout(60)
 WAIT = 5.0
@@ -31,30 +32,12 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 
 
-class Served:
-    def __init__(self, eio, app):
-        self.eio = eio
-        self.httpd = make_server('127.0.0.1', 0, app, threaded=True)
-        self.port = self.httpd.server_port
-        self.url = 'http://127.0.0.1:%d' % self.port
-        self.thread = threading.Thread(target=self.httpd.serve_forever,
-                                       kwargs={'poll_interval': 0.05},
-                                       daemon=True)
-        self.thread.start()
-
-    def stop(self):
-        self.eio.shutdown()
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(WAIT)
-
-
 @pytest.fixture
 def serve():
     started = []
 
     def start(eio, app=None):
-        s = Served(eio, app or engineio.WSGIApp(eio))
+        s = WerkzeugServer(eio, app)
         started.append(s)
         return s
 
