@@ -467,7 +467,7 @@ class Client(base_client.BaseClient):
                 name='engineio-client-writer')
             conn.writer.start()
         conn.reader = self.read_loop_task = threading.Thread(
-            target=reader, args=(conn,), daemon=True,
+            target=self._read_loop, args=(conn, reader), daemon=True,
             name='engineio-client-reader')
         conn.reader.start()
 
@@ -513,38 +513,12 @@ class Client(base_client.BaseClient):
             self.logger.error('Received unexpected packet of type %s', ptype)
         return None
 
-    def _ws_reader(self, conn):
+    def _read_loop(self, conn, reader):
+        """The reader thread: ``reader(conn)`` returns the disconnect
+        reason; whatever ends it, the connection ends here."""
         reason = self.reason.TRANSPORT_ERROR
-        ws = conn.ws
-        core = conn.core
-        loads = core.loads
         try:
-            while True:
-                # a message already buffered is taken even past the
-                # deadline (the reader may have waited for the handlers)
-                try:
-                    message = ws.recv(
-                        timeout=max(core.deadline - _monotonic(), 0)
-                        if not conn.ended else self.request_timeout)
-                except TimeoutError:
-                    if conn.ended:
-                        break
-                    if core.deadline <= _monotonic():
-                        self.logger.warning(
-                            'Server has stopped communicating, aborting')
-                        break
-                    continue
-                if conn.ended:
-                    # ended by disconnect(): keep reading until the close
-                    # handshake completes (a full receive buffer would
-                    # stall it)
-                    continue
-                core.deadline = _monotonic() + core.window
-                end = self._on_packet(conn,
-                                      _core.decode_frame(message, loads))
-                if end is not None:
-                    reason = end
-                    break
+            reason = reader(conn)
         except ConnectionClosedOK:
             # a clean close by the server without a close packet (what the
             # JavaScript server does): a server disconnect
@@ -559,49 +533,67 @@ class Client(base_client.BaseClient):
             self.logger.exception('Unexpected error in the read loop')
         self._lost(conn, reason)
 
-    def _poll_reader(self, conn):
-        reason = self.reason.TRANSPORT_ERROR
+    def _ws_reader(self, conn):
+        ws = conn.ws
         core = conn.core
         loads = core.loads
-        try:
-            while not conn.ended:
-                left = core.deadline - _monotonic()
-                if left <= 0:
+        while True:
+            # a message already buffered is taken even past the deadline
+            # (the reader may have waited for the handlers)
+            try:
+                message = ws.recv(
+                    timeout=max(core.deadline - _monotonic(), 0)
+                    if not conn.ended else self.request_timeout)
+            except TimeoutError:
+                if conn.ended:
+                    break
+                if core.deadline <= _monotonic():
                     self.logger.warning(
                         'Server has stopped communicating, aborting')
                     break
-                try:
-                    status, body = self._request(
-                        conn, 'GET', conn.base_url + self._url_timestamp(),
-                        left)
-                except Exception as exc:
-                    if not conn.ended:
-                        self.logger.warning('Polling GET failed: %s', exc)
-                    break
-                if conn.ended:
-                    break
-                if status < 200 or status >= 300:
-                    self.logger.warning('Unexpected status code %s in server '
-                                        'response, aborting', status)
-                    break
-                packets = _core.decode_payload(body, loads)
-                core.deadline = _monotonic() + core.window
-                end = None
-                for pkt in packets:
-                    end = self._on_packet(conn, pkt)
-                    if end is not None:
-                        break
-                # time spent waiting for the handlers is not the server's
-                core.deadline = _monotonic() + core.window
+                continue
+            if conn.ended:
+                # ended by disconnect(): keep reading until the close
+                # handshake completes (a full receive buffer would stall it)
+                continue
+            core.deadline = _monotonic() + core.window
+            end = self._on_packet(conn, _core.decode_frame(message, loads))
+            if end is not None:
+                return end
+        return self.reason.TRANSPORT_ERROR
+
+    def _poll_reader(self, conn):
+        core = conn.core
+        loads = core.loads
+        while not conn.ended:
+            left = core.deadline - _monotonic()
+            if left <= 0:
+                self.logger.warning(
+                    'Server has stopped communicating, aborting')
+                break
+            try:
+                status, body = self._request(
+                    conn, 'GET', conn.base_url + self._url_timestamp(),
+                    left)
+            except Exception as exc:
+                if not conn.ended:
+                    self.logger.warning('Polling GET failed: %s', exc)
+                break
+            if conn.ended:
+                break
+            if status < 200 or status >= 300:
+                self.logger.warning('Unexpected status code %s in server '
+                                    'response, aborting', status)
+                break
+            packets = _core.decode_payload(body, loads)
+            core.deadline = _monotonic() + core.window
+            for pkt in packets:
+                end = self._on_packet(conn, pkt)
                 if end is not None:
-                    reason = end
-                    break
-        except _core.ProtocolError as exc:
-            self.logger.warning('Invalid payload from server (%s), aborting',
-                                exc)
-        except Exception:  # pragma: no cover - never escape the thread
-            self.logger.exception('Unexpected error in the read loop')
-        self._lost(conn, reason)
+                    return end
+            # time spent waiting for the handlers is not the server's
+            core.deadline = _monotonic() + core.window
+        return self.reason.TRANSPORT_ERROR
 
     def _poll_writer(self, conn):
         core = conn.core
