@@ -457,6 +457,10 @@ async function connectScenario({ total: T, concurrency: CC = 50, warmup_connecti
 // Polling runs on raw keep-alive HTTP/1.1 connections (one per virtual client, one request at a time,
 // Content-Length and chunked responses): node:http's client cost ~75 µs of generator CPU per request
 // and saturated the generator's core before the fastest target did (README).
+// With cfg.http_close (a server without keep-alive, such as uWSGI's --http-socket, which closes after
+// every response and may send no length), each request gets a new connection and a response without
+// a length ends at the server's close.
+const HTTP_CLOSE = !!cfg.http_close;
 class HttpConn {
   constructor() { this.sock = null; this.resolve = null; this.reject = null; this.buf = null; }
   connect() {
@@ -464,14 +468,18 @@ class HttpConn {
     this.sock = sock; this.buf = null;
     sock.on('data', (d) => { this.buf = this.buf ? Buffer.concat([this.buf, d]) : d; this.parse(); });
     const gone = (e) => {
-      if (this.sock === sock) this.sock = null;
+      if (this.sock !== sock) return;
+      this.sock = null;
+      if (!e && this.untilClose && this.buf) { this.finish(this.untilClose, this.buf.toString('utf8', this.untilClose.start)); return; }
       if (this.reject) { const r = this.reject; this.resolve = this.reject = null; r(e || new Error('connection closed')); }
     };
     sock.on('error', gone);
     sock.on('close', () => gone());
   }
   request(method, query, body) {
+    if (HTTP_CLOSE) this.close();
     if (!this.sock) this.connect();
+    this.untilClose = null;
     return new Promise((resolve, reject) => {
       this.resolve = resolve; this.reject = reject;
       let head = `${method} ${EIO_PATH}?${query} HTTP/1.1\r\nHost: ${HOST}:${PORT}\r\n`;
@@ -481,6 +489,7 @@ class HttpConn {
   }
   parse() {
     const buf = this.buf;
+    if (this.untilClose) return; // the body ends at the server's close (gone)
     const end = buf.indexOf(CRLF2);
     if (end < 0) return;
     const head = buf.toString('latin1', 0, end);
@@ -502,14 +511,23 @@ class HttpConn {
         parts.push(buf.subarray(le + 2, le + 2 + size)); off = le + 2 + size + 2;
       }
       body = Buffer.concat(parts).toString('utf8');
-    } else { this.fail(new Error('response without length')); return; }
+    } else if (HTTP_CLOSE) { this.untilClose = { status, start: end + 4 }; return; }
+    else { this.fail(new Error('response without length')); return; }
     this.buf = buf.length > used ? buf.subarray(used) : null;
-    if (/\r\nconnection:\s*close/i.test(head)) { const s = this.sock; this.sock = null; s.removeAllListeners('close'); s.on('close', () => {}); s.destroy(); }
+    if (HTTP_CLOSE || /\r\nconnection:\s*close/i.test(head)) this.close();
+    this.finish({ status }, body);
+  }
+  finish({ status }, body) {
+    this.untilClose = null;
     const r = this.resolve; this.resolve = this.reject = null;
     if (r) r({ status, body });
   }
   fail(e) { const r = this.reject; this.resolve = this.reject = null; if (this.sock) this.sock.destroy(); this.sock = null; if (r) r(e); }
-  close() { if (this.sock) { const s = this.sock; this.sock = null; s.destroy(); } }
+  close() {
+    if (!this.sock) return;
+    const s = this.sock; this.sock = null; this.buf = null;
+    s.removeAllListeners('close'); s.on('close', () => {}); s.destroy();
+  }
 }
 const conns = [];
 function request(conn, method, query, body) {

@@ -83,13 +83,9 @@ SYNC_KINDS = [
     ('eventlet', 'eventlet', 'eventlet.wsgi.server after eventlet.monkey_patch()', ['eventlet'], {}),
     ('gevent', 'gevent', 'gevent.pywsgi.WSGIServer + geventwebsocket WebSocketHandler after patch_all()',
      ['gevent', 'geventwebsocket'], {}),
-    ('uwsgi', 'gevent_uwsgi', 'uwsgi --http-socket --gevent 1000, 1 process, no master',
-     ['gevent'], {'exe': 'uwsgi', 'skip': SYNC_SKIP + ['S4'], 'skip_why': {'S4': (
-         "uWSGI's --http-socket has no HTTP keep-alive (the generator's polling clients need it: the "
-         "server closes each connection, and python-engineio's responses there have no Content-Length); "
-         "--http11-socket aborts uWSGI 2.0.31's gevent loop under gevent 26 on a connection's second "
-         "request (AttributeError: 'gevent.libev.corecext.io' object has no attribute 'stop'), with either "
-         "library; the --http router would put a second, unmeasured process in front")}}),
+    ('uwsgi', 'gevent_uwsgi', 'uwsgi --http-socket --gevent 1000, 1 process, no master (no HTTP keep-alive: '
+     'the generator opens a connection per polling request)',
+     ['gevent'], {'exe': 'uwsgi', 'http_close': True}),
 ]
 SYNC_IMPLS = [('fast', 'engineio_fast', 'engineio_fast Server + WSGIApp'),
               ('pyeio', 'engineio', 'python-engineio Server + WSGIApp')]
@@ -309,6 +305,10 @@ def run_loadgen(config, server, quick):
     cfg = dict(config)
     cfg.update(port=server.port, pid=server.measure_pid, clk_tck=os.sysconf('SC_CLK_TCK'), path='/engine.io/',
                warmup_s=0.3 if quick else 0.5, duration_s=1.0 if quick else 1.5)
+    if server.spec.get('http_close'):
+        # a server without HTTP keep-alive (uWSGI's --http-socket): the generator's polling clients open a
+        # connection per request and read a response without a length up to the close
+        cfg['http_close'] = True
     cmd = ['taskset', '-c', GEN_CORE, 'node', LOADGEN, json.dumps(cfg)]
     try:
         p = subprocess.run(cmd, cwd=REPO, capture_output=True, timeout=300, preexec_fn=raise_nofile)

@@ -15,10 +15,11 @@ the same async mode, passed to the app in ``BENCH_ASYNC_MODE``. ``KIND``:
              websocket through gevent-websocket when it is installed, so both libraries get that handler.
 ``uwsgi``    exec uwsgi --http-socket --gevent 1000 (mode ``gevent_uwsgi``): one process, no master,
              no HTTP router in front (the worker itself speaks HTTP and websocket). --http-socket has no
-             HTTP keep-alive, so run.py does not run the polling scenario (S4) on it: --http11-socket
-             aborts uWSGI 2.0.31's gevent loop under gevent 26 on the second request of a connection
-             (AttributeError: 'gevent.libev.corecext.io' object has no attribute 'stop'), and the --http
-             router would add a second process, not counted in the server's CPU time.
+             HTTP keep-alive (it closes after every response), so run.py tells the generator to open a
+             connection per polling request (``http_close``): --http11-socket aborts uWSGI 2.0.31's gevent
+             loop under gevent 26 on the second request of a connection (AttributeError:
+             'gevent.libev.corecext.io' object has no attribute 'stop'), and the --http router would add a
+             second process, not counted in the server's CPU time.
 
 Monkey patching happens here, before the app module is imported. Access logs are off everywhere, and
 TCP_NODELAY is on for every server's connections (gunicorn sets it itself; see ``nodelay``).
