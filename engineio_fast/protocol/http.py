@@ -139,7 +139,9 @@ class HttpPolicy:
                               and len(cors_allowed_origins) == 0)
         self.http_compression = http_compression
         self.compression_threshold = compression_threshold
-        if cookie is None or cookie is False:
+        if not cookie:
+            # None, False, '' and {} all mean no cookie (python-engineio
+            # tests the option for truth)
             self.cookie = None
         elif isinstance(cookie, str):
             self.cookie = {'name': cookie, 'path': '/', 'SameSite': 'Lax'}
@@ -182,7 +184,9 @@ class HttpPolicy:
                 return bool(allowed(origin, req.environ))
             except TypeError:
                 return bool(allowed(origin))
-        return origin in allowed
+        # a list may allow every origin with '*' (python-engineio's
+        # documented ['*'])
+        return origin in allowed or '*' in allowed
 
     def cors_headers(self, req):
         """The Access-Control-* headers for a response to ``req``."""

@@ -536,6 +536,7 @@ def test_same_origin_default(make):
     (lambda o: o.endswith('.org'), 'http://y.org', True),
     (lambda o, env: env['REMOTE_ADDR'] == '10.0.0.1', 'http://y.org', False),
     ([], 'http://anything', True),
+    (['*'], 'http://anything', True), (('http://x.org', '*'), 'http://z.org', True),
 ])
 def test_cors_policies(make, allowed, origin, ok):
     engine = make(HttpPolicy(cors_allowed_origins=allowed))
@@ -571,8 +572,11 @@ def test_cookie(make):
                                      'httponly': True, 'secure': False}))
     s, resp = open_polling(engine)
     assert ('Set-Cookie', 'c=%s; path=/x; httponly' % s.sid) in resp.headers
-    s, resp = open_polling(make())
-    assert not any(h[0] == 'Set-Cookie' for h in resp.headers)
+    # no cookie: None, False, '' and {} (python-engineio tests the option
+    # for truth; '' would otherwise make a cookie without a name)
+    for off in (None, False, '', {}):
+        s, resp = open_polling(make(HttpPolicy(cookie=off)))
+        assert not any(h[0] == 'Set-Cookie' for h in resp.headers), off
 
 
 @pytest.mark.parametrize('encoding', ['gzip', 'deflate'])
