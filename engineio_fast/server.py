@@ -4,9 +4,9 @@ WSGI: threading, eventlet, gevent and gevent_uwsgi.
 It drives the same sans-I/O engine as :class:`AsyncServer`. One lock
 guards the engine; handlers always run outside it. There is one service
 task per server (heartbeats and stalled websocket writes) and no thread or
-greenlet per client, message or ping: handlers run in the thread (or
-greenlet) that received the message, in order.
-"""
+greenlet per client, message or ping: handlers run in order per session,
+by a small pool of reused workers (or, with ``async_handlers=False``, in
+the thread that received the message); see sync_drivers/dispatch.py."""
 
 import threading
 import time
@@ -15,7 +15,19 @@ from . import base_server
 from .async_server import _connect_verdict
 from .protocol import engine as _engine
 from .sync_drivers import modes as _modes
+from .sync_drivers.dispatch import Dispatcher, current_sid
 from .sync_drivers.service import Service
+
+
+def _sids(events):
+    """The sessions of ``events``, each once, in order."""
+    if len(events) == 1:
+        return (events[0][1],)
+    seen = []
+    for ev in events:
+        if ev[1] not in seen:
+            seen.append(ev[1])
+    return seen
 
 
 class Server(base_server.BaseServer):
@@ -41,12 +53,16 @@ class Server(base_server.BaseServer):
             True.
         logger: True, False, or a ``logging.Logger``.
         json: an alternative json module.
-        async_handlers: True (default): a polling POST is answered
-            before its message handlers run; False: after. Either way the
-            handlers run in the thread or greenlet that received the
-            messages, in the order the client sent them: no thread or
-            greenlet is started per message (python-engineio starts one
-            per message with True).
+        async_handlers: True (default): handlers run in a pool of
+            reused threads (greenlets in the green modes), so the
+            connection goes on reading while they run and a POST is
+            answered at once; a session's handlers start in the order its
+            client sent the messages, and one that runs long while more
+            messages of its session wait no longer holds them up.
+            python-engineio starts a thread per message instead. False:
+            handlers run in the thread that received the messages, in
+            order, before the POST is answered or the next websocket
+            message is read.
         monitor_clients: accepted for compatibility; heartbeats always run.
         transports: the allowed transports. Default both.
     """
@@ -61,8 +77,8 @@ class Server(base_server.BaseServer):
         super().__init__(self._mode.name, *args, **kwargs)
         self._lock = threading.Lock()
         self._woken = []
-        self._chains = {}
         self._service = Service(self)
+        self._dispatcher = Dispatcher(self)
         self._engine.timer_hook = self._service.timer_hook
 
     # ------------------------------------------------------------------
@@ -86,96 +102,66 @@ class Server(base_server.BaseServer):
         for conn in woken:
             conn.flush()
 
-    def _locked(self, fn, *args):
+    def _locked(self, fn, *args, alive=None):
         """Call the engine (``fn(*args)``) under the lock, then flush the
         websockets it woke and run the handlers of the events it returned
-        (a list, or an Outcome's ``events``) in this thread. Returns what
-        ``fn`` returned."""
+        (a list, or an Outcome's ``events``): see :meth:`_run_events`.
+        Returns what ``fn`` returned."""
         with self._lock:
             result = fn(*args)
             events = result if result.__class__ in (list, tuple) \
                 else getattr(result, 'events', None)
-            if events:
-                self._queue(events)
+            todo = self._dispatcher.queue(events) if events else None
             woken = self._take_woken()
         if woken:
             self._flush(woken)
         if events:
-            self._drain(events)
+            self._run_events(events, todo, alive)
         return result
+
+    def _run_events(self, events, todo, alive=None):
+        """Run the handlers of ``events``, queued by ``_dispatcher.queue``
+        (which returned ``todo``): in this thread with
+        async_handlers=False, else by the handler pool. ``alive`` is given
+        by a thread that reads a client: it then waits while that client's
+        session has too many events waiting (see dispatch.py)."""
+        d = self._dispatcher
+        if d.inline:
+            d.run_here(_sids(events))
+            return
+        if todo:
+            d.submit(todo)
+        if alive is not None:
+            d.wait_for_room(_sids(events), alive)
 
     def _tick(self, now):
         with self._lock:
             events = self._engine.tick(now)
-            if events:
-                self._queue(events)
+            todo = self._dispatcher.queue(events) if events else None
             woken = self._take_woken()
         if woken:
             self._flush(woken)
         if events:
-            # ping timeouts: the disconnect handlers must not hold up the
-            # service task (one task per batch, not per client)
-            self._mode.spawn(self._drain, events)
+            if self._dispatcher.inline:
+                # ping timeouts: the disconnect handlers must not hold up
+                # the service task (one task per batch, not per client)
+                self._mode.spawn(self._run_events, events, todo)
+            else:
+                self._run_events(events, todo)
 
-    # handlers run in order per session: events are queued on their
-    # session's chain under the lock, in the order the engine made them,
-    # and whichever thread drains a chain runs its handlers one after the
-    # other (a thread that finds a chain being drained leaves its events to
-    # the thread draining it). So a POST can be answered before its
-    # handlers run, and messages that arrive on the websocket after an
-    # upgrade still reach the handler after those of the last POST.
-    def _queue(self, events):
-        """Queue events on their sessions' chains (call under the lock)."""
-        chains = self._chains
-        for ev in events:
-            chain = chains.get(ev[1])
-            if chain is None:
-                chain = chains[ev[1]] = [[], False]   # [events, draining]
-            chain[0].append(ev)
-        return events
-
-    def _drain(self, events):
-        """Run the queued handlers of the sessions named in ``events``."""
-        sid = None
-        for ev in events:
-            if ev[1] != sid:
-                sid = ev[1]
-                self._drain_sid(sid)
-
-    def _drain_sid(self, sid):
-        lock = self._lock
-        chains = self._chains
-        while True:
-            with lock:
-                chain = chains.get(sid)
-                if chain is None or chain[1]:
-                    return
-                batch = chain[0]
-                if not batch:
-                    del chains[sid]
-                    return
-                chain[0] = []
-                chain[1] = True
-            try:
-                self._fire_events(batch)
-            finally:
-                with lock:
-                    chain[1] = False
-
-    def _fire_events(self, events):
-        """Run the handlers of engine events, in order, in this thread."""
-        handlers = self.handlers
-        for name, sid, arg in events:
-            handler = handlers.get(name)
-            if handler is None:
-                continue
-            try:
-                if name == 'message':
-                    handler(sid, arg)
-                else:
-                    handler(*self._handler_args(name, (sid, arg)))
-            except Exception:
-                self.logger.exception('%s handler error', name)
+    def _fire_event(self, ev):
+        """Run the handler of one engine event in this thread."""
+        name, sid, arg = ev
+        handler = self.handlers.get(name)
+        if handler is None:
+            return
+        try:
+            if name == 'message':
+                handler(sid, arg)
+            else:
+                handler(*self._handler_args(name, (sid, arg)))
+        except Exception:
+            self.logger.exception('%s handler error', name)
 
     def _run_connect(self, session, environ):
         """Run the connect handler; returns (accepted, rejection value)."""
@@ -215,8 +201,9 @@ class Server(base_server.BaseServer):
         with self._lock:
             s = engine.sessions.get(sid)
             ret = engine.send(s, item) if s is not None else False
+            todo = None
             if ret is not True and ret is not False:
-                self._queue([ret])
+                todo = self._dispatcher.queue([ret])
             woken = self._take_woken() if self._woken else None
         if woken:
             self._flush(woken)
@@ -224,7 +211,7 @@ class Server(base_server.BaseServer):
             if ret is False:
                 self._log_send_to_closed(sid)
             else:   # the send queue overflowed: the session was closed
-                self._drain([ret])
+                self._run_events([ret], todo)
 
     def get_session(self, sid):
         """Return the user session dict of a client.
@@ -262,20 +249,36 @@ class Server(base_server.BaseServer):
         Returns at once in every mode: the client's pending poll is
         answered with the close packet, a websocket gets it and a close
         frame. The disconnect handler runs here, with reason
-        ``'server disconnect'``.
+        ``'server disconnect'`` (after the handlers of messages the client
+        sent before, unless this is called from one of them).
         """
         engine = self._engine
         now = time.monotonic()
-
-        def close():
+        d = self._dispatcher
+        with self._lock:
             if sid is None:
-                return engine.close_all(_engine.DISCONNECT_SERVER, now)
-            s = engine.get(sid)
-            ev = engine.close(s, _engine.DISCONNECT_SERVER, now) \
-                if s is not None else None
-            return [ev] if ev is not None else []
-
-        self._locked(close)
+                events = engine.close_all(_engine.DISCONNECT_SERVER, now)
+            else:
+                s = engine.get(sid)
+                ev = engine.close(s, _engine.DISCONNECT_SERVER, now) \
+                    if s is not None else None
+                events = [ev] if ev is not None else []
+            todo = d.queue(events) if events else None
+            woken = self._take_woken()
+        if woken:
+            self._flush(woken)
+        if not events:
+            return
+        here = current_sid.get()
+        for each in _sids(events):
+            if each == here:
+                # from a handler of this very session: its chain waits for
+                # that handler, so run the disconnect handler now
+                d.fire_now(each, [ev for ev in events if ev[1] == each])
+            else:
+                d.drain(each)
+        if todo:
+            d.submit(todo)   # found empty if drained here
 
     def handle_request(self, environ, start_response):
         """Handle an Engine.IO request (the WSGI entry point)."""
@@ -291,7 +294,7 @@ class Server(base_server.BaseServer):
         """Run ``target(*args, **kwargs)`` in a thread (threading) or a
         greenlet (eventlet, gevent); returns the thread/greenlet object,
         which has ``join()``."""
-        return self._mode.spawn(target, *args, **kwargs)
+        return self._mode.background(target, *args, **kwargs)
 
     def sleep(self, seconds=0):
         """Sleep for ``seconds`` in the way of the async mode."""

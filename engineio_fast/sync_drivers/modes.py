@@ -31,6 +31,16 @@ class Mode:
     def sleep(self, seconds=0):
         raise NotImplementedError
 
+    def background(self, target, *args, **kwargs):
+        """Start an application background task: a thread or greenlet
+        object with ``join()``."""
+        return self.spawn(target, *args, **kwargs)
+
+    def spawn_named(self, name, target):
+        """Start an internal task called ``name`` (threads are named before
+        they start)."""
+        return self.spawn(target)
+
 
 class ThreadingMode(Mode):
     name = 'threading'
@@ -44,11 +54,18 @@ class ThreadingMode(Mode):
         self.Event = threading.Event
         self.Queue = queue.Queue
         self.QueueEmpty = queue.Empty
+        self.JobQueue = queue.SimpleQueue   # the handler pool's
+        self.JobQueueEmpty = queue.Empty
         self.sleep = time.sleep
 
     def spawn(self, target, *args, **kwargs):
         t = self._threading.Thread(target=target, args=args, kwargs=kwargs,
                                    daemon=True)
+        t.start()
+        return t
+
+    def spawn_named(self, name, target):
+        t = self._threading.Thread(target=target, name=name, daemon=True)
         t.start()
         return t
 
@@ -71,11 +88,17 @@ class EventletMode(Mode):
         self.Event = eventlet.green.threading.Event
         self.Queue = eventlet.queue.Queue
         self.QueueEmpty = eventlet.queue.Empty
+        self.JobQueue = eventlet.queue.LightQueue
+        self.JobQueueEmpty = eventlet.queue.Empty
         self.sleep = eventlet.sleep
         self._select = select.select
 
     def spawn(self, target, *args, **kwargs):
         return self._eventlet.spawn(target, *args, **kwargs)
+
+    def background(self, target, *args, **kwargs):
+        # eventlet's GreenThread waits with wait(), not join()
+        return _EventletTask(self.spawn(target, *args, **kwargs))
 
     def waiter(self):
         return _SelectWaiter(self._select)
@@ -96,6 +119,8 @@ class GeventMode(Mode):
         self.Event = gevent.event.Event
         self.Queue = gevent.queue.JoinableQueue
         self.QueueEmpty = gevent.queue.Empty
+        self.JobQueue = gevent.queue.Queue
+        self.JobQueueEmpty = gevent.queue.Empty
         self.sleep = gevent.sleep
         self._select = gevent.select.select
 
@@ -115,6 +140,27 @@ class GeventUwsgiMode(GeventMode):
             raise ImportError('uWSGI without websocket support')
         self.uwsgi = uwsgi
         super().__init__()
+
+
+class _EventletTask:
+    """An eventlet GreenThread with the ``join()`` of a thread."""
+
+    def __init__(self, green_thread):
+        self.green_thread = green_thread
+
+    def join(self, timeout=None):
+        if timeout is None:
+            self.green_thread.wait()
+            return
+        import eventlet
+        with eventlet.Timeout(timeout, False):
+            self.green_thread.wait()
+
+    def is_alive(self):
+        return not self.green_thread.dead
+
+    def kill(self):
+        self.green_thread.kill()
 
 
 _MODES = {'threading': ThreadingMode, 'eventlet': EventletMode,

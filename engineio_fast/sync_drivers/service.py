@@ -1,13 +1,16 @@
 """One service task per synchronous server.
 
-It is the server's only background thread (or greenlet): it runs the
-engine's timer heap (heartbeats, ping and upgrade timeouts, the expiry of
-closed polling sessions), finishes websocket writes that a socket could not
-take at once, and ends websockets whose client does not complete a close
-in time. There is no thread or greenlet per client, message or ping.
+It runs the engine's timer heap (heartbeats, ping and upgrade timeouts, the
+expiry of closed polling sessions), finishes websocket writes that a socket
+could not take at once, ends websockets whose client does not complete a
+close in time, and lets the handler pool (dispatch.py) grow when a handler
+holds up its session. There is no thread or greenlet per client, message
+or ping.
 """
 
 import time
+
+from .dispatch import STALL
 
 
 class Service:
@@ -18,25 +21,29 @@ class Service:
         self.server = server
         self._waiter = None
         self._task = None
-        self._stop = False
+        self._run_state = None     # the current run (see _Run)
         self._sleep_until = None   # the deadline the loop waits for
         self._incoming = []        # conns to watch, from any thread
-        self._watched = set()      # service task only
 
     def start(self):
         """Start the service task (idempotent; called under the server lock
         on the first request, so it starts after a fork and after monkey
-        patching)."""
-        if self._task is not None or self._stop:
+        patching). After :meth:`stop` the next call starts a new run, so a
+        server that was shut down keeps serving heartbeats to the clients
+        that connect afterwards."""
+        run = self._run_state
+        if run is not None and not run.stop:
             return
-        self._waiter = self.server._mode.waiter()
-        self._task = self.server._mode.spawn(self._run)
-        if hasattr(self._task, 'name'):
-            self._task.name = 'engineio_fast-service'
+        run = self._run_state = _Run(self.server._mode.waiter())
+        self._waiter = run.waiter
+        self._sleep_until = None
+        self._task = self.server._mode.spawn_named(
+            'engineio_fast-service', lambda: self._run(run))
 
     @property
     def running(self):
-        return self._task is not None and not self._stop
+        run = self._run_state
+        return run is not None and not run.stop
 
     def timer_hook(self, when):
         """The engine scheduled a deadline (called under the server lock):
@@ -46,6 +53,11 @@ class Service:
         until = self._sleep_until
         if until is None or when < until:
             self._sleep_until = when
+            self._waiter.wake()
+
+    def wake(self):
+        """Make the loop look again (call under the server lock)."""
+        if self._waiter is not None:
             self._waiter.wake()
 
     def watch(self, conn):
@@ -59,18 +71,20 @@ class Service:
             waiter.wake()
 
     def stop(self):
-        self._stop = True
-        if self._waiter is not None:
-            self._waiter.wake()
+        run = self._run_state
+        if run is not None:
+            run.stop = True
+            run.waiter.wake()
 
-    def _run(self):
+    def _run(self, run):
         server = self.server
         engine = server._engine
         lock = server._lock
-        waiter = self._waiter
-        watched = self._watched
+        waiter = run.waiter
+        watched = run.watched
+        dispatcher = server._dispatcher
         try:
-            while not self._stop:
+            while not run.stop:
                 with lock:
                     nd = engine.next_deadline()
                     new = self._incoming
@@ -97,8 +111,13 @@ class Service:
                     if until is not None and (nd is None or until < nd):
                         nd = until
                     self._sleep_until = nd
+                    # handlers that hold up their session, or drain jobs
+                    # that wait for a worker: look again in STALL
+                    check = dispatcher.needs_watch()
                 waiter.set_writers(set(writers))
                 timeout = None if nd is None else max(0.0, nd - now)
+                if check and (timeout is None or timeout > STALL):
+                    timeout = STALL
                 try:
                     ready = waiter.wait(timeout)
                 except (OSError, ValueError):
@@ -108,8 +127,30 @@ class Service:
                     if conn is not None:
                         conn.on_writable()
                 server._tick(time.monotonic())
+                if check:
+                    dispatcher.check(time.monotonic())
         except Exception:  # pragma: no cover - a bug: say so, do not die mute
             server.logger.exception('engine.io service task failed')
         finally:
-            self._task = None
+            with lock:
+                # the next run (started now or on the next request) takes
+                # over the connections this one was still writing to or
+                # waiting to kill
+                self._incoming.extend(watched)
+                if self._run_state is run:
+                    self._run_state = None
+                    self._task = None
+                    self._waiter = None
             waiter.close()
+
+
+class _Run:
+    """One run of the service loop: its wake-up waiter, the connections it
+    watches and its stop flag."""
+
+    __slots__ = ('waiter', 'watched', 'stop')
+
+    def __init__(self, waiter):
+        self.waiter = waiter
+        self.watched = set()
+        self.stop = False

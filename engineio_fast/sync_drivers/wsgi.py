@@ -53,42 +53,80 @@ def _respond(start_response, resp):
     return [resp.body]
 
 
+# pongs are not queued behind this many unsent bytes
+_PONG_SKIP = 65536
+
+# _read_body's answer for a body the client did not finish sending
+CUT_SHORT = object()
+
+
 def _read_body(environ, limit):
-    """The request body, or None when it is larger than ``limit`` (then
-    it is not read)."""
+    """The request body; None when it is larger than ``limit`` (then it is
+    not read); :data:`CUT_SHORT` when the connection ended before the body
+    did (fewer bytes than Content-Length, or the server's input stream
+    failed): none of it may reach the handlers."""
     stream = environ.get('wsgi.input')
     if stream is None:
         return b''
     length = environ.get('CONTENT_LENGTH')
-    if length:
-        try:
-            n = int(length)
-        except ValueError:
-            return None
-        if n < 0 or n > limit:
-            return None
-        chunks = []
-        while n > 0:
-            chunk = stream.read(n)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            n -= len(chunk)
-        return b''.join(chunks)
-    if environ.get('wsgi.input_terminated') or \
-            'chunked' in environ.get('HTTP_TRANSFER_ENCODING', '').lower():
-        chunks = []
-        size = 0
-        while True:
-            chunk = stream.read(min(65536, limit + 1 - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > limit:
+    try:
+        if length:
+            try:
+                n = int(length)
+            except ValueError:
                 return None
-        return b''.join(chunks)
+            if n < 0 or n > limit:
+                return None
+            chunks = []
+            while n > 0:
+                chunk = stream.read(n)
+                if not chunk:
+                    return CUT_SHORT
+                chunks.append(chunk)
+                n -= len(chunk)
+            return b''.join(chunks)
+        if environ.get('wsgi.input_terminated') or \
+                'chunked' in environ.get('HTTP_TRANSFER_ENCODING',
+                                         '').lower():
+            chunks = []
+            size = 0
+            while True:
+                chunk = stream.read(min(65536, limit + 1 - size))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > limit:
+                    return None
+            return b''.join(chunks)
+    except (OSError, ValueError):
+        # the WSGI server's input gave up (gevent raises when the client
+        # leaves mid-body; a broken chunked encoding)
+        return CUT_SHORT
     return b''
+
+
+def _cut_short(server, req, start_response):
+    """A POST whose client left before the end of its body: nothing of it
+    reaches the handlers; its session ends with 'transport error' (as the
+    JavaScript server's does) and the answer, for the logs, is a 400."""
+    engine = server._engine
+    sid = req.query.get('sid')
+
+    def close():
+        s = engine.get(sid) if sid else None
+        if s is None:
+            return []
+        ev = engine.close(s, _engine.DISCONNECT_TRANSPORT_ERROR,
+                          time.monotonic())
+        return [ev] if ev is not None else []
+
+    server._locked(close)
+    return _respond(start_response, engine.policy.error(req, BAD_REQUEST))
+
+
+def _always():
+    return True
 
 
 def handle(server, environ, start_response):
@@ -106,22 +144,21 @@ def handle(server, environ, start_response):
         return _websocket(server, req, environ, start_response)
     if method == 'POST':
         body = _read_body(environ, engine.config.max_http_buffer_size)
+        if body is CUT_SHORT:
+            return _cut_short(server, req, start_response)
         if body is None:
             req.too_large = True
             body = b''
         req.body = body
     with lock:
         out = engine.handle_http(req, time.monotonic())
-        if out.events:
-            server._queue(out.events)
+        todo = server._dispatcher.queue(out.events) if out.events else None
     kind = out.kind
     if out.events:
-        if kind == _RESPOND and server.async_handlers:
-            # the client gets its answer first; the handlers then run in
-            # this same thread (no thread per message)
-            return _AfterResponse(_respond(start_response, out.response),
-                                  server, out.events)
-        server._drain(out.events)
+        # async_handlers: the pool runs them and the client gets its answer
+        # at once (unless its session has too many events waiting); else
+        # they run here, before the answer
+        server._run_events(out.events, todo, _always)
     if kind == _RESPOND:
         return _respond(start_response, out.response)
     s = out.session
@@ -149,8 +186,8 @@ def handle(server, environ, start_response):
             with lock:
                 if peer is not None and _peer_gone(peer):
                     # the client went away: do not hand it the queue
-                    lost = server._queue(
-                        engine.poll_lost(s, time.monotonic()))
+                    lost = engine.poll_lost(s, time.monotonic())
+                    todo = server._dispatcher.queue(lost) if lost else None
                     break
                 resp = engine.take_poll(s, req, out.jsonp)
                 if resp is None:
@@ -164,7 +201,7 @@ def handle(server, environ, start_response):
             with lock:
                 engine.poll_aborted(s)
     if lost:
-        server._drain(lost)
+        server._run_events(lost, todo)
     if resp is None:
         # the client is gone; this answer is for the server's logs only
         resp = engine.policy.error(req, BAD_REQUEST)
@@ -208,35 +245,6 @@ def _peer_gone(sock):
         return True
     except ValueError:    # closed socket object
         return True
-
-
-class _AfterResponse:
-    """A WSGI body that runs engine events once the server has written it:
-    when it asks for the next chunk, or at ``close()`` at the latest."""
-
-    def __init__(self, chunks, server, events):
-        self._it = iter(chunks)
-        self._server = server
-        self._events = events
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        try:
-            return next(self._it)
-        except StopIteration:
-            self._run()
-            raise
-
-    def _run(self):
-        events = self._events
-        if events is not None:
-            self._events = None
-            self._server._drain(events)
-
-    def close(self):
-        self._run()
 
 
 # ----------------------------------------------------------------------
@@ -529,6 +537,14 @@ class WsConn(_wsp.MessageAssembly):
             link = self.link
             take = server._engine.ws_take
             while True:
+                if self.out is not None and self.kill_at is None and \
+                        link.closing and not self.dead:
+                    # the session ended while this client was not reading:
+                    # what waits gets the close timeout to leave, then the
+                    # connection is killed (the engine's queue is freed)
+                    self.kill_at = time.monotonic() + \
+                        server._ws_close_timeout
+                    server._service.watch(self)
                 if self.out is None and not self.dead:
                     with server._lock:
                         items = take(link)
@@ -611,8 +627,8 @@ class WsConn(_wsp.MessageAssembly):
 
     # -- reading (the connection's own thread) -------------------------------
     def run(self):
-        """Serve the websocket until it ends; runs the handlers of what it
-        receives in this thread."""
+        """Serve the websocket until it ends; what it receives goes to the
+        handlers (the pool's, or this thread with async_handlers=False)."""
         self.flush()
         buf = bytearray()
         recv = self.recv
@@ -652,11 +668,19 @@ class WsConn(_wsp.MessageAssembly):
 
     def _deliver(self, data):
         self.server._locked(self.server._engine.ws_receive, self.link, data,
-                            time.monotonic())
+                            time.monotonic(), alive=self._alive)
         if self.link.closing:
             self.flush()
 
+    def _alive(self):
+        return not (self.closed or self.dead)
+
     def _pong(self, payload):
+        out = self.out
+        if out is not None and len(out) > _PONG_SKIP:
+            # a client that pings without reading: RFC 6455 lets us answer
+            # only the latest ping, so the pongs cannot pile up in `out`
+            return
         self.write(_build_frame(_wsp.OP_PONG, payload))
 
     def fail(self, code):

@@ -23,6 +23,8 @@ unless it is one of the text commands below:
 ``big:N``            reply one text message of N ``x`` characters
 ``binbig:N``         reply one binary message of N bytes (``i % 256``)
 ``sleep:SECONDS``    sleep with ``eio.sleep`` then reply ``slept``
+``waitfor:TEXT:SEC`` wait (``eio.sleep`` steps, at most SEC seconds) until this
+                     sender's message TEXT was echoed, then reply ``slept``
 ``broadcast:TEXT``   send TEXT to every connected client (sender included)
 
 Plain HTTP routes (outside ``/engine.io/``) served by the fallback app:
@@ -75,6 +77,7 @@ eio = eio_module.Server(**server_kwargs())
 
 _lock = threading.Lock()  # a green lock once the server monkey-patched
 _events = []
+_echoed = set()  # (sid, text) of the text messages echoed so far
 _environs = {}
 
 
@@ -136,6 +139,15 @@ def _command(sid, text):
     elif text.startswith('sleep:'):
         eio.sleep(float(text[6:]))
         eio.send(sid, 'slept')
+    elif text.startswith('waitfor:'):
+        wanted, _, seconds = text[8:].rpartition(':')
+        deadline = time.monotonic() + float(seconds)
+        while time.monotonic() < deadline:
+            with _lock:
+                if (sid, wanted) in _echoed:
+                    break
+            eio.sleep(0.01)
+        eio.send(sid, 'slept')
     elif text.startswith('broadcast:'):
         with _lock:
             sids = list(_environs)
@@ -155,6 +167,10 @@ def on_message(sid, data):
     if isinstance(data, str) and _command(sid, data):
         return
     eio.send(sid, data)
+    if isinstance(data, str):
+        with _lock:
+            if len(_echoed) < 10000:
+                _echoed.add((sid, data))
 
 
 def _fallback(environ, start_response):

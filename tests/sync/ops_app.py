@@ -69,6 +69,8 @@ def routes(environ, start_response):
         return _json(start_response, {
             'threads': len(sys._current_frames()),
             'greenlets': _greenlets(),
+            # the handler pool's workers (threads, or greenlets)
+            'handlers': eio._dispatcher.workers,
             'sessions': len(eio._engine.sessions),
             'reasons': reasons,
         })

@@ -8,6 +8,7 @@ test_js_interop.py, test_sync_modes.py)."""
 import base64
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -20,10 +21,11 @@ from werkzeug.serving import make_server
 
 import engineio_fast as engineio
 from engineio_fast import packet as eio_packet
+from engineio_fast.sync_drivers.dispatch import BASE_THREADS, WORKER_NAME
 
 from ..io.builtin_helpers import (EIO_POLL, OP_BINARY, OP_CLOSE, OP_CONT,
-                                  OP_PING, OP_PONG, OP_TEXT, RawWs, Recorder,
-                                  close_code, wait_for)
+                                  OP_PING, OP_PONG, OP_TEXT, RawConn, RawWs,
+                                  Recorder, close_code, frame, wait_for)
 from ..support import WerkzeugServer
 
 pytestmark = pytest.mark.timeout(60)
@@ -355,18 +357,24 @@ def test_heartbeat_and_ping_timeout(serve):
 # ---------------------------------------------------------------------------
 # cost per connection
 
-def _threads():
-    return threading.active_count()
-
-
 def _conn_threads():
     """Werkzeug's threads, one per open connection."""
     return sum(1 for t in threading.enumerate()
                if 'process_request_thread' in t.name and t.is_alive())
 
 
+def _handler_threads():
+    """The handler pool's workers (async_handlers=True)."""
+    return sum(1 for t in threading.enumerate()
+               if t.name == WORKER_NAME and t.is_alive())
+
+
 def _other_threads():
-    return _threads() - _conn_threads()
+    """Neither connection threads nor pool workers, from one snapshot
+    (earlier tests' idle workers retire at any time)."""
+    return sum(1 for t in threading.enumerate()
+               if t.is_alive() and t.name != WORKER_NAME and
+               'process_request_thread' not in t.name)
 
 
 def _service_threads():
@@ -376,7 +384,8 @@ def _service_threads():
 
 def test_threads_per_connection(serve):
     """A websocket costs exactly the WSGI server's own connection thread;
-    messages and pings add none; one service thread per server."""
+    messages and pings add none; one service thread per server; the
+    handlers run on a pool of at most its base size (they are quick)."""
     n = 16
     # connections of earlier tests end within their close timeout
     assert wait_for(lambda: _conn_threads() == 0, timeout=8)
@@ -385,6 +394,8 @@ def test_threads_per_connection(serve):
     poll_open(srv.url)                   # starts the service thread
     assert wait_for(lambda: _conn_threads() == 0)
     base = _other_threads()
+    # earlier tests' servers may still have idle workers (they retire)
+    handlers_before = _handler_threads()
     conns = [RawWs(srv.port) for _ in range(n)]
     for c in conns:
         c.open_packet()
@@ -404,7 +415,9 @@ def test_threads_per_connection(serve):
                 assert text == '4m%d' % rounds
                 break
         rounds += 1
-        assert (_conn_threads(), _other_threads()) == (n, base)
+        assert (_conn_threads(), _other_threads()) == (n, base), \
+            [t.name for t in threading.enumerate()]
+        assert _handler_threads() - handlers_before <= BASE_THREADS
     assert rounds >= 5
     assert sum(1 for t in threading.enumerate()
                if t.name == 'engineio_fast-service') >= 1
@@ -702,7 +715,9 @@ def test_tls_polling_and_websocket(serve):
 def test_handlers_keep_order_across_the_upgrade(serve):
     """With async_handlers=True the POST is answered before its (slow)
     handler runs; a message that then arrives on the new websocket still
-    reaches the handler after it."""
+    reaches the handler after it starts, and is not held up until it ends
+    (the slow handler is detached, as a suspended coroutine handler gets
+    its own task in AsyncServer)."""
     eio = echo()
     srv = serve(eio)
     sid = poll_open(srv.url)
@@ -718,5 +733,229 @@ def test_handlers_keep_order_across_the_upgrade(serve):
     assert wait_for(lambda: len(eio.rec.of('message')) == 2)
     assert [e[2] for e in eio.rec.of('message')] == ['hold', 'after']
     got = [ws.recv_text() for _ in range(2)]
-    assert got == ['4hold', '4after']
+    assert got == ['4after', '4hold']
     ws.close()
+
+
+# ---------------------------------------------------------------------------
+# handlers on the pool (async_handlers=True), and the fixes of the audit
+
+def test_slow_handler_does_not_time_out_its_websocket(serve):
+    """A handler that runs longer than pingInterval + pingTimeout: its
+    connection goes on reading the pongs (python-engineio's default runs
+    it in its own thread too), and the next message is handled meanwhile."""
+    eio = engineio.Server(async_mode='threading', ping_interval=0.3,
+                          ping_timeout=0.3)
+    rec = Recorder()
+
+    @eio.on('message')
+    def message(sid, data):
+        rec.add('message', sid, data)
+        if data == 'slow':
+            eio.sleep(1.5)
+        eio.send(sid, data)
+
+    @eio.on('disconnect')
+    def disconnect(sid, reason):
+        rec.add('disconnect', sid, reason)
+
+    srv = serve(eio)
+    ws = RawWs(srv.port)
+    ws.open_packet()
+    ws.send_text('4slow')
+    ws.send_text('4quick')
+    got = []
+    deadline = time.monotonic() + 4
+    while len(got) < 2 and time.monotonic() < deadline:
+        text = ws.recv_text()
+        if text == '2':
+            ws.send_text('3')
+        else:
+            got.append(text)
+    assert got == ['4quick', '4slow']
+    assert rec.of('disconnect') == []
+    ws.close()
+
+
+def test_handler_waits_for_a_later_message_of_its_client(serve):
+    """python-socketio's call() inside a handler: the handler waits for the
+    client's answer, which arrives as a later message of the same session
+    (over polling and over websocket)."""
+    eio = engineio.Server(async_mode='threading')
+    answers = {}
+
+    @eio.on('message')
+    def message(sid, data):
+        if data == 'ask':
+            answers[sid] = eio.create_event()
+            eio.send(sid, 'question')
+            ok = answers[sid].wait(3)
+            eio.send(sid, 'answered' if ok else 'no answer')
+        elif data == 'reply':
+            answers[sid].set()
+
+    srv = serve(eio)
+    ws = RawWs(srv.port)
+    ws.open_packet()
+    ws.send_text('4ask')
+    assert ws.recv_text() == '4question'
+    ws.send_text('4reply')
+    assert ws.recv_text() == '4answered'
+    ws.close()
+    sid = poll_open(srv.url)
+    assert post(srv.url, sid, '4ask').text == 'ok'
+    assert poll(srv.url, sid) == ['4question']
+    assert post(srv.url, sid, '4reply').text == 'ok'
+    assert poll(srv.url, sid) == ['4answered']
+
+
+def test_handler_waits_for_a_message_queued_with_it(serve):
+    """The answer came in the same POST as the question: it was already
+    queued behind the waiting handler before that handler started, and
+    still runs while it waits."""
+    eio = engineio.Server(async_mode='threading')
+    answered = eio.create_event()
+    got = []
+
+    @eio.on('message')
+    def message(sid, data):
+        if data == 'ask':
+            got.append('answered' if answered.wait(5) else 'no answer')
+        elif data == 'reply':
+            answered.set()
+
+    srv = serve(eio)
+    sid = poll_open(srv.url)
+    started = time.monotonic()
+    assert post(srv.url, sid, '4ask\x1e4reply').text == 'ok'
+    deadline = started + 6
+    while not got and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert got == ['answered']
+    assert time.monotonic() - started < 4
+
+
+def test_disconnect_from_own_handler_runs_the_disconnect_handler_there(
+        serve):
+    eio = engineio.Server(async_mode='threading')
+    order = []
+
+    @eio.on('message')
+    def message(sid, data):
+        order.append('before')
+        eio.disconnect(sid)
+        order.append('after')
+
+    @eio.on('disconnect')
+    def disconnect(sid, reason):
+        order.append(reason)
+
+    srv = serve(eio)
+    sid = poll_open(srv.url)
+    post(srv.url, sid, '4bye')
+    assert wait_for(lambda: len(order) == 3)
+    assert order == ['before', 'server disconnect', 'after']
+
+
+def test_cors_list_with_star_allows_every_origin(serve):
+    srv = serve(engineio.Server(async_mode='threading',
+                                cors_allowed_origins=['*']))
+    r = httpx.get(srv.url + EIO_POLL, headers={'Origin': 'http://a.example'},
+                  timeout=WAIT)
+    assert r.status_code == 200
+    assert r.headers['access-control-allow-origin'] == 'http://a.example'
+
+
+def test_server_keeps_pinging_after_shutdown(serve):
+    """shutdown() disconnects everyone; clients that connect afterwards
+    still get heartbeats (the service task starts again)."""
+    eio = engineio.Server(async_mode='threading', ping_interval=0.2,
+                          ping_timeout=1)
+    srv = serve(eio)
+    poll_open(srv.url)
+    eio.shutdown()
+    sid = poll_open(srv.url)
+    t0 = time.monotonic()
+    assert poll(srv.url, sid) == ['2']
+    assert time.monotonic() - t0 < 2
+
+
+def test_post_cut_short_reaches_no_handler(serve):
+    """The client leaves before the end of its POST body: nothing of it is
+    handled, and the session ends with 'transport error'."""
+    eio = echo()
+    srv = serve(eio)
+    sid = poll_open(srv.url)
+    conn = RawConn(srv.port)
+    conn.send(b'POST /engine.io/?EIO=4&transport=polling&sid=' +
+              sid.encode() + b' HTTP/1.1\r\nHost: x\r\n'
+              b'Content-Type: text/plain\r\nContent-Length: 100\r\n\r\n'
+              b'4hello\x1e4wor')
+    conn.sock.shutdown(socket.SHUT_WR)
+    assert wait_for(lambda: eio.rec.of('disconnect'))
+    conn.close()
+    assert [e[2] for e in eio.rec.of('disconnect')] == ['transport error']
+    assert eio.rec.of('message') == []
+
+
+def test_non_reading_client_is_dropped_when_its_session_ends(serve):
+    """A websocket client that stopped reading: once its session ends (here
+    by disconnect()), what waits for it gets the close timeout, then the
+    connection is closed and its queue freed."""
+    eio = engineio.Server(async_mode='threading', ws_close_timeout=0.5)
+    srv = serve(eio)
+    ws = RawWs(srv.port)
+    ws.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sid = ws.open_packet()['sid']
+    big = 'x' * 65536
+    for _ in range(64):            # 4 MiB: far more than the socket takes
+        eio.send(sid, big)
+    conn = next(iter(c for c in _ws_conns(eio)), None)
+    assert conn is not None and conn.out is not None
+    eio.disconnect(sid)
+    assert wait_for(lambda: conn.dead, timeout=5)
+    ws.close()
+
+
+def _ws_conns(eio):
+    svc = eio._service
+    with eio._lock:
+        run = svc._run_state
+        return list(run.watched if run else ()) + list(svc._incoming)
+
+
+def test_pings_without_reading_do_not_pile_up(serve):
+    """A client that sends pings and never reads: the pongs stay bounded
+    (only the latest is answered once output waits)."""
+    eio = engineio.Server(async_mode='threading')
+    srv = serve(eio)
+    ws = RawWs(srv.port)
+    ws.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sid = ws.open_packet()['sid']
+    for _ in range(8):
+        eio.send(sid, 'x' * 1000000)   # more than the socket takes
+    conns = _ws_conns(eio)
+    assert len(conns) == 1 and conns[0].out is not None
+    before = len(conns[0].out)
+    ping = frame(OP_PING, b'p' * 100)
+    for _ in range(200):
+        ws.send(ping * 100)        # 20,000 pings: 2 MB of pongs unbounded
+    time.sleep(0.5)                # the server reads them meanwhile
+    assert len(conns[0].out or b'') <= before
+    ws.close()
+
+
+@pytest.mark.parametrize('mode', ['threading', 'eventlet', 'gevent'])
+def test_background_task_has_join(mode):
+    """start_background_task() returns an object with join() in every mode
+    (eventlet's GreenThread itself has only wait())."""
+    code = ('import engineio_fast as e\n'
+            's = e.Server(async_mode=%r)\n'
+            'box = []\n'
+            't = s.start_background_task(box.append, 7)\n'
+            't.join()\n'
+            'assert box == [7], box\n'
+            'print("joined")\n' % mode)
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True,
+                         text=True, timeout=60, cwd=REPO)
+    assert out.returncode == 0 and out.stdout.strip() == 'joined', out.stderr

@@ -1,0 +1,313 @@
+"""How the synchronous server runs its event handlers.
+
+Events (connect aside, which runs in the handshake's request) are queued on
+their session's *chain* under the server lock, in the order the engine made
+them, and a chain is drained by one *drainer* at a time, so a session's
+handlers start in the order its client sent the messages.
+
+``async_handlers=False`` (python-engineio: handlers run in the receiving
+thread): the thread that received the events drains the chain itself,
+before the POST is answered or the next websocket frame is read.
+
+``async_handlers=True`` (the default): chains are drained by a small pool
+of workers (threads, or greenlets in the green modes), so the thread that
+received the events goes straight back to its socket: a slow handler never
+holds up reading the client's pongs or its next messages, and a POST is
+answered at once. There is no thread or greenlet per message: workers are
+reused, and the pool grows past its base size only while work waits:
+
+- a handler that has run for :data:`STALL` seconds while more events of
+  its session wait behind it is *detached*: the rest of the chain goes to
+  another worker and the slow handler finishes on its own (as a coroutine
+  handler that suspends gets its own task in :class:`AsyncServer`), so a
+  handler that waits for a later message of its own client (an
+  acknowledgement) does not wait forever;
+- a drain job that found no idle worker for :data:`STALL` seconds gets a
+  new one.
+
+Extra workers retire after :data:`IDLE` seconds without work. A session
+whose client sends faster than its handlers run is held back: once
+:data:`HIGH` events wait on its chain, the thread reading that client's
+websocket or POST waits until they are down to :data:`LOW`.
+"""
+
+import collections
+import contextvars
+import time
+
+STALL = 0.05
+IDLE = 10.0
+HIGH = 256
+LOW = 64
+BASE_THREADS = 8        # workers started without waiting (threading)
+BASE_GREENLETS = 64     # (eventlet, gevent)
+MAX_WORKERS = 10000     # never more than this many, stalled or not
+WORKER_NAME = 'engineio_fast-handlers'
+
+# the session whose handler runs in this thread or greenlet (None outside
+# handlers): disconnect(sid) from a handler of that session runs the
+# disconnect handler at once, and a handler never waits for room
+current_sid = contextvars.ContextVar('engineio_fast_handler_sid',
+                                     default=None)
+
+
+class Chain:
+    """The events of one session waiting for their handlers."""
+
+    __slots__ = ('events', 'drainer', 'started', 'scheduled', 'room')
+
+    def __init__(self):
+        self.events = collections.deque()
+        self.drainer = None     # the running drainer's token
+        self.started = 0.0      # when its current handler started
+        self.scheduled = False  # a drain job for it is queued
+        self.room = None        # set when a waiting reader may go on
+
+
+class Dispatcher:
+    """The chains and worker pool of one :class:`engineio_fast.Server`."""
+
+    def __init__(self, server):
+        self.server = server
+        self.lock = server._lock
+        self.mode = mode = server._mode
+        self.inline = not server.async_handlers
+        self.chains = {}
+        self.stalls = set()     # sids with events behind a running handler
+        self.base = BASE_GREENLETS if mode.green else BASE_THREADS
+        self.jobs = mode.JobQueue()
+        self.workers = 0
+        self.idle = 0
+        self.waiting = 0        # jobs queued, not yet taken
+        self.detached = 0       # detached handlers still running
+        self.queued_at = collections.deque()   # when each waiting job came
+        self.watching = False   # the service loop checks us every STALL
+
+    # -- queueing (under the server lock) -----------------------------------
+    def queue(self, events):
+        """Queue ``events`` on their chains. Returns the sids whose chain
+        needs a drain job (async_handlers), for :meth:`submit` once the lock
+        is released."""
+        chains = self.chains
+        inline = self.inline
+        todo = None
+        for ev in events:
+            sid = ev[1]
+            chain = chains.get(sid)
+            if chain is None:
+                chain = chains[sid] = Chain()
+            chain.events.append(ev)
+            if inline:
+                continue
+            if chain.drainer is not None:
+                self.stalls.add(sid)
+                self._watch()
+            elif not chain.scheduled:
+                chain.scheduled = True
+                if todo is None:
+                    todo = [sid]
+                else:
+                    todo.append(sid)
+        return todo
+
+    def _watch(self):
+        if not self.watching:
+            self.watching = True
+            self.server._service.wake()
+
+    def needs_watch(self):
+        """True while the service loop should call :meth:`check` every
+        :data:`STALL` seconds (under the server lock)."""
+        if self.stalls or self.waiting > self.idle:
+            return True
+        self.watching = False
+        return False
+
+    # -- running -------------------------------------------------------------
+    def submit(self, sids):
+        """Queue a drain job per sid (not under the lock)."""
+        spawn = 0
+        now = time.monotonic()
+        with self.lock:
+            self.waiting += len(sids)
+            self.queued_at.extend([now] * len(sids))
+            short = self.waiting - self.idle
+            if short > 0:
+                room = self.base - self.workers
+                spawn = min(short, room) if room > 0 else 0
+                self.workers += spawn
+                if short > spawn:
+                    self._watch()
+        put = self.jobs.put
+        for sid in sids:
+            put(sid)
+        for _ in range(spawn):
+            self._spawn()
+
+    def _spawn(self):
+        self.mode.spawn_named(WORKER_NAME, self._worker)
+
+    def run_here(self, sids):
+        """Drain these sessions' chains in this thread (async_handlers=False,
+        or a disconnect)."""
+        for sid in sids:
+            self.drain(sid)
+
+    def _worker(self):
+        jobs = self.jobs
+        lock = self.lock
+        empty = self.mode.JobQueueEmpty
+        while True:
+            with lock:
+                self.idle += 1
+            try:
+                sid = jobs.get(timeout=IDLE)
+            except empty:
+                with lock:
+                    self.idle -= 1
+                    if self.waiting <= self.idle:
+                        self.workers -= 1
+                        return
+                continue
+            with lock:
+                self.idle -= 1
+                self.waiting -= 1
+                if self.queued_at:
+                    self.queued_at.popleft()
+            if sid is None:         # stop()
+                with lock:
+                    self.workers -= 1
+                return
+            self.drain(sid, job=True)
+
+    def drain(self, sid, job=False):
+        """Run the queued handlers of ``sid`` one after the other, until its
+        chain is empty or this drainer is detached."""
+        lock = self.lock
+        chains = self.chains
+        fire = self.server._fire_event
+        monotonic = time.monotonic
+        stalls = self.stalls
+        watch = not self.inline
+        token = object()
+        with lock:
+            chain = chains.get(sid)
+            if chain is None:
+                return
+            if job:
+                chain.scheduled = False
+            if chain.drainer is not None:
+                return          # another thread drains it
+            chain.drainer = token
+        outer = current_sid.set(sid)
+        detached = False
+        try:
+            while True:
+                with lock:
+                    if chain.drainer is not token:
+                        detached = True
+                        return
+                    events = chain.events
+                    if not events:
+                        chain.drainer = None
+                        if chains.get(sid) is chain:
+                            del chains[sid]
+                        self.stalls.discard(sid)
+                        room = chain.room
+                        if room is not None:
+                            room.set()
+                        return
+                    ev = events.popleft()
+                    if events and watch and sid not in stalls:
+                        # events wait behind this handler (they may have
+                        # come before this drainer started, when queue()
+                        # saw no running handler): watch it for a stall
+                        stalls.add(sid)
+                        self._watch()
+                    room = chain.room
+                    if room is not None and len(events) <= LOW:
+                        room.set()
+                    chain.started = monotonic()
+                fire(ev)
+        finally:
+            current_sid.reset(outer)
+            if detached:
+                with lock:
+                    self.detached -= 1
+
+    def fire_now(self, sid, events):
+        """Run these queued events of ``sid`` at once, in this thread: a
+        disconnect(sid) called from a handler of ``sid`` itself (that chain
+        waits for the handler, so queueing would defer them)."""
+        with self.lock:
+            chain = self.chains.get(sid)
+            if chain is not None:
+                for ev in events:
+                    try:
+                        chain.events.remove(ev)
+                    except ValueError:
+                        pass
+        for ev in events:
+            self.server._fire_event(ev)
+
+    # -- the service loop's check --------------------------------------------
+    def check(self, now):
+        """Detach handlers that stall their chain and add workers for jobs
+        that wait (called by the service loop)."""
+        resubmit = []
+        spawn = 0
+        with self.lock:
+            chains = self.chains
+            for sid in list(self.stalls):
+                chain = chains.get(sid)
+                if chain is None or chain.drainer is None or \
+                        not chain.events:
+                    self.stalls.discard(sid)
+                elif now - chain.started >= STALL:
+                    # the running handler finishes on its own; its worker
+                    # does not count against the pool
+                    chain.drainer = None
+                    self.detached += 1
+                    self.stalls.discard(sid)
+                    if not chain.scheduled:
+                        chain.scheduled = True
+                        resubmit.append(sid)
+            queued_at = self.queued_at
+            if resubmit:
+                self.waiting += len(resubmit)
+                queued_at.extend([now] * len(resubmit))
+            short = self.waiting - self.idle
+            if short > 0:
+                # a detached handler's worker does not count against the
+                # base size; past it, jobs that waited STALL get workers
+                room = self.base + self.detached - self.workers
+                if queued_at and now - queued_at[0] >= STALL:
+                    room = MAX_WORKERS - self.workers
+                spawn = max(0, min(short, room))
+                self.workers += spawn
+        put = self.jobs.put
+        for sid in resubmit:
+            put(sid)
+        for _ in range(spawn):
+            self._spawn()
+
+    # -- back-pressure -------------------------------------------------------
+    def wait_for_room(self, sids, alive):
+        """Called by a thread that reads a client (websocket or POST), not
+        by handlers: wait while ``HIGH`` events or more wait on one of these
+        chains, until they are down to ``LOW`` or ``alive()`` is False."""
+        if self.inline or current_sid.get() is not None:
+            return
+        for sid in sids:
+            while True:
+                with self.lock:
+                    chain = self.chains.get(sid)
+                    if chain is None or len(chain.events) < HIGH:
+                        break
+                    room = chain.room
+                    if room is None:
+                        room = chain.room = self.mode.Event()
+                    room.clear()
+                if not alive():
+                    return
+                room.wait(1.0)
