@@ -288,12 +288,16 @@ def no_ca_bundle_env(monkeypatch):
     monkeypatch.delenv('CURL_CA_BUNDLE', raising=False)
 
 
-def test_tls_self_signed_unverified(sessions, tls_server, transport, no_ca_bundle_env):
+def test_tls_self_signed_unverified(sessions, tls_server, transport, kind, known_failure,
+                                    no_ca_bundle_env):
     """https/wss with a self-signed certificate and ssl_verify=False: works.
 
     One message at a time: python-engineio's Client reads and writes its wss connection from
     two threads at once (websocket-client over one ssl socket), which now and then breaks the
-    connection when both are busy; that race is not this test's subject."""
+    connection when both are busy (a ping can be enough: seen once in CI); that race is not
+    this test's subject."""
+    known_failure(PY_ENGINEIO_WSS_THREADS, when=kind == 'sync' and transport != 'polling',
+                  strict=False)
     s = sessions(ssl_verify=False)
     sid = connect(s, tls_server, transport)
     s.send(UTF8)
