@@ -6,7 +6,6 @@ import inspect
 import types
 
 from . import base_server
-from .protocol import engine as _engine
 
 _NOTHING = object()
 _CoroutineType = types.CoroutineType
@@ -329,15 +328,7 @@ class AsyncServer(base_server.AsyncioUtilities,
 
         The disconnect handler runs with reason ``'server disconnect'``.
         """
-        engine = self._engine
-        now = self._now()
-        if sid is None:
-            events = engine.close_all(_engine.DISCONNECT_SERVER, now)
-        else:
-            s = engine.get(sid)
-            ev = engine.close(s, _engine.DISCONNECT_SERVER, now) \
-                if s is not None else None
-            events = [ev] if ev is not None else []
+        events = self._disconnect_events(sid, self._now())
         if events:
             await self._dispatch(events)
 

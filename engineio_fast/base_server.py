@@ -246,5 +246,16 @@ class BaseServer(HandlerRegistry):
             raise KeyError('Session is disconnected')
         return s
 
+    def _disconnect_events(self, sid, now):
+        """Close ``sid`` (every session when None) as a server disconnect;
+        returns the engine events whose handlers must run."""
+        engine = self._engine
+        if sid is None:
+            return engine.close_all(_engine.DISCONNECT_SERVER, now)
+        s = engine.get(sid)
+        ev = engine.close(s, _engine.DISCONNECT_SERVER, now) \
+            if s is not None else None
+        return [ev] if ev is not None else []
+
     def _log_send_to_closed(self, sid):
         self.logger.warning('Cannot send to sid %s', sid)

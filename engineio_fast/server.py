@@ -13,7 +13,6 @@ import time
 
 from . import base_server
 from .async_server import _connect_verdict
-from .protocol import engine as _engine
 from .sync_drivers import modes as _modes
 from .sync_drivers.dispatch import Dispatcher, current_sid
 from .sync_drivers.service import Service
@@ -252,17 +251,9 @@ class Server(base_server.BaseServer):
         ``'server disconnect'`` (after the handlers of messages the client
         sent before, unless this is called from one of them).
         """
-        engine = self._engine
-        now = time.monotonic()
         d = self._dispatcher
         with self._lock:
-            if sid is None:
-                events = engine.close_all(_engine.DISCONNECT_SERVER, now)
-            else:
-                s = engine.get(sid)
-                ev = engine.close(s, _engine.DISCONNECT_SERVER, now) \
-                    if s is not None else None
-                events = [ev] if ev is not None else []
+            events = self._disconnect_events(sid, time.monotonic())
             todo = d.queue(events) if events else None
             woken = self._take_woken()
         if woken:
