@@ -25,7 +25,9 @@ reused, and the pool grows past its base size only while work waits:
 - a drain job that found no idle worker for :data:`STALL` seconds gets a
   new one.
 
-Extra workers retire after :data:`IDLE` seconds without work. A session
+Workers wait for jobs without a timeout (a timed wait costs a timer per
+job in the green modes); when no job came for :data:`IDLE` seconds, the
+service loop retires the idle ones (they come back on demand). A session
 whose client sends faster than its handlers run is held back: once
 :data:`HIGH` events wait on its chain, the thread reading that client's
 websocket or POST waits until they are down to :data:`LOW`.
@@ -78,6 +80,8 @@ class Dispatcher:
         self.jobs = mode.JobQueue()
         self.workers = 0
         self.idle = 0
+        self.retiring = 0       # idle workers told to stop, not yet gone
+        self.busy_at = 0.0      # when the last job was submitted
         self.waiting = 0        # jobs queued, not yet taken
         self.detached = 0       # detached handlers still running
         self.queued_at = collections.deque()   # when each waiting job came
@@ -115,13 +119,17 @@ class Dispatcher:
             self.watching = True
             self.server._service.wake()
 
-    def needs_watch(self):
-        """True while the service loop should call :meth:`check` every
-        :data:`STALL` seconds (under the server lock)."""
-        if self.stalls or self.waiting > self.idle:
-            return True
-        self.watching = False
-        return False
+    def next_check(self, now):
+        """When the service loop should next call :meth:`check` (None:
+        not needed; called under the server lock): every :data:`STALL`
+        seconds while a handler holds up its session or a job waits for a
+        worker, else when idle workers are due to retire."""
+        if self.stalls or self.waiting > self.idle - self.retiring:
+            return now + STALL
+        self.watching = False   # a new stall must wake the loop
+        if self.idle > self.retiring:
+            return self.busy_at + IDLE
+        return None
 
     # -- running -------------------------------------------------------------
     def submit(self, sids):
@@ -129,9 +137,10 @@ class Dispatcher:
         spawn = 0
         now = time.monotonic()
         with self.lock:
+            self.busy_at = now
             self.waiting += len(sids)
             self.queued_at.extend([now] * len(sids))
-            short = self.waiting - self.idle
+            short = self.waiting - (self.idle - self.retiring)
             if short > 0:
                 room = self.base - self.workers
                 spawn = min(short, room) if room > 0 else 0
@@ -156,28 +165,19 @@ class Dispatcher:
     def _worker(self):
         jobs = self.jobs
         lock = self.lock
-        empty = self.mode.JobQueueEmpty
         while True:
             with lock:
                 self.idle += 1
-            try:
-                sid = jobs.get(timeout=IDLE)
-            except empty:
-                with lock:
-                    self.idle -= 1
-                    if self.waiting <= self.idle:
-                        self.workers -= 1
-                        return
-                continue
+            sid = jobs.get()
             with lock:
                 self.idle -= 1
+                if sid is None:     # retired by check()
+                    self.retiring -= 1
+                    self.workers -= 1
+                    return
                 self.waiting -= 1
                 if self.queued_at:
                     self.queued_at.popleft()
-            if sid is None:         # stop()
-                with lock:
-                    self.workers -= 1
-                return
             self.drain(sid, job=True)
 
     def drain(self, sid, job=False):
@@ -255,7 +255,7 @@ class Dispatcher:
         """Detach handlers that stall their chain and add workers for jobs
         that wait (called by the service loop)."""
         resubmit = []
-        spawn = 0
+        spawn = retire = 0
         with self.lock:
             chains = self.chains
             for sid in list(self.stalls):
@@ -276,7 +276,7 @@ class Dispatcher:
             if resubmit:
                 self.waiting += len(resubmit)
                 queued_at.extend([now] * len(resubmit))
-            short = self.waiting - self.idle
+            short = self.waiting - (self.idle - self.retiring)
             if short > 0:
                 # a detached handler's worker does not count against the
                 # base size; past it, jobs that waited STALL get workers
@@ -285,11 +285,32 @@ class Dispatcher:
                     room = MAX_WORKERS - self.workers
                 spawn = max(0, min(short, room))
                 self.workers += spawn
+            elif not self.stalls and now - self.busy_at >= IDLE:
+                retire = self._retiring()
         put = self.jobs.put
         for sid in resubmit:
             put(sid)
+        for _ in range(retire):
+            put(None)
         for _ in range(spawn):
             self._spawn()
+
+    def _retiring(self):
+        """Mark the idle workers as retiring; returns how many (each gets
+        a None job). Under the lock."""
+        retire = self.idle - self.retiring
+        if retire > 0:
+            self.retiring += retire
+            return retire
+        return 0
+
+    def retire_idle(self):
+        """Stop the idle workers (no job for IDLE seconds, or the service
+        loop ended): they come back when work does."""
+        with self.lock:
+            retire = self._retiring()
+        for _ in range(retire):
+            self.jobs.put(None)
 
     # -- back-pressure -------------------------------------------------------
     def wait_for_room(self, sids, alive):

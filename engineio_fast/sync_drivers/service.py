@@ -10,8 +10,6 @@ or ping.
 
 import time
 
-from .dispatch import STALL
-
 
 class Service:
     """Heartbeat timer and writer of last resort for one
@@ -110,14 +108,15 @@ class Service:
                     until = engine.next_deadline()
                     if until is not None and (nd is None or until < nd):
                         nd = until
+                    # handlers that hold up their session, drain jobs
+                    # that wait for a worker (look again in STALL), idle
+                    # workers to retire
+                    check = dispatcher.next_check(now)
+                    if check is not None and (nd is None or check < nd):
+                        nd = check
                     self._sleep_until = nd
-                    # handlers that hold up their session, or drain jobs
-                    # that wait for a worker: look again in STALL
-                    check = dispatcher.needs_watch()
                 waiter.set_writers(set(writers))
                 timeout = None if nd is None else max(0.0, nd - now)
-                if check and (timeout is None or timeout > STALL):
-                    timeout = STALL
                 try:
                     ready = waiter.wait(timeout)
                 except (OSError, ValueError):
@@ -127,11 +126,13 @@ class Service:
                     if conn is not None:
                         conn.on_writable()
                 server._tick(time.monotonic())
-                if check:
+                if check is not None:
                     dispatcher.check(time.monotonic())
         except Exception:  # pragma: no cover - a bug: say so, do not die mute
             server.logger.exception('engine.io service task failed')
         finally:
+            # no loop is left to retire idle handler workers later
+            dispatcher.retire_idle()
             with lock:
                 # the next run (started now or on the next request) takes
                 # over the connections this one was still writing to or

@@ -21,6 +21,7 @@ from werkzeug.serving import make_server
 
 import engineio_fast as engineio
 from engineio_fast import packet as eio_packet
+from engineio_fast.sync_drivers import dispatch
 from engineio_fast.sync_drivers.dispatch import BASE_THREADS, WORKER_NAME
 
 from ..io.builtin_helpers import (EIO_POLL, OP_BINARY, OP_CLOSE, OP_CONT,
@@ -427,6 +428,30 @@ def test_threads_per_connection(serve):
     assert wait_for(lambda: _conn_threads() == 0), _conn_threads()
     assert _other_threads() == base
     assert wait_for(lambda: len(eio._engine.sessions) == 1)
+
+
+def test_idle_handler_workers_retire_and_come_back(serve, monkeypatch):
+    """Pool workers wait for jobs without a timer; when no job came for
+    IDLE seconds the service loop stops them, and the next message starts
+    a worker again."""
+    monkeypatch.setattr(dispatch, 'IDLE', 0.3)
+    eio = echo()
+    d = eio._dispatcher
+    srv = serve(eio)
+    ws = RawWs(srv.port)
+    ws.open_packet()
+    for i in range(20):
+        ws.send_text('4m%d' % i)
+    assert [ws.recv_text() for _ in range(20)] == \
+        ['4m%d' % i for i in range(20)]
+    assert d.workers >= 1
+    # idle == 0 once every worker took its stop job and returned
+    assert wait_for(lambda: (d.workers, d.idle, d.retiring) == (0, 0, 0),
+                    timeout=WAIT), (d.workers, d.idle, d.retiring)
+    ws.send_text('4again')
+    assert ws.recv_text() == '4again'
+    assert d.workers >= 1
+    ws.close()
 
 
 def test_no_thread_left_after_the_server_shuts_down(serve):
