@@ -142,7 +142,7 @@ class Dispatcher:
             self.queued_at.extend([now] * len(sids))
             short = self.waiting - (self.idle - self.retiring)
             if short > 0:
-                room = self.base - self.workers
+                room = self.base - (self.workers - self.retiring)
                 spawn = min(short, room) if room > 0 else 0
                 self.workers += spawn
                 if short > spawn:
@@ -280,7 +280,8 @@ class Dispatcher:
             if short > 0:
                 # a detached handler's worker does not count against the
                 # base size; past it, jobs that waited STALL get workers
-                room = self.base + self.detached - self.workers
+                live = self.workers - self.retiring
+                room = self.base + self.detached - live
                 if queued_at and now - queued_at[0] >= STALL:
                     room = MAX_WORKERS - self.workers
                 spawn = max(0, min(short, room))

@@ -140,7 +140,14 @@ def test_cost_per_connection(server):
     assert during['handlers'] <= (BASE_THREADS if kind in THREADED
                                   else BASE_GREENLETS), during
     grown = during['handlers'] - opened['handlers']
-    if kind in THREADED:
+    if kind == 'gunicorn-gthread':
+        # gthread's executor starts a thread when a request comes before the
+        # last one's thread has marked itself idle: the /_count requests
+        # themselves may add one (messages and pings add none: ~5 rounds
+        # of N messages would add many)
+        assert during['threads'] - grown - opened['threads'] in (0, 1), \
+            (during, opened)
+    elif kind in THREADED:
         assert during['threads'] - grown == opened['threads'], \
             (during, opened)
     else:
