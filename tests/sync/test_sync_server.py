@@ -942,11 +942,25 @@ def test_non_reading_client_is_dropped_when_its_session_ends(serve):
     ws.close()
 
 
-def _ws_conns(eio):
+def _ws_conns(eio, n=1):
+    """The websocket connections the service task writes for (waits until
+    there are ``n``: the task moves them from its incoming list to its own
+    set outside the lock, and changes that set while we copy it)."""
     svc = eio._service
-    with eio._lock:
-        run = svc._run_state
-        return list(run.watched if run else ()) + list(svc._incoming)
+    found = []
+
+    def look():
+        try:
+            with eio._lock:
+                run = svc._run_state
+                found[:] = list(run.watched if run else ()) + \
+                    list(svc._incoming)
+        except RuntimeError:    # the set changed size while copied
+            return False
+        return len(found) >= n
+
+    wait_for(look, timeout=WAIT)
+    return found
 
 
 def test_pings_without_reading_do_not_pile_up(serve):
