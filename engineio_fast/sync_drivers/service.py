@@ -17,8 +17,6 @@ class Service:
 
     def __init__(self, server):
         self.server = server
-        self._waiter = None
-        self._task = None
         self._run_state = None     # the current run (see _Run)
         self._sleep_until = None   # the deadline the loop waits for
         self._incoming = []        # conns to watch, from any thread
@@ -33,9 +31,8 @@ class Service:
         if run is not None and not run.stop:
             return
         run = self._run_state = _Run(self.server._mode.waiter())
-        self._waiter = run.waiter
         self._sleep_until = None
-        self._task = self.server._mode.spawn_named(
+        self.server._mode.spawn_named(
             'engineio_fast-service', lambda: self._run(run))
 
     @property
@@ -46,17 +43,19 @@ class Service:
     def timer_hook(self, when):
         """The engine scheduled a deadline (called under the server lock):
         wake the loop if it sleeps past it."""
-        if self._waiter is None:
+        run = self._run_state
+        if run is None:
             return
         until = self._sleep_until
         if until is None or when < until:
             self._sleep_until = when
-            self._waiter.wake()
+            run.waiter.wake()
 
     def wake(self):
         """Make the loop look again (call under the server lock)."""
-        if self._waiter is not None:
-            self._waiter.wake()
+        run = self._run_state
+        if run is not None:
+            run.waiter.wake()
 
     def watch(self, conn):
         """Watch ``conn``: write its ``out`` bytes when its socket is
@@ -64,9 +63,9 @@ class Service:
         """
         with self.server._lock:
             self._incoming.append(conn)
-            waiter = self._waiter
-        if waiter is not None:
-            waiter.wake()
+            run = self._run_state
+        if run is not None:
+            run.waiter.wake()
 
     def stop(self):
         run = self._run_state
@@ -140,8 +139,6 @@ class Service:
                 self._incoming.extend(watched)
                 if self._run_state is run:
                     self._run_state = None
-                    self._task = None
-                    self._waiter = None
             waiter.close()
 
 
