@@ -249,12 +249,16 @@ class BaseServer(HandlerRegistry):
     def _disconnect_events(self, sid, now):
         """Close ``sid`` (every session when None) as a server disconnect;
         returns the engine events whose handlers must run."""
-        engine = self._engine
         if sid is None:
-            return engine.close_all(_engine.DISCONNECT_SERVER, now)
-        s = engine.get(sid)
-        ev = engine.close(s, _engine.DISCONNECT_SERVER, now) \
-            if s is not None else None
+            return self._engine.close_all(_engine.DISCONNECT_SERVER, now)
+        return self._close_events(sid, _engine.DISCONNECT_SERVER, now)
+
+    def _close_events(self, sid, reason, now):
+        """Close the session ``sid`` (if there is one) for ``reason``;
+        returns the engine events whose handlers must run."""
+        engine = self._engine
+        s = engine.get(sid) if sid else None
+        ev = engine.close(s, reason, now) if s is not None else None
         return [ev] if ev is not None else []
 
     def _log_send_to_closed(self, sid):

@@ -110,19 +110,10 @@ def _cut_short(server, req, start_response):
     """A POST whose client left before the end of its body: nothing of it
     reaches the handlers; its session ends with 'transport error' (as the
     JavaScript server's does) and the answer, for the logs, is a 400."""
-    engine = server._engine
-    sid = req.query.get('sid')
-
-    def close():
-        s = engine.get(sid) if sid else None
-        if s is None:
-            return []
-        ev = engine.close(s, _engine.DISCONNECT_TRANSPORT_ERROR,
-                          time.monotonic())
-        return [ev] if ev is not None else []
-
-    server._locked(close)
-    return _respond(start_response, engine.policy.error(req, BAD_REQUEST))
+    server._locked(server._close_events, req.query.get('sid'),
+                   _engine.DISCONNECT_TRANSPORT_ERROR, time.monotonic())
+    return _respond(start_response,
+                    server._engine.policy.error(req, BAD_REQUEST))
 
 
 def _always():
