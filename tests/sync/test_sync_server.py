@@ -49,7 +49,9 @@ def serve():
         s.stop()
 
 
-def echo(rec=None, **options):
+def echo(rec=None, hold=0.5, **options):
+    """A server that echoes every message; its handler of 'hold' first
+    sleeps ``hold`` seconds. Handler events go to ``eio.rec``."""
     options.setdefault('async_mode', 'threading')
     eio = engineio.Server(**options)
     rec = rec if rec is not None else Recorder()
@@ -62,7 +64,7 @@ def echo(rec=None, **options):
     def message(sid, data):
         rec.add('message', sid, data)
         if data == 'hold':
-            time.sleep(0.5)
+            time.sleep(hold)
         eio.send(sid, data)
 
     @eio.on('disconnect')
@@ -769,25 +771,11 @@ def test_slow_handler_does_not_time_out_its_websocket(serve):
     """A handler that runs longer than pingInterval + pingTimeout: its
     connection goes on reading the pongs (python-engineio's default runs
     it in its own thread too), and the next message is handled meanwhile."""
-    eio = engineio.Server(async_mode='threading', ping_interval=0.3,
-                          ping_timeout=0.3)
-    rec = Recorder()
-
-    @eio.on('message')
-    def message(sid, data):
-        rec.add('message', sid, data)
-        if data == 'slow':
-            eio.sleep(1.5)
-        eio.send(sid, data)
-
-    @eio.on('disconnect')
-    def disconnect(sid, reason):
-        rec.add('disconnect', sid, reason)
-
+    eio = echo(hold=1.5, ping_interval=0.3, ping_timeout=0.3)
     srv = serve(eio)
     ws = RawWs(srv.port)
     ws.open_packet()
-    ws.send_text('4slow')
+    ws.send_text('4hold')
     ws.send_text('4quick')
     got = []
     deadline = time.monotonic() + 4
@@ -797,8 +785,8 @@ def test_slow_handler_does_not_time_out_its_websocket(serve):
             ws.send_text('3')
         else:
             got.append(text)
-    assert got == ['4quick', '4slow']
-    assert rec.of('disconnect') == []
+    assert got == ['4quick', '4hold']
+    assert eio.rec.of('disconnect') == []
     ws.close()
 
 
