@@ -22,9 +22,9 @@ import sys
 import timeit
 
 import pytest
-
 from engineio import packet as ref_packet
 from engineio import payload as ref_payload
+
 from engineio_fast import _accel
 from engineio_fast import json as eio_json
 from engineio_fast.packet import _compact_dumps

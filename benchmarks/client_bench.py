@@ -80,7 +80,7 @@ class Server:
             self.port = json.loads(line)['port']
         except Exception:
             self.stop()
-            raise SystemExit('js_server.mjs did not start')
+            raise SystemExit('js_server.mjs did not start') from None
         self.url = f'http://127.0.0.1:{self.port}'
 
     def stop(self):
@@ -138,7 +138,7 @@ def run_sync(mod, url, transport, workload, seconds):
         if workload == 'echo':
             window, sent = WINDOW[transport], 0
             while time.perf_counter() < end:
-                c.wait(lambda: sent - c.n < window, DRAIN_TIMEOUT)
+                c.wait(lambda: sent - c.n < window, DRAIN_TIMEOUT)  # noqa: B023 - called at once
                 while sent - c.n < window:
                     client.send(MESSAGE.format(sent))
                     sent += 1
@@ -149,7 +149,7 @@ def run_sync(mod, url, transport, workload, seconds):
             while time.perf_counter() < end:
                 client.send(f'bulk:{k}')
                 asked += k
-                c.wait(lambda: c.n >= asked, DRAIN_TIMEOUT)
+                c.wait(lambda: c.n >= asked, DRAIN_TIMEOUT)  # noqa: B023 - called at once
             done, stop = c.n, c.last
         else:  # up
             sent, counts = 0, 0
@@ -159,7 +159,7 @@ def run_sync(mod, url, transport, workload, seconds):
                     sent += 1
                 client.send('count')
                 counts += 1
-                c.wait(lambda: len(c.texts) >= counts, DRAIN_TIMEOUT)
+                c.wait(lambda: len(c.texts) >= counts, DRAIN_TIMEOUT)  # noqa: B023 - called at once
             done, stop = sent, c.last
         return done / (stop - start)
     finally:
@@ -210,7 +210,7 @@ async def run_async(mod, url, transport, workload, seconds):
         if workload == 'echo':
             window, sent = WINDOW[transport], 0
             while time.perf_counter() < end:
-                await wait(lambda: sent - state['n'] < window)
+                await wait(lambda: sent - state['n'] < window)  # noqa: B023 - called at once
                 while sent - state['n'] < window:
                     await client.send(MESSAGE.format(sent))
                     sent += 1
@@ -221,7 +221,7 @@ async def run_async(mod, url, transport, workload, seconds):
             while time.perf_counter() < end:
                 await client.send(f'bulk:{k}')
                 asked += k
-                await wait(lambda: state['n'] >= asked)
+                await wait(lambda: state['n'] >= asked)  # noqa: B023 - called at once
             done = state['n']
         else:  # up
             sent, counts = 0, 0
@@ -231,7 +231,7 @@ async def run_async(mod, url, transport, workload, seconds):
                     sent += 1
                 await client.send('count')
                 counts += 1
-                await wait(lambda: state['counts'] >= counts)
+                await wait(lambda: state['counts'] >= counts)  # noqa: B023 - called at once
             done = sent
         return done / (state['last'] - start)
     finally:

@@ -6,10 +6,10 @@ unchanged. ``IMPLEMENTATION`` tells which kernels are active: ``'cython'``
 """
 
 from ._accel import IMPLEMENTATION
-from .asgi import ASGIApp
+from .adapters.asgi_app import ASGIApp
 from .async_server import AsyncServer
+from .middleware import Middleware, WSGIApp
 from .server import Server
-from .wsgi import Middleware, WSGIApp
 
 __version__ = '0.1.0'
 
@@ -38,7 +38,7 @@ def run(app, host='127.0.0.1', port=5000, **kwargs):
             (``'auto'``, ``'uvloop'``, ``'asyncio'``), ``limits``,
             ``per_message_deflate``, ``backlog``.
     """
-    from .raw import run as _run
+    from .adapters.builtin import run as _run
     return _run(app, host=host, port=port, **kwargs)
 
 

@@ -4,15 +4,34 @@
 ``ENGINEIO_FAST_REQUIRE_EXTENSIONS=1`` turns a missing compiled extension
 into an ImportError. Everything else in the package imports kernels from
 here and nowhere else.
+
+:data:`SURFACE` is the one list of the kernel surface: for each kernel
+module (``engineio_fast/_pure/<name>.py`` and its compiled twin
+``src_pyx/<name>.pxi``, both built into ``engineio_fast._speedups``) the
+names it provides. The switch below, the stub test (``_speedups.pyi``) and
+the kernel tests all read it.
 """
 
+import importlib
 import os
-from typing import Any
+from typing import Any, Dict, Tuple
 
-from ._pure import codec as _pure_codec
-from ._pure import sessions as _pure_sessions
-from ._pure import timers as _pure_timers
-from ._pure import wsframe as _pure_wsframe
+SURFACE: Dict[str, Tuple[str, ...]] = {
+    'codec': ('KIND_NONE', 'KIND_TEXT', 'KIND_JSON', 'KIND_BINARY',
+              'SEPARATOR', 'decode_packet', 'encode_text',
+              'b64encode', 'b64decode', 'decode_value', 'encode_value',
+              'encode_payload', 'split_payload', 'decode_payload',
+              'join_payload', 'jsonp_wrap'),
+    'sessions': ('SessionTable',),
+    'timers': ('TimerHeap',),
+    'wsframe': ('parse_frame_header', 'build_frame_header', 'build_frame',
+                'apply_mask'),
+    'frames': ('parse_frames', 'build_frames'),
+}
+
+#: every name of :data:`SURFACE`, in order
+NAMES: Tuple[str, ...] = tuple(n for names in SURFACE.values()
+                               for n in names)
 
 
 def _flag(name):
@@ -37,37 +56,37 @@ elif REQUIRE_EXTENSIONS:
 IMPLEMENTATION = 'cython' if _speedups is not None else 'python'
 
 
-class _Kernels:
-    """One implementation's kernels under one set of names."""
+class Kernels:
+    """One implementation's kernels under the names of :data:`SURFACE`.
 
-    def __init__(self, codec, sessions, timers, wsframe):
-        self.decode_packet = codec.decode_packet
-        self.encode_text = codec.encode_text
-        self.b64encode = codec.b64encode
-        self.b64decode = codec.b64decode
-        self.split_payload = codec.split_payload
-        self.decode_payload = codec.decode_payload
-        self.join_payload = codec.join_payload
-        self.jsonp_wrap = codec.jsonp_wrap
-        self.decode_value = codec.decode_value
-        self.encode_value = codec.encode_value
-        self.encode_payload = codec.encode_payload
-        self.SessionTable = sessions.SessionTable
-        self.TimerHeap = timers.TimerHeap
-        self.parse_frame_header = wsframe.parse_frame_header
-        self.build_frame_header = wsframe.build_frame_header
-        self.build_frame = wsframe.build_frame
-        self.apply_mask = wsframe.apply_mask
-        self.parse_frames = wsframe.parse_frames
-        self.build_frames = wsframe.build_frames
+    Args:
+        modules: kernel module name -> the module object providing it.
+        name: ``'python'`` or ``'cython'``.
+    """
+
+    def __init__(self, modules, name):
+        self.name = name
+        for module, names in SURFACE.items():
+            source = modules[module]
+            for n in names:
+                setattr(self, n, getattr(source, n))
+
+    def __repr__(self):
+        return '<kernels %s>' % self.name
+
+    def __getattr__(self, name: str) -> Any:
+        # only reached for a name outside SURFACE; it also tells type
+        # checkers that the kernels set in __init__ exist
+        raise AttributeError(name)
 
 
-pure = _Kernels(_pure_codec, _pure_sessions, _pure_timers, _pure_wsframe)
-compiled = (_Kernels(_speedups, _speedups, _speedups, _speedups)
+pure = Kernels({m: importlib.import_module('._pure.' + m, __package__)
+                for m in SURFACE}, 'python')
+compiled = (Kernels({m: _speedups for m in SURFACE}, 'cython')
             if _speedups is not None else None)
 active = compiled if compiled is not None else pure
 
-KIND_NONE = _pure_codec.KIND_NONE
-KIND_TEXT = _pure_codec.KIND_TEXT
-KIND_JSON = _pure_codec.KIND_JSON
-KIND_BINARY = _pure_codec.KIND_BINARY
+KIND_NONE = pure.KIND_NONE
+KIND_TEXT = pure.KIND_TEXT
+KIND_JSON = pure.KIND_JSON
+KIND_BINARY = pure.KIND_BINARY

@@ -1,7 +1,7 @@
 """The asyncio Engine.IO client: python-engineio's ``engineio.AsyncClient``
 API; polling over our own HTTP/1.1 client (or the ``http_session`` given,
-see :mod:`engineio_fast.client_http`), the websocket over the websockets
-package.
+see :mod:`engineio_fast.adapters.clients.http_sessions`), the websocket
+over the websockets package.
 
 Tasks per connection: one reader (polling GET loop or websocket receive
 loop) and, while polling, one writer (POSTs batched within the server's
@@ -17,20 +17,19 @@ import inspect
 import signal
 import threading
 import weakref
-
-from . import base_client
-from . import base_server
 from typing import Any
 
-from . import _accel
-from . import exceptions
-from .client_http import TooLarge as _TooLarge
-from .protocol import client as _core
+from . import _accel, base_client, base_server, exceptions
+from .adapters.clients.http_sessions import TooLarge as _TooLarge
+from .protocol import client_machine as _core
 
 try:
     from websockets.asyncio.client import connect as _ws_connect
-    from websockets.exceptions import (ConnectionClosedOK, InvalidStatus,
-                                       WebSocketException)
+    from websockets.exceptions import (
+        ConnectionClosedOK,
+        InvalidStatus,
+        WebSocketException,
+    )
     from websockets.protocol import State as _WsState
 except ImportError:  # pragma: no cover
     _ws_connect = None  # type: ignore[assignment,misc]

@@ -335,7 +335,7 @@ class AsyncServer(base_server.AsyncioUtilities,
     async def handle_request(self, *args, **kwargs):
         """Handle an Engine.IO request: ``(scope, receive, send)`` in ASGI
         mode."""
-        from .async_drivers import asgi as _asgi_driver
+        from .adapters import asgi as _asgi_driver
         return await _asgi_driver.handle(self, *args, **kwargs)
 
     async def shutdown(self):

@@ -12,12 +12,11 @@ import time
 from collections import deque
 from typing import Any
 
-from . import client_http
-from . import exceptions
+from . import exceptions, packet
 from . import json as _json
-from . import packet
+from .adapters.clients import http_sessions as client_http
 from .base_server import HandlerRegistry, make_logger
-from .protocol import client as _core
+from .protocol import client_machine as _core
 
 default_logger = logging.getLogger('engineio.client')
 
@@ -113,8 +112,8 @@ class BaseClient(HandlerRegistry):
             function) is called for each connection and its session closed
             at the end. Its cookies, basic auth and TLS configuration also
             apply to the websocket handshake. Without one the client uses
-            its own HTTP/1.1 client (:mod:`engineio_fast.http1`), which is
-            faster.
+            its own HTTP/1.1 client
+            (:mod:`engineio_fast.adapters.clients.http1`), which is faster.
         ssl_verify: False accepts any server certificate (self-signed), on
             polling and websocket alike.
         handle_sigint: disconnect on Ctrl+C (SIGINT) before the previous

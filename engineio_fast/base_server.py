@@ -10,10 +10,10 @@ from . import _accel
 from . import json as _json
 from .protocol import engine as _engine
 from .protocol import http as _http
+from .protocol.packets import MESSAGE as _MESSAGE
 
 default_logger = logging.getLogger('engineio.server')
 
-_MESSAGE = 4
 
 
 def _positional_arity(handler):

@@ -51,9 +51,9 @@ def main(argv=None):
     args = _parser().parse_args(argv)
     logging.basicConfig(level=getattr(logging, args.log_level.upper()),
                         format='%(levelname)s: %(message)s')
-    from . import __version__, IMPLEMENTATION
-    from .raw import run
-    from .raw.server import split_app
+    from . import IMPLEMENTATION, __version__
+    from .adapters.builtin import run
+    from .adapters.builtin.serve import split_app
 
     if args.app == 'demo':
         from . import demo

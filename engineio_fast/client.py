@@ -1,7 +1,7 @@
 """The synchronous Engine.IO client: python-engineio's ``engineio.Client``
 API; polling over our own HTTP/1.1 client (or the ``http_session`` given,
-see :mod:`engineio_fast.client_http`), the websocket over the websockets
-package.
+see :mod:`engineio_fast.adapters.clients.http_sessions`), the websocket
+over the websockets package.
 
 Threads per connection: one reader (the polling GET loop or the websocket
 receive loop; the heartbeat deadline is its read timeout), one writer while
@@ -19,16 +19,18 @@ import threading
 import time
 import urllib.parse
 
-from . import base_client
-from . import client_http
-from . import exceptions
-from ._tls_socket import TLSSocket
-from .client_http import TooLarge as _TooLarge
-from .protocol import client as _core
+from . import base_client, exceptions
+from .adapters.clients import http_sessions as client_http
+from .adapters.clients.http_sessions import TooLarge as _TooLarge
+from .adapters.clients.tls_socket import TLSSocket
+from .protocol import client_machine as _core
 
 try:
-    from websockets.exceptions import (ConnectionClosedOK, InvalidStatus,
-                                       WebSocketException)
+    from websockets.exceptions import (
+        ConnectionClosedOK,
+        InvalidStatus,
+        WebSocketException,
+    )
     from websockets.sync.client import connect as _ws_connect
 except ImportError:  # pragma: no cover
     _ws_connect = None  # type: ignore[assignment]
@@ -363,8 +365,9 @@ class Client(base_client.BaseClient):
 
     def _tls_socket(self, url, options):
         """Open the TLS connection for a ``wss://`` URL ourselves (see
-        :mod:`engineio_fast._tls_socket`); returns the ``ws://`` URL with
-        an explicit port that websockets then speaks over it."""
+        :mod:`engineio_fast.adapters.clients.tls_socket`); returns the
+        ``ws://`` URL with an explicit port that websockets then speaks over
+        it."""
         parts = urllib.parse.urlsplit(url)
         context = options.pop('ssl', None) or client_http.ssl_context(
             self.ssl_verify)

@@ -6,9 +6,18 @@ The encoding and decoding work is done by the codec kernels selected in
 
 from . import _accel
 from . import json as _json
+from .protocol.packets import (  # noqa: F401 - python-engineio's names
+    CLOSE,
+    MESSAGE,
+    NAMES,
+    NOOP,
+    OPEN,
+    PING,
+    PONG,
+    UPGRADE,
+)
 
-(OPEN, CLOSE, PING, PONG, MESSAGE, UPGRADE, NOOP) = (0, 1, 2, 3, 4, 5, 6)
-packet_names = ['OPEN', 'CLOSE', 'PING', 'PONG', 'MESSAGE', 'UPGRADE', 'NOOP']
+packet_names = list(NAMES)
 
 binary_types = (bytes, bytearray)
 

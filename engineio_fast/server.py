@@ -6,16 +6,16 @@ guards the engine; handlers always run outside it. There is one service
 task per server (heartbeats and stalled websocket writes) and no thread or
 greenlet per client, message or ping: handlers run in order per session,
 by a small pool of reused workers (or, with ``async_handlers=False``, in
-the thread that received the message); see sync_drivers/dispatch.py."""
+the thread that received the message); see adapters/wsgi/dispatch.py."""
 
 import threading
 import time
 
 from . import base_server
+from .adapters.wsgi import modes as _modes
+from .adapters.wsgi.dispatch import Dispatcher, current_sid
+from .adapters.wsgi.service import Service
 from .async_server import _connect_verdict
-from .sync_drivers import modes as _modes
-from .sync_drivers.dispatch import Dispatcher, current_sid
-from .sync_drivers.service import Service
 
 
 def _sids(events):
@@ -273,7 +273,7 @@ class Server(base_server.BaseServer):
 
     def handle_request(self, environ, start_response):
         """Handle an Engine.IO request (the WSGI entry point)."""
-        from .sync_drivers import wsgi as _wsgi
+        from .adapters.wsgi import handler as _wsgi
         return _wsgi.handle(self, environ, start_response)
 
     def shutdown(self):

@@ -23,6 +23,7 @@ import os
 
 from engineio_fast._pure import codec as _pure_codec
 from engineio_fast._pure import wsframe as _pure_wsframe
+from engineio_fast._pure import frames as _pure_frames
 
 
 cdef extern from "Python.h":

@@ -6,7 +6,6 @@ KIND_NONE = 0
 KIND_TEXT = 1
 KIND_JSON = 2
 KIND_BINARY = 3
-MESSAGE = 4
 SEPARATOR = '\x1e'
 
 cdef enum:
@@ -14,7 +13,7 @@ cdef enum:
     _KIND_TEXT = 1
     _KIND_JSON = 2
     _KIND_BINARY = 3
-    _MESSAGE = 4
+    _MESSAGE = 4     # protocol/packets.py MESSAGE (a test checks)
     _RS = 0x1e
 
 cdef const char *_B64 = (

@@ -1,5 +1,5 @@
 # Batch WebSocket framing for the built-in server: the compiled twin of
-# parse_frames / build_frames in engineio_fast/_pure/wsframe.py. Included
+# parse_frames / build_frames in engineio_fast/_pure/frames.py. Included
 # after wsframe.pxi, whose _xor_mask and _header_into it reuses.
 #
 # Why batches: a read from the socket often holds several frames and a
@@ -99,7 +99,7 @@ def parse_frames(buf, max_payload, masked):
     cdef int overflow = 0
     cdef long long limit
     if not (PyLong_CheckExact(max_payload) and _is_flag(masked)):
-        return _pure_wsframe.parse_frames(buf, max_payload, masked)
+        return _pure_frames.parse_frames(buf, max_payload, masked)
     limit = PyLong_AsLongLongAndOverflow(max_payload, &overflow)
     # Beyond long long: above every legal length (< 2**63), or below 0.
     if overflow > 0:
@@ -108,7 +108,7 @@ def parse_frames(buf, max_payload, masked):
         limit = -1
     cdef bint want_mask = masked
     if not _acquire(buf, &view):
-        return _pure_wsframe.parse_frames(buf, max_payload, masked)
+        return _pure_frames.parse_frames(buf, max_payload, masked)
     try:
         return _parse_frames(<const unsigned char *>view.buf, view.len,
                              limit, want_mask)
@@ -138,7 +138,7 @@ def build_frames(items, masked=False):
     cdef bytes out
     if not ((PyList_CheckExact(items) or PyTuple_CheckExact(items))
             and _is_flag(masked)):
-        return _pure_wsframe.build_frames(items, masked)
+        return _pure_frames.build_frames(items, masked)
     cdef bint want_mask = masked
     count = len(items)
     keys = None
@@ -152,7 +152,7 @@ def build_frames(items, masked=False):
         keyp = <const unsigned char *>PyBytes_AS_STRING(keys)
         if len(items) != count:
             # os.urandom was replaced by code that changed the list.
-            return _pure_wsframe._build_frames(items, keys)
+            return _pure_frames._build_frames(items, keys)
     # Pass 1: sizes, so the result is one allocation written once. Any
     # item without a C path sends the whole call to the pure twin (before
     # anything observable happened here), so errors come from the spec.
@@ -174,7 +174,7 @@ def build_frames(items, masked=False):
             size = view.len
             PyBuffer_Release(&view)
         else:
-            return _pure_wsframe._build_frames(items, keys)
+            return _pure_frames._build_frames(items, keys)
         total += _frame_size(size, want_mask)
     out = PyBytes_FromStringAndSize(NULL, total)
     dst = <unsigned char *>PyBytes_AS_STRING(out)

@@ -113,11 +113,11 @@ class BuiltinServer(LiveServer):
     :class:`LiveServer`."""
 
     def __init__(self, app, **options):
-        from engineio_fast.raw import RawServer
+        from engineio_fast.adapters.builtin import BuiltinServer as Server
 
         self._bind(app)
         self.sock.listen(1024)
-        self.server = RawServer(app, sock=self.sock, **options)
+        self.server = Server(app, sock=self.sock, **options)
 
     def _run(self):
         import uvloop

@@ -25,7 +25,7 @@ KIND_TEXT = 1
 KIND_JSON = 2
 KIND_BINARY = 3
 
-MESSAGE = 4
+MESSAGE = 4   # protocol/packets.py MESSAGE (a test checks)
 SEPARATOR = '\x1e'
 
 # Characters a JSON document (as Python's json.loads accepts it) can start

@@ -20,6 +20,11 @@ import urllib.parse
 
 from .. import _accel
 from . import http as _http
+from .packets import CLOSE as _CLOSE
+from .packets import MESSAGE as _MESSAGE
+from .packets import NOOP as _NOOP
+from .packets import PONG as _PONG
+from .packets import UPGRADE as _UPGRADE
 from .session import CLOSED, CLOSING, CONNECTING, OPEN, Session, WsLink
 
 DISCONNECT_SERVER = 'server disconnect'
@@ -34,7 +39,6 @@ CONNECT = 1     # run the connect handler, then finish_connect/reject_connect
 WAIT = 2        # park the GET until the session's poll waker fires
 WEBSOCKET = 3   # accept the websocket and run it with outcome.link
 
-_OPEN, _CLOSE, _PING, _PONG, _MESSAGE, _UPGRADE, _NOOP = range(7)
 _K_BINARY = _accel.KIND_BINARY
 _K_JSON = _accel.KIND_JSON
 _K_NONE = _accel.KIND_NONE

@@ -23,7 +23,7 @@ from websockets.sync.server import serve as ws_serve
 
 import engineio_fast as engineio
 from engineio_fast import exceptions
-from engineio_fast.protocol import client as core
+from engineio_fast.protocol import client_machine as core
 
 from ..support import LiveServer, WerkzeugServer, make_cert
 
@@ -208,7 +208,8 @@ def test_dispatcher_order_stall_helper_and_close():
 
 def test_websocket_options_from_the_http_session():
     import requests
-    from engineio_fast import client_http
+
+    from engineio_fast.adapters.clients import http_sessions as client_http
     c = engineio.Client(handle_sigint=False,
                         websocket_extra_options={
                             'header': ['X-A: 1'], 'headers': {'X-B': '2'},

@@ -1,4 +1,4 @@
-"""engineio_fast.http1: Http1Session and AsyncHttp1Session (on asyncio's
+"""engineio_fast.adapters.clients.http1: Http1Session and AsyncHttp1Session (on asyncio's
 default loop and on uvloop) over real sockets on 127.0.0.1, against a small
 threaded raw-socket server that answers with scripted bytes, plus Werkzeug
 and uvicorn as real servers."""
@@ -16,7 +16,7 @@ import zlib
 import pytest
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from engineio_fast import http1
+from engineio_fast.adapters.clients import http1
 
 from ..support import LiveServer, make_cert
 
@@ -98,7 +98,7 @@ class Peer:
             return True
 
 
-class RawServer:
+class BuiltinServer:
     """Accepts connections on 127.0.0.1 (or ::1); ``script(peer)`` runs
     in a thread per connection. Counts connections and requests."""
 
@@ -284,7 +284,7 @@ def server():
     made = []
 
     def make(*answers, script=None, **options):
-        made.append(RawServer(script or scripted(*answers), **options))
+        made.append(BuiltinServer(script or scripted(*answers), **options))
         return made[-1]
     yield make
     for s in made:

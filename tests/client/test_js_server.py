@@ -21,8 +21,8 @@ import time
 import pytest
 
 try:  # tests.client is a package once tests/client/__init__.py exists; plain modules before
-    from . import bad_server
     from ..support import make_cert
+    from . import bad_server
     from .conftest import SLACK, TRANSPORTS, big_bytes, big_text
 except ImportError:
     import bad_server

@@ -8,12 +8,11 @@ input is also given to python-engineio 4.15 and the results compared.
 import json as std_json
 
 import pytest
-
 from engineio import packet as ref_packet
 from engineio import payload as ref_payload
-from engineio_fast import _accel
+
+from engineio_fast import _accel, packet, payload
 from engineio_fast import json as eio_json
-from engineio_fast import packet, payload
 from engineio_fast.exceptions import ContentTooLongError
 
 

@@ -17,7 +17,6 @@ import httpx
 
 import engineio_fast as engineio
 
-
 WAIT = 5.0
 WS_GUID = b'258EAFA5-E914-47DA-95CA-C5AB0DC85B11'
 EIO_POLL = '/engine.io/?EIO=4&transport=polling'

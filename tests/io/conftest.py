@@ -28,6 +28,6 @@ def live_server():
 
 @pytest.fixture
 def builtin():
-    """Factory fixture: ``builtin(app, **RawServer options)`` returns a
+    """Factory fixture: ``builtin(app, **BuiltinServer options)`` returns a
     started :class:`BuiltinServer`, stopped at teardown."""
     yield from _servers(BuiltinServer)

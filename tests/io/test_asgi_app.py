@@ -14,9 +14,9 @@ import socket
 import httpx
 import pytest
 import websockets.sync.client as ws_client
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import InvalidStatus, WebSocketException
 
-from engineio_fast.asgi import ASGIApp
+from engineio_fast import ASGIApp
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -390,6 +390,6 @@ def test_e2e_lifespan_shuts_server_down(live_server, make_engine):
             server.ws_url + '/engine.io/?EIO=4&transport=websocket') as ws:
         assert ws.recv(5).startswith('0{')
         server.stop()  # lifespan shutdown -> eio.shutdown() closes sessions
-        with pytest.raises(Exception):
+        with pytest.raises(WebSocketException):
             while True:
                 ws.recv(5)

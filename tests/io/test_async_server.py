@@ -8,6 +8,7 @@ import time
 
 import httpx
 import pytest
+from websockets.exceptions import WebSocketException
 from websockets.sync.client import connect as ws_connect
 
 import engineio_fast as engineio
@@ -167,7 +168,7 @@ def test_connect_handler_raising_rejects(served):
                   params={'EIO': '4', 'transport': 'polling'})
     assert r.status_code == 401
     # websocket-only connections are refused too, before accept
-    with pytest.raises(Exception):
+    with pytest.raises(WebSocketException):
         ws_open(server)
 
 
@@ -216,7 +217,7 @@ def test_server_disconnect(served):
         sid = json.loads(ws.recv(WAIT)[1:])['sid']
         server.call(eio.disconnect(sid))
         assert ws.recv(WAIT) == '1'
-        with pytest.raises(Exception):
+        with pytest.raises(WebSocketException):
             ws.recv(WAIT)
     assert rec.of('disconnect') == [('disconnect', sid, 'server disconnect')]
     with pytest.raises(KeyError):
@@ -356,7 +357,7 @@ def test_server_close_mid_upgrade_goes_over_the_new_websocket(served,
         server.call(eio.disconnect(sid))
         ws.send('5')
         assert [ws.recv(WAIT), ws.recv(WAIT)] == ['4last', '1']
-        with pytest.raises(Exception):
+        with pytest.raises(WebSocketException):
             ws.recv(WAIT)
     assert rec.of('disconnect') == [('disconnect', sid, 'server disconnect')]
 
@@ -420,7 +421,7 @@ def test_oversized_websocket_message_closes_with_1009(served):
     with ws_open(server) as ws:
         sid = json.loads(ws.recv(WAIT)[1:])['sid']
         ws.send('4' + 'x' * 5000)
-        with pytest.raises(Exception):
+        with pytest.raises(WebSocketException):
             ws.recv(WAIT)
         assert ws.close_code == 1009
     assert wait_for(lambda: rec.of('disconnect'))

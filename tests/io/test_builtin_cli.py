@@ -13,9 +13,15 @@ import httpx
 import pytest
 from websockets.sync.client import connect as ws_connect
 
-from .builtin_helpers import (EIO_POLL, EIO_WS, ROOT, WAIT, ServerProcess,
-                              free_port)
 from ..support import make_cert
+from .builtin_helpers import (
+    EIO_POLL,
+    EIO_WS,
+    ROOT,
+    WAIT,
+    ServerProcess,
+    free_port,
+)
 
 
 def run_cli(args, timeout=30, **kw):

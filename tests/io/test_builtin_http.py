@@ -18,9 +18,18 @@ from websockets.sync.client import connect as ws_connect
 import engineio_fast as engineio
 
 from ..support import make_cert
-from .builtin_helpers import (EIO_POLL, EIO_WS, WAIT, RawConn, RawWs,
-                              Recorder, echo_server, polling_open,
-                              request, wait_for)
+from .builtin_helpers import (
+    EIO_POLL,
+    EIO_WS,
+    WAIT,
+    RawConn,
+    RawWs,
+    Recorder,
+    echo_server,
+    polling_open,
+    request,
+    wait_for,
+)
 
 
 def poll_target(sid):
@@ -480,8 +489,9 @@ def test_lifespan_hooks_run(tmp_path):
     def shutdown():
         calls.append('shutdown')
 
-    import fastapi
     from contextlib import asynccontextmanager
+
+    import fastapi
 
     @asynccontextmanager
     async def lifespan(app):

@@ -17,10 +17,19 @@ from websockets.sync.client import connect as ws_connect
 
 import engineio_fast as engineio
 
-from .builtin_helpers import (EIO_POLL, EIO_WS, WAIT, RawConn, RawWs,
-                              ServerProcess, echo_server, polling_open,
-                              request, wait_for)
 from ..support import BuiltinServer
+from .builtin_helpers import (
+    EIO_POLL,
+    EIO_WS,
+    WAIT,
+    RawConn,
+    RawWs,
+    ServerProcess,
+    echo_server,
+    polling_open,
+    request,
+    wait_for,
+)
 
 EXIT_BOUND = 5.0
 

@@ -16,11 +16,25 @@ from websockets.sync.client import connect as ws_connect
 
 import engineio_fast as engineio
 
-from .builtin_helpers import (EIO_POLL, EIO_WS, OP_BINARY, OP_CLOSE,
-                              OP_CONT, OP_PING, OP_PONG, OP_TEXT, WAIT,
-                              RawConn, RawWs, accept_for,
-                              echo_server, frame, polling_open, request,
-                              wait_for)
+from .builtin_helpers import (
+    EIO_POLL,
+    EIO_WS,
+    OP_BINARY,
+    OP_CLOSE,
+    OP_CONT,
+    OP_PING,
+    OP_PONG,
+    OP_TEXT,
+    WAIT,
+    RawConn,
+    RawWs,
+    accept_for,
+    echo_server,
+    frame,
+    polling_open,
+    request,
+    wait_for,
+)
 
 BAD_BOUND = 2.0     # seconds within which a violation must be answered
 
@@ -454,8 +468,9 @@ def test_permessage_deflate_offer_with_unsupported_window(echo):
             assert 'sec-websocket-extensions' not in ws.handshake.headers
             assert ws.open_packet()['sid']
     # websockets with a limited server window still connects and works
-    from websockets.extensions.permessage_deflate import \
-        ClientPerMessageDeflateFactory
+    from websockets.extensions.permessage_deflate import (
+        ClientPerMessageDeflateFactory,
+    )
     with ws_connect(srv.ws_url + EIO_WS, open_timeout=WAIT, extensions=[
             ClientPerMessageDeflateFactory(server_max_window_bits=10)],
             compression=None) as ws:

@@ -13,12 +13,12 @@ import binascii
 import json as std_json
 from unittest import mock
 
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
+from kernel_helpers import canon, outcome
 
 from engineio_fast import _accel
 from engineio_fast import json as eio_json
-
-from kernel_helpers import canon, outcome
 
 pure = _accel.pure
 
@@ -272,7 +272,7 @@ def run_session_ops(table, ops, draws):
             if name == 'len':
                 results.append(outcome(len, table))
             elif name == 'contains':
-                results.append(outcome(lambda: args[0] in table))
+                results.append(outcome(lambda a=args: a[0] in table))
             else:
                 results.append(outcome(getattr(table, name), *args))
     return results

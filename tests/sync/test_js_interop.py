@@ -273,7 +273,7 @@ def results(srv, ping_srv):
     the 0.2 s ping timeout)."""
     started = time.monotonic()
     by_name = {}
-    for server, scenarios in ((srv, _echo_scenarios(srv.url)),
+    for _server, scenarios in ((srv, _echo_scenarios(srv.url)),
                               (ping_srv, _ping_scenarios(ping_srv.url))):
         out = run_node('client.mjs', {'scenarios': scenarios,
                                       'timeoutMs': 40000}, 60)

@@ -14,7 +14,7 @@ import time
 import httpx
 import pytest
 
-from engineio_fast.sync_drivers.dispatch import BASE_GREENLETS, BASE_THREADS
+from engineio_fast.adapters.wsgi.dispatch import BASE_GREENLETS, BASE_THREADS
 
 from ..io.builtin_helpers import OP_CLOSE, OP_TEXT, RawWs, wait_for
 from .servers import KINDS, MODE_OF_KIND, ServerProcess

@@ -21,12 +21,24 @@ from werkzeug.serving import make_server
 
 import engineio_fast as engineio
 from engineio_fast import packet as eio_packet
-from engineio_fast.sync_drivers import dispatch
-from engineio_fast.sync_drivers.dispatch import BASE_THREADS, WORKER_NAME
+from engineio_fast.adapters.wsgi import dispatch
+from engineio_fast.adapters.wsgi.dispatch import BASE_THREADS, WORKER_NAME
 
-from ..io.builtin_helpers import (EIO_POLL, OP_BINARY, OP_CLOSE, OP_CONT,
-                                  OP_PING, OP_PONG, OP_TEXT, RawConn, RawWs,
-                                  Recorder, close_code, frame, wait_for)
+from ..io.builtin_helpers import (
+    EIO_POLL,
+    OP_BINARY,
+    OP_CLOSE,
+    OP_CONT,
+    OP_PING,
+    OP_PONG,
+    OP_TEXT,
+    RawConn,
+    RawWs,
+    Recorder,
+    close_code,
+    frame,
+    wait_for,
+)
 from ..support import WerkzeugServer
 
 pytestmark = pytest.mark.timeout(60)

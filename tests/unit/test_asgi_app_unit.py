@@ -8,8 +8,8 @@ import asyncio
 
 import pytest
 
-from engineio_fast import asgi as asgi_module
-from engineio_fast.asgi import ASGIApp
+from engineio_fast import ASGIApp
+from engineio_fast.adapters import asgi_app as asgi_module
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -5,7 +5,12 @@ import mimetypes
 import pytest
 
 from engineio_fast.static_files import (
-    CONTENT_TYPES, DEFAULT_CONTENT_TYPE, content_type_for, resolve, validate)
+    CONTENT_TYPES,
+    DEFAULT_CONTENT_TYPE,
+    content_type_for,
+    resolve,
+    validate,
+)
 
 GUIDE_FILES = {
     '/': 'latency.html',

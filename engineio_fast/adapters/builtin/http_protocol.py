@@ -5,7 +5,7 @@ Keep-alive, pipelined requests answered in order, chunked bodies,
 header count, per-phase timeouts (slowloris), long-poll parking and write
 flow control. Engine.IO requests go straight to the engine; the others go
 to the ASGIApp through the ASGI bridge; websocket upgrades on the Engine.IO
-path are switched to :class:`engineio_fast.raw.ws.WsProtocol`.
+path are switched to :class:`.ws_protocol.WsProtocol`.
 """
 
 import asyncio
@@ -15,14 +15,19 @@ from collections import deque
 
 import httptools
 
-from ..async_drivers.asgi import make_environ
-from ..async_server import _connect_verdict
-from ..protocol import engine as _engine
-from ..protocol import websocket as _wsp
-from ..protocol.http import (BAD_REQUEST, JSON_TYPE, Request, error_body,
-                             parse_query)
-from . import bridge as _bridge
-from . import ws as _ws
+from ...async_server import _connect_verdict
+from ...protocol import engine as _engine
+from ...protocol import websocket as _wsp
+from ...protocol.http import (
+    BAD_REQUEST,
+    JSON_TYPE,
+    Request,
+    error_body,
+    parse_query,
+)
+from ..asgi import make_environ
+from . import asgi_bridge as _bridge
+from . import ws_protocol as _ws
 from .wire import plain, render_response
 
 _RESPOND = _engine.RESPOND

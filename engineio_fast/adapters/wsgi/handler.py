@@ -15,10 +15,10 @@ import os
 import socket
 import time
 
-from .. import _accel
-from ..protocol import engine as _engine
-from ..protocol import websocket as _wsp
-from ..protocol.http import BAD_REQUEST, Request, parse_query, status_line
+from ... import _accel
+from ...protocol import engine as _engine
+from ...protocol import websocket as _wsp
+from ...protocol.http import BAD_REQUEST, Request, parse_query, status_line
 
 _RESPOND = _engine.RESPOND
 _CONNECT = _engine.CONNECT

@@ -18,7 +18,7 @@ import os
 import stat
 import traceback
 
-from . import static_files as _static
+from .. import static_files as _static
 
 logger = logging.getLogger('engineio_fast.asgi')
 

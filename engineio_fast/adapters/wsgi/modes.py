@@ -81,8 +81,8 @@ class EventletMode(Mode):
         import eventlet
         import eventlet.green.threading
         import eventlet.queue
-        from eventlet.green import select
         import eventlet.semaphore
+        from eventlet.green import select
         self._eventlet = eventlet
         self.Lock = eventlet.semaphore.Semaphore
         self.Event = eventlet.green.threading.Event
@@ -111,9 +111,9 @@ class GeventMode(Mode):
     def __init__(self):
         import gevent
         import gevent.event
+        import gevent.lock
         import gevent.queue
         import gevent.select
-        import gevent.lock
         self._gevent = gevent
         self.Lock = gevent.lock.Semaphore
         self.Event = gevent.event.Event
@@ -265,7 +265,7 @@ class _PollWaiter(_Waiter):
             ms = None if timeout is None else max(0, int(timeout * 1000) + 1)
             events = self._poll.poll(ms)
             out = []
-            for fd, ev in events:
+            for fd, _ev in events:
                 if fd == self.r:
                     self._drain()
                 else:

@@ -1,6 +1,6 @@
 """The built-in server: an asyncio Protocol on uvloop + httptools, the
 compiled codec on the hot path, no ASGI layer for Engine.IO traffic."""
 
-from .server import RawServer, run
+from .serve import BuiltinServer, run
 
-__all__ = ['RawServer', 'run']
+__all__ = ['BuiltinServer', 'run']

@@ -16,13 +16,19 @@ import math
 import urllib.parse
 
 from .. import _accel
-
-OPEN, CLOSE, PING, PONG, MESSAGE, UPGRADE, NOOP = range(7)
-
-PROBE = '2probe'        # sent on a websocket that asks to take over
-PROBE_REPLY = '3probe'  # the server's answer
-UPGRADE_PACKET = '5'
-CLOSE_PACKET = '1'
+from .packets import (  # noqa: F401
+    CLOSE,
+    CLOSE_PACKET,
+    MESSAGE,
+    NOOP,
+    OPEN,
+    PING,
+    PONG,
+    PROBE,
+    PROBE_REPLY,
+    UPGRADE,
+    UPGRADE_PACKET,
+)
 
 DEFAULT_MAX_PAYLOAD = 1000000
 # longest interval or timeout accepted from a server (seconds): larger

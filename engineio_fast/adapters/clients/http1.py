@@ -569,7 +569,8 @@ class Http1Session(_Pool):
         try:
             conn.roundtrip(req.data, resp, read_timeout)
         except BaseException as exc:
-            raise self._failed(req, conn, exc, resp)
+            # _failed sets the cause itself
+            raise self._failed(req, conn, exc, resp)  # noqa: B904
         return self._finish(req, conn, resp)
 
 
@@ -713,7 +714,8 @@ class AsyncHttp1Session(_Pool):
         try:
             await conn.roundtrip(req.data, resp, read_timeout)
         except BaseException as exc:
-            raise self._failed(req, conn, exc, resp)
+            # _failed sets the cause itself
+            raise self._failed(req, conn, exc, resp)  # noqa: B904
         return self._finish(req, conn, resp)
 
     async def close(self):

@@ -10,10 +10,19 @@ permessage-deflate (no context takeover, so no zlib state per connection).
 
 import asyncio
 
-from .. import _accel
-from ..protocol.websocket import (  # noqa: F401 (re-exported)
-    OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, Deflate,
-    MessageAssembly, deflate_offered, valid_close_code)
+from ... import _accel
+from ...protocol.websocket import (  # noqa: F401 (re-exported)
+    OP_BINARY,
+    OP_CLOSE,
+    OP_CONT,
+    OP_PING,
+    OP_PONG,
+    OP_TEXT,
+    Deflate,
+    MessageAssembly,
+    deflate_offered,
+    valid_close_code,
+)
 
 _K = _accel.active
 _parse_frames = _K.parse_frames

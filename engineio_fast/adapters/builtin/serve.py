@@ -5,16 +5,16 @@ import logging
 import signal
 import time
 
-from .bridge import Lifespan
+from .asgi_bridge import Lifespan
 from .context import ServerContext
-from .http import HttpProtocol
+from .http_protocol import HttpProtocol
 
 logger = logging.getLogger('engineio_fast.server')
 
 
 def split_app(app):
     """``(AsyncServer, ASGIApp or None)`` for what ``run`` was given."""
-    from ..async_server import AsyncServer
+    from ...async_server import AsyncServer
     if isinstance(app, AsyncServer):
         return app, None
     eio = getattr(app, 'engineio_server', None)
@@ -24,7 +24,7 @@ def split_app(app):
                     'wrapping one, got %r' % (app,))
 
 
-class RawServer:
+class BuiltinServer:
     """Serve an :class:`AsyncServer` (or an :class:`ASGIApp` wrapping one)
     from an asyncio Protocol on uvloop + httptools.
 
@@ -33,7 +33,7 @@ class RawServer:
         host: the address to listen on (default ``127.0.0.1``).
         port: the port (default 5000; 0 picks a free one).
         ssl: an :class:`ssl.SSLContext` to serve https/wss.
-        limits: overrides for :data:`engineio_fast.raw.context.DEFAULT_LIMITS`.
+        limits: overrides for :data:`.context.DEFAULT_LIMITS`.
         per_message_deflate: negotiate websocket compression (default: the
             AsyncServer's ``per_message_deflate`` option, off).
         sock: an already bound listening socket to use instead of host/port.
@@ -184,9 +184,9 @@ def run(app, host='127.0.0.1', port=5000, ssl=None, loop='auto', **kwargs):
         ssl: an :class:`ssl.SSLContext` for https/wss.
         loop: ``'auto'`` (uvloop when installed), ``'uvloop'`` or
             ``'asyncio'``.
-        **kwargs: more :class:`RawServer` options.
+        **kwargs: more :class:`BuiltinServer` options.
     """
-    server = RawServer(app, host=host, port=port, ssl=ssl, **kwargs)
+    server = BuiltinServer(app, host=host, port=port, ssl=ssl, **kwargs)
     event_loop = new_event_loop(loop)
     asyncio.set_event_loop(event_loop)
     try:
