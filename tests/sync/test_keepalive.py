@@ -21,7 +21,6 @@ delayed ACK (~40 ms): gevent.pywsgi did that too.
 import json
 import os
 import socket
-import statistics
 import time
 
 import pytest
@@ -173,7 +172,7 @@ def _after(conn, srv, status, fields, what):
     if _says_close(fields):
         assert conn.ended(), \
             '%s: said Connection: close but kept the connection' % what
-        return False
+        return
     try:
         again, _, body = conn.exchange('GET', BASE)
     except (ConnectionError, socket.timeout) as exc:
@@ -182,7 +181,6 @@ def _after(conn, srv, status, fields, what):
                     'server output: %s)' % (what, status, exc, srv.kind,
                                             srv.output()[-2000:]))
     assert again == 200 and body.startswith(b'0'), (what, again, body)
-    return True
 
 
 # ------------------------------------------------------------------ tests
@@ -291,12 +289,15 @@ def test_keepalive_requests_are_not_held_back(srv):
     without waiting for the client's delayed ACK: a response written as
     headers then body with Nagle's algorithm on waits ~40 ms for it (every
     request did on gevent.pywsgi)."""
+    conn = Conn(srv.port)
     if srv.kind in NO_KEEPALIVE:
         # nothing to hold back: every connection carries one request
-        status, fields, _ = Conn(srv.port).exchange('GET', BASE)
+        try:
+            status, fields, _ = conn.exchange('GET', BASE)
+        finally:
+            conn.close()
         assert status == 200 and _says_close(fields)
         return
-    conn = Conn(srv.port)
     times = []
     try:
         for _ in range(12):
@@ -306,9 +307,7 @@ def test_keepalive_requests_are_not_held_back(srv):
             assert status == 200 and not _says_close(fields), fields
     finally:
         conn.close()
-    later = times[2:]
-    # the delayed ACK costs at least 40 ms on Linux every time; a loaded
-    # machine may slow some requests but not all ten of them
-    assert min(later) < 0.02, ['%.1f ms' % (t * 1000) for t in times]
-    assert statistics.median(later) < 0.035, \
-        ['%.1f ms' % (t * 1000) for t in times]
+    # the delayed ACK costs at least 40 ms (Linux) on every request it
+    # holds back; a loaded machine may slow some requests, not most of them
+    fast = sorted(times[2:])[2]
+    assert fast < 0.02, ['%.1f ms' % (t * 1000) for t in times]
