@@ -19,6 +19,7 @@ from ... import _accel
 from ...protocol import engine as _engine
 from ...protocol import websocket as _wsp
 from ...protocol.http import BAD_REQUEST, Request, parse_query, status_line
+from . import connection as _connection
 
 _RESPOND = _engine.RESPOND
 _CONNECT = _engine.CONNECT
@@ -123,6 +124,7 @@ def _always():
 def handle(server, environ, start_response):
     """Serve one WSGI request on the Engine.IO path."""
     server._ensure_service()
+    start_response = _connection.prepare(environ, start_response)
     engine = server._engine
     lock = server._lock
     method = environ.get('REQUEST_METHOD', 'GET')
