@@ -5,6 +5,7 @@ import os
 import stat
 
 from . import static_files as _static
+from .adapters.wsgi import connection as _connection
 
 CHUNK_SIZE = 64 * 1024
 
@@ -53,6 +54,9 @@ class WSGIApp:
         # not the Engine.IO endpoint (clients always send the slash)
         if path.startswith(self.engineio_path):
             return self.engineio_app.handle_request(environ, start_response)
+        # static files and the app behind get the same connection handling
+        # as Engine.IO requests (gevent.pywsgi's keep-alive gaps)
+        start_response = _connection.prepare(environ, start_response)
         method = environ.get('REQUEST_METHOD')
         if self.static_files and method in ('GET', 'HEAD'):
             static_file = _static.resolve(self.static_files, path)

@@ -218,6 +218,9 @@ def _close_cases(srv):
                          ('Access-Control-Request-Method', 'POST')))
     yield 'close packet', dict(method='POST', target=BASE + '&sid=' + sid,
                                body=b'1', headers=close)
+    # not Engine.IO: the app behind WSGIApp gets the same handling
+    yield 'the app behind WSGIApp', dict(method='GET', target='/_health',
+                                         headers=close)
 
 
 def test_close_requested_is_announced_or_connection_usable(srv):
