@@ -15,14 +15,6 @@ def dumps(obj):
     return json.dumps(obj, separators=(',', ':'))
 
 
-@pytest.fixture
-def make(kernels):
-    def factory(policy=None, **config):
-        return E.Engine(E.EngineConfig(**config), policy or HttpPolicy(),
-                        json.loads, dumps, kernels=kernels)
-    return factory
-
-
 def req(method='GET', body=None, ws=False, headers=None, **query):
     q = {'EIO': '4', 'transport': 'websocket' if ws else 'polling'}
     q.update({k: v for k, v in query.items() if v is not None})

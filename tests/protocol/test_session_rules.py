@@ -9,7 +9,7 @@ import pytest
 
 from engineio_fast.protocol import engine as E
 
-from .test_engine import error, handshake, make, open_polling, req  # noqa: F401
+from .test_engine import error, handshake, open_polling, req
 
 UNKNOWN_SID = {'code': 1, 'message': 'Session ID unknown'}
 
