@@ -188,20 +188,31 @@ async def _park(driver, out, req, receive):
         return resp
     loop = asyncio.get_running_loop()
     parked = _Parked()
-    # the body was read whole: receive() now returns only when the client
-    # disconnects (or after the response)
-    gone = asyncio.ensure_future(receive())
-    gone.add_done_callback(parked.wake)
+
+    def watch():
+        # the GET's (empty) body first, then receive() returns only when
+        # the client disconnects (or after the response)
+        task = asyncio.ensure_future(receive())
+        task.add_done_callback(parked.wake)
+        return task
+
+    gone = watch()
+    watches = 1
     try:
         while True:
             parked.fut = loop.create_future()
             s.poll_waker = parked.wake
             await parked.fut
-            if _disconnected(gone):
-                events = engine.poll_lost(s, driver.now())
-                if events:
-                    await driver.dispatch(events)
-                return None
+            if gone is not None and gone.done():
+                if _disconnected(gone):
+                    events = engine.poll_lost(s, driver.now())
+                    if events:
+                        await driver.dispatch(events)
+                    return None
+                # the request's own body message: watch again (bounded:
+                # a server that never says more gets no more watching)
+                gone = watch() if watches < 3 else None
+                watches += 1
             resp = engine.take_poll(s, req, out.jsonp)
             if resp is not None:
                 return resp
@@ -209,7 +220,7 @@ async def _park(driver, out, req, receive):
         engine.poll_aborted(s)
         raise
     finally:
-        if not gone.done():
+        if gone is not None and not gone.done():
             gone.cancel()
 
 
