@@ -56,6 +56,9 @@ def _respond(start_response, resp):
 # pongs are not queued behind this many unsent bytes
 _PONG_SKIP = 65536
 
+# seconds between two looks at the socket of a parked GET
+PEER_CHECK = 1.0
+
 # _read_body's answer for a body the client did not finish sending
 CUT_SHORT = object()
 
@@ -156,8 +159,11 @@ def handle(server, environ, start_response):
     peer = _peer_socket(environ)
     # the engine wakes a parked GET within a ping interval (a ping, or the
     # close of a session that stopped answering); the timeout is a bound
-    # of last resort
+    # of last resort, or, when the client's socket is known, how often it
+    # is looked at (a client that left is reported to the engine)
     limit = engine.config.ping_interval + engine.config.ping_timeout
+    if peer is not None:
+        limit = min(limit, PEER_CHECK)
     lost = False
     try:
         while True:
