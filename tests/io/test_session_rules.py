@@ -127,8 +127,8 @@ def target(request):
                          ids=[s.__name__ for s in R.SCENARIOS])
 def test_rule(target, scenario):
     if scenario in R.OURS_ONLY and not target.ours():
-        pytest.skip('the JavaScript server answers 1 here (see the '
-                    'scenario); ours follows the decision of issue 11')
+        pytest.skip('a decision of issue 11 where the JavaScript server '
+                    'differs (the scenario says how)')
     scenario(target)
 
 
