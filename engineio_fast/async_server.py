@@ -6,6 +6,7 @@ import inspect
 import types
 
 from . import base_server
+from .protocol import engine as _engine
 
 _NOTHING = object()
 _CoroutineType = types.CoroutineType
@@ -54,13 +55,66 @@ class _Resume(collections.abc.Coroutine):
         return self.send(None)
 
 
-def _connect_verdict(ret):
-    """(accepted, rejection value) for a connect handler's return value."""
-    if ret is None or ret is True:
-        return True, None
-    if ret is False:
-        return False, None
-    return False, ret
+class AsyncDriver:
+    """What the asyncio adapters (ASGI, the built-in server) may use of an
+    :class:`AsyncServer`; the contract is written in
+    :mod:`engineio_fast.adapters`. One per server (``server.driver``).
+
+    The hot entries are the server's bound methods themselves (no extra
+    call per message): :attr:`fire`, :attr:`now`, :attr:`spawn`.
+    """
+
+    __slots__ = ('engine', 'logger', 'per_message_deflate', 'fire', 'now',
+                 'spawn', '_server')
+
+    def __init__(self, server):
+        self._server = server
+        self.engine = server._engine
+        self.logger = server.logger
+        self.per_message_deflate = server.per_message_deflate
+        self.fire = server._fire_events
+        self.now = server._now
+        self.spawn = server._spawn
+
+    async def dispatch(self, events):
+        """Run the handlers of ``events`` and wait for those that must end
+        first (see :meth:`AsyncServer._fire_events`)."""
+        pending = self.fire(events)
+        if pending is not None:
+            await pending
+
+    def connect(self, out, req):
+        """Start the connect handler of a :data:`~protocol.engine.CONNECT`
+        outcome, eagerly.
+
+        Returns:
+            The verdict ``(accepted, value)`` when the handler finished;
+            else a Task: pass it, once done, to :meth:`verdict`.
+        """
+        return self._server._connect_now(out.session, req)
+
+    @staticmethod
+    def verdict(task):
+        """The verdict of a connect handler that ran as a Task."""
+        if task.cancelled() or task.exception() is not None:
+            return _engine.REFUSED
+        return _engine.connect_verdict(task.result())
+
+    def complete(self, out, req, verdict):
+        """:meth:`Engine.connect_done` now: the Outcome that answers the
+        handshake (dispatch its ``events`` after answering)."""
+        return self.engine.connect_done(out, req, verdict, self.now())
+
+    async def handshake(self, out, req):
+        """Run the connect handler to its end, then :meth:`complete`."""
+        verdict = self.connect(out, req)
+        if verdict.__class__ is not tuple:
+            verdict = _engine.connect_verdict(await verdict)
+        return self.complete(out, req, verdict)
+
+    async def shutdown(self):
+        """The server's :meth:`AsyncServer.shutdown`."""
+        await self._server.shutdown()
 
 
 class AsyncServer(base_server.AsyncioUtilities,
@@ -105,6 +159,8 @@ class AsyncServer(base_server.AsyncioUtilities,
         self._timer_when = None
         self._loop = None
         self._tasks = set()
+        #: what the asyncio adapters may use of this server
+        self.driver = AsyncDriver(self)
 
     # ------------------------------------------------------------------
     # heartbeat: one timer per server
@@ -245,14 +301,7 @@ class AsyncServer(base_server.AsyncioUtilities,
         done, ret = self._call_now('connect', (session.sid, environ))
         if not done:
             return ret
-        return _connect_verdict(ret)
-
-    async def _run_connect(self, session, req):
-        """Run the connect handler; returns (accepted, rejection value)."""
-        verdict = self._connect_now(session, req)
-        if isinstance(verdict, tuple):
-            return verdict
-        return _connect_verdict(await verdict)
+        return _engine.connect_verdict(ret)
 
     # ------------------------------------------------------------------
     # public API
@@ -289,7 +338,7 @@ class AsyncServer(base_server.AsyncioUtilities,
     def _send_failed(self, s, ret):
         if ret is False:
             self._log_send_to_closed(s.sid)
-        else:   # the send queue overflowed: the session was closed
+        elif ret is not None:   # the send queue overflowed: closed
             self._spawn(self._dispatch([ret]))
 
     async def get_session(self, sid):

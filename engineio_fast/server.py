@@ -15,7 +15,7 @@ from . import base_server
 from .adapters.wsgi import modes as _modes
 from .adapters.wsgi.dispatch import Dispatcher, current_sid
 from .adapters.wsgi.service import Service
-from .async_server import _connect_verdict
+from .protocol import engine as _engine
 
 
 def _sids(events):
@@ -27,6 +27,65 @@ def _sids(events):
         if ev[1] not in seen:
             seen.append(ev[1])
     return seen
+
+
+class SyncDriver:
+    """What the WSGI adapter (adapters/wsgi/handler.py) may use of a
+    :class:`Server`; the contract is written in :mod:`engineio_fast.adapters`.
+    One per server (``server.driver``).
+
+    Attributes:
+        engine: the sans-I/O :class:`~engineio_fast.protocol.engine.Engine`
+            (call it under :attr:`lock`, or through :meth:`call`).
+        lock: the lock that guards the engine.
+        mode: the async mode (``Event``, ``Lock``, ``sleep``, ``green``).
+        logger: the server's logger.
+        per_message_deflate: the websocket compression option.
+        ws_close_timeout: how long a closing websocket may take.
+        call: :meth:`Server._locked`: ``call(fn, *args, alive=None)`` runs
+            an engine method under the lock, then writes the websockets it
+            woke and runs the handlers of the events it returned (a list,
+            or an Outcome's ``events``); returns what ``fn`` returned.
+        ensure_service: start the server's service task if it is not
+            running (first thing for every request).
+        watch: ``watch(conn)``: the service task finishes ``conn``'s
+            pending writes and kills it at ``conn.kill_at``.
+    """
+
+    __slots__ = ('engine', 'lock', 'mode', 'logger', 'per_message_deflate',
+                 'ws_close_timeout', 'call', 'ensure_service', 'watch',
+                 '_server')
+
+    def __init__(self, server):
+        self._server = server
+        self.engine = server._engine
+        self.lock = server._lock
+        self.mode = server._mode
+        self.logger = server.logger
+        self.per_message_deflate = server.per_message_deflate
+        self.ws_close_timeout = server._ws_close_timeout
+        self.call = server._locked
+        self.ensure_service = server._ensure_service
+        self.watch = server._service.watch
+
+    def woke(self, conn):
+        """A websocket the engine woke (called under :attr:`lock`, from
+        the link's waker): ``conn.flush()`` runs once the lock is
+        released."""
+        self._server._woken.append(conn)
+
+    def handshake(self, out, req, environ):
+        """Run the connect handler of a :data:`CONNECT` outcome in this
+        thread, then complete the handshake
+        (:meth:`Engine.connect_done`, under the lock; the events of a
+        session closed meanwhile go to their handlers).
+
+        Returns:
+            The Outcome that answers the handshake.
+        """
+        verdict = self._server._run_connect(out.session, environ)
+        return self.call(self.engine.connect_done, out, req, verdict,
+                         time.monotonic())
 
 
 class Server(base_server.BaseServer):
@@ -79,6 +138,8 @@ class Server(base_server.BaseServer):
         self._service = Service(self)
         self._dispatcher = Dispatcher(self)
         self._engine.timer_hook = self._service.timer_hook
+        #: what the WSGI adapter may use of this server
+        self.driver = SyncDriver(self)
 
     # ------------------------------------------------------------------
     # internals shared with the drivers
@@ -171,8 +232,8 @@ class Server(base_server.BaseServer):
             ret = handler(session.sid, environ)
         except Exception:
             self.logger.exception('connect handler error')
-            return False, None
-        return _connect_verdict(ret)
+            return _engine.REFUSED
+        return _engine.connect_verdict(ret)
 
     # ------------------------------------------------------------------
     # public API
@@ -201,7 +262,7 @@ class Server(base_server.BaseServer):
             s = engine.sessions.get(sid)
             ret = engine.send(s, item) if s is not None else False
             todo = None
-            if ret is not True and ret is not False:
+            if ret is not True and ret is not False and ret is not None:
                 todo = self._dispatcher.queue([ret])
             woken = self._take_woken() if self._woken else None
         if woken:
@@ -209,7 +270,7 @@ class Server(base_server.BaseServer):
         if ret is not True:
             if ret is False:
                 self._log_send_to_closed(sid)
-            else:   # the send queue overflowed: the session was closed
+            elif ret is not None:   # the send queue overflowed: closed
                 self._run_events([ret], todo)
 
     def get_session(self, sid):

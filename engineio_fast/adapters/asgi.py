@@ -124,43 +124,104 @@ def _request(scope, receive, send, body, is_websocket):
 
 async def handle(server, scope, receive, send):
     """Serve one ASGI http or websocket scope on the Engine.IO path."""
+    driver = server.driver
     if scope['type'] == 'websocket':
-        return await _handle_websocket(server, scope, receive, send)
-    engine = server._engine
+        return await _handle_websocket(driver, scope, receive, send)
+    engine = driver.engine
     body = None
     if scope.get('method') == 'POST':
         body = await _read_body(receive, engine.config.max_http_buffer_size)
         if body is None:
+            # the client left before the end of its body
+            req = _request(scope, receive, send, None, False)
+            out = engine.post_lost(req, driver.now())
+            if out.events:
+                await driver.dispatch(out.events)
             return
     req = _request(scope, receive, send, body, False)
-    out = engine.handle_http(req, server._now())
+    out = engine.handle_http(req, driver.now())
     if out.events:
-        await server._dispatch(out.events)
+        await driver.dispatch(out.events)
     kind = out.kind
     if kind == _RESPOND:
         return await _send_response(send, out.response)
-    s = out.session
     if kind == _CONNECT:
-        ok, value = await server._run_connect(s, req)
-        if not ok:
-            return await _send_response(send,
-                                        engine.reject_connect(s, req, value))
-        resp = engine.finish_connect(s, req, server._now(), out.jsonp)
-        return await _send_response(send, resp)
-    # _WAIT: park the GET until something is queued for it
+        done = await driver.handshake(out, req)
+        await _send_response(send, done.response)
+        if done.events:
+            await driver.dispatch(done.events)
+        return
+    resp = await _park(driver, out, req, receive)
+    if resp is not None:
+        await _send_response(send, resp)
+
+
+class _Parked:
+    """The wake-up of one parked GET: sets its current future."""
+
+    __slots__ = ('fut',)
+
+    def __init__(self):
+        self.fut = None
+
+    def wake(self, *_args):
+        fut = self.fut
+        if fut is not None and not fut.done():
+            fut.set_result(None)
+
+
+def _disconnected(task):
+    return (task is not None and task.done() and not task.cancelled() and
+            task.exception() is None and
+            task.result().get('type') == 'http.disconnect')
+
+
+async def _park(driver, out, req, receive):
+    """A parked GET (``WAIT``): wait for the engine's answer, watching the
+    connection so that a client that leaves is reported
+    (:meth:`Engine.poll_lost`). Returns the response, or None when the
+    client is gone."""
+    engine = driver.engine
+    s = out.session
+    resp = engine.take_poll(s, req, out.jsonp)
+    if resp is not None:
+        return resp
     loop = asyncio.get_running_loop()
+    parked = _Parked()
+
+    def watch():
+        # the GET's (empty) body first, then receive() returns only when
+        # the client disconnects (or after the response)
+        task = asyncio.ensure_future(receive())
+        task.add_done_callback(parked.wake)
+        return task
+
+    gone = watch()
+    watches = 1
     try:
         while True:
-            fut = loop.create_future()
-            s.poll_waker = _future_setter(fut)
-            await fut
+            parked.fut = loop.create_future()
+            s.poll_waker = parked.wake
+            await parked.fut
+            if gone is not None and gone.done():
+                if _disconnected(gone):
+                    events = engine.poll_lost(s, driver.now())
+                    if events:
+                        await driver.dispatch(events)
+                    return None
+                # the request's own body message: watch again (bounded:
+                # a server that never says more gets no more watching)
+                gone = watch() if watches < 3 else None
+                watches += 1
             resp = engine.take_poll(s, req, out.jsonp)
             if resp is not None:
-                break
+                return resp
     except BaseException:
         engine.poll_aborted(s)
         raise
-    await _send_response(send, resp)
+    finally:
+        if gone is not None and not gone.done():
+            gone.cancel()
 
 
 def _future_setter(fut):
@@ -174,11 +235,11 @@ class _WsConn:
     """The writer side of one ASGI websocket: flushes the engine's items,
     one flush at a time, without a task per connection or per message."""
 
-    __slots__ = ('server', 'link', 'send', 'flushing', 'scheduled',
+    __slots__ = ('driver', 'link', 'send', 'flushing', 'scheduled',
                  'in_reader', 'closed')
 
-    def __init__(self, server, link, send):
-        self.server = server
+    def __init__(self, driver, link, send):
+        self.driver = driver
         self.link = link
         self.send = send
         self.flushing = False
@@ -191,7 +252,7 @@ class _WsConn:
         if self.flushing or self.scheduled or self.in_reader:
             return
         self.scheduled = True
-        self.server._spawn(self.flush())
+        self.driver.spawn(self.flush())
 
     async def flush(self):
         self.scheduled = False
@@ -199,7 +260,7 @@ class _WsConn:
             return
         self.flushing = True
         link = self.link
-        take = self.server._engine.ws_take
+        take = self.driver.engine.ws_take
         send = self.send
         try:
             while True:
@@ -213,8 +274,9 @@ class _WsConn:
                         await send({'type': 'websocket.send', 'bytes': item})
             if link.closing and not self.closed:
                 self.closed = True
+                # no status (None): ASGI has no way to say it; 1000 then
                 await send({'type': 'websocket.close',
-                            'code': link.close_code})
+                            'code': link.close_code or 1000})
         except Exception:
             # the peer is gone; the reader sees the disconnect
             self.closed = True
@@ -235,33 +297,32 @@ async def _reject_websocket(scope, send, resp):
         await send({'type': 'websocket.close', 'code': 1008})
 
 
-async def _handle_websocket(server, scope, receive, send):
+async def _handle_websocket(driver, scope, receive, send):
     msg = await receive()
     if msg['type'] != 'websocket.connect':
         return
-    engine = server._engine
+    engine = driver.engine
     req = _request(scope, receive, send, None, True)
-    out = engine.handle_http(req, server._now())
+    out = engine.handle_http(req, driver.now())
     if out.events:
-        await server._dispatch(out.events)
+        await driver.dispatch(out.events)
+    later = None
+    if out.kind == _CONNECT:
+        out = await driver.handshake(out, req)
+        later = out.events
     if out.kind == _RESPOND:
         return await _reject_websocket(scope, send, out.response)
     link = out.link
-    if out.kind == _CONNECT:
-        ok, value = await server._run_connect(out.session, req)
-        if not ok:
-            resp = engine.reject_connect(out.session, req, value)
-            return await _reject_websocket(scope, send, resp)
-        await send({'type': 'websocket.accept'})
-        engine.finish_connect(out.session, req, server._now())
-    else:
-        await send({'type': 'websocket.accept'})
-    conn = _WsConn(server, link, send)
+    await send({'type': 'websocket.accept'})
+    conn = _WsConn(driver, link, send)
     await conn.flush()
+    if later:
+        # a session closed while its connect handler ran
+        await driver.dispatch(later)
     receive_fn = receive
     ws_receive = engine.ws_receive
-    dispatch = server._dispatch
-    loop = asyncio.get_running_loop()
+    dispatch = driver.dispatch
+    now = asyncio.get_running_loop().time   # the clock of driver.now()
     try:
         while not conn.closed:
             msg = await receive_fn()
@@ -272,7 +333,7 @@ async def _handle_websocket(server, scope, receive, send):
                     data = msg.get('bytes') or b''
                 conn.in_reader = True
                 try:
-                    events = ws_receive(link, data, loop.time())
+                    events = ws_receive(link, data, now())
                     if events:
                         await dispatch(events)
                 finally:
@@ -282,7 +343,7 @@ async def _handle_websocket(server, scope, receive, send):
                 conn.closed = True
                 break
     finally:
-        events = engine.ws_closed(link, loop.time())
+        events = engine.ws_closed(link, now())
         if events:
             await dispatch(events)
 

@@ -35,13 +35,43 @@ DISCONNECT_TRANSPORT_ERROR = 'transport error'
 
 # outcome kinds of Engine.handle_http
 RESPOND = 0     # send outcome.response
-CONNECT = 1     # run the connect handler, then finish_connect/reject_connect
+CONNECT = 1     # run the connect handler, then connect_done
 WAIT = 2        # park the GET until the session's poll waker fires
 WEBSOCKET = 3   # accept the websocket and run it with outcome.link
+
+# how Engine._close tells the client (see there)
+SERVER_CLOSE = 0
+ERROR_CLOSE = 1
+QUIET_CLOSE = 2
+
+#: how long a GET sent while the upgrade is under way (after ``3probe``)
+#: waits before its noop: the JavaScript server's upgrade check interval
+LATE_POLL_DELAY = 0.1
 
 _K_BINARY = _accel.KIND_BINARY
 _K_JSON = _accel.KIND_JSON
 _K_NONE = _accel.KIND_NONE
+
+
+def connect_verdict(ret):
+    """What a connect handler's return value means.
+
+    Args:
+        ret: the handler's return value (None when there is no handler).
+
+    Returns:
+        ``(accepted, value)``: None and True accept; False refuses; any
+        other value refuses and is the JSON body of the 401.
+    """
+    if ret is None or ret is True:
+        return True, None
+    if ret is False:
+        return False, None
+    return False, ret
+
+
+#: the verdict of a connect handler that raised (or was cancelled)
+REFUSED = (False, None)
 
 
 class Outcome:
@@ -161,6 +191,9 @@ class Engine:
                 continue
             if state != OPEN:
                 continue
+            if s.late_until and now >= s.late_until:
+                # a GET sent mid-upgrade has waited long enough: noop
+                s.wake_poll()
             probe = s.probe
             if probe is not None and now >= s.upgrade_deadline:
                 self._abort_probe(s)
@@ -190,9 +223,10 @@ class Engine:
     def send(self, session, item):
         """Queue an encoded packet (str) or binary message (bytes).
 
-        Returns False (and queues nothing) if the session is not open. A
-        session whose queue exceeds its bound is closed with 'transport
-        error'; the returned value is then the disconnect event.
+        Returns True when queued; False (and queues nothing) if the
+        session is not open. A session whose queue exceeds its bound is
+        closed with 'transport error'; the returned value is then its
+        disconnect event (None while its connect handler runs).
         """
         if session.state > OPEN:
             return False
@@ -210,44 +244,66 @@ class Engine:
 
     # ------------------------------------------------------------------
     # closing
-    def _close(self, s, reason, now, notify_client=True):
-        """Close ``s`` for the application; returns the disconnect event."""
+    def _close(self, s, reason, now, how=ERROR_CLOSE):
+        """Close ``s`` for the application; returns its disconnect event
+        (None for a session whose connect handler is still running).
+
+        ``how`` says what the client is told (the JavaScript server's
+        rules, see PROTOCOL.md "Polling rules"):
+
+        - :data:`SERVER_CLOSE`: what is queued, then the close packet, on
+          the parked GET or the next one (within ``close_grace``); a
+          probe already answered with ``3probe`` may carry them instead.
+        - :data:`ERROR_CLOSE`: the sid is gone at once; a parked GET gets
+          ``1``, a websocket ``1`` and a close frame; nothing is kept.
+        - :data:`QUIET_CLOSE` (the client closed, or its transport is
+          gone): the sid is gone at once; a parked GET gets ``6``, a
+          websocket just a close frame.
+        """
         self.sessions.remove(s.sid)
         s.reason = reason
-        if s.probe is not None and not (notify_client and s.probed):
-            self._abort_probe(s)
-        # A probe already answered with '3probe' stays open while the
-        # session closes: the client may have paused polling for good and
-        # be about to send '5' there, so the close packet may only reach it
-        # over that websocket (closing the probe would leave the JavaScript
-        # client paused with nothing to read).
-        if not notify_client:
+        if s.state == CONNECTING:
+            # its connect handler still runs: no event and no close packet
+            # now; connect_done answers the handshake (open + close)
             s.state = CLOSED
             s.queue.clear()
             s.queue_bytes = 0
-            if s.transport == 'polling':
-                # a pending GET ends with a noop, as the JS server does
+            return None
+        ev = ('disconnect', s.sid, reason)
+        if s.transport == 'polling':
+            if how == SERVER_CLOSE:
+                # A probe already answered with '3probe' stays open while
+                # the session closes: the client may have paused polling
+                # for good and be about to send '5' there, so the close
+                # packet may only reach it over that websocket.
+                if s.probe is not None and not s.probed:
+                    self._abort_probe(s)
+                s.state = CLOSING
+                s.queue.append('1')
+                self.closing[s.sid] = s
+                s.deadline = now + self.config.close_grace
+                self._schedule(s.deadline, s)
                 s.wake_poll()
-            else:
-                ws = s.ws
-                if ws is not None:
-                    ws.closing = True
-                    ws.wake()
-            return ('disconnect', s.sid, reason)
-        s.state = CLOSING
-        s.queue.append('1')
-        if s.transport == 'websocket':
-            ws = s.ws
-            if ws is not None:
-                ws.closing = True
-                ws.wake()
+                return ev
+            if s.probe is not None:
+                self._abort_probe(s)
             s.state = CLOSED
-        else:
-            self.closing[s.sid] = s
-            s.deadline = now + self.config.close_grace
-            self._schedule(s.deadline, s)
+            s.queue.clear()
+            s.queue_bytes = 0
+            s.final = '6' if how == QUIET_CLOSE else '1'
             s.wake_poll()
-        return ('disconnect', s.sid, reason)
+            return ev
+        s.state = CLOSED
+        if how == QUIET_CLOSE:
+            s.queue.clear()
+            s.queue_bytes = 0
+        else:
+            s.queue.append('1')
+        ws = s.ws
+        if ws is not None:
+            ws.closing = True
+            ws.wake()
+        return ev
 
     def _finish_closing(self, s):
         s.state = CLOSED
@@ -259,16 +315,28 @@ class Engine:
         s.wake_poll()
 
     def close(self, session, reason=DISCONNECT_SERVER, now=0.0):
-        """Close a session from the server side; returns its disconnect
-        event, or None if it was already closed."""
+        """Close a session from the server side (its queue and the close
+        packet still go out).
+
+        Returns:
+            Its disconnect event, or None if it was already closed or its
+            connect handler is still running (the handshake then ends
+            with the close packet and the event comes after the handler).
+        """
         if session.state > OPEN:
             return None
-        return self._close(session, reason, now)
+        return self._close(session, reason, now, SERVER_CLOSE)
 
     def close_all(self, reason=DISCONNECT_SERVER, now=0.0):
-        """Close every session; returns their disconnect events."""
-        return [self._close(s, reason, now) for s in self.sessions.values()
-                if s.state <= OPEN]
+        """Close every session as :meth:`close` does; returns their
+        disconnect events."""
+        events = []
+        for s in self.sessions.values():
+            if s.state <= OPEN:
+                ev = self._close(s, reason, now, SERVER_CLOSE)
+                if ev is not None:
+                    events.append(ev)
+        return events
 
     # ------------------------------------------------------------------
     # handshake
@@ -306,42 +374,79 @@ class Engine:
             tails.append(text[len(head):] if text.startswith(head) else None)
         return tails
 
-    def finish_connect(self, session, req, now, jsonp=None):
-        """Accept a session after its connect handler allowed it.
+    def connect_done(self, out, req, verdict, now):
+        """Complete a handshake once its connect handler gave a verdict.
 
-        For polling returns the handshake :class:`Response`; for a
-        websocket session queues the open packet first (take it with
-        :meth:`ws_take`) and returns None. A session that was closed while
-        its handler ran gets the 1-packet answer it deserves.
+        Args:
+            out: the :data:`CONNECT` outcome of :meth:`handle_http`.
+            req: the handshake :class:`Request`.
+            verdict: ``(accepted, value)`` from :func:`connect_verdict`.
+            now: the current time.
+
+        Returns:
+            An :class:`Outcome`: :data:`RESPOND` with the polling
+            handshake, or with the 401 of a refusal on either transport
+            (nothing else happens then); :data:`WEBSOCKET` to accept the
+            websocket and run ``out.link`` (its first frame is the open
+            packet). A session closed while its handler ran is answered
+            with the open packet and then the close packet, its sid is
+            then unknown, and ``events`` holds its disconnect event, to be
+            dispatched after the connect handler (an accepted connection
+            gets exactly one disconnect, a refused one none).
         """
-        s = session
-        if s.state != CONNECTING:
-            if s.transport == 'polling':
-                return self.policy.text(req, '1', jsonp, None,
-                                        self._jsonp_wrap)
-            return None
-        s.state = OPEN
-        s.deadline = now + self._ping_interval
-        self._schedule(s.deadline, s)
+        s = out.session
+        accepted, value = verdict
+        if not accepted:
+            self.sessions.remove(s.sid)
+            s.state = CLOSED
+            s.queue.clear()
+            s.queue_bytes = 0
+            return Outcome(RESPOND, self.policy.unauthorized(req, value))
+        if s.state == CONNECTING:
+            s.state = OPEN
+            s.deadline = now + self._ping_interval
+            self._schedule(s.deadline, s)
+            events = None
+        else:
+            # closed by the application while its handler ran
+            s.queue = ['1']
+            s.queue_bytes = 1
+            events = [('disconnect', s.sid, s.reason)]
         if s.transport == 'websocket':
             s.queue.insert(0, self._handshake_packet(s, []))
-            return None
+            if events is not None:
+                out.link.closing = True
+            return Outcome(WEBSOCKET, session=s, link=out.link,
+                           events=events)
         upgrades = (['websocket'] if self.config.allow_upgrades and
                     'websocket' in self.config.transports else [])
         items = [self._handshake_packet(s, upgrades)]
         items.extend(s.queue)
         s.queue = []
         s.queue_bytes = 0
-        return self.policy.text(req, self._encode_payload(items), jsonp,
-                                self.policy.sid_cookie(s.sid),
-                                self._jsonp_wrap)
+        return Outcome(RESPOND, self.policy.text(
+            req, self._encode_payload(items), out.jsonp,
+            self.policy.sid_cookie(s.sid), self._jsonp_wrap), events=events)
+
+    def finish_connect(self, session, req, now, jsonp=None):
+        """Accept a session (:meth:`connect_done` with an accepting
+        verdict, for callers that hold only the session).
+
+        Returns:
+            The handshake :class:`Response` for polling, None for a
+            websocket session (its open packet is queued for
+            :meth:`ws_take`).
+        """
+        out = Outcome(CONNECT, session=session, link=session.ws,
+                      jsonp=jsonp)
+        done = self.connect_done(out, req, (True, None), now)
+        return done.response
 
     def reject_connect(self, session, req, value=None):
-        """Drop a session whose connect handler refused it; 401 response."""
-        self.sessions.remove(session.sid)
-        session.state = CLOSED
-        session.queue.clear()
-        return self.policy.unauthorized(req, value)
+        """Drop a session whose connect handler refused it; returns the
+        401 :class:`Response`."""
+        out = Outcome(CONNECT, session=session, link=session.ws)
+        return self.connect_done(out, req, (False, value), 0.0).response
 
     # ------------------------------------------------------------------
     # HTTP entry point
@@ -392,7 +497,7 @@ class Engine:
             if s is not None and transport == 'polling' and \
                     method == 'GET' and not s.poll_pending:
                 # deliver the close packet of a server-closed session
-                return self._poll(s, req, jsonp)
+                return self._poll(s, req, jsonp, now)
             return Outcome(RESPOND, policy.error(req, _http.UNKNOWN_SID))
         if s.state != OPEN:
             return Outcome(RESPOND, policy.error(req, _http.BAD_REQUEST))
@@ -407,7 +512,7 @@ class Engine:
                 ev = self._close(s, DISCONNECT_TRANSPORT_ERROR, now)
                 return Outcome(RESPOND, policy.error(req, _http.BAD_REQUEST),
                                events=[ev])
-            return self._poll(s, req, jsonp)
+            return self._poll(s, req, jsonp, now)
         return self._post(s, req, now, jsonp)
 
     def _new_session(self, req, transport, jsonp):
@@ -422,8 +527,16 @@ class Engine:
 
     # ------------------------------------------------------------------
     # polling
-    def _poll(self, s, req, jsonp):
+    def _poll(self, s, req, jsonp, now):
         s.poll_pending = True
+        if s.probed and not s.queue and s.state == OPEN:
+            # sent after '3probe' (the client may have sent '5' already and
+            # this GET overtook it): a noop after LATE_POLL_DELAY, as the
+            # JavaScript server's upgrade check does; if the upgrade
+            # completes first, the 400 of a GET after the upgrade
+            s.late_until = now + LATE_POLL_DELAY
+            self._schedule(s.late_until, s)
+            return Outcome(WAIT, session=s, jsonp=jsonp)
         resp = self.take_poll(s, req, jsonp)
         if resp is not None:
             return Outcome(RESPOND, resp)
@@ -435,9 +548,19 @@ class Engine:
         Call it after the session's poll waker fired; it clears the pending
         flag when it returns a response.
         """
-        if s.transport != 'polling' or s.state == CLOSED:
-            # upgraded (or closed by the client): end the GET with a noop
+        if s.transport != 'polling':
+            if s.late_until:
+                # sent after '3probe', answered after the upgrade: the
+                # 400 of any GET for an upgraded sid
+                s.late_until = 0.0
+                s.poll_pending = False
+                s.poll_waker = None
+                return self.policy.error(req, _http.BAD_REQUEST)
+            # parked before the upgrade: ends with a noop
             text = '6'
+        elif s.state == CLOSED:
+            # '1' after an error close, '6' after the client's close
+            text = s.final
         elif s.queue:
             items = s.queue
             s.queue = []
@@ -445,10 +568,11 @@ class Engine:
             text = self._encode_payload(items)
             if s.state == CLOSING:
                 self._finish_closing(s)
-        elif s.probed:
+        elif s.probed and (not s.late_until or self.now >= s.late_until):
             text = '6'
         else:
             return None
+        s.late_until = 0.0
         s.poll_pending = False
         s.poll_waker = None
         return self.policy.text(req, text, jsonp, None, self._jsonp_wrap)
@@ -457,6 +581,7 @@ class Engine:
         """The adapter gave up on a parked GET without knowing why."""
         s.poll_pending = False
         s.poll_waker = None
+        s.late_until = 0.0
 
     def poll_lost(self, s, now):
         """The connection of a parked GET closed under it: the transport is
@@ -464,10 +589,29 @@ class Engine:
         server does). Returns events."""
         s.poll_pending = False
         s.poll_waker = None
-        if s.state <= OPEN and s.transport == 'polling':
-            return [self._close(s, DISCONNECT_TRANSPORT_ERROR, now,
-                                notify_client=False)]
+        s.late_until = 0.0
+        if s.state == OPEN and s.transport == 'polling':
+            return [self._close(s, DISCONNECT_TRANSPORT_ERROR, now)]
         return ()
+
+    def post_lost(self, req, now):
+        """The connection of a POST ended before its body did (the
+        JavaScript server's "data request connection closed
+        prematurely"): nothing of the body counts, and the session ends
+        with 'transport error' (a parked GET gets ``1``).
+
+        Returns:
+            An :class:`Outcome` with a 400 (for the logs: the client is
+            gone) and the events to dispatch.
+        """
+        self.now = now
+        sid = req.query.get('sid')
+        s = self.sessions.get(sid) if sid else None
+        events = None
+        if s is not None and s.state == OPEN and s.transport == 'polling':
+            events = [self._close(s, DISCONNECT_TRANSPORT_ERROR, now)]
+        return Outcome(RESPOND, self.policy.error(req, _http.BAD_REQUEST),
+                       events=events)
 
     def _post(self, s, req, now, jsonp):
         policy = self.policy
@@ -498,7 +642,7 @@ class Engine:
                 self._pong(s, now)
             elif ptype == _CLOSE:
                 events.append(self._close(s, DISCONNECT_CLIENT, now,
-                                          notify_client=False))
+                                          QUIET_CLOSE))
                 break
             elif ptype == _NOOP:
                 continue
@@ -521,8 +665,16 @@ class Engine:
     # ------------------------------------------------------------------
     # websocket
     def _upgrade_request(self, s, req, now):
-        if (s.transport != 'polling' or s.probe is not None or
-                not self.config.allow_upgrades):
+        if s.transport != 'polling' or s.probe is not None:
+            # upgraded or upgrading already: the JavaScript server accepts
+            # this websocket (101) and closes it at once, without a status
+            # (a 400 would surface as an error, not a close, in clients);
+            # the first websocket goes on
+            link = WsLink(s, False)
+            link.closing = True
+            link.close_code = None
+            return Outcome(WEBSOCKET, session=s, link=link)
+        if not self.config.allow_upgrades:
             return Outcome(RESPOND, self.policy.error(req, _http.BAD_REQUEST))
         link = WsLink(s, True)
         s.probe = link
@@ -535,6 +687,7 @@ class Engine:
         link = s.probe
         s.probe = None
         s.probed = False
+        s.late_until = 0.0
         if link is not None:
             link.closing = True
             link.wake()
@@ -569,26 +722,24 @@ class Engine:
         if len(data) > self._max_size:
             link.close_code = 1009
             return [self._close(s, DISCONNECT_TRANSPORT_ERROR, now,
-                                notify_client=False)]
+                                QUIET_CLOSE)]
         try:
             ptype, value, _binary = self._decode_value(data, self.loads)
         except ValueError:
             link.close_code = 1002
             return [self._close(s, DISCONNECT_TRANSPORT_ERROR, now,
-                                notify_client=False)]
+                                QUIET_CLOSE)]
         if ptype == _MESSAGE:
             return [('message', s.sid, value)]
         if ptype == _PONG:
             self._pong(s, now)
             return ()
         if ptype == _CLOSE:
-            return [self._close(s, DISCONNECT_CLIENT, now,
-                                notify_client=False)]
+            return [self._close(s, DISCONNECT_CLIENT, now, QUIET_CLOSE)]
         if ptype == _NOOP or ptype == _UPGRADE:
             return ()
         link.close_code = 1002
-        return [self._close(s, DISCONNECT_TRANSPORT_ERROR, now,
-                                notify_client=False)]
+        return [self._close(s, DISCONNECT_TRANSPORT_ERROR, now, QUIET_CLOSE)]
 
     def _probe_receive(self, link, s, data, now):
         if s.probe is not link:
@@ -625,6 +776,11 @@ class Engine:
         s.probe = None
         s.probed = False
         link.is_probe = False
+        if link.out:
+            # '3probe' not written yet ('5' came in the same read)
+            s.queue[0:0] = link.out
+            s.queue_bytes += sum(len(item) for item in link.out)
+            link.out = []
         s.ws = link
         s.transport = 'websocket'
         s.wake_poll()   # a parked GET ends with a noop
@@ -642,5 +798,5 @@ class Engine:
         if s.ws is link and s.state <= OPEN:
             reason = (DISCONNECT_TRANSPORT_ERROR if error
                       else DISCONNECT_TRANSPORT_CLOSE)
-            return [self._close(s, reason, now, notify_client=False)]
+            return [self._close(s, reason, now, QUIET_CLOSE)]
         return ()

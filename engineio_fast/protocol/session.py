@@ -8,7 +8,7 @@ heartbeat, see :mod:`engineio_fast.protocol.engine`).
 CONNECTING = 0   # handshake accepted, connect handler not finished yet
 OPEN = 1
 CLOSING = 2      # closed for the application; a close packet awaits a poll
-CLOSED = 3
+CLOSED = 3       # gone: its sid is unknown to every later request
 
 
 class WsLink:
@@ -17,8 +17,8 @@ class WsLink:
     The adapter that owns the socket sets :attr:`waker` (a zero-argument
     callable, idempotent) and, whenever it is called, asks the engine for
     the items to write with :meth:`Engine.ws_take`. ``closing`` tells the
-    adapter to close the socket (with ``close_code``) once it has written
-    what it took.
+    adapter to close the socket (with ``close_code``; None means a close
+    frame without a status code) once it has written what it took.
     """
 
     __slots__ = ('session', 'waker', 'out', 'closing', 'close_code',
@@ -44,7 +44,8 @@ class Session:
     __slots__ = ('sid', 'state', 'transport', 'queue', 'queue_bytes',
                  'poll_waker', 'poll_pending', 'ws', 'probe', 'probed',
                  'upgrade_deadline', 'deadline', 'awaiting_pong',
-                 'user_session', 'reason', '__weakref__')
+                 'user_session', 'reason', 'final', 'late_until',
+                 '__weakref__')
 
     def __init__(self, sid, transport):
         self.sid = sid
@@ -62,6 +63,8 @@ class Session:
         self.awaiting_pong = False
         self.user_session = {}
         self.reason = None
+        self.final = '6'           # a parked GET's answer once CLOSED
+        self.late_until = 0.0      # a GET sent mid-upgrade waits until then
 
     def wake_poll(self):
         waker = self.poll_waker

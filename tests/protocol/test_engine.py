@@ -15,14 +15,6 @@ def dumps(obj):
     return json.dumps(obj, separators=(',', ':'))
 
 
-@pytest.fixture
-def make(kernels):
-    def factory(policy=None, **config):
-        return E.Engine(E.EngineConfig(**config), policy or HttpPolicy(),
-                        json.loads, dumps, kernels=kernels)
-    return factory
-
-
 def req(method='GET', body=None, ws=False, headers=None, **query):
     q = {'EIO': '4', 'transport': 'websocket' if ws else 'polling'}
     q.update({k: v for k, v in query.items() if v is not None})
@@ -391,36 +383,106 @@ def test_upgrade_keeps_order_and_loses_nothing(make):
     engine.send(s, '4c')
     assert engine.ws_take(link) == ['4c']
     assert engine.ws_receive(link, '4up', 1) == [('message', s.sid, 'up')]
-    # polling is over for this sid; a second websocket is refused
-    assert engine.handle_http(req(sid=s.sid), 2).response.status == 400
+    # polling is over for this sid; a second websocket is accepted and
+    # closed at once without a status (the JavaScript server's 101 + close)
+    assert error(engine.handle_http(req(sid=s.sid), 2).response) == {
+        'code': 3, 'message': 'Bad request'}
     assert engine.handle_http(req('POST', b'4x', sid=s.sid),
                               2).response.status == 400
-    assert engine.handle_http(req(ws=True, sid=s.sid),
-                              2).response.status == 400
+    out = engine.handle_http(req(ws=True, sid=s.sid), 2)
+    assert out.kind == E.WEBSOCKET and out.link is not link
+    assert out.link.closing and out.link.close_code is None
+    assert engine.ws_take(out.link) == ()
+    assert engine.ws_receive(out.link, '4sneak', 2) == ()
+    assert engine.ws_closed(out.link, 2) == ()
+    # the first websocket goes on
+    engine.send(s, '4d')
+    assert engine.ws_take(link) == ['4d'] and not link.closing
 
 
-def test_pending_get_during_switch_gets_noop_not_messages(make):
+def test_get_parked_before_probe_gets_noop_at_once(make):
+    engine = make()
+    s, _ = open_polling(engine)
+    assert engine.handle_http(req(sid=s.sid), 1).kind == E.WAIT
+    woken = []
+    s.poll_waker = lambda: woken.append(1)
+    link = engine.handle_http(req(ws=True, sid=s.sid), 1).link
+    engine.ws_receive(link, '2probe', 1)
+    assert woken == [1]
+    assert engine.take_poll(s, req(sid=s.sid)).body == b'6'
+    engine.ws_receive(link, '5', 1)
+    engine.send(s, '4after')
+    assert engine.ws_take(link) == ['3probe', '4after']
+
+
+def test_late_get_takes_what_is_queued(make):
+    # as the JavaScript server flushes its buffer to any writable poll
     engine = make()
     s, _ = open_polling(engine)
     link = engine.handle_http(req(ws=True, sid=s.sid), 1).link
     engine.ws_receive(link, '2probe', 1)
-    engine.ws_take(link)
-    assert engine.handle_http(req(sid=s.sid), 1).kind == E.RESPOND
-    assert engine.handle_http(req(sid=s.sid), 1).kind == E.RESPOND
-    s.poll_pending = True
-    engine.ws_receive(link, '5', 1)
-    engine.send(s, '4after')
-    assert engine.take_poll(s, req(sid=s.sid)).body == b'6'
-    assert engine.ws_take(link) == ['4after']
+    assert engine.handle_http(req(sid=s.sid), 1).kind == E.WAIT
+    woken = []
+    s.poll_waker = lambda: woken.append(1)
+    engine.send(s, '4now')
+    assert woken == [1]
+    assert engine.take_poll(s, req(sid=s.sid)).body == b'4now'
+    engine.send(s, '4queued')
+    resp = engine.handle_http(req(sid=s.sid), 1.01).response
+    assert resp.body == b'4queued'
 
 
-def test_get_during_probe_returns_noop_immediately(make):
-    engine = make()
+def test_late_get_during_probe_gets_noop_after_the_check_interval(make):
+    # a GET sent after '3probe' waits E.LATE_POLL_DELAY (the JavaScript
+    # server's 100 ms upgrade check), then gets a noop
+    engine = make(ping_interval=100, ping_timeout=100)
     s, _ = open_polling(engine)
     link = engine.handle_http(req(ws=True, sid=s.sid), 1).link
     engine.ws_receive(link, '2probe', 1)
     out = engine.handle_http(req(sid=s.sid), 1)
-    assert out.kind == E.RESPOND and out.response.body == b'6'
+    assert out.kind == E.WAIT
+    woken = []
+    s.poll_waker = lambda: woken.append(1)
+    assert engine.next_deadline() == pytest.approx(1 + E.LATE_POLL_DELAY)
+    engine.tick(1.05)
+    assert woken == [] and engine.take_poll(s, req(sid=s.sid)) is None
+    engine.tick(1 + E.LATE_POLL_DELAY)
+    assert woken == [1]
+    assert engine.take_poll(s, req(sid=s.sid)).body == b'6'
+    assert not s.poll_pending and s.late_until == 0
+
+
+def test_late_get_answered_by_the_upgrade_gets_400(make):
+    # under uvicorn a GET the client sent after '5' can overtake it: it
+    # gets what any GET after the upgrade gets
+    engine = make()
+    s, _ = open_polling(engine)
+    link = engine.handle_http(req(ws=True, sid=s.sid), 1).link
+    engine.ws_receive(link, '2probe', 1)
+    assert engine.handle_http(req(sid=s.sid), 1).kind == E.WAIT
+    woken = []
+    s.poll_waker = lambda: woken.append(1)
+    engine.ws_receive(link, '5', 1.02)
+    assert woken == [1]
+    resp = engine.take_poll(s, req(sid=s.sid))
+    assert resp.status == 400 and error(resp)['code'] == 3
+    engine.send(s, '4after')
+    assert engine.ws_take(link) == ['3probe', '4after']
+    engine.tick(1.2)
+    assert not s.poll_pending
+
+
+def test_late_get_of_an_abandoned_upgrade_goes_on_polling(make):
+    engine = make()
+    s, _ = open_polling(engine)
+    link = engine.handle_http(req(ws=True, sid=s.sid), 1).link
+    engine.ws_receive(link, '2probe', 1)
+    assert engine.handle_http(req(sid=s.sid), 1).kind == E.WAIT
+    engine.ws_closed(link, 1.01)
+    engine.tick(1.5)
+    assert engine.take_poll(s, req(sid=s.sid)) is None
+    engine.send(s, '4still')
+    assert engine.take_poll(s, req(sid=s.sid)).body == b'4still'
 
 
 def test_upgrade_timeout_keeps_polling(make):
@@ -459,8 +521,11 @@ def _probed(engine):
     link = engine.handle_http(req(ws=True, sid=s.sid), 1).link
     engine.ws_receive(link, '2probe', 1)
     assert engine.ws_take(link) == ['3probe']
-    # the parked GET was answered with a noop: the client now pauses polling
-    assert engine.handle_http(req(sid=s.sid), 1).response.body == b'6'
+    # a GET sent now gets a noop: the client then pauses polling
+    out = engine.handle_http(req(sid=s.sid), 1)
+    assert out.kind == E.WAIT
+    engine.tick(1 + E.LATE_POLL_DELAY)
+    assert engine.take_poll(s, req(sid=s.sid)).body == b'6'
     return s, link
 
 

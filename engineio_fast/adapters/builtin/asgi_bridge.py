@@ -81,7 +81,7 @@ async def run_http(proto, r):
     try:
         await ctx.asgi_app(scope, receive, send)
     except Exception:
-        ctx.eio.logger.exception('error in ASGI app for %s', r.path)
+        ctx.driver.logger.exception('error in ASGI app for %s', r.path)
         if not state['started'] and not proto.closed:
             proto.transport.write(plain(500))
         return False

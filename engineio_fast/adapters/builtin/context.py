@@ -30,8 +30,8 @@ class ServerContext:
 
     def __init__(self, eio, asgi_app, loop, limits=None, ssl=False,
                  per_message_deflate=None):
-        self.eio = eio
-        self.engine = eio._engine
+        self.driver = eio.driver
+        self.engine = eio.driver.engine
         self.loop = loop
         self.limits = dict(DEFAULT_LIMITS)
         self.limits.update(limits or {})
@@ -42,7 +42,7 @@ class ServerContext:
         self.eio_prefix = (asgi_app.engineio_path if asgi_app is not None
                            else '/engine.io/')
         if per_message_deflate is None:
-            per_message_deflate = getattr(eio, 'per_message_deflate', False)
+            per_message_deflate = self.driver.per_message_deflate
         self.per_message_deflate = per_message_deflate
         self.http_conns = set()   # connections speaking HTTP (for timeouts)
         self.ws_conns = set()

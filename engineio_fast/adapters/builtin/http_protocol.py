@@ -15,7 +15,6 @@ from collections import deque
 
 import httptools
 
-from ...async_server import _connect_verdict
 from ...protocol import engine as _engine
 from ...protocol import websocket as _wsp
 from ...protocol.http import (
@@ -33,6 +32,7 @@ from .wire import plain, render_response
 _RESPOND = _engine.RESPOND
 _CONNECT = _engine.CONNECT
 _WAIT = _engine.WAIT
+_WEBSOCKET = _engine.WEBSOCKET
 
 
 
@@ -116,12 +116,22 @@ class HttpProtocol(asyncio.Protocol):
         for waiter in (self.drain_waiter, self.bridge_gone):
             if waiter is not None and not waiter.done():
                 waiter.set_result(None)
+        ctx = self.ctx
         if self.poll is not None:
             s = self.poll[0]
             self.poll = None
-            events = self.ctx.engine.poll_lost(s, self.ctx.loop.time())
+            events = ctx.engine.poll_lost(s, ctx.loop.time())
             if events:
-                self.ctx.eio._fire_events(events)
+                ctx.driver.fire(events)
+        cur = self.cur
+        if cur is not None and not self.in_headers and not self.upgrade \
+                and cur.method == 'POST' and \
+                ctx.is_engineio_path(cur.path):
+            # the client left before the end of its POST's body
+            self.cur = None
+            out = ctx.engine.post_lost(self._request(cur), ctx.loop.time())
+            if out.events:
+                ctx.driver.fire(out.events)
 
     def pause_writing(self):
         # a client that sends requests without reading the responses must
@@ -360,17 +370,18 @@ class HttpProtocol(asyncio.Protocol):
         req = self._request(r)
         out = ctx.engine.handle_http(req, ctx.loop.time())
         if out.events:
-            ctx.eio._fire_events(out.events)
+            ctx.driver.fire(out.events)
         kind = out.kind
         if kind == _RESPOND:
             return self.respond(r, out.response)
         if kind == _CONNECT:
-            verdict = ctx.eio._connect_now(out.session, req)
-            if isinstance(verdict, tuple):
+            driver = ctx.driver
+            verdict = driver.connect(out, req)
+            if verdict.__class__ is tuple:
                 return self._connected(r, req, out, verdict)
             self.busy = True
-            verdict.add_done_callback(
-                lambda t: self._connected(r, req, out, _verdict(t)))
+            verdict.add_done_callback(lambda t: self._connected(
+                r, req, out, driver.verdict(t)))
             return
         # WAIT: park the GET until the engine queues something for it
         self.busy = True
@@ -380,15 +391,11 @@ class HttpProtocol(asyncio.Protocol):
         s.poll_waker = self._poll_wake
 
     def _connected(self, r, req, out, verdict):
-        engine = self.ctx.engine
-        ok, value = verdict
-        if ok:
-            resp = engine.finish_connect(out.session, req,
-                                         self.ctx.loop.time(), out.jsonp)
-        else:
-            resp = engine.reject_connect(out.session, req, value)
+        done = self.ctx.driver.complete(out, req, verdict)
         self.busy = False
-        self.respond(r, resp)
+        self.respond(r, done.response)
+        if done.events:
+            self.ctx.driver.fire(done.events)
 
     def _poll_wake(self):
         # coalesce everything queued in this loop iteration into one reply
@@ -425,7 +432,7 @@ class HttpProtocol(asyncio.Protocol):
             else:
                 self._next()
         except Exception:
-            self.ctx.eio.logger.exception('error in ASGI app')
+            self.ctx.driver.logger.exception('error in ASGI app')
             self.close()
 
     # -- websocket upgrade -------------------------------------------------
@@ -447,35 +454,34 @@ class HttpProtocol(asyncio.Protocol):
         req = self._request(r, is_websocket=True)
         out = ctx.engine.handle_http(req, ctx.loop.time())
         if out.events:
-            ctx.eio._fire_events(out.events)
+            ctx.driver.fire(out.events)
+        if out.kind == _CONNECT:
+            driver = ctx.driver
+            verdict = driver.connect(out, req)
+            if verdict.__class__ is tuple:
+                return self._ws_connected(r, req, out, verdict, key, rest)
+            verdict.add_done_callback(lambda t: self._ws_connected(
+                r, req, out, driver.verdict(t), key, rest))
+            return
         if out.kind == _RESPOND:
             r.keep_alive = False
             return self.respond(r, out.response)
-        if out.kind == _CONNECT:
-            verdict = ctx.eio._connect_now(out.session, req)
-            if isinstance(verdict, tuple):
-                return self._ws_connected(r, req, out, verdict, key, rest)
-            verdict.add_done_callback(lambda t: self._ws_connected(
-                r, req, out, _verdict(t), key, rest))
-            return
         self._switch(out.link, key, headers, rest)
 
     def _ws_connected(self, r, req, out, verdict, key, rest):
-        engine = self.ctx.engine
-        ok, value = verdict
-        if not ok:
+        ctx = self.ctx
+        done = ctx.driver.complete(out, req, verdict)
+        if done.kind == _RESPOND:
             r.keep_alive = False
-            return self.respond(r, engine.reject_connect(out.session, req,
-                                                         value))
+            return self.respond(r, done.response)
+        events = done.events or []
         if self.closed:
             # the client left while its connect handler ran
-            engine.finish_connect(out.session, req, self.ctx.loop.time())
-            events = engine.ws_closed(out.link, self.ctx.loop.time())
-            if events:
-                self.ctx.eio._fire_events(events)
-            return
-        engine.finish_connect(out.session, req, self.ctx.loop.time())
-        self._switch(out.link, key, r.header_dict(), rest)
+            events += ctx.engine.ws_closed(done.link, ctx.loop.time())
+        else:
+            self._switch(done.link, key, r.header_dict(), rest)
+        if events:
+            ctx.driver.fire(events)
 
     def _switch(self, link, key, headers, rest):
         accept = _wsp.accept_key(key)
@@ -498,8 +504,3 @@ class HttpProtocol(asyncio.Protocol):
         self.transport.resume_reading()
 
 
-def _verdict(task):
-    """The connect verdict of a connect handler that ran as a Task."""
-    if task.cancelled() or task.exception() is not None:
-        return False, None
-    return _connect_verdict(task.result())

@@ -139,7 +139,7 @@ class BuiltinServer:
                     (conn.cur is None or conn.in_headers):
                 conn.close()    # idle, or still sending its headers
         try:
-            await asyncio.wait_for(self.eio.shutdown(),
+            await asyncio.wait_for(ctx.driver.shutdown(),
                                    max(0.1, deadline - time.monotonic()))
         except asyncio.TimeoutError:
             logger.warning('disconnect handlers did not finish in time')

@@ -129,7 +129,7 @@ class WsProtocol(MessageAssembly, asyncio.Protocol):
         ctx = self.ctx
         events = ctx.engine.ws_receive(self.link, data, ctx.loop.time())
         if events:
-            pending = ctx.eio._fire_events(events)
+            pending = ctx.driver.fire(events)
             if pending is not None:
                 # a handler that must end first (async_handlers=False):
                 # the next message waits for it
@@ -235,7 +235,7 @@ class WsProtocol(MessageAssembly, asyncio.Protocol):
             events = ctx.engine.ws_closed(self.link, ctx.loop.time(),
                                           self.failed)
             if events:
-                ctx.eio._fire_events(events)
+                ctx.driver.fire(events)
 
     def going_away(self):
         """Server shutdown: close with 1001 after what is queued."""

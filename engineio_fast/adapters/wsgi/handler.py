@@ -57,6 +57,9 @@ def _respond(start_response, resp):
 # pongs are not queued behind this many unsent bytes
 _PONG_SKIP = 65536
 
+# seconds between two looks at the socket of a parked GET
+PEER_CHECK = 1.0
+
 # _read_body's answer for a body the client did not finish sending
 CUT_SHORT = object()
 
@@ -107,26 +110,17 @@ def _read_body(environ, limit):
     return b''
 
 
-def _cut_short(server, req, start_response):
-    """A POST whose client left before the end of its body: nothing of it
-    reaches the handlers; its session ends with 'transport error' (as the
-    JavaScript server's does) and the answer, for the logs, is a 400."""
-    server._locked(server._close_events, req.query.get('sid'),
-                   _engine.DISCONNECT_TRANSPORT_ERROR, time.monotonic())
-    return _respond(start_response,
-                    server._engine.policy.error(req, BAD_REQUEST))
-
-
 def _always():
     return True
 
 
 def handle(server, environ, start_response):
     """Serve one WSGI request on the Engine.IO path."""
-    server._ensure_service()
+    driver = server.driver
+    driver.ensure_service()
     start_response = _connection.prepare(environ, start_response)
-    engine = server._engine
-    lock = server._lock
+    engine = driver.engine
+    lock = driver.lock
     method = environ.get('REQUEST_METHOD', 'GET')
     headers = _headers(environ)
     is_ws = 'websocket' in headers.get('upgrade', '').lower()
@@ -134,53 +128,51 @@ def handle(server, environ, start_response):
                   headers, environ.get('wsgi.url_scheme', 'http'), None,
                   is_ws, environ)
     if is_ws:
-        return _websocket(server, req, environ, start_response)
+        return _websocket(driver, req, environ, start_response)
     if method == 'POST':
         body = _read_body(environ, engine.config.max_http_buffer_size)
         if body is CUT_SHORT:
-            return _cut_short(server, req, start_response)
+            # the client left before the end of its body: nothing of it
+            # reaches the handlers (the engine ends the session); the 400
+            # is for the logs
+            out = driver.call(engine.post_lost, req, time.monotonic())
+            return _respond(start_response, out.response)
         if body is None:
             req.too_large = True
             body = b''
         req.body = body
-    with lock:
-        out = engine.handle_http(req, time.monotonic())
-        todo = server._dispatcher.queue(out.events) if out.events else None
+    # async_handlers: the pool runs the events' handlers and the client
+    # gets its answer at once (unless its session has too many events
+    # waiting); else they run here, before the answer
+    out = driver.call(engine.handle_http, req, time.monotonic(),
+                      alive=_always)
     kind = out.kind
-    if out.events:
-        # async_handlers: the pool runs them and the client gets its answer
-        # at once (unless its session has too many events waiting); else
-        # they run here, before the answer
-        server._run_events(out.events, todo, _always)
     if kind == _RESPOND:
         return _respond(start_response, out.response)
     s = out.session
     if kind == _CONNECT:
-        ok, value = server._run_connect(s, environ)
-        with lock:
-            if not ok:
-                resp = engine.reject_connect(s, req, value)
-            else:
-                resp = engine.finish_connect(s, req, time.monotonic(),
-                                             out.jsonp)
-        return _respond(start_response, resp)
+        # the handlers of a session closed meanwhile run after this one
+        done = driver.handshake(out, req, environ)
+        return _respond(start_response, done.response)
     # _WAIT: park this GET until the engine queues something for it
-    event = server._mode.Event()
+    event = driver.mode.Event()
     wake = event.set
     resp = None
     peer = _peer_socket(environ)
     # the engine wakes a parked GET within a ping interval (a ping, or the
     # close of a session that stopped answering); the timeout is a bound
-    # of last resort
+    # of last resort, or, when the client's socket is known, how often it
+    # is looked at (a client that left is reported to the engine)
     limit = engine.config.ping_interval + engine.config.ping_timeout
-    lost = None
+    if peer is not None:
+        limit = min(limit, PEER_CHECK)
+    lost = False
     try:
         while True:
             with lock:
                 if peer is not None and _peer_gone(peer):
                     # the client went away: do not hand it the queue
-                    lost = engine.poll_lost(s, time.monotonic())
-                    todo = server._dispatcher.queue(lost) if lost else None
+                    lost = True
                     break
                 resp = engine.take_poll(s, req, out.jsonp)
                 if resp is None:
@@ -190,11 +182,11 @@ def handle(server, environ, start_response):
                 break
             event.wait(limit)
     finally:
-        if resp is None and lost is None:
+        if resp is None and not lost:
             with lock:
                 engine.poll_aborted(s)
     if lost:
-        server._run_events(lost, todo)
+        driver.call(engine.poll_lost, s, time.monotonic())
     if resp is None:
         # the client is gone; this answer is for the server's logs only
         resp = engine.policy.error(req, BAD_REQUEST)
@@ -374,9 +366,8 @@ def _after_close(start_response):
     return []
 
 
-def _websocket(server, req, environ, start_response):
-    engine = server._engine
-    lock = server._lock
+def _websocket(driver, req, environ, start_response):
+    engine = driver.engine
     policy = engine.policy
     hijack = _hijack(environ)
     key = req.headers.get('sec-websocket-key', '')
@@ -385,29 +376,21 @@ def _websocket(server, req, environ, start_response):
             req.headers.get('sec-websocket-version') != '13')):
         # not a usable websocket handshake on this server
         req.is_websocket = False
-        out = server._locked(engine.handle_http, req, time.monotonic())
+        out = driver.call(engine.handle_http, req, time.monotonic())
         if out.kind == _RESPOND:
             return _respond(start_response, out.response)
         return _respond(start_response, policy.error(req, BAD_REQUEST))
-    out = server._locked(engine.handle_http, req, time.monotonic())
+    out = driver.call(engine.handle_http, req, time.monotonic())
+    if out.kind == _CONNECT:
+        out = driver.handshake(out, req, environ)
     if out.kind == _RESPOND:
         return _refuse(hijack, start_response, out.response)
-    if out.kind == _CONNECT:
-        ok, value = server._run_connect(out.session, environ)
-        with lock:
-            if not ok:
-                resp = engine.reject_connect(out.session, req, value)
-            else:
-                engine.finish_connect(out.session, req, time.monotonic())
-                resp = None
-        if resp is not None:
-            return _refuse(hijack, start_response, resp)
     deflate = None
     if not hijack.handshake_sent:
         offer = req.headers.get('sec-websocket-extensions', '')
-        if server.per_message_deflate and _wsp.deflate_offered(offer):
-            deflate = _wsp.Deflate(server.per_message_deflate)
-    conn = WsConn(server, out.link, hijack, deflate)
+        if driver.per_message_deflate and _wsp.deflate_offered(offer):
+            deflate = _wsp.Deflate(driver.per_message_deflate)
+    conn = WsConn(driver, out.link, hijack, deflate)
     if not hijack.handshake_sent:
         lines = [b'HTTP/1.1 101 Switching Protocols\r\n'
                  b'Upgrade: websocket\r\nConnection: Upgrade\r\n'
@@ -436,24 +419,24 @@ def _refuse(hijack, start_response, resp):
 class WsConn(_wsp.MessageAssembly):
     """One websocket on a hijacked WSGI connection."""
 
-    __slots__ = ('server', 'link', 'sock', 'recv', 'deflate', 'max_size',
+    __slots__ = ('driver', 'link', 'sock', 'recv', 'deflate', 'max_size',
                  'frag_op', 'frag', 'frag_size', 'frag_compressed', 'mu',
                  'flushing', 'again', 'out', 'dead', 'closed', 'close_sent',
                  'failed', 'kill_at', 'pending_wake', 'fd', 'blocking_send',
                  'half_close')
 
-    def __init__(self, server, link, hijack, deflate):
-        self.server = server
+    def __init__(self, driver, link, hijack, deflate):
+        self.driver = driver
         self.link = link
         self.sock = hijack.sock
         self.recv = hijack.recv
         self.deflate = deflate
-        self.max_size = server._engine.config.max_http_buffer_size + 16
+        self.max_size = driver.engine.config.max_http_buffer_size + 16
         self.frag_op = 0
         self.frag = None
         self.frag_size = 0
         self.frag_compressed = False
-        self.mu = server._mode.Lock()
+        self.mu = driver.mode.Lock()
         self.flushing = False
         self.again = False
         self.out = None          # bytes the socket has not taken yet
@@ -468,7 +451,7 @@ class WsConn(_wsp.MessageAssembly):
             self.fd = self.sock.fileno()
         except (OSError, AttributeError):
             self.fd = -1
-        if not server._mode.green and not _is_tls(self.sock) and \
+        if not driver.mode.green and not _is_tls(self.sock) and \
                 self.sock.gettimeout():
             # a send must never wait: make it a plain blocking socket and
             # send with MSG_DONTWAIT (the reader blocks; it is ended by a
@@ -492,7 +475,7 @@ class WsConn(_wsp.MessageAssembly):
         """The engine queued something (called under the server lock)."""
         if not self.pending_wake:
             self.pending_wake = True
-            self.server._woken.append(self)
+            self.driver.woke(self)
 
     def write(self, data):
         """Send ``data`` without blocking; what the socket does not take
@@ -515,7 +498,7 @@ class WsConn(_wsp.MessageAssembly):
                 self.out = bytearray(memoryview(data)[n:])
                 watch = True
         if watch:
-            self.server._service.watch(self)
+            self.driver.watch(self)
 
     def flush(self):
         """Write what the engine queued for this link, in order; one
@@ -526,9 +509,9 @@ class WsConn(_wsp.MessageAssembly):
                 return
             self.flushing = True
         try:
-            server = self.server
+            driver = self.driver
             link = self.link
-            take = server._engine.ws_take
+            take = driver.engine.ws_take
             while True:
                 if self.out is not None and self.kill_at is None and \
                         link.closing and not self.dead:
@@ -536,10 +519,10 @@ class WsConn(_wsp.MessageAssembly):
                     # what waits gets the close timeout to leave, then the
                     # connection is killed (the engine's queue is freed)
                     self.kill_at = time.monotonic() + \
-                        server._ws_close_timeout
-                    server._service.watch(self)
+                        driver.ws_close_timeout
+                    driver.watch(self)
                 if self.out is None and not self.dead:
-                    with server._lock:
+                    with driver.lock:
                         items = take(link)
                         closing = link.closing
                     if items:
@@ -588,15 +571,17 @@ class WsConn(_wsp.MessageAssembly):
         if self.close_sent:
             return
         self.close_sent = True
-        self.write(_build_frame(_wsp.OP_CLOSE, code.to_bytes(2, 'big')))
-        self.kill_at = time.monotonic() + self.server._ws_close_timeout
+        # None: a close frame without a status code
+        self.write(_build_frame(_wsp.OP_CLOSE, b'' if code is None
+                                else code.to_bytes(2, 'big')))
+        self.kill_at = time.monotonic() + self.driver.ws_close_timeout
         with self.mu:
             # the FIN follows the close frame; if bytes are still waiting,
             # on_writable sends it once they are out
             self.half_close = True
             if self.out is None:
                 self._shut_wr_locked()
-        self.server._service.watch(self)
+        self.driver.watch(self)
 
     def _shut_wr_locked(self):
         if not self.dead:
@@ -660,8 +645,9 @@ class WsConn(_wsp.MessageAssembly):
             self._finish()
 
     def _deliver(self, data):
-        self.server._locked(self.server._engine.ws_receive, self.link, data,
-                            time.monotonic(), alive=self._alive)
+        driver = self.driver
+        driver.call(driver.engine.ws_receive, self.link, data,
+                    time.monotonic(), alive=self._alive)
         if self.link.closing:
             self.flush()
 
@@ -690,13 +676,13 @@ class WsConn(_wsp.MessageAssembly):
         self.closed = True
 
     def _finish(self):
-        server = self.server
+        driver = self.driver
         self.link.waker = None
-        server._locked(server._engine.ws_closed, self.link, time.monotonic(),
-                       self.failed)
+        driver.call(driver.engine.ws_closed, self.link, time.monotonic(),
+                    self.failed)
         # give what is still buffered a bounded time to leave
-        deadline = time.monotonic() + server._ws_close_timeout
+        deadline = time.monotonic() + driver.ws_close_timeout
         while self.out is not None and not self.dead and \
                 time.monotonic() < deadline:
-            server._mode.sleep(0.01)
+            driver.mode.sleep(0.01)
         self.kill()
