@@ -428,26 +428,6 @@ class Engine:
             req, self._encode_payload(items), out.jsonp,
             self.policy.sid_cookie(s.sid), self._jsonp_wrap), events=events)
 
-    def finish_connect(self, session, req, now, jsonp=None):
-        """Accept a session (:meth:`connect_done` with an accepting
-        verdict, for callers that hold only the session).
-
-        Returns:
-            The handshake :class:`Response` for polling, None for a
-            websocket session (its open packet is queued for
-            :meth:`ws_take`).
-        """
-        out = Outcome(CONNECT, session=session, link=session.ws,
-                      jsonp=jsonp)
-        done = self.connect_done(out, req, (True, None), now)
-        return done.response
-
-    def reject_connect(self, session, req, value=None):
-        """Drop a session whose connect handler refused it; returns the
-        401 :class:`Response`."""
-        out = Outcome(CONNECT, session=session, link=session.ws)
-        return self.connect_done(out, req, (False, value), 0.0).response
-
     # ------------------------------------------------------------------
     # HTTP entry point
     def handle_http(self, req, now):

@@ -27,7 +27,7 @@ def req(method='GET', body=None, ws=False, headers=None, **query):
 def open_polling(engine, now=0.0):
     out = engine.handle_http(req(), now)
     assert out.kind == E.CONNECT
-    resp = engine.finish_connect(out.session, req(), now)
+    resp = engine.connect_done(out, req(), (True, None), now).response
     assert resp.status == 200
     return out.session, resp
 
@@ -78,7 +78,7 @@ def test_messages_queued_by_connect_handler_follow_open(make):
     engine = make()
     out = engine.handle_http(req(), 0)
     engine.send(out.session, '4welcome')
-    resp = engine.finish_connect(out.session, req(), 0)
+    resp = engine.connect_done(out, req(), (True, None), 0).response
     parts = resp.body.decode().split('\x1e')
     assert parts[1] == '4welcome'
 
@@ -120,12 +120,12 @@ def test_post_without_sid_is_bad_handshake_method(make):
 def test_reject_connect(make):
     engine = make()
     out = engine.handle_http(req(), 0)
-    resp = engine.reject_connect(out.session, req())
+    resp = engine.connect_done(out, req(), (False, None), 0).response
     assert resp.status == 401
     assert json.loads(resp.body) == 'Unauthorized'
     assert engine.get(out.session.sid) is None
     out = engine.handle_http(req(), 0)
-    resp = engine.reject_connect(out.session, req(), {'why': 'no'})
+    resp = engine.connect_done(out, req(), (False, {'why': 'no'}), 0).response
     assert json.loads(resp.body) == {'why': 'no'}
     assert len(engine.sessions) == 0
 
@@ -301,7 +301,7 @@ def test_thousands_of_sessions_one_heap(make):
 def open_ws(engine, now=0.0):
     out = engine.handle_http(req(ws=True), now)
     assert out.kind == E.CONNECT and out.link is not None
-    assert engine.finish_connect(out.session, req(ws=True), now) is None
+    assert engine.connect_done(out, req(ws=True), (True, None), now).response is None
     return out.session, out.link
 
 
@@ -582,7 +582,7 @@ def test_same_origin_default(make):
     ok = req(headers={'host': 'a.com:80', 'origin': 'http://a.com:80'})
     out = engine.handle_http(ok, 0)
     assert out.kind == E.CONNECT
-    resp = engine.finish_connect(out.session, ok, 0)
+    resp = engine.connect_done(out, ok, (True, None), 0).response
     assert ('Access-Control-Allow-Origin', 'http://a.com:80') in resp.headers
     assert ('Access-Control-Allow-Credentials', 'true') in resp.headers
     bad = req(headers={'host': 'a.com:80', 'origin': 'http://evil.com'})
@@ -609,7 +609,7 @@ def test_cors_policies(make, allowed, origin, ok):
     out = engine.handle_http(r, 0)
     assert (out.kind == E.CONNECT) is ok
     if allowed == []:
-        resp = engine.finish_connect(out.session, r, 0)
+        resp = engine.connect_done(out, r, (True, None), 0).response
         assert not any(h[0].startswith('Access-Control')
                        for h in resp.headers)
 
@@ -673,7 +673,7 @@ def test_no_compression_when_disabled(make):
 def test_jsonp(make):
     engine = make()
     out = engine.handle_http(req(j='3'), 0)
-    resp = engine.finish_connect(out.session, req(j='3'), 0, out.jsonp)
+    resp = engine.connect_done(out, req(j='3'), (True, None), 0).response
     body = resp.body.decode()
     assert body.startswith('___eio[3]("0{\\"sid\\"') and body.endswith('");')
     s = out.session
