@@ -433,13 +433,13 @@ class HttpProtocol(asyncio.Protocol):
         r = self.cur
         self.cur = None
         ctx = self.ctx
-        headers = r.header_dict()
-        key = headers.get('sec-websocket-key', '')
-        if (r.method != 'GET' or not ctx.is_engineio_path(r.path) or
-                'websocket' not in headers.get('upgrade', '').lower() or
-                headers.get('sec-websocket-version') != '13' or
-                not _wsp.valid_key(key) or self.pending or self.busy):
+        if not ctx.is_engineio_path(r.path) or self.pending or self.busy:
             return self.reject(400 if ctx.is_engineio_path(r.path) else 404)
+        hs = _wsp.handshake(r.method, r.header_dict(),
+                            ctx.per_message_deflate)
+        if hs.refusal is not None:
+            r.keep_alive = False
+            return self.respond(r, hs.refusal)
         self.deadline = None
         self.busy = True
         ctx.http_conns.discard(self)
@@ -454,13 +454,13 @@ class HttpProtocol(asyncio.Protocol):
         if out.kind == _CONNECT:
             verdict = ctx.eio._connect_now(out.session, req)
             if isinstance(verdict, tuple):
-                return self._ws_connected(r, req, out, verdict, key, rest)
+                return self._ws_connected(r, req, out, verdict, hs, rest)
             verdict.add_done_callback(lambda t: self._ws_connected(
-                r, req, out, _verdict(t), key, rest))
+                r, req, out, _verdict(t), hs, rest))
             return
-        self._switch(out.link, key, headers, rest)
+        self._switch(out.link, hs, rest)
 
-    def _ws_connected(self, r, req, out, verdict, key, rest):
+    def _ws_connected(self, r, req, out, verdict, hs, rest):
         engine = self.ctx.engine
         ok, value = verdict
         if not ok:
@@ -475,23 +475,13 @@ class HttpProtocol(asyncio.Protocol):
                 self.ctx.eio._fire_events(events)
             return
         engine.finish_connect(out.session, req, self.ctx.loop.time())
-        self._switch(out.link, key, r.header_dict(), rest)
+        self._switch(out.link, hs, rest)
 
-    def _switch(self, link, key, headers, rest):
-        accept = _wsp.accept_key(key)
-        deflate = None
-        offer = headers.get('sec-websocket-extensions', '')
-        if self.ctx.per_message_deflate and _ws.deflate_offered(offer):
-            deflate = _ws.Deflate(self.ctx.per_message_deflate)
-        lines = [b'HTTP/1.1 101 Switching Protocols\r\n'
-                 b'Upgrade: websocket\r\nConnection: Upgrade\r\n'
-                 b'Sec-WebSocket-Accept: ', accept, b'\r\n']
-        if deflate is not None:
-            lines.append(b'Sec-WebSocket-Extensions: ' +
-                         deflate.response_header + b'\r\n')
-        lines.append(b'\r\n')
-        self.transport.write(b''.join(lines))
-        proto = _ws.WsProtocol(self.ctx, self.transport, link, deflate)
+    def _switch(self, link, hs, rest):
+        # the 101 and the connection's permessage-deflate come from the
+        # handshake decision (protocol.websocket.handshake)
+        self.transport.write(hs.response)
+        proto = _ws.WsProtocol(self.ctx, self.transport, link, hs.deflate)
         self.transport.set_protocol(proto)
         self.closed = True       # this object is done with the connection
         proto.start(rest)

@@ -127,7 +127,7 @@ def handle(server, environ, start_response):
     lock = server._lock
     method = environ.get('REQUEST_METHOD', 'GET')
     headers = _headers(environ)
-    is_ws = 'websocket' in headers.get('upgrade', '').lower()
+    is_ws = _wsp.upgrade_requested(headers)
     req = Request(method, parse_query(environ.get('QUERY_STRING', '')),
                   headers, environ.get('wsgi.url_scheme', 'http'), None,
                   is_ws, environ)
@@ -243,11 +243,17 @@ def _peer_gone(sock):
 class _Hijack:
     """How one WSGI server hands over a client's socket."""
 
-    def __init__(self, sock, recv, done, handshake_sent=False):
+    def __init__(self, sock, recv, done, handshake_sent=False, answer=None):
         self.sock = sock          # for non-blocking sends (a real socket)
         self.recv = recv          # blocking or cooperative recv(n)
         self.done = done          # WSGI return value once it is over
+        # the server answered the handshake before the application ran
+        # (gevent-websocket): it cannot be refused with an HTTP response
         self.handshake_sent = handshake_sent
+        # the server's own call that sends the 101 and sets sock and recv
+        # (uWSGI), made once the handshake is accepted; None: the 101 of
+        # protocol.websocket.handshake is written on sock
+        self.answer = answer
 
 
 def _is_tls(sock):
@@ -355,14 +361,17 @@ class _FdSocket:
 def _uwsgi_hijack(environ):
     import uwsgi
     from gevent.socket import wait_read
-    try:
+
+    def answer():
+        # uWSGI writes the 101 itself (with no extension: no deflate), and
+        # only then may the socket be taken over (made non-blocking)
         uwsgi.websocket_handshake(environ.get('HTTP_SEC_WEBSOCKET_KEY', ''),
                                   environ.get('HTTP_ORIGIN', ''))
-    except OSError:
-        return None
-    sock = _FdSocket(uwsgi.connection_fd(), wait_read)
-    return _Hijack(sock, sock.recv, lambda start_response: [],
-                   handshake_sent=True)
+        hijack.sock = _FdSocket(uwsgi.connection_fd(), wait_read)
+        hijack.recv = hijack.sock.recv
+
+    hijack = _Hijack(None, None, lambda start_response: [], answer=answer)
+    return hijack
 
 
 def _after_close(start_response):
@@ -377,16 +386,21 @@ def _websocket(server, req, environ, start_response):
     lock = server._lock
     policy = engine.policy
     hijack = _hijack(environ)
-    key = req.headers.get('sec-websocket-key', '')
-    if hijack is None or (not hijack.handshake_sent and (
-            req.method != 'GET' or not _wsp.valid_key(key) or
-            req.headers.get('sec-websocket-version') != '13')):
-        # not a usable websocket handshake on this server
+    if hijack is None:
+        # this WSGI server does not hand over its socket: not a websocket
         req.is_websocket = False
         out = server._locked(engine.handle_http, req, time.monotonic())
         if out.kind == _RESPOND:
             return _respond(start_response, out.response)
         return _respond(start_response, policy.error(req, BAD_REQUEST))
+    hs = None
+    if not hijack.handshake_sent:
+        # uWSGI writes its own 101, with no extension
+        hs = _wsp.handshake(req.method, req.headers,
+                            server.per_message_deflate
+                            if hijack.answer is None else False)
+        if hs.refusal is not None:
+            return _respond(start_response, hs.refusal)
     out = server._locked(engine.handle_http, req, time.monotonic())
     if out.kind == _RESPOND:
         return _refuse(hijack, start_response, out.response)
@@ -400,21 +414,18 @@ def _websocket(server, req, environ, start_response):
                 resp = None
         if resp is not None:
             return _refuse(hijack, start_response, resp)
-    deflate = None
-    if not hijack.handshake_sent:
-        offer = req.headers.get('sec-websocket-extensions', '')
-        if server.per_message_deflate and _wsp.deflate_offered(offer):
-            deflate = _wsp.Deflate(server.per_message_deflate)
-    conn = WsConn(server, out.link, hijack, deflate)
-    if not hijack.handshake_sent:
-        lines = [b'HTTP/1.1 101 Switching Protocols\r\n'
-                 b'Upgrade: websocket\r\nConnection: Upgrade\r\n'
-                 b'Sec-WebSocket-Accept: ', _wsp.accept_key(key), b'\r\n']
-        if deflate is not None:
-            lines.append(b'Sec-WebSocket-Extensions: ' +
-                         deflate.response_header + b'\r\n')
-        lines.append(b'\r\n')
-        conn.write(b''.join(lines))
+    if hijack.answer is not None:
+        try:
+            hijack.answer()
+        except OSError:
+            # the server could not switch: the websocket never opened
+            server._locked(engine.ws_closed, out.link, time.monotonic(),
+                           True)
+            return hijack.done(start_response)
+    conn = WsConn(server, out.link, hijack,
+                  hs.deflate if hs is not None else None)
+    if hs is not None and hijack.answer is None:
+        conn.write(hs.response)
     conn.run()
     return hijack.done(start_response)
 
