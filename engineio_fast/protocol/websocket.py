@@ -38,6 +38,10 @@ OP_CLOSE, OP_PING, OP_PONG = 8, 9, 10
 #: drafts, whose framing is the same), as the JavaScript server accepts them
 VERSIONS = ('13', '8')
 
+# what slack a message may have over maxPayload on the wire: the engine
+# decides about the packet (its type byte, the close code it answers)
+SIZE_SLACK = 16
+
 # a base64 nonce of 16 bytes (RFC 6455 4.2.1): 22 characters and '=='
 _KEY = re.compile(r'[+/0-9A-Za-z]{22}==\Z')
 
@@ -55,6 +59,17 @@ def valid_close_code(code: int) -> bool:
     """
     return (1000 <= code <= 1014 and code not in (1004, 1005, 1006)) or \
         3000 <= code <= 4999
+
+
+def close_frame(code: Optional[int]) -> bytes:
+    """A close frame carrying ``code`` (None: an empty close frame)."""
+    return _build_frame(OP_CLOSE, b'' if code is None
+                        else code.to_bytes(2, 'big'))
+
+
+def pong_frame(payload: bytes) -> bytes:
+    """The pong answering a ping that carried ``payload``."""
+    return _build_frame(OP_PONG, payload)
 
 
 def deflate_offered(header: str) -> bool:
@@ -285,42 +300,120 @@ def handshake(method: str, headers: Dict[str, str],
 
 
 class MessageAssembly:
-    """Frames to messages: the rules of RFC 6455 section 5 for one
-    connection. A subclass provides ``deflate`` (a :class:`Deflate` or
-    None), ``max_size`` and the actions ``fail(code)``,
-    ``_deliver(data)``, ``_pong(payload)`` and ``_send_close(code)``, and
-    initialises ``frag_op = 0``, ``frag = None``, ``frag_size = 0``,
-    ``frag_compressed = False``.
+    """Frames to messages: the rules of RFC 6455 section 5 (and RFC 7692's
+    compressed messages) for one connection, for every adapter.
+
+    The adapter parses what it reads with the ``parse_frames`` kernel and
+    hands each batch to :meth:`receive`. It calls
+    ``MessageAssembly.__init__`` and provides three actions:
+
+    - ``_deliver(data)``: a whole message (str or bytes) for the engine;
+      returns True when no more frames may be taken now (the connection
+      is closing, or a handler must end before the next message);
+    - ``_pong(payload)``: answer a ping;
+    - ``_send_close(code)``: send a close frame with ``code`` (None: an
+      empty one, answering a peer's empty close) and stop reading.
+
+    Args:
+        deflate: the connection's :class:`Deflate`, or None.
+        max_payload: the server's ``max_http_buffer_size``.
     """
 
-    __slots__ = ()
+    __slots__ = ('deflate', 'max_size', 'frag_op', 'frag', 'frag_size',
+                 'frag_compressed', 'failed')
 
-    def _frame(self, op, fin, rsv, payload):
-        if rsv:
-            if not (rsv == 4 and self.deflate is not None and
-                    op in (OP_TEXT, OP_BINARY)):
-                return self.fail(1002)
+    def __init__(self, deflate: Optional[Deflate], max_payload: int) -> None:
+        self.deflate = deflate
+        # the largest frame or message taken (the engine then decides
+        # about a packet a little over maxPayload); bounded all the same
+        self.max_size = max_payload + SIZE_SLACK
+        self.frag_op = 0              # opcode of the message being joined
+        self.frag: Optional[List[bytes]] = None
+        self.frag_size = 0
+        self.frag_compressed = False
+        self.failed = False           # closed for a protocol violation
+
+    def _deliver(self, data: Union[str, bytes]) -> bool:
+        raise NotImplementedError
+
+    def _pong(self, payload: bytes) -> None:
+        raise NotImplementedError
+
+    def _send_close(self, code: Optional[int]) -> None:
+        raise NotImplementedError
+
+    def receive(self, frames: List[Tuple[int, bool, int, bytes]],
+                error: int) -> Optional[int]:
+        """Take the frames of one ``parse_frames`` call, in order.
+
+        Args:
+            frames: ``parse_frames``' list of ``(opcode, fin, rsv,
+                payload)``.
+            error: ``parse_frames``' error (0, or the close code of a
+                violation that follows the frames).
+
+        Returns:
+            None when every frame was taken (and ``error``, if any, failed
+            the connection). Else the number of frames taken when
+            ``_deliver`` said to stop or the connection was failed or
+            closed: if the adapter carries on later (a handler it waited
+            for has ended), it passes the rest, ``frames[n:]``, and the
+            same ``error`` to this method again.
+        """
+        for i, (op, fin, rsv, payload) in enumerate(frames):
+            # the common case first: one whole uncompressed text frame
+            # (opcode 1 as a literal: this runs once per message)
+            if op == 1 and fin and not rsv and not self.frag_op:
+                try:
+                    text = payload.decode('utf-8')
+                except UnicodeDecodeError:
+                    self.fail(1007)
+                    return i + 1
+                if self._deliver(text):
+                    return i + 1
+            elif self._frame(op, fin, rsv, payload):
+                return i + 1
+        if error:
+            self.fail(error)
+        return None
+
+    def fail(self, code: int) -> bool:
+        """Close the connection for a protocol violation (``code``).
+
+        Returns:
+            True (stop reading), for the callers' convenience.
+        """
+        self.failed = True
+        self._send_close(code)
+        return True
+
+    def _frame(self, op: int, fin: bool, rsv: int, payload: bytes) -> bool:
+        """Any frame but a whole uncompressed text one; True: stop."""
+        if rsv and not (rsv == 4 and self.deflate is not None and
+                        op in (OP_TEXT, OP_BINARY)):
+            return self.fail(1002)
         if op >= OP_CLOSE:
             if op == OP_CLOSE:
                 return self._close_frame(payload)
             if op == OP_PING:
                 self._pong(payload)
-            return
+            return False
         if op == OP_CONT:
-            if not self.frag_op:
+            frag = self.frag
+            if frag is None:          # no message to continue
                 return self.fail(1002)
             self.frag_size += len(payload)
             if self.frag_size > self.max_size:
                 return self.fail(1009)
-            self.frag.append(payload)
-            if fin:
-                data = b''.join(self.frag)
-                op = self.frag_op
-                compressed = self.frag_compressed
-                self.frag_op = 0
-                self.frag = None
-                self._message(op, data, compressed)
-            return
+            frag.append(payload)
+            if not fin:
+                return False
+            data = b''.join(frag)
+            op = self.frag_op
+            compressed = self.frag_compressed
+            self.frag_op = 0
+            self.frag = None
+            return self._message(op, data, compressed)
         if self.frag_op:
             return self.fail(1002)
         if not fin:
@@ -328,34 +421,39 @@ class MessageAssembly:
             self.frag = [payload]
             self.frag_size = len(payload)
             self.frag_compressed = bool(rsv)
-            return
-        self._message(op, payload, rsv)
+            return False
+        return self._message(op, payload, bool(rsv))
 
-    def _message(self, op, data, compressed):
+    def _message(self, op: int, data: bytes, compressed: bool) -> bool:
         if compressed:
+            assert self.deflate is not None     # RSV1 is refused without it
             try:
-                data = self.deflate.inflate(data, self.max_size)
+                inflated = self.deflate.inflate(data, self.max_size)
             except ValueError:
                 return self.fail(1007)
-            if data is None:
+            if inflated is None:
                 return self.fail(1009)
+            data = inflated
         if op == OP_TEXT:
             try:
-                data = data.decode('utf-8')
+                text = data.decode('utf-8')
             except UnicodeDecodeError:
                 return self.fail(1007)
-        self._deliver(data)
+            return self._deliver(text)
+        return self._deliver(data)
 
-    def _close_frame(self, payload):
-        code = 1000
+    def _close_frame(self, payload: bytes) -> bool:
         if len(payload) == 1:
             return self.fail(1002)
-        if len(payload) >= 2:
-            code = int.from_bytes(payload[:2], 'big')
-            if not valid_close_code(code):
-                return self.fail(1002)
-            try:
-                payload[2:].decode('utf-8')
-            except UnicodeDecodeError:
-                return self.fail(1007)
-        self._send_close(code if len(payload) >= 2 else None)
+        if not payload:
+            self._send_close(None)
+            return True
+        code = int.from_bytes(payload[:2], 'big')
+        if not valid_close_code(code):
+            return self.fail(1002)
+        try:
+            payload[2:].decode('utf-8')
+        except UnicodeDecodeError:
+            return self.fail(1007)
+        self._send_close(code)
+        return True

@@ -1,7 +1,8 @@
 """The sync Server's websocket (WsConn) on a real Werkzeug server on
 127.0.0.1, for what its wiring to the shared protocol pieces
 (protocol.websocket: the handshake, MessageAssembly) decides: the 101 and
-permessage-deflate both ways, the drafts' version 8.
+permessage-deflate both ways, the drafts' version 8, and the frames of one
+read taken in order up to a violation or a close.
 
 Every server kind: test_sync_modes.py (handshake refusals, deflate)."""
 
@@ -14,10 +15,14 @@ import engineio_fast as engineio
 
 from ..io.builtin_helpers import (
     OP_BINARY,
+    OP_CLOSE,
+    OP_PING,
+    OP_PONG,
     OP_TEXT,
     RawConn,
     RawWs,
     Recorder,
+    frame,
     request,
 )
 from ..support import WerkzeugServer
@@ -123,6 +128,38 @@ def test_permessage_deflate_declined_or_off(serve):
     offer = [('Sec-WebSocket-Extensions', 'permessage-deflate')]
     with RawWs(srv.port, headers=offer) as ws:
         assert 'sec-websocket-extensions' not in ws.handshake.headers
+
+
+def test_frames_of_one_read_up_to_a_violation(serve):
+    """async_handlers=False: the messages before the violation are
+    answered before the close frame, as by the JavaScript server."""
+    srv = serve(async_handlers=False)
+    with RawWs(srv.port) as ws:
+        sid = ws.open_packet()['sid']
+        ws.send(frame(OP_TEXT, '4a') + frame(OP_PING, b'p') +
+                frame(OP_TEXT, b'4\xe2', fin=False) + frame(0, b'\x82\xac') +
+                frame(OP_TEXT, '4x', mask=False) + frame(OP_TEXT, '4never'))
+        assert [ws.recv_frame() for _ in range(3)] == [
+            (OP_TEXT, True, 0, b'4a'), (OP_PONG, True, 0, b'p'),
+            (OP_TEXT, True, 0, '4€'.encode())]
+        assert ws.expect_close() == 1002
+    assert srv.eio.rec.reason(sid) == 'transport error'
+    assert [e[2] for e in srv.eio.rec.of('message')] == ['a', '€']
+
+
+def test_nothing_taken_after_a_close_frame(serve):
+    srv = serve(async_handlers=False)
+    with RawWs(srv.port) as ws:
+        sid = ws.open_packet()['sid']
+        ws.send(frame(OP_TEXT, '4a') +
+                frame(OP_CLOSE, (4001).to_bytes(2, 'big')) +
+                frame(OP_TEXT, '4after') + frame(OP_PING, b'p'))
+        assert ws.recv_text() == '4a'
+        op, _, _, payload = ws.recv_frame()
+        assert (op, payload) == (OP_CLOSE, (4001).to_bytes(2, 'big'))
+        assert ws.closed_within(WAIT)
+    assert srv.eio.rec.reason(sid) == 'transport close'
+    assert [e[2] for e in srv.eio.rec.of('message')] == ['a']
 
 
 def test_upgrade_without_connection_header_is_a_plain_request(serve):

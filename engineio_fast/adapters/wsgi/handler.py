@@ -27,7 +27,6 @@ _WAIT = _engine.WAIT
 _K = _accel.active
 _parse_frames = _K.parse_frames
 _build_frames = _K.build_frames
-_build_frame = _K.build_frame
 
 _MSG_DONTWAIT = getattr(socket, 'MSG_DONTWAIT', 0)
 _raw_os = importlib.import_module(os.name)   # never monkey patched
@@ -435,33 +434,28 @@ def _refuse(hijack, start_response, resp):
         return _respond(start_response, resp)
     # gevent-websocket answered the handshake already: close instead
     try:
-        hijack.sock.send(_build_frame(_wsp.OP_CLOSE,
-                                      (1008).to_bytes(2, 'big')))
+        hijack.sock.send(_wsp.close_frame(1008))
     except OSError:
         pass
     return hijack.done(start_response)
 
 
 class WsConn(_wsp.MessageAssembly):
-    """One websocket on a hijacked WSGI connection."""
+    """One websocket on a hijacked WSGI connection: its I/O (the protocol
+    rules are :class:`~engineio_fast.protocol.websocket.MessageAssembly`'s).
+    """
 
-    __slots__ = ('server', 'link', 'sock', 'recv', 'deflate', 'max_size',
-                 'frag_op', 'frag', 'frag_size', 'frag_compressed', 'mu',
-                 'flushing', 'again', 'out', 'dead', 'closed', 'close_sent',
-                 'failed', 'kill_at', 'pending_wake', 'fd', 'blocking_send',
-                 'half_close')
+    __slots__ = ('server', 'link', 'sock', 'recv', 'mu', 'flushing',
+                 'again', 'out', 'dead', 'closed', 'close_sent', 'kill_at',
+                 'pending_wake', 'fd', 'blocking_send', 'half_close')
 
     def __init__(self, server, link, hijack, deflate):
+        _wsp.MessageAssembly.__init__(
+            self, deflate, server._engine.config.max_http_buffer_size)
         self.server = server
         self.link = link
         self.sock = hijack.sock
         self.recv = hijack.recv
-        self.deflate = deflate
-        self.max_size = server._engine.config.max_http_buffer_size + 16
-        self.frag_op = 0
-        self.frag = None
-        self.frag_size = 0
-        self.frag_compressed = False
         self.mu = server._mode.Lock()
         self.flushing = False
         self.again = False
@@ -470,7 +464,6 @@ class WsConn(_wsp.MessageAssembly):
         self.closed = False      # the reader is done
         self.close_sent = False
         self.half_close = False
-        self.failed = False
         self.kill_at = None
         self.pending_wake = False
         try:
@@ -597,7 +590,7 @@ class WsConn(_wsp.MessageAssembly):
         if self.close_sent:
             return
         self.close_sent = True
-        self.write(_build_frame(_wsp.OP_CLOSE, code.to_bytes(2, 'big')))
+        self.write(_wsp.close_frame(code))
         self.kill_at = time.monotonic() + self.server._ws_close_timeout
         with self.mu:
             # the FIN follows the close frame; if bytes are still waiting,
@@ -635,6 +628,7 @@ class WsConn(_wsp.MessageAssembly):
         buf = bytearray()
         recv = self.recv
         max_size = self.max_size
+        receive = self.receive
         try:
             while not self.closed and not self.dead:
                 try:
@@ -649,21 +643,7 @@ class WsConn(_wsp.MessageAssembly):
                 frames, consumed, error = _parse_frames(buf, max_size, True)
                 if consumed:
                     del buf[:consumed]
-                for op, fin, rsv, payload in frames:
-                    if op == 1 and fin and not rsv and not self.frag_op:
-                        try:
-                            text = payload.decode('utf-8')
-                        except UnicodeDecodeError:
-                            self.fail(1007)
-                            break
-                        self._deliver(text)
-                    else:
-                        self._frame(op, fin, rsv, payload)
-                    if self.closed or self.close_sent:
-                        break
-                else:
-                    if error:
-                        self.fail(error)
+                receive(frames, error)
         finally:
             self.closed = True
             self._finish()
@@ -673,29 +653,25 @@ class WsConn(_wsp.MessageAssembly):
                             time.monotonic(), alive=self._alive)
         if self.link.closing:
             self.flush()
+        return self.closed or self.close_sent
 
     def _alive(self):
         return not (self.closed or self.dead)
 
     def _pong(self, payload):
         out = self.out
-        if out is not None and len(out) > _PONG_SKIP:
-            # a client that pings without reading: RFC 6455 lets us answer
-            # only the latest ping, so the pongs cannot pile up in `out`
+        if self.close_sent or (out is not None and len(out) > _PONG_SKIP):
+            # nothing after our close frame; and a client that pings
+            # without reading: RFC 6455 lets us answer only the latest
+            # ping, so the pongs cannot pile up in `out`
             return
-        self.write(_build_frame(_wsp.OP_PONG, payload))
-
-    def fail(self, code):
-        """Close for a protocol violation."""
-        self.failed = True
-        self._send_close(code)
+        self.write(_wsp.pong_frame(payload))
 
     def _send_close(self, code):
         # the client closed (or broke the protocol): answer and stop
         if not self.close_sent:
             self.close_sent = True
-            payload = b'' if code is None else code.to_bytes(2, 'big')
-            self.write(_build_frame(_wsp.OP_CLOSE, payload))
+            self.write(_wsp.close_frame(code))
         self.closed = True
 
     def _finish(self):
