@@ -4,6 +4,7 @@ protocol violation (right close code, bounded time, session freed, other
 sessions untouched), permessage-deflate, echo, bursts and large
 messages."""
 
+import asyncio
 import base64
 import json
 import os
@@ -394,6 +395,52 @@ def test_at_the_size_limit_is_accepted(echo):
         ws.send(frame(OP_TEXT, text[:500], fin=False) +
                 frame(OP_CONT, text[500:], fin=True))
         assert ws.recv_text() == text
+
+
+def test_answers_before_a_violation_leave_before_the_close(echo):
+    """Messages taken before a protocol error in the same read get their
+    answers before the close frame (the JavaScript server sends '4a',
+    the pong, '4b', then the 1002 close for these bytes)."""
+    srv = echo()
+    ws, sid = open_raw(srv)
+    with ws:
+        ws.send(frame(OP_TEXT, '4a') + frame(OP_PING, b'p') +
+                frame(OP_TEXT, '4b') + frame(OP_TEXT, '4x', mask=False))
+        got = [ws.recv_frame() for _ in range(3)]
+        # the pong is written at once; the echoes leave together after
+        assert sorted(got) == [(OP_TEXT, True, 0, b'4a'),
+                               (OP_TEXT, True, 0, b'4b'),
+                               (OP_PONG, True, 0, b'p')]
+        assert got.index((OP_TEXT, True, 0, b'4a')) < \
+            got.index((OP_TEXT, True, 0, b'4b'))
+        assert ws.expect_close() == 1002
+    assert srv.rec.reason(sid) == 'transport error'
+
+
+def test_in_order_backlog_keeps_frames_and_the_error_behind_a_handler(
+        builtin):
+    """async_handlers=False: a handler that suspends holds back the frames
+    parsed after its message (the ping's pong too) and the protocol error
+    that follows them; all are taken, in order, once it ends."""
+    eio = echo_server(async_handlers=False)
+
+    @eio.on('message')
+    async def message(sid, data):
+        if data == 'slow':
+            await asyncio.sleep(0.3)
+        await eio.send(sid, data)
+
+    srv = builtin(engineio.ASGIApp(eio))
+    ws, sid = open_raw(srv)
+    with ws:
+        ws.send(frame(OP_TEXT, '4slow') + frame(OP_PING, b'p') +
+                frame(OP_TEXT, b'4fa', fin=False) + frame(OP_CONT, b'st') +
+                frame(OP_TEXT, '4x', mask=False))
+        assert ws.recv_text() == '4slow'
+        assert ws.recv_frame() == (OP_PONG, True, 0, b'p')
+        assert ws.recv_text() == '4fast'
+        assert ws.expect_close() == 1002
+    assert eio.rec.reason(sid) == 'transport error'
 
 
 # -- permessage-deflate ----------------------------------------------------

@@ -168,6 +168,10 @@ class WsProtocol(MessageAssembly, asyncio.Protocol):
         if self.closed:
             return
         self.closed = True
+        if not self.paused:
+            # the answers to the messages taken before this close leave
+            # first, as the JavaScript server's do
+            self._write_queued()
         self.transport.write(close_frame(code))
         self.transport.close()
         if self.paused:
