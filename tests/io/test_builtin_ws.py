@@ -4,6 +4,7 @@ protocol violation (right close code, bounded time, session freed, other
 sessions untouched), permessage-deflate, echo, bursts and large
 messages."""
 
+import asyncio
 import base64
 import json
 import os
@@ -111,32 +112,73 @@ def test_frames_in_the_same_write_as_the_handshake(echo):
                        (OP_PONG, True, 0, b'p')]
 
 
-@pytest.mark.parametrize('drop, extra', [
-    ('Sec-WebSocket-Key', []),
-    ('Sec-WebSocket-Key', [('Sec-WebSocket-Key', 'c2hvcnQ=')]),
-    ('Sec-WebSocket-Key', [('Sec-WebSocket-Key', 'not base64 at all!!!!!=')]),
-    ('Sec-WebSocket-Version', []),
-    ('Sec-WebSocket-Version', [('Sec-WebSocket-Version', '8')]),
-], ids=['no-key', 'short-key', 'bad-key', 'no-version', 'version-8'])
-def test_bad_handshake_is_400(echo, drop, extra):
+HANDSHAKE = [('Upgrade', 'websocket'), ('Connection', 'Upgrade'),
+             ('Sec-WebSocket-Key', 'dGhlIHNhbXBsZSBub25jZQ=='),
+             ('Sec-WebSocket-Version', '13')]
+KEY_REASON = b'Missing or invalid Sec-WebSocket-Key header'
+VERSION_REASON = b'Missing or invalid Sec-WebSocket-Version header'
+
+BAD_HANDSHAKES = {
+    # name: (method, header to drop, headers to add, status, body); the
+    # JavaScript server's answers (see tests/protocol/test_websocket.py)
+    'no-key': ('GET', 'Sec-WebSocket-Key', [], 400, KEY_REASON),
+    'short-key': ('GET', 'Sec-WebSocket-Key',
+                  [('Sec-WebSocket-Key', 'c2hvcnQ=')], 400, KEY_REASON),
+    'bad-key': ('GET', 'Sec-WebSocket-Key',
+                [('Sec-WebSocket-Key', 'not base64 at all!!!!!=')], 400,
+                KEY_REASON),
+    'no-version': ('GET', 'Sec-WebSocket-Version', [], 400, VERSION_REASON),
+    'version-12': ('GET', 'Sec-WebSocket-Version',
+                   [('Sec-WebSocket-Version', '12')], 400, VERSION_REASON),
+    'upgrade-foo': ('GET', 'Upgrade', [('Upgrade', 'foo')], 400,
+                    b'Invalid Upgrade header'),
+    'post': ('POST', None, [], 405, b'Invalid HTTP method'),
+}
+
+
+@pytest.mark.parametrize('name', sorted(BAD_HANDSHAKES))
+def test_bad_handshake_refused_as_the_js_server(echo, name):
+    method, drop, extra, status, body = BAD_HANDSHAKES[name]
     srv = echo()
-    headers = [('Upgrade', 'websocket'), ('Connection', 'Upgrade'),
-               ('Sec-WebSocket-Key', 'dGhlIHNhbXBsZSBub25jZQ=='),
-               ('Sec-WebSocket-Version', '13')]
-    headers = [h for h in headers if h[0] != drop] + extra
+    headers = [h for h in HANDSHAKE if h[0] != drop] + extra
     with RawConn(srv.port) as c:
-        c.send(request('GET', EIO_WS, headers))
+        c.send(request(method, EIO_WS, headers))
         r = c.read_response()
-        assert r.status == 400, r
+        assert (r.status, r.body) == (status, body), r
+        assert r.headers['content-type'] == 'text/html'
+        assert r.headers['connection'] == 'close'
+        if body == VERSION_REASON:
+            assert r.headers['sec-websocket-version'] == '13, 8'
         assert c.closed_within(WAIT)
     assert live_sessions(srv) == []
     assert srv.rec.of('connect') == []
+
+
+def test_version_8_accepted_as_the_js_server(echo):
+    srv = echo()
+    with RawConn(srv.port) as c:
+        c.send(request('GET', EIO_WS, [
+            h for h in HANDSHAKE if h[0] != 'Sec-WebSocket-Version'] +
+            [('Sec-WebSocket-Version', '8')]))
+        r = c.read_response(head_only=True)
+        assert r.status == 101
+        assert r.headers['sec-websocket-accept'] == \
+            's3pPLMBiTxaQ9kYGzzhZRbK+xOo='
+        ws = RawWs.__new__(RawWs)
+        ws.sock, ws.buf = c.sock, c.buf
+        assert ws.open_packet()['sid']
+        assert roundtrip(ws, '4v8') == '4v8'
 
 
 def test_websocket_transport_without_upgrade_and_engine_errors(echo):
     srv = echo()
     with RawConn(srv.port) as c:   # a plain GET for transport=websocket
         c.send(request('GET', EIO_WS))
+        r = c.read_response()
+        assert r.status == 400 and json.loads(r.body)['code'] == 3
+    with RawConn(srv.port) as c:   # 'Upgrade' without 'Connection: Upgrade'
+        c.send(request('GET', EIO_WS, [
+            h for h in HANDSHAKE if h[0] != 'Connection']))
         r = c.read_response()
         assert r.status == 400 and json.loads(r.body)['code'] == 3
     key = [('Upgrade', 'websocket'), ('Connection', 'Upgrade'),
@@ -353,6 +395,52 @@ def test_at_the_size_limit_is_accepted(echo):
         ws.send(frame(OP_TEXT, text[:500], fin=False) +
                 frame(OP_CONT, text[500:], fin=True))
         assert ws.recv_text() == text
+
+
+def test_answers_before_a_violation_leave_before_the_close(echo):
+    """Messages taken before a protocol error in the same read get their
+    answers before the close frame (the JavaScript server sends '4a',
+    the pong, '4b', then the 1002 close for these bytes)."""
+    srv = echo()
+    ws, sid = open_raw(srv)
+    with ws:
+        ws.send(frame(OP_TEXT, '4a') + frame(OP_PING, b'p') +
+                frame(OP_TEXT, '4b') + frame(OP_TEXT, '4x', mask=False))
+        got = [ws.recv_frame() for _ in range(3)]
+        # the pong is written at once; the echoes leave together after
+        assert sorted(got) == [(OP_TEXT, True, 0, b'4a'),
+                               (OP_TEXT, True, 0, b'4b'),
+                               (OP_PONG, True, 0, b'p')]
+        assert got.index((OP_TEXT, True, 0, b'4a')) < \
+            got.index((OP_TEXT, True, 0, b'4b'))
+        assert ws.expect_close() == 1002
+    assert srv.rec.reason(sid) == 'transport error'
+
+
+def test_in_order_backlog_keeps_frames_and_the_error_behind_a_handler(
+        builtin):
+    """async_handlers=False: a handler that suspends holds back the frames
+    parsed after its message (the ping's pong too) and the protocol error
+    that follows them; all are taken, in order, once it ends."""
+    eio = echo_server(async_handlers=False)
+
+    @eio.on('message')
+    async def message(sid, data):
+        if data == 'slow':
+            await asyncio.sleep(0.3)
+        await eio.send(sid, data)
+
+    srv = builtin(engineio.ASGIApp(eio))
+    ws, sid = open_raw(srv)
+    with ws:
+        ws.send(frame(OP_TEXT, '4slow') + frame(OP_PING, b'p') +
+                frame(OP_TEXT, b'4fa', fin=False) + frame(OP_CONT, b'st') +
+                frame(OP_TEXT, '4x', mask=False))
+        assert ws.recv_text() == '4slow'
+        assert ws.recv_frame() == (OP_PONG, True, 0, b'p')
+        assert ws.recv_text() == '4fast'
+        assert ws.expect_close() == 1002
+    assert eio.rec.reason(sid) == 'transport error'
 
 
 # -- permessage-deflate ----------------------------------------------------

@@ -2,7 +2,9 @@
 subprocess (after any monkey patching). engineio_fast only.
 
 ``EIO_ASYNC_MODE`` picks the mode; ``EIO_PING_INTERVAL``/``EIO_PING_TIMEOUT``
-set the heartbeat, ``EIO_MAX_HTTP_BUFFER_SIZE`` the message limit. Messages are echoed. Routes outside ``/engine.io/``:
+set the heartbeat, ``EIO_MAX_HTTP_BUFFER_SIZE`` the message limit,
+``EIO_PER_MESSAGE_DEFLATE=1`` enables websocket compression. Messages are
+echoed. Routes outside ``/engine.io/``:
 
 ``GET /_health``              ``ok``
 ``GET /_disconnect?sid=SID``  calls ``eio.disconnect(SID)`` here and answers
@@ -25,7 +27,8 @@ eio = engineio.Server(
     ping_interval=float(os.environ.get('EIO_PING_INTERVAL', '25')),
     ping_timeout=float(os.environ.get('EIO_PING_TIMEOUT', '20')),
     max_http_buffer_size=int(os.environ.get('EIO_MAX_HTTP_BUFFER_SIZE',
-                                            '1000000')))
+                                            '1000000')),
+    per_message_deflate=os.environ.get('EIO_PER_MESSAGE_DEFLATE') == '1')
 reasons = {}
 
 

@@ -16,7 +16,14 @@ import pytest
 
 from engineio_fast.adapters.wsgi.dispatch import BASE_GREENLETS, BASE_THREADS
 
-from ..io.builtin_helpers import OP_CLOSE, OP_TEXT, RawWs, wait_for
+from ..io.builtin_helpers import (
+    OP_CLOSE,
+    OP_TEXT,
+    RawConn,
+    RawWs,
+    request,
+    wait_for,
+)
 from .servers import KINDS, MODE_OF_KIND, ServerProcess
 
 pytestmark = pytest.mark.timeout(120)
@@ -31,7 +38,7 @@ def server(request):
     srv = ServerProcess(kind, app='tests.sync.ops_app:app', env={
         'EIO_ASYNC_MODE': MODE_OF_KIND[kind],
         'EIO_PING_INTERVAL': '0.2', 'EIO_PING_TIMEOUT': '5',
-        'EIO_MAX_HTTP_BUFFER_SIZE': '10000'},
+        'EIO_MAX_HTTP_BUFFER_SIZE': '10000', 'EIO_PER_MESSAGE_DEFLATE': '1'},
         extra_args=['--threads', '64'] if kind == 'gunicorn-gthread' else [])
     srv.start()
     yield srv
@@ -211,3 +218,74 @@ def test_bad_post_closes_only_that_session(server, body):
     got = httpx.get(url + other, timeout=WAIT).text.split('\x1e')
     assert '4fine' in got
     assert _get(server, '/_count')['reasons'][sid] == 'transport error'
+
+
+HANDSHAKE = [('Upgrade', 'websocket'), ('Connection', 'Upgrade'),
+             ('Sec-WebSocket-Key', 'dGhlIHNhbXBsZSBub25jZQ=='),
+             ('Sec-WebSocket-Version', '13')]
+EIO_WS = '/engine.io/?EIO=4&transport=websocket'
+# servers that answer the websocket handshake before the application runs
+# (gevent-websocket's handler), or write their own 101 (uWSGI): neither
+# negotiates permessage-deflate
+OWN_HANDSHAKE = ('gevent-ws',)
+OWN_101 = ('gevent-ws', 'uwsgi')
+
+
+@pytest.mark.parametrize('method, drop, extra, status, body', [
+    ('GET', 'Sec-WebSocket-Key', [], 400,
+     b'Missing or invalid Sec-WebSocket-Key header'),
+    ('GET', 'Sec-WebSocket-Version', [('Sec-WebSocket-Version', '12')], 400,
+     b'Missing or invalid Sec-WebSocket-Version header'),
+    ('GET', 'Upgrade', [('Upgrade', 'foo')], 400, b'Invalid Upgrade header'),
+    ('POST', None, [], 405, b'Invalid HTTP method'),
+], ids=['no-key', 'version-12', 'upgrade-foo', 'post'])
+def test_bad_handshake_refused_as_the_js_server(server, method, drop, extra,
+                                                 status, body):
+    """The refusals of protocol.websocket.handshake on every server (as
+    the JavaScript server answers). gevent-websocket makes the key and
+    version checks itself, before the application runs: same statuses,
+    its own bodies (which it fails to write: a str on Python 3)."""
+    ours = server.kind not in OWN_HANDSHAKE or method == 'POST' or \
+        drop == 'Upgrade'
+    headers = [h for h in HANDSHAKE if h[0] != drop] + extra
+    with RawConn(server.port) as c:
+        c.send(request(method, EIO_WS, headers))
+        r = c.read_response(head_only=not ours)
+    assert r.status == status, r
+    if ours:
+        assert r.body == body and r.headers['content-type'] == 'text/html'
+
+
+def test_websocket_for_an_unknown_sid_is_refused_over_http(server):
+    """The engine's refusal of a websocket request is an HTTP answer
+    wherever the server has not answered the handshake already (uWSGI
+    writes its 101 only once the request is accepted)."""
+    with RawConn(server.port) as c:
+        c.send(request('GET', EIO_WS + '&sid=nope', HANDSHAKE))
+        r = c.read_response(head_only=server.kind in OWN_HANDSHAKE)
+        if server.kind in OWN_HANDSHAKE:
+            assert r.status == 101
+            ws = RawWs.__new__(RawWs)
+            ws.sock, ws.buf = c.sock, c.buf
+            assert ws.expect_close() == 1008
+            return
+    assert r.status == 400 and json.loads(r.body)['code'] == 1, r
+
+
+def test_permessage_deflate_where_the_server_lets_us_answer(server):
+    from websockets.sync.client import connect as ws_connect
+    big = '4' + 'deflate me ' * 500     # over the 1024-byte threshold
+    with ws_connect(server.ws_url + EIO_WS, open_timeout=WAIT) as ws:
+        ext = ws.response.headers.get('Sec-WebSocket-Extensions')
+        if server.kind in OWN_101:
+            assert ext is None
+        else:
+            assert ext == ('permessage-deflate; server_no_context_takeover; '
+                           'client_no_context_takeover')
+        assert ws.recv(timeout=WAIT)[0] == '0'
+        ws.send(big)
+        got = ws.recv(timeout=WAIT)
+        while got == '2':
+            ws.send('3')
+            got = ws.recv(timeout=WAIT)
+        assert got == big

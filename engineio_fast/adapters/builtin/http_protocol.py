@@ -440,13 +440,13 @@ class HttpProtocol(asyncio.Protocol):
         r = self.cur
         self.cur = None
         ctx = self.ctx
-        headers = r.header_dict()
-        key = headers.get('sec-websocket-key', '')
-        if (r.method != 'GET' or not ctx.is_engineio_path(r.path) or
-                'websocket' not in headers.get('upgrade', '').lower() or
-                headers.get('sec-websocket-version') != '13' or
-                not _wsp.valid_key(key) or self.pending or self.busy):
+        if not ctx.is_engineio_path(r.path) or self.pending or self.busy:
             return self.reject(400 if ctx.is_engineio_path(r.path) else 404)
+        hs = _wsp.handshake(r.method, r.header_dict(),
+                            ctx.per_message_deflate)
+        if hs.refusal is not None:
+            r.keep_alive = False
+            return self.respond(r, hs.refusal)
         self.deadline = None
         self.busy = True
         ctx.http_conns.discard(self)
@@ -459,16 +459,16 @@ class HttpProtocol(asyncio.Protocol):
             driver = ctx.driver
             verdict = driver.connect(out, req)
             if verdict.__class__ is tuple:
-                return self._ws_connected(r, req, out, verdict, key, rest)
+                return self._ws_connected(r, req, out, verdict, hs, rest)
             verdict.add_done_callback(lambda t: self._ws_connected(
-                r, req, out, driver.verdict(t), key, rest))
+                r, req, out, driver.verdict(t), hs, rest))
             return
         if out.kind == _RESPOND:
             r.keep_alive = False
             return self.respond(r, out.response)
-        self._switch(out.link, key, headers, rest)
+        self._switch(out.link, hs, rest)
 
-    def _ws_connected(self, r, req, out, verdict, key, rest):
+    def _ws_connected(self, r, req, out, verdict, hs, rest):
         ctx = self.ctx
         done = ctx.driver.complete(out, req, verdict)
         if done.kind == _RESPOND:
@@ -479,25 +479,15 @@ class HttpProtocol(asyncio.Protocol):
             # the client left while its connect handler ran
             events += ctx.engine.ws_closed(done.link, ctx.loop.time())
         else:
-            self._switch(done.link, key, r.header_dict(), rest)
+            self._switch(done.link, hs, rest)
         if events:
             ctx.driver.fire(events)
 
-    def _switch(self, link, key, headers, rest):
-        accept = _wsp.accept_key(key)
-        deflate = None
-        offer = headers.get('sec-websocket-extensions', '')
-        if self.ctx.per_message_deflate and _ws.deflate_offered(offer):
-            deflate = _ws.Deflate(self.ctx.per_message_deflate)
-        lines = [b'HTTP/1.1 101 Switching Protocols\r\n'
-                 b'Upgrade: websocket\r\nConnection: Upgrade\r\n'
-                 b'Sec-WebSocket-Accept: ', accept, b'\r\n']
-        if deflate is not None:
-            lines.append(b'Sec-WebSocket-Extensions: ' +
-                         deflate.response_header + b'\r\n')
-        lines.append(b'\r\n')
-        self.transport.write(b''.join(lines))
-        proto = _ws.WsProtocol(self.ctx, self.transport, link, deflate)
+    def _switch(self, link, hs, rest):
+        # the 101 and the connection's permessage-deflate come from the
+        # handshake decision (protocol.websocket.handshake)
+        self.transport.write(hs.response)
+        proto = _ws.WsProtocol(self.ctx, self.transport, link, hs.deflate)
         self.transport.set_protocol(proto)
         self.closed = True       # this object is done with the connection
         proto.start(rest)

@@ -2,7 +2,8 @@
 
 REASONS = {100: b'Continue', 101: b'Switching Protocols', 200: b'OK',
            400: b'Bad Request', 401: b'Unauthorized', 403: b'Forbidden',
-           404: b'Not Found', 408: b'Request Timeout',
+           404: b'Not Found', 405: b'Method Not Allowed',
+           408: b'Request Timeout',
            413: b'Payload Too Large', 414: b'URI Too Long',
            417: b'Expectation Failed',
            431: b'Request Header Fields Too Large',

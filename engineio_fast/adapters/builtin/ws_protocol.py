@@ -1,55 +1,40 @@
-"""WebSocket (RFC 6455) for the built-in server.
+"""WebSocket (RFC 6455) for the built-in server: the I/O of one
+connection.
 
-Frames are parsed and built by the compiled kernels a whole buffer at a
-time (``parse_frames``/``build_frames``); everything the application sends
-in one loop iteration leaves in one ``write``. Protocol checks: masking,
-reserved opcodes and bits, fragmented or oversized control frames,
-fragmentation order, message size, UTF-8 of text, close codes. Optional
-permessage-deflate (no context takeover, so no zlib state per connection).
+What arrives is parsed by the ``parse_frames`` kernel a whole buffer at a
+time and turned into messages by :class:`MessageAssembly` (every protocol
+rule is there, shared with the WSGI servers); everything the application
+sends in one loop iteration leaves in one ``write``. This class reads,
+writes, pauses for flow control, and keeps the frames parsed after a
+handler that must end first (``async_handlers=False``) in order until it
+has.
 """
 
 import asyncio
 
 from ... import _accel
-from ...protocol.websocket import (  # noqa: F401 (re-exported)
-    OP_BINARY,
-    OP_CLOSE,
-    OP_CONT,
-    OP_PING,
-    OP_PONG,
-    OP_TEXT,
-    Deflate,
-    MessageAssembly,
-    deflate_offered,
-    valid_close_code,
-)
+from ...protocol.websocket import MessageAssembly, close_frame, pong_frame
 
 _K = _accel.active
 _parse_frames = _K.parse_frames
 _build_frames = _K.build_frames
-_build_frame = _K.build_frame
 
 
 class WsProtocol(MessageAssembly, asyncio.Protocol):
     """One websocket connection carrying one Engine.IO session (or an
     upgrade probe)."""
 
-    __slots__ = ('ctx', 'transport', 'link', 'deflate', 'buf', 'frag_op',
-                 'frag', 'frag_size', 'frag_compressed', 'scheduled',
-                 'paused', 'closed', 'max_size', 'blocked', 'backlog',
-                 'backlog_error', 'receiving', 'dirty', 'failed',
-                 'abort_handle')
+    __slots__ = ('ctx', 'transport', 'link', 'buf', 'scheduled', 'paused',
+                 'closed', 'blocked', 'backlog', 'backlog_error',
+                 'receiving', 'dirty', 'abort_handle')
 
     def __init__(self, ctx, transport, link, deflate=None):
+        MessageAssembly.__init__(self, deflate,
+                                 ctx.engine.config.max_http_buffer_size)
         self.ctx = ctx
         self.transport = transport
         self.link = link
-        self.deflate = deflate
         self.buf = bytearray()
-        self.frag_op = 0
-        self.frag = None
-        self.frag_size = 0
-        self.frag_compressed = False
         self.scheduled = False
         self.paused = False
         self.closed = False
@@ -58,11 +43,7 @@ class WsProtocol(MessageAssembly, asyncio.Protocol):
         self.backlog_error = 0
         self.receiving = False
         self.dirty = False
-        self.failed = False
         self.abort_handle = None
-        # A frame or message may be a little over maxPayload on the wire
-        # (the engine decides about the packet); bounded all the same.
-        self.max_size = ctx.engine.config.max_http_buffer_size + 16
         link.waker = self.wake
 
     def start(self, rest):
@@ -101,31 +82,20 @@ class WsProtocol(MessageAssembly, asyncio.Protocol):
                                                         True)
                 if consumed:
                     del buf[:consumed]
-            for i, (op, fin, rsv, payload) in enumerate(frames):
-                if op == OP_TEXT and fin and not rsv and not self.frag_op:
-                    # the common case: one whole, uncompressed text frame
-                    try:
-                        text = payload.decode('utf-8')
-                    except UnicodeDecodeError:
-                        return self.fail(1007)
-                    self._deliver(text)
-                else:
-                    self._frame(op, fin, rsv, payload)
-                if self.closed:
-                    return
-                if self.blocked is not None:
-                    self.backlog = frames[i + 1:]
+            taken = self.receive(frames, error)
+            if taken is not None:
+                if self.blocked is not None and not self.closed:
+                    self.backlog = frames[taken:]
                     self.backlog_error = error
-                    return
-            if error:
-                return self.fail(error)
-            if backlog is None:
+                return
+            if backlog is None or self.closed:
                 return
             # the backlog is done: now what arrived while it waited
 
     def _deliver(self, data):
         """Hand one message (str or bytes) to the engine and its events to
-        the handlers."""
+        the handlers; True when the next one must wait (closing, or a
+        handler that must end first)."""
         ctx = self.ctx
         events = ctx.engine.ws_receive(self.link, data, ctx.loop.time())
         if events:
@@ -138,9 +108,10 @@ class WsProtocol(MessageAssembly, asyncio.Protocol):
                 pending.add_done_callback(self._unblock)
         if self.link.closing:
             self._flush()
+        return self.closed or self.blocked is not None
 
     def _pong(self, payload):
-        self.transport.write(_build_frame(OP_PONG, payload))
+        self.transport.write(pong_frame(payload))
 
     def _unblock(self, _task):
         self.blocked = None
@@ -166,15 +137,18 @@ class WsProtocol(MessageAssembly, asyncio.Protocol):
             if self.link.closing:
                 self._abort_later()
             return
+        self._write_queued()
         link = self.link
-        items = self.ctx.engine.ws_take(link)
+        if link.closing:
+            self._send_close(link.close_code)
+
+    def _write_queued(self):
+        items = self.ctx.engine.ws_take(self.link)
         if items:
             if self.deflate is None:
                 self.transport.write(_build_frames(items))
             else:
                 self.transport.write(self.deflate.frames(items))
-        if link.closing:
-            self._send_close(link.close_code)
 
     def pause_writing(self):
         # flow control: stop taking from the engine's (bounded) queue and
@@ -190,17 +164,15 @@ class WsProtocol(MessageAssembly, asyncio.Protocol):
                 self.transport.resume_reading()
             self._flush()
 
-    def fail(self, code):
-        """Close the connection for a protocol violation."""
-        self.failed = True
-        self._send_close(code)
-
     def _send_close(self, code):
         if self.closed:
             return
         self.closed = True
-        payload = b'' if code is None else code.to_bytes(2, 'big')
-        self.transport.write(_build_frame(OP_CLOSE, payload))
+        if not self.paused:
+            # the answers to the messages taken before this close leave
+            # first, as the JavaScript server's do
+            self._write_queued()
+        self.transport.write(close_frame(code))
         self.transport.close()
         if self.paused:
             self._abort_later()

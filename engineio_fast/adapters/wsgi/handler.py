@@ -28,7 +28,6 @@ _WAIT = _engine.WAIT
 _K = _accel.active
 _parse_frames = _K.parse_frames
 _build_frames = _K.build_frames
-_build_frame = _K.build_frame
 
 _MSG_DONTWAIT = getattr(socket, 'MSG_DONTWAIT', 0)
 _raw_os = importlib.import_module(os.name)   # never monkey patched
@@ -123,7 +122,7 @@ def handle(server, environ, start_response):
     lock = driver.lock
     method = environ.get('REQUEST_METHOD', 'GET')
     headers = _headers(environ)
-    is_ws = 'websocket' in headers.get('upgrade', '').lower()
+    is_ws = _wsp.upgrade_requested(headers)
     req = Request(method, parse_query(environ.get('QUERY_STRING', '')),
                   headers, environ.get('wsgi.url_scheme', 'http'), None,
                   is_ws, environ)
@@ -237,11 +236,17 @@ def _peer_gone(sock):
 class _Hijack:
     """How one WSGI server hands over a client's socket."""
 
-    def __init__(self, sock, recv, done, handshake_sent=False):
+    def __init__(self, sock, recv, done, handshake_sent=False, answer=None):
         self.sock = sock          # for non-blocking sends (a real socket)
         self.recv = recv          # blocking or cooperative recv(n)
         self.done = done          # WSGI return value once it is over
+        # the server answered the handshake before the application ran
+        # (gevent-websocket): it cannot be refused with an HTTP response
         self.handshake_sent = handshake_sent
+        # the server's own call that sends the 101 and sets sock and recv
+        # (uWSGI), made once the handshake is accepted; None: the 101 of
+        # protocol.websocket.handshake is written on sock
+        self.answer = answer
 
 
 def _is_tls(sock):
@@ -349,14 +354,17 @@ class _FdSocket:
 def _uwsgi_hijack(environ):
     import uwsgi
     from gevent.socket import wait_read
-    try:
+
+    def answer():
+        # uWSGI writes the 101 itself (with no extension: no deflate), and
+        # only then may the socket be taken over (made non-blocking)
         uwsgi.websocket_handshake(environ.get('HTTP_SEC_WEBSOCKET_KEY', ''),
                                   environ.get('HTTP_ORIGIN', ''))
-    except OSError:
-        return None
-    sock = _FdSocket(uwsgi.connection_fd(), wait_read)
-    return _Hijack(sock, sock.recv, lambda start_response: [],
-                   handshake_sent=True)
+        hijack.sock = _FdSocket(uwsgi.connection_fd(), wait_read)
+        hijack.recv = hijack.sock.recv
+
+    hijack = _Hijack(None, None, lambda start_response: [], answer=answer)
+    return hijack
 
 
 def _after_close(start_response):
@@ -370,36 +378,37 @@ def _websocket(driver, req, environ, start_response):
     engine = driver.engine
     policy = engine.policy
     hijack = _hijack(environ)
-    key = req.headers.get('sec-websocket-key', '')
-    if hijack is None or (not hijack.handshake_sent and (
-            req.method != 'GET' or not _wsp.valid_key(key) or
-            req.headers.get('sec-websocket-version') != '13')):
-        # not a usable websocket handshake on this server
+    if hijack is None:
+        # this WSGI server does not hand over its socket: not a websocket
         req.is_websocket = False
         out = driver.call(engine.handle_http, req, time.monotonic())
         if out.kind == _RESPOND:
             return _respond(start_response, out.response)
         return _respond(start_response, policy.error(req, BAD_REQUEST))
+    hs = None
+    if not hijack.handshake_sent:
+        # uWSGI writes its own 101, with no extension
+        hs = _wsp.handshake(req.method, req.headers,
+                            driver.per_message_deflate
+                            if hijack.answer is None else False)
+        if hs.refusal is not None:
+            return _respond(start_response, hs.refusal)
     out = driver.call(engine.handle_http, req, time.monotonic())
     if out.kind == _CONNECT:
         out = driver.handshake(out, req, environ)
     if out.kind == _RESPOND:
         return _refuse(hijack, start_response, out.response)
-    deflate = None
-    if not hijack.handshake_sent:
-        offer = req.headers.get('sec-websocket-extensions', '')
-        if driver.per_message_deflate and _wsp.deflate_offered(offer):
-            deflate = _wsp.Deflate(driver.per_message_deflate)
-    conn = WsConn(driver, out.link, hijack, deflate)
-    if not hijack.handshake_sent:
-        lines = [b'HTTP/1.1 101 Switching Protocols\r\n'
-                 b'Upgrade: websocket\r\nConnection: Upgrade\r\n'
-                 b'Sec-WebSocket-Accept: ', _wsp.accept_key(key), b'\r\n']
-        if deflate is not None:
-            lines.append(b'Sec-WebSocket-Extensions: ' +
-                         deflate.response_header + b'\r\n')
-        lines.append(b'\r\n')
-        conn.write(b''.join(lines))
+    if hijack.answer is not None:
+        try:
+            hijack.answer()
+        except OSError:
+            # the server could not switch: the websocket never opened
+            driver.call(engine.ws_closed, out.link, time.monotonic(), True)
+            return hijack.done(start_response)
+    conn = WsConn(driver, out.link, hijack,
+                  hs.deflate if hs is not None else None)
+    if hs is not None and hijack.answer is None:
+        conn.write(hs.response)
     conn.run()
     return hijack.done(start_response)
 
@@ -409,33 +418,28 @@ def _refuse(hijack, start_response, resp):
         return _respond(start_response, resp)
     # gevent-websocket answered the handshake already: close instead
     try:
-        hijack.sock.send(_build_frame(_wsp.OP_CLOSE,
-                                      (1008).to_bytes(2, 'big')))
+        hijack.sock.send(_wsp.close_frame(1008))
     except OSError:
         pass
     return hijack.done(start_response)
 
 
 class WsConn(_wsp.MessageAssembly):
-    """One websocket on a hijacked WSGI connection."""
+    """One websocket on a hijacked WSGI connection: its I/O (the protocol
+    rules are :class:`~engineio_fast.protocol.websocket.MessageAssembly`'s).
+    """
 
-    __slots__ = ('driver', 'link', 'sock', 'recv', 'deflate', 'max_size',
-                 'frag_op', 'frag', 'frag_size', 'frag_compressed', 'mu',
-                 'flushing', 'again', 'out', 'dead', 'closed', 'close_sent',
-                 'failed', 'kill_at', 'pending_wake', 'fd', 'blocking_send',
-                 'half_close')
+    __slots__ = ('driver', 'link', 'sock', 'recv', 'mu', 'flushing',
+                 'again', 'out', 'dead', 'closed', 'close_sent', 'kill_at',
+                 'pending_wake', 'fd', 'blocking_send', 'half_close')
 
     def __init__(self, driver, link, hijack, deflate):
+        _wsp.MessageAssembly.__init__(
+            self, deflate, driver.engine.config.max_http_buffer_size)
         self.driver = driver
         self.link = link
         self.sock = hijack.sock
         self.recv = hijack.recv
-        self.deflate = deflate
-        self.max_size = driver.engine.config.max_http_buffer_size + 16
-        self.frag_op = 0
-        self.frag = None
-        self.frag_size = 0
-        self.frag_compressed = False
         self.mu = driver.mode.Lock()
         self.flushing = False
         self.again = False
@@ -444,7 +448,6 @@ class WsConn(_wsp.MessageAssembly):
         self.closed = False      # the reader is done
         self.close_sent = False
         self.half_close = False
-        self.failed = False
         self.kill_at = None
         self.pending_wake = False
         try:
@@ -572,8 +575,7 @@ class WsConn(_wsp.MessageAssembly):
             return
         self.close_sent = True
         # None: a close frame without a status code
-        self.write(_build_frame(_wsp.OP_CLOSE, b'' if code is None
-                                else code.to_bytes(2, 'big')))
+        self.write(_wsp.close_frame(code))
         self.kill_at = time.monotonic() + self.driver.ws_close_timeout
         with self.mu:
             # the FIN follows the close frame; if bytes are still waiting,
@@ -611,6 +613,7 @@ class WsConn(_wsp.MessageAssembly):
         buf = bytearray()
         recv = self.recv
         max_size = self.max_size
+        receive = self.receive
         try:
             while not self.closed and not self.dead:
                 try:
@@ -625,21 +628,7 @@ class WsConn(_wsp.MessageAssembly):
                 frames, consumed, error = _parse_frames(buf, max_size, True)
                 if consumed:
                     del buf[:consumed]
-                for op, fin, rsv, payload in frames:
-                    if op == 1 and fin and not rsv and not self.frag_op:
-                        try:
-                            text = payload.decode('utf-8')
-                        except UnicodeDecodeError:
-                            self.fail(1007)
-                            break
-                        self._deliver(text)
-                    else:
-                        self._frame(op, fin, rsv, payload)
-                    if self.closed or self.close_sent:
-                        break
-                else:
-                    if error:
-                        self.fail(error)
+                receive(frames, error)
         finally:
             self.closed = True
             self._finish()
@@ -650,29 +639,25 @@ class WsConn(_wsp.MessageAssembly):
                     time.monotonic(), alive=self._alive)
         if self.link.closing:
             self.flush()
+        return self.closed or self.close_sent
 
     def _alive(self):
         return not (self.closed or self.dead)
 
     def _pong(self, payload):
         out = self.out
-        if out is not None and len(out) > _PONG_SKIP:
-            # a client that pings without reading: RFC 6455 lets us answer
-            # only the latest ping, so the pongs cannot pile up in `out`
+        if self.close_sent or (out is not None and len(out) > _PONG_SKIP):
+            # nothing after our close frame; and a client that pings
+            # without reading: RFC 6455 lets us answer only the latest
+            # ping, so the pongs cannot pile up in `out`
             return
-        self.write(_build_frame(_wsp.OP_PONG, payload))
-
-    def fail(self, code):
-        """Close for a protocol violation."""
-        self.failed = True
-        self._send_close(code)
+        self.write(_wsp.pong_frame(payload))
 
     def _send_close(self, code):
         # the client closed (or broke the protocol): answer and stop
         if not self.close_sent:
             self.close_sent = True
-            payload = b'' if code is None else code.to_bytes(2, 'big')
-            self.write(_build_frame(_wsp.OP_CLOSE, payload))
+            self.write(_wsp.close_frame(code))
         self.closed = True
 
     def _finish(self):
