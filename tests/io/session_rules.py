@@ -41,8 +41,8 @@ class Target:
             closes a websocket without a status (None; ASGI cannot say
             that, so 1000 there).
         early_101: the WSGI server answers every websocket handshake
-            itself before the application runs (gevent-websocket, uWSGI
-            as we drive it): a refused one is a 101 and a close frame.
+            itself before the application runs (gevent-websocket): a
+            refused one is a 101 and a close frame.
     """
 
     kind = None

@@ -22,7 +22,7 @@ class SyncTarget(R.Target):
         self.srv = srv
         self.kind = srv.kind
         self.port = srv.port
-        self.early_101 = srv.kind in ('gevent-ws', 'uwsgi')
+        self.early_101 = srv.kind == 'gevent-ws'
 
     def state(self, sid):
         r = httpx.get(self.url + '/_state?sid=' + sid, timeout=R.WAIT)
