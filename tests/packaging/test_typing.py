@@ -9,6 +9,8 @@ import subprocess
 import sys
 import types
 
+import pytest
+
 import engineio_fast
 from engineio_fast import _accel
 
@@ -106,6 +108,7 @@ def test_package_is_typed_and_ships_the_stub():
     assert '"py.typed"' in pyproject and '"*.pyi"' in pyproject
 
 
+@pytest.mark.slow     # a mypy run in a subprocess
 def test_mypy_is_clean():
     r = subprocess.run([sys.executable, '-m', 'mypy'], cwd=REPO,
                        capture_output=True, text=True, timeout=300)
