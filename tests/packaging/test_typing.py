@@ -60,7 +60,15 @@ def _pure_twin():
 
 
 def test_stub_names_are_the_compiled_module_names():
-    compiled = importlib.import_module('engineio_fast._speedups')
+    try:
+        compiled = importlib.import_module('engineio_fast._speedups')
+    except ImportError:
+        # a pure build (ENGINEIO_FAST_NO_EXTENSIONS=1 when installed, as
+        # in CI's no-extensions leg) has no compiled module to compare;
+        # the stub is held to the pure twin below. Any other build without
+        # it is a failure here and in tests/kernels/test_switch.py.
+        assert _accel.NO_EXTENSIONS, 'engineio_fast._speedups is not built'
+        return
     stub = _stub_surface()
     assert set(stub) == _public(compiled), (
         'in the stub only: %s; in the module only: %s' % (
