@@ -3,20 +3,19 @@
 Tiers (``TIERS`` below gives every test folder one; the markers are
 registered in pyproject.toml):
 
-- fast (no marker): kernels, the sans-I/O protocol, unit tests of one piece;
-  no real server, no socket to one, no subprocess. Seconds:
-  ``python -m pytest -m "not slow and not interop"``.
+- fast (no marker): kernels, the sans-I/O protocol, unit tests of one piece
+  (which may use a loopback socket pair, never a server); no subprocess.
+  Seconds: ``python -m pytest -m "not slow and not interop"``.
 - ``slow``: our servers and clients over real sockets on 127.0.0.1, servers
   in subprocesses, packaging checks: ``python -m pytest -m slow``.
 - ``interop``: against the official JavaScript peers (node) or in headless
   Chromium: ``python -m pytest -m interop``.
 
-A test of the fast tier that opens a TCP socket or starts a subprocess fails
-(``_fast_tier_guard``): it belongs in another tier.
+A test of the fast tier that starts a subprocess fails (``_fast_tier_guard``):
+it belongs in another tier.
 """
 
 import os
-import socket
 import subprocess
 
 import pytest
@@ -107,27 +106,15 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(tiers[path])
 
 
-def _refuse(what):
-    def refused(*args, **kwargs):
-        raise AssertionError(
-            'a fast-tier test %s: mark it slow or interop (TIERS in '
-            'tests/conftest.py)' % what)
-    return refused
-
-
 @pytest.fixture(autouse=True)
 def _fast_tier_guard(request, monkeypatch):
-    """Hold the fast tier to its rule: no TCP connection or listener and no
-    subprocess (Unix socket pairs, as event loops make, are fine)."""
+    """Hold the fast tier to its rule: no subprocess (a server process, node,
+    a build, mypy...)."""
     if any(request.node.get_closest_marker(m) for m in TIER_MARKS):
         return
-    for name in ('bind', 'connect', 'connect_ex'):
-        original = getattr(socket.socket, name)
 
-        def guarded(sock, address, *args, _original=original, _name=name):
-            if sock.family in (socket.AF_INET, socket.AF_INET6):
-                _refuse('calls socket.%s(%r)' % (_name, address))()
-            return _original(sock, address, *args)
-        monkeypatch.setattr(socket.socket, name, guarded)
-    monkeypatch.setattr(subprocess.Popen, '__init__',
-                        _refuse('starts a subprocess'))
+    def refused(*args, **kwargs):
+        raise AssertionError(
+            'a fast-tier test starts a subprocess: mark it slow or interop '
+            '(TIERS in tests/conftest.py)')
+    monkeypatch.setattr(subprocess.Popen, '__init__', refused)
