@@ -1,16 +1,120 @@
-"""Fixtures shared by every test directory."""
+"""Fixtures and settings shared by every test directory, and the test tiers.
+
+Tiers (``TIERS`` below gives every test folder one; the markers are
+registered in pyproject.toml):
+
+- fast (no marker): kernels, the sans-I/O protocol, unit tests of one piece
+  (which may use a loopback socket pair, never a server); no subprocess.
+  Seconds: ``python -m pytest -m "not slow and not interop"``.
+- ``slow``: our servers and clients over real sockets on 127.0.0.1, servers
+  in subprocesses, packaging checks: ``python -m pytest -m slow``.
+- ``interop``: against the official JavaScript peers (node) or in headless
+  Chromium: ``python -m pytest -m interop``.
+
+A test of the fast tier that starts a subprocess fails (``_fast_tier_guard``):
+it belongs in another tier.
+"""
+
+import os
+import subprocess
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from engineio_fast import _accel
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# path under tests/ (a folder or a file) -> its tier ('' is the fast tier);
+# the longest matching path wins, and a test under no path here is an error.
+# A test may also carry its own @pytest.mark.slow / interop, which wins.
+TIERS = {
+    'kernels': '',
+    'protocol': '',
+    'unit': '',
+    'compat': 'slow',
+    'compat/test_packet_payload.py': '',
+    'io': 'slow',
+    'sync': 'slow',
+    'sync/test_js_interop.py': 'interop',
+    'client': 'slow',
+    'client/test_js_server.py': 'interop',
+    'interop': 'interop',
+    'conformance': 'interop',
+    'packaging': 'slow',
+    'packaging/test_typing.py': '',
+}
+TIER_MARKS = ('slow', 'interop')
+
+# Hypothesis: no deadline (a shared, loaded machine makes timings flaky),
+# the too_slow health check off for the same reason. Failing examples are
+# kept in .hypothesis/ (ignored by git) and replayed first on the next run.
+settings.register_profile(
+    'default', deadline=None, max_examples=150,
+    suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    'thorough', deadline=None, max_examples=3000,
+    suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get('HYPOTHESIS_PROFILE', 'default'))
 
 KERNEL_SETS = [pytest.param(_accel.pure, id='pure')]
 if _accel.compiled is not None:
     KERNEL_SETS.append(pytest.param(_accel.compiled, id='compiled'))
 
 
-@pytest.fixture(params=KERNEL_SETS)
+@pytest.fixture(scope='session', params=KERNEL_SETS)
 def kernels(request):
-    """Each available kernel implementation in turn (pure always, compiled
-    when built), so the same assertions hold for both."""
+    """Each available kernel implementation in turn: the pure twin always,
+    the compiled extension when it is built (tests/kernels/test_switch.py
+    makes a missing build a failure rather than a silent second pure run),
+    so the same assertions hold for both."""
     return request.param
+
+
+def tier_of(path):
+    """The tier of the test file ``path`` from ``TIERS``.
+
+    Args:
+        path: the test file's path.
+
+    Returns:
+        ``''`` for the fast tier, else ``'slow'`` or ``'interop'``.
+
+    Raises:
+        pytest.UsageError: no entry of ``TIERS`` covers the file.
+    """
+    rel = os.path.relpath(os.path.abspath(path), HERE).replace(os.sep, '/')
+    parts = rel.split('/')
+    for n in range(len(parts), 0, -1):
+        tier = TIERS.get('/'.join(parts[:n]))
+        if tier is not None:
+            return tier
+    raise pytest.UsageError(
+        'tests/%s has no tier: add its folder to TIERS in tests/conftest.py'
+        % rel)
+
+
+def pytest_collection_modifyitems(config, items):
+    tiers = {}
+    for item in items:
+        if any(item.get_closest_marker(m) for m in TIER_MARKS):
+            continue
+        path = str(item.path)
+        if path not in tiers:
+            tiers[path] = tier_of(path)
+        if tiers[path]:
+            item.add_marker(tiers[path])
+
+
+@pytest.fixture(autouse=True)
+def _fast_tier_guard(request, monkeypatch):
+    """Hold the fast tier to its rule: no subprocess (a server process, node,
+    a build, mypy...)."""
+    if any(request.node.get_closest_marker(m) for m in TIER_MARKS):
+        return
+
+    def refused(*args, **kwargs):
+        raise AssertionError(
+            'a fast-tier test starts a subprocess: mark it slow or interop '
+            '(TIERS in tests/conftest.py)')
+    monkeypatch.setattr(subprocess.Popen, '__init__', refused)

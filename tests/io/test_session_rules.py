@@ -18,7 +18,7 @@ from . import session_rules as R
 from .builtin_helpers import OP_TEXT, RawWs, Recorder, wait_for
 
 pytestmark = pytest.mark.timeout(60)
-KINDS = ['node', 'asgi', 'builtin']
+KINDS = [pytest.param('node', marks=pytest.mark.interop), 'asgi', 'builtin']
 
 
 class NodeTarget(R.Target):

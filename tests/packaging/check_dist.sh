@@ -46,7 +46,7 @@ case "$(basename "$WHEEL")" in
 esac
 tar tzf "$SDIST" > "$WORK/sdist.txt"
 for f in src_pyx/_speedups.pyx tests/packaging/run_wheel_tests.py tests/conftest.py \
-         tests/kernels/conftest.py tests/protocol/test_engine.py engineio_fast/_speedups.pyi; do
+         tests/kernels/kernel_helpers.py tests/protocol/test_engine.py engineio_fast/_speedups.pyi; do
   grep -q "/$f\$" "$WORK/sdist.txt" || { echo "the sdist lacks $f"; exit 1; }
 done
 "$PY" - "$WHEEL" <<'PYEOF'

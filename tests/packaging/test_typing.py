@@ -9,6 +9,8 @@ import subprocess
 import sys
 import types
 
+import pytest
+
 import engineio_fast
 from engineio_fast import _accel
 
@@ -58,7 +60,15 @@ def _pure_twin():
 
 
 def test_stub_names_are_the_compiled_module_names():
-    compiled = importlib.import_module('engineio_fast._speedups')
+    try:
+        compiled = importlib.import_module('engineio_fast._speedups')
+    except ImportError:
+        # a pure build (ENGINEIO_FAST_NO_EXTENSIONS=1 when installed, as
+        # in CI's no-extensions leg) has no compiled module to compare;
+        # the stub is held to the pure twin below. Any other build without
+        # it is a failure here and in tests/kernels/test_switch.py.
+        assert _accel.NO_EXTENSIONS, 'engineio_fast._speedups is not built'
+        return
     stub = _stub_surface()
     assert set(stub) == _public(compiled), (
         'in the stub only: %s; in the module only: %s' % (
@@ -106,6 +116,7 @@ def test_package_is_typed_and_ships_the_stub():
     assert '"py.typed"' in pyproject and '"*.pyi"' in pyproject
 
 
+@pytest.mark.slow     # a mypy run in a subprocess
 def test_mypy_is_clean():
     r = subprocess.run([sys.executable, '-m', 'mypy'], cwd=REPO,
                        capture_output=True, text=True, timeout=300)

@@ -185,6 +185,7 @@ def _after(conn, srv, status, fields, what):
 
 # ------------------------------------------------------------------ tests
 
+@pytest.mark.interop     # Node's HTTP clients
 def test_node_clients_reusing_connections(srv):
     """The official suite's polling request patterns from Node's HTTP
     clients: no request without a response, every answer as expected."""

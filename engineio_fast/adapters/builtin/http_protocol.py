@@ -492,5 +492,3 @@ class HttpProtocol(asyncio.Protocol):
         self.closed = True       # this object is done with the connection
         proto.start(rest)
         self.transport.resume_reading()
-
-
