@@ -1,0 +1,104 @@
+"""The polling -> websocket upgrade and what follows it (the official
+suite's "upgrade" section, and issue 11): HTTP requests for an upgraded sid
+get 400, a GET sent right after the client's ``5`` included; a second
+websocket for an upgrading or upgraded sid is accepted (101) and closed at
+once, and the first one keeps working."""
+
+import pytest
+
+from .wire import (
+    QUICK,
+    eio_path,
+    handshake,
+    ws_closed_within,
+    ws_open,
+    ws_recv,
+    ws_upgrade,
+)
+
+pytestmark = pytest.mark.interop
+
+# back-to-back upgrades in the race test: a GET that overtakes the websocket
+# '5' on its way through the server shows up in a few of them
+RACE_ROUNDS = 20
+
+
+def _echo_after(ws, text='4hello'):
+    """Send ``text`` and read until it comes back (a ``3probe`` that was not
+    read yet may come first, nothing else)."""
+    ws.send(text)
+    seen = []
+    for _ in range(3):
+        message = ws_recv(ws)
+        if message == text:
+            return
+        seen.append(message)
+        assert message == '3probe', seen
+    raise AssertionError('no echo of %r: %r' % (text, seen))
+
+
+def test_upgrade(target, agent):
+    """The official test: probe, the pending poll ends with a noop, then
+    everything goes over the websocket."""
+    sid, _ = handshake(agent)
+    with ws_upgrade(target, agent, sid) as ws:
+        _echo_after(ws)
+
+
+def test_http_after_upgrade(target, agent):
+    """The official test (``2probe`` and ``5`` sent without waiting), plus a
+    POST: both refused, the websocket unharmed."""
+    sid, _ = handshake(agent)
+    with ws_open(target, sid=sid) as ws:
+        ws.send('2probe')
+        ws.send('5')
+        assert ws_recv(ws) == '3probe'
+        reply = agent.get(eio_path(sid))
+        assert reply.status == 400, reply
+        reply = agent.post(eio_path(sid), '4hello')
+        assert reply.status == 400, reply
+        _echo_after(ws)
+
+
+def test_get_right_after_upgrade_packet(target, agent):
+    """A GET sent right after the websocket ``5`` (which went first, on the
+    websocket's own connection) gets 400, every time."""
+    answers = []
+    for _ in range(RACE_ROUNDS):
+        sid, _ = handshake(agent)
+        with ws_open(target, sid=sid) as ws:
+            ws.send('2probe')
+            assert ws_recv(ws) == '3probe'
+            ws.send('5')
+            reply = agent.get(eio_path(sid), timeout=QUICK)
+            answers.append((reply.status, reply.text[:20]))
+            _echo_after(ws)
+    wrong = [a for a in answers if a[0] != 400]
+    assert not wrong, '%d of %d: %r' % (len(wrong), RACE_ROUNDS, wrong[:5])
+
+
+def _second_websocket_is_closed(target, sid):
+    with ws_open(target, sid=sid) as second:  # 101
+        closed, seen = ws_closed_within(second, QUICK)
+    assert closed and seen == [], seen
+
+
+def test_websocket_after_upgrade(target, agent):
+    sid, _ = handshake(agent)
+    with ws_upgrade(target, agent, sid) as ws:
+        _second_websocket_is_closed(target, sid)
+        _echo_after(ws)
+
+
+def test_websocket_while_upgrading(target, agent):
+    """Probed, not yet upgraded: a second websocket is closed, the first one
+    completes the upgrade."""
+    sid, _ = handshake(agent)
+    with ws_open(target, sid=sid) as ws:
+        ws.send('2probe')
+        assert ws_recv(ws) == '3probe'
+        _second_websocket_is_closed(target, sid)
+        reply = agent.get(eio_path(sid))
+        assert (reply.status, reply.text) == (200, '6')
+        ws.send('5')
+        _echo_after(ws)
