@@ -5,6 +5,7 @@ websocket for an upgrading or upgraded sid is accepted (101) and closed at
 once, and the first one keeps working."""
 
 import pytest
+from websockets.exceptions import ConnectionClosed
 
 from .wire import (
     QUICK,
@@ -75,6 +76,29 @@ def test_get_right_after_upgrade_packet(target, agent):
             _echo_after(ws)
     wrong = [a for a in answers if a[0] != 400]
     assert not wrong, '%d of %d: %r' % (len(wrong), RACE_ROUNDS, wrong[:5])
+
+
+def test_probe_and_upgrade_back_to_back(target, agent):
+    """``2probe``, ``5`` and a message sent at once on the new websocket (as
+    the official suite does): the probe is answered first, then the echo
+    comes over the websocket, every time."""
+    answers = []
+    for _ in range(RACE_ROUNDS // 2):
+        sid, _ = handshake(agent)
+        with ws_open(target, sid=sid) as ws:
+            ws.send('2probe')
+            ws.send('5')
+            ws.send('4hello')
+            got = []
+            for _ in range(2):
+                try:
+                    got.append(ws.recv(timeout=QUICK))
+                except (TimeoutError, ConnectionClosed) as exc:
+                    got.append(type(exc).__name__)
+                    break
+            answers.append(got)
+    wrong = [a for a in answers if a != ['3probe', '4hello']]
+    assert not wrong, '%d of %d: %r' % (len(wrong), len(answers), wrong[:5])
 
 
 def _second_websocket_is_closed(target, sid):
