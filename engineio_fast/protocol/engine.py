@@ -44,9 +44,13 @@ SERVER_CLOSE = 0
 ERROR_CLOSE = 1
 QUIET_CLOSE = 2
 
-#: how long a GET sent while the upgrade is under way (after ``3probe``)
-#: waits before its noop: the JavaScript server's upgrade check interval
+#: how long a GET sent while the upgrade is under way waits, after
+#: ``3probe``, before its noop: the JavaScript server's upgrade check
+#: interval
 LATE_POLL_DELAY = 0.1
+# Session.late_until of such a GET sent before '2probe' arrived: its wait
+# starts with the probe
+_AWAITING_PROBE = float('inf')
 
 _K_BINARY = _accel.KIND_BINARY
 _K_JSON = _accel.KIND_JSON
@@ -149,7 +153,9 @@ class Engine:
         self.dumps = dumps
         self.logger = logger
         self.sessions = k.SessionTable()
-        self.closing = {}        # sid -> Session waiting for its last poll
+        # sid -> Session closed by the server mid-upgrade, whose close
+        # packet waits for the client's '5' on the probe (see _close)
+        self.closing = {}
         self.timers = k.TimerHeap()
         self.timer_hook = None   # adapter callback(deadline) on earlier one
         self._k = k
@@ -248,17 +254,21 @@ class Engine:
         """Close ``s`` for the application; returns its disconnect event
         (None for a session whose connect handler is still running).
 
-        ``how`` says what the client is told (the JavaScript server's
-        rules, see PROTOCOL.md "Polling rules"):
+        In every case the sid is gone at once: the next HTTP request for
+        it gets 400 (PROTOCOL.md "Polling rules"); only a GET already
+        parked is answered. ``how`` says what the client is told:
 
         - :data:`SERVER_CLOSE`: what is queued, then the close packet, on
-          the parked GET or the next one (within ``close_grace``); a
-          probe already answered with ``3probe`` may carry them instead.
-        - :data:`ERROR_CLOSE`: the sid is gone at once; a parked GET gets
-          ``1``, a websocket ``1`` and a close frame; nothing is kept.
+          the parked GET or the websocket. With no GET parked a probe
+          already answered with ``3probe`` carries them after the
+          client's ``5`` (the client stopped polling for good when it got
+          ``3probe``); otherwise nothing is kept. (The JavaScript server
+          keeps them for the next GET, for 30 s; PROTOCOL.md chooses the
+          unknown-sid 400 there, as for every other close.)
+        - :data:`ERROR_CLOSE`: a parked GET gets ``1``, a websocket ``1``
+          and a close frame; nothing is kept.
         - :data:`QUIET_CLOSE` (the client closed, or its transport is
-          gone): the sid is gone at once; a parked GET gets ``6``, a
-          websocket just a close frame.
+          gone): a parked GET gets ``6``, a websocket just a close frame.
         """
         self.sessions.remove(s.sid)
         s.reason = reason
@@ -272,25 +282,27 @@ class Engine:
         ev = ('disconnect', s.sid, reason)
         if s.transport == 'polling':
             if how == SERVER_CLOSE:
-                # A probe already answered with '3probe' stays open while
-                # the session closes: the client may have paused polling
-                # for good and be about to send '5' there, so the close
-                # packet may only reach it over that websocket.
-                if s.probe is not None and not s.probed:
-                    self._abort_probe(s)
-                s.state = CLOSING
-                s.queue.append('1')
-                self.closing[s.sid] = s
-                s.deadline = now + self.config.close_grace
-                self._schedule(s.deadline, s)
-                s.wake_poll()
-                return ev
+                if s.probed and not s.poll_pending:
+                    # the probe stays open while the session closes: the
+                    # client may be about to send '5' there, and the close
+                    # packet can reach it nowhere else
+                    s.state = CLOSING
+                    s.queue.append('1')
+                    s.queue_bytes += 1
+                    self.closing[s.sid] = s
+                    s.deadline = now + self.config.close_grace
+                    self._schedule(s.deadline, s)
+                    return ev
+                final = (self._encode_payload(s.queue + ['1'])
+                         if s.poll_pending else '1')
+            else:
+                final = '6' if how == QUIET_CLOSE else '1'
             if s.probe is not None:
                 self._abort_probe(s)
             s.state = CLOSED
             s.queue.clear()
             s.queue_bytes = 0
-            s.final = '6' if how == QUIET_CLOSE else '1'
+            s.final = final
             s.wake_poll()
             return ev
         s.state = CLOSED
@@ -315,8 +327,9 @@ class Engine:
         s.wake_poll()
 
     def close(self, session, reason=DISCONNECT_SERVER, now=0.0):
-        """Close a session from the server side (its queue and the close
-        packet still go out).
+        """Close a session from the server side: its queue and the close
+        packet go out on the websocket or a parked GET (see :meth:`_close`);
+        the sid is gone at once.
 
         Returns:
             Its disconnect event, or None if it was already closed or its
@@ -473,11 +486,6 @@ class Engine:
             return self._new_session(req, transport, jsonp)
         s = self.sessions.get(sid)
         if s is None:
-            s = self.closing.get(sid)
-            if s is not None and transport == 'polling' and \
-                    method == 'GET' and not s.poll_pending:
-                # deliver the close packet of a server-closed session
-                return self._poll(s, req, jsonp, now)
             return Outcome(RESPOND, policy.error(req, _http.UNKNOWN_SID))
         if s.state != OPEN:
             return Outcome(RESPOND, policy.error(req, _http.BAD_REQUEST))
@@ -509,13 +517,17 @@ class Engine:
     # polling
     def _poll(self, s, req, jsonp, now):
         s.poll_pending = True
-        if s.probed and not s.queue and s.state == OPEN:
-            # sent after '3probe' (the client may have sent '5' already and
-            # this GET overtook it): a noop after LATE_POLL_DELAY, as the
-            # JavaScript server's upgrade check does; if the upgrade
-            # completes first, the 400 of a GET after the upgrade
-            s.late_until = now + LATE_POLL_DELAY
-            self._schedule(s.late_until, s)
+        if s.probe is not None and not s.queue:
+            # sent while the upgrade is under way: the client may have sent
+            # '2probe' and '5' already and this GET overtaken them inside
+            # the server. Its noop comes LATE_POLL_DELAY after '3probe', as
+            # the JavaScript server's upgrade check does; if the upgrade
+            # completes first, it gets the 400 of a GET after the upgrade.
+            if s.probed:
+                s.late_until = now + LATE_POLL_DELAY
+                self._schedule(s.late_until, s)
+            else:
+                s.late_until = _AWAITING_PROBE
             return Outcome(WAIT, session=s, jsonp=jsonp)
         resp = self.take_poll(s, req, jsonp)
         if resp is not None:
@@ -530,8 +542,8 @@ class Engine:
         """
         if s.transport != 'polling':
             if s.late_until:
-                # sent after '3probe', answered after the upgrade: the
-                # 400 of any GET for an upgraded sid
+                # sent mid-upgrade, answered after it: the 400 of any GET
+                # for an upgraded sid
                 s.late_until = 0.0
                 s.poll_pending = False
                 s.poll_waker = None
@@ -741,7 +753,13 @@ class Engine:
             s.probed = True
             link.out.append('3probe')
             link.wake()
-            s.wake_poll()   # a parked GET ends with a noop
+            if s.late_until:
+                # a GET sent after the probe websocket opened: its noop
+                # comes later (see _poll)
+                s.late_until = now + LATE_POLL_DELAY
+                self._schedule(s.late_until, s)
+            else:
+                s.wake_poll()   # a GET parked before ends with a noop
             return ()
         if data == '5' and s.probed:
             self._switch(s, link)
@@ -772,8 +790,14 @@ class Engine:
         s = link.session
         if link.is_probe:
             if s.probe is link:
+                if s.state == CLOSING:
+                    # closed by the server while its close packet waited
+                    # for '5' here: nothing can carry it now
+                    self._finish_closing(s)
+                    return ()
                 s.probe = None
                 s.probed = False
+                s.late_until = 0.0
             return ()
         if s.ws is link and s.state <= OPEN:
             reason = (DISCONNECT_TRANSPORT_ERROR if error

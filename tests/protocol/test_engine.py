@@ -219,25 +219,35 @@ def test_post_over_max_size(make):
     assert out.events == [('disconnect', s.sid, 'transport error')]
 
 
-def test_server_close_delivers_close_packet_to_next_get(make):
+def test_server_close_without_a_parked_get_keeps_nothing(make):
+    # PROTOCOL.md: the sid is gone at once, nothing waits for the next GET
+    # (the JavaScript server would keep '6\x1e1' for it)
     engine = make(ping_interval=5, ping_timeout=5)
     s, _ = open_polling(engine)
+    engine.send(s, '4bye')
     ev = engine.close(s, 'server disconnect', 1)
     assert ev == ('disconnect', s.sid, 'server disconnect')
     assert engine.close(s, 'server disconnect', 1) is None
-    assert engine.get(s.sid) is None
+    assert engine.get(s.sid) is None and not engine.closing
     out = engine.handle_http(req(sid=s.sid), 2)
-    assert out.kind == E.RESPOND and out.response.body == b'1'
-    assert engine.handle_http(req(sid=s.sid), 2).response.status == 400
+    assert out.kind == E.RESPOND and out.response.status == 400
+    assert json.loads(out.response.body)['code'] == 1
+    assert engine.next_deadline() is None or not engine.tick(100)
 
 
-def test_closed_polling_session_expires(make):
-    engine = make(ping_interval=1, ping_timeout=1)
+def test_server_close_answers_a_parked_get_with_queue_and_close(make):
+    engine = make(ping_interval=5, ping_timeout=5)
     s, _ = open_polling(engine)
-    engine.close(s, 'server disconnect', 0)
-    assert s.sid in engine.closing
-    engine.tick(100)
-    assert s.sid not in engine.closing
+    get = req(sid=s.sid)
+    assert engine.handle_http(get, 1).kind == E.WAIT
+    woken = []
+    s.poll_waker = lambda: woken.append(1)
+    engine.send(s, '4bye')
+    engine.send(s, b'\x01')
+    engine.close(s, 'server disconnect', 1)
+    assert woken
+    assert engine.take_poll(s, get).body == b'4bye\x1ebAQ==\x1e1'
+    assert engine.handle_http(req(sid=s.sid), 2).response.status == 400
 
 
 def test_send_to_closed_session_returns_false(make):
@@ -472,6 +482,53 @@ def test_late_get_answered_by_the_upgrade_gets_400(make):
     assert not s.poll_pending
 
 
+def test_get_sent_after_the_probe_opened_waits_for_the_upgrade(make):
+    # the official suite sends '2probe' and '5' back to back, then a GET:
+    # inside an ASGI server the GET can reach the engine before either
+    # message; it waits, and once the upgrade completes it gets the 400 of
+    # a GET after the upgrade
+    engine = make()
+    s, _ = open_polling(engine)
+    link = engine.handle_http(req(ws=True, sid=s.sid), 1).link
+    assert engine.handle_http(req(sid=s.sid), 1).kind == E.WAIT
+    woken = []
+    s.poll_waker = lambda: woken.append(1)
+    engine.ws_receive(link, '2probe', 1.01)
+    assert engine.ws_take(link) == ['3probe'] and woken == []
+    engine.ws_receive(link, '5', 1.02)
+    assert woken == [1]
+    resp = engine.take_poll(s, req(sid=s.sid))
+    assert resp.status == 400 and error(resp)['code'] == 3
+
+
+def test_get_sent_after_the_probe_opened_gets_noop_after_3probe(make):
+    engine = make(ping_interval=100, ping_timeout=100)
+    s, _ = open_polling(engine)
+    link = engine.handle_http(req(ws=True, sid=s.sid), 1).link
+    assert engine.handle_http(req(sid=s.sid), 1).kind == E.WAIT
+    woken = []
+    s.poll_waker = lambda: woken.append(1)
+    # no deadline of its own before '2probe' (the probe may never come)
+    engine.tick(5)
+    assert woken == [] and engine.take_poll(s, req(sid=s.sid)) is None
+    engine.ws_receive(link, '2probe', 6)
+    assert engine.next_deadline() == pytest.approx(6 + E.LATE_POLL_DELAY)
+    engine.tick(6 + E.LATE_POLL_DELAY)
+    assert woken == [1]
+    assert engine.take_poll(s, req(sid=s.sid)).body == b'6'
+
+
+def test_get_sent_after_the_probe_opened_polls_on_if_it_fails(make):
+    engine = make()
+    s, _ = open_polling(engine)
+    link = engine.handle_http(req(ws=True, sid=s.sid), 1).link
+    assert engine.handle_http(req(sid=s.sid), 1).kind == E.WAIT
+    engine.ws_receive(link, 'garbage', 1.01)    # aborts the upgrade
+    assert s.probe is None and s.late_until == 0
+    engine.send(s, '4still')
+    assert engine.take_poll(s, req(sid=s.sid)).body == b'4still'
+
+
 def test_late_get_of_an_abandoned_upgrade_goes_on_polling(make):
     engine = make()
     s, _ = open_polling(engine)
@@ -544,15 +601,24 @@ def test_server_close_after_probe_reaches_client_over_the_upgrade(make):
     assert engine.get(s.sid) is None and not engine.closing
 
 
-def test_server_close_after_probe_still_reaches_a_polling_client(make):
+def test_server_close_after_probe_is_not_kept_for_a_get(make):
     engine = make()
     s, link = _probed(engine)
     engine.close(s, 'server disconnect', 1)
-    assert engine.handle_http(req(sid=s.sid), 1.1).response.body == b'1'
-    # the probe goes with the session; a late '5' changes nothing
-    assert link.closing and s.probe is None
+    # the sid is gone for HTTP; the close packet waits for '5' on the probe
+    assert engine.handle_http(req(sid=s.sid), 1.1).response.status == 400
+    assert not link.closing
     assert engine.ws_receive(link, '5', 1.2) == ()
-    assert engine.ws_take(link) == []
+    assert engine.ws_take(link) == ['1'] and link.closing
+
+
+def test_server_close_after_probe_ends_with_the_probe(make):
+    engine = make()
+    s, link = _probed(engine)
+    engine.close(s, 'server disconnect', 1)
+    assert s.sid in engine.closing
+    assert engine.ws_closed(link, 1.2) == ()
+    assert not engine.closing and s.state == E.CLOSED
 
 
 def test_server_close_after_probe_times_out(make):
@@ -572,7 +638,7 @@ def test_server_close_before_probe_answer_aborts_probe(make):
     assert link.closing and s.probe is None
     assert engine.ws_receive(link, '2probe', 1.1) == ()
     assert engine.ws_take(link) == []
-    assert engine.handle_http(req(sid=s.sid), 1.1).response.body == b'1'
+    assert engine.handle_http(req(sid=s.sid), 1.1).response.status == 400
 
 
 # -- CORS, cookies, compression, JSONP ---------------------------------------

@@ -295,8 +295,10 @@ def test_disconnect_polling_client_without_a_get_is_prompt(serve):
     t0 = time.monotonic()
     eio.disconnect(sid)
     assert time.monotonic() - t0 < 0.2
-    # the client's next poll still gets the close packet
-    assert poll(srv.url, sid) == ['1']
+    # nothing waits for the client's next poll: the sid is gone
+    # (PROTOCOL.md; only a GET parked at the close gets the close packet)
+    r = httpx.get(srv.url + EIO_POLL + '&sid=' + sid, timeout=WAIT)
+    assert r.status_code == 400 and r.json()['code'] == 1
     assert eio.rec.reason(sid) == 'server disconnect'
 
 
@@ -319,7 +321,8 @@ def test_disconnect_websocket_and_all(serve):
     assert time.monotonic() - t0 < 0.2
     assert b.recv_text() == '1' and b.expect_close() == 1000
     b.close()
-    assert poll(srv.url, sid_p) == ['1']
+    r = httpx.get(srv.url + EIO_POLL + '&sid=' + sid_p, timeout=WAIT)
+    assert r.status_code == 400 and r.json()['code'] == 1
     for sid in (sid_a, sid_b, sid_p):
         assert eio.rec.reason(sid) == 'server disconnect'
 
