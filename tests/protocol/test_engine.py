@@ -473,12 +473,13 @@ def test_late_get_answered_by_the_upgrade_gets_400(make):
     woken = []
     s.poll_waker = lambda: woken.append(1)
     engine.ws_receive(link, '5', 1.02)
+    assert woken == []
+    engine.send(s, '4after')
+    assert engine.ws_take(link) == ['3probe', '4after']
+    engine.tick(1 + E.LATE_POLL_DELAY)
     assert woken == [1]
     resp = engine.take_poll(s, req(sid=s.sid))
     assert resp.status == 400 and error(resp)['code'] == 3
-    engine.send(s, '4after')
-    assert engine.ws_take(link) == ['3probe', '4after']
-    engine.tick(1.2)
     assert not s.poll_pending
 
 
@@ -496,6 +497,10 @@ def test_get_sent_after_the_probe_opened_waits_for_the_upgrade(make):
     engine.ws_receive(link, '2probe', 1.01)
     assert engine.ws_take(link) == ['3probe'] and woken == []
     engine.ws_receive(link, '5', 1.02)
+    # answered when its wait ends, not before ('3probe' reaches the client
+    # first)
+    assert woken == []
+    engine.tick(1.01 + E.LATE_POLL_DELAY)
     assert woken == [1]
     resp = engine.take_poll(s, req(sid=s.sid))
     assert resp.status == 400 and error(resp)['code'] == 3
@@ -747,3 +752,26 @@ def test_jsonp(make):
                                  j='3'), 0)
     assert out.events == [('message', s.sid, 'hello there')]
     assert engine.handle_http(req(j='x'), 0).response.status == 400
+
+
+def test_overdue_pong_closes_before_a_late_timer(make):
+    # a request that arrives after the pong deadline finds the session
+    # closed, even if the adapter's timer has not run yet
+    engine = make(ping_interval=0.3, ping_timeout=0.2)
+    s, _ = open_polling(engine, now=0)
+    engine.tick(0.3)
+    assert list(s.queue) == ['2']
+    out = engine.handle_http(req(sid=s.sid), 0.51)
+    assert out.response.status == 400 and error(out.response)['code'] == 1
+    assert out.events == [('disconnect', s.sid, 'ping timeout')]
+    assert engine.get(s.sid) is None
+    assert engine.tick(1) == []
+
+
+def test_overdue_pong_on_a_websocket(make):
+    engine = make(ping_interval=0.3, ping_timeout=0.2)
+    s, link = open_ws(engine)
+    engine.tick(0.3)
+    assert engine.ws_receive(link, '3', 0.51) == [
+        ('disconnect', s.sid, 'ping timeout')]
+    assert link.closing and engine.get(s.sid) is None
