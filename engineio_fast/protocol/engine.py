@@ -45,8 +45,9 @@ ERROR_CLOSE = 1
 QUIET_CLOSE = 2
 
 #: how long a GET sent while the upgrade is under way waits, after
-#: ``3probe``, before its noop: the JavaScript server's upgrade check
-#: interval
+#: ``3probe``, before its noop (the JavaScript server's upgrade check
+#: interval); also how long a second websocket opened mid-upgrade stays
+#: open before it is closed
 LATE_POLL_DELAY = 0.1
 # Session.late_until of such a GET sent before '2probe' arrived: its wait
 # starts with the probe
@@ -190,6 +191,11 @@ class Engine:
         self.now = now
         events = []
         for s in self.timers.pop_due(now):
+            if s.__class__ is WsLink:
+                # a second websocket opened mid-upgrade: its time is up
+                s.closing = True
+                s.wake()
+                continue
             state = s.state
             if state == CLOSING:
                 if now >= s.deadline:
@@ -670,8 +676,16 @@ class Engine:
             # (a 400 would surface as an error, not a close, in clients);
             # the first websocket goes on
             link = WsLink(s, False)
-            link.closing = True
             link.close_code = None
+            if s.probe is not None:
+                # mid-upgrade the first websocket's '2probe' may not have
+                # been read yet (inside an ASGI server a later connection
+                # can overtake it): closed a little later, so that the
+                # client gets its '3probe' first, as from the JavaScript
+                # server, which reads in arrival order
+                self._schedule(now + LATE_POLL_DELAY, link)
+            else:
+                link.closing = True
             return Outcome(WEBSOCKET, session=s, link=link)
         if not self.config.allow_upgrades:
             return Outcome(RESPOND, self.policy.error(req, _http.BAD_REQUEST))

@@ -148,21 +148,31 @@ def test_server_close_answers_the_parked_get(make):
 
 # -- a second websocket ------------------------------------------------------
 
-def test_second_websocket_while_upgrading_is_closed_at_once(make):
-    engine = make()
+def test_second_websocket_while_upgrading_is_closed_soon(make):
+    # accepted, and closed LATE_POLL_DELAY later: the first websocket's
+    # '3probe' gets to the client first even when this request overtook
+    # its '2probe' inside the server
+    engine = make(ping_interval=100, ping_timeout=100)
     s, _ = open_polling(engine)
     first = engine.handle_http(req(ws=True, sid=s.sid), 1).link
     out = engine.handle_http(req(ws=True, sid=s.sid), 1)
-    assert out.kind == E.WEBSOCKET and out.link.closing
+    assert out.kind == E.WEBSOCKET and not out.link.closing
     assert out.link.close_code is None and out.link is not first
+    woken = []
+    out.link.waker = lambda: woken.append(1)
     assert engine.ws_take(out.link) == ()
-    assert engine.ws_closed(out.link, 1) == ()
+    assert engine.ws_receive(out.link, '4sneak', 1) == ()
     # the first one still upgrades
     assert s.probe is first and not first.closing
     engine.ws_receive(first, '2probe', 1)
     engine.ws_receive(first, '5', 1)
     assert s.ws is first and s.transport == 'websocket'
     assert engine.ws_take(first) == ['3probe']
+    engine.tick(1 + E.LATE_POLL_DELAY)
+    assert out.link.closing and woken == [1]
+    assert engine.ws_take(out.link) == ()
+    assert engine.ws_closed(out.link, 1.2) == ()
+    assert s.ws is first and not first.closing
 
 
 def test_second_websocket_of_a_websocket_session_is_closed_at_once(make):
