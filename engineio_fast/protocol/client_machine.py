@@ -153,21 +153,10 @@ class HandshakeUnreachable(HandshakeError):
 
 
 def engineio_url(url, engineio_path, transport):
-    """The Engine.IO endpoint for ``transport`` under ``url``.
-
-    Args:
-        url: the server's URL (http, https, ws or wss); its query string is
-            kept.
-        engineio_path: the endpoint's path.
-        transport: ``'polling'`` or ``'websocket'``.
-
-    Returns:
-        The URL, its scheme mapped to http(s) or ws(s), with ``transport``
-        and ``EIO=4`` appended to the query string.
-
-    Raises:
-        ValueError: an unknown transport.
-    """
+    """The Engine.IO endpoint for ``transport`` (``'polling'`` or
+    ``'websocket'``; ValueError for another) under ``url``: its scheme
+    mapped to http(s) or ws(s), its query string kept, ``transport`` and
+    ``EIO=4`` appended."""
     if transport not in VALID_TRANSPORTS:
         raise ValueError('invalid transport')
     parsed = urllib.parse.urlsplit(url)
@@ -192,16 +181,9 @@ def timestamp_param(wall_time):
 
 
 def error_body(body, text_fallback=False):
-    """A refusing server's error body as ``ConnectionError`` carries it.
-
-    Args:
-        body: the response body (bytes or str; None or empty for none).
-        text_fallback: give the body's text (its first 4 KiB) when it is
-            not JSON, instead of None.
-
-    Returns:
-        The body decoded as JSON, else the text or None.
-    """
+    """A refusing server's error ``body`` (bytes or str) as
+    ``ConnectionError`` carries it: decoded as JSON, else None (with
+    ``text_fallback``, its text, up to 4 KiB)."""
     if not body:
         return None
     if isinstance(body, (bytearray, memoryview)):
@@ -259,15 +241,9 @@ class Handshake:
         self.data = data
 
 
-def decode_payload(body, loads):
-    """Decode a polling response body into packets.
-
-    Args:
-        body: UTF-8 bytes or str.
-        loads: the JSON decoder for text data.
-
-    Returns:
-        A list of ``(packet_type, data, binary)``.
+def decode_payload(body, loads, kernels=None):
+    """Decode a polling response ``body`` (UTF-8 bytes or str) into a
+    list of ``(packet_type, data, binary)``.
 
     Raises:
         ProtocolError: the body is empty, not UTF-8, or holds an invalid
@@ -278,23 +254,10 @@ def decode_payload(body, loads):
             body = bytes(body).decode('utf-8')
         except UnicodeDecodeError:
             raise ProtocolError('payload is not valid UTF-8') from None
-    kernels = _accel.active
+    kernels = kernels or _accel.active
     decode_value = kernels.decode_value
     try:
         return [decode_value(p, loads) for p in kernels.split_payload(body)]
-    except ValueError as exc:
-        raise ProtocolError(str(exc)) from None
-
-
-def decode_frame(message, loads):
-    """Decode one websocket message (str or bytes) into
-    ``(packet_type, data, binary)``.
-
-    Raises:
-        ProtocolError: an empty text message, or an unknown packet type.
-    """
-    try:
-        return _accel.active.decode_value(message, loads)
     except ValueError as exc:
         raise ProtocolError(str(exc)) from None
 
@@ -329,10 +292,10 @@ def batch_items(items, max_payload):
     return groups
 
 
-def encode_payloads(items, max_payload):
+def encode_payloads(items, max_payload, kernels=None):
     """The polling request bodies (str) that carry ``items`` within
     ``max_payload`` bytes each."""
-    encode = _accel.active.encode_payload
+    encode = (kernels or _accel.active).encode_payload
     return [encode(group) for group in batch_items(items, max_payload)]
 
 
@@ -349,6 +312,7 @@ class ClientMachine:
         dumps: a compact JSON encoder for outgoing dict/list data.
         logger: a :class:`logging.Logger` for what the machine notices (a
             packet received, a protocol error, a failed probe), or None.
+        kernels: the codec kernels (default: the active ones).
 
     Raises:
         ValueError: no valid transport given.
@@ -382,10 +346,11 @@ class ClientMachine:
     __slots__ = ('state', 'transport', 'transports', 'poll_url', 'ws_url',
                  'handshake', 'sid', 'max_payload', 'window', 'deadline',
                  'reason', 'cause', 'clean', 'loads', 'dumps', 'logger',
-                 '_probe', '_probed', '_encode_value', '_decode_value')
+                 '_probe', '_probed', '_kernels', '_encode_value',
+                 '_decode_value')
 
     def __init__(self, url, engineio_path='engine.io', transports=None,
-                 loads=None, dumps=None, logger=None):
+                 loads=None, dumps=None, logger=None, kernels=None):
         if transports is not None:
             if isinstance(transports, str):
                 transports = [transports]
@@ -409,14 +374,17 @@ class ClientMachine:
         self.logger = logger
         self._probe = None
         self._probed = False
-        self._encode_value = _accel.active.encode_value
-        self._decode_value = _accel.active.decode_value
+        k = self._kernels = kernels or _accel.active
+        self._encode_value = k.encode_value
+        self._decode_value = k.decode_value
 
     @property
     def url(self):
         """The URL the handshake requests (python-engineio's
         ``base_url``), with the sid once known."""
-        return self.poll_url if self.transport == 'polling' else self.ws_url
+        if self.transports[0] == 'polling':
+            return self.poll_url
+        return self.ws_url
 
     # -- the handshake ----------------------------------------------------
 
@@ -440,7 +408,7 @@ class ClientMachine:
         if not 200 <= status < 300:
             raise self._fail(HandshakeRefused(status, error_body(body)))
         try:
-            packets = decode_payload(body, self.loads)
+            packets = decode_payload(body, self.loads, self._kernels)
         except ProtocolError:
             raise self._fail(_unexpected()) from None
         ptype, data, _ = packets[0]
@@ -455,14 +423,8 @@ class ClientMachine:
         return actions
 
     def handshake_message(self, message, now):
-        """The first websocket message of a websocket-only connection.
-
-        Args:
-            message: the message (str or bytes).
-            now: the monotonic time it arrived.
-
-        Returns:
-            No actions (a list, for symmetry).
+        """The first ``message`` (str or bytes) of a websocket-only
+        connection arrived at ``now``; returns no actions.
 
         Raises:
             HandshakeInvalid: it is not a valid open packet.
@@ -482,24 +444,22 @@ class ClientMachine:
 
     def handshake_refused(self, status, body) -> NoReturn:
         """The server refused the websocket handshake with an HTTP status.
+        (This and the next two events raise in any state; only a CONNECTING
+        machine becomes CLOSED.)
 
         Raises:
-            HandshakeRefused: always; its second argument is the body as
-                JSON, or its text.
+            HandshakeRefused: always (with the body as JSON, or its text).
         """
         raise self._fail(HandshakeRefused(status, error_body(
             body, text_fallback=self.transport == 'websocket')))
 
     def handshake_unreachable(self, detail='') -> NoReturn:
-        """The handshake request failed below HTTP.
-
-        Args:
-            detail: what failed (the I/O error's text).
+        """The handshake request failed below HTTP; ``detail`` is the I/O
+        error's text.
 
         Raises:
-            HandshakeUnreachable: always: over polling with ``detail`` as
-                its message (python-engineio's), over websocket with
-                ``'Connection error'``.
+            HandshakeUnreachable: always: with ``detail`` over polling, with
+                ``'Connection error'`` over websocket (python-engineio's).
         """
         if self.transport == 'polling':
             error = HandshakeUnreachable(
@@ -635,12 +595,8 @@ class ClientMachine:
     # -- the session ------------------------------------------------------
 
     def receive_payload(self, status, body, now):
-        """A polling GET was answered.
-
-        Args:
-            status: the HTTP status.
-            body: the response body (bytes or str).
-            now: the monotonic time it arrived.
+        """A polling GET was answered at ``now`` with ``status`` and
+        ``body`` (bytes or str).
 
         Returns:
             The actions for its packets; an error status or an invalid
@@ -652,7 +608,7 @@ class ClientMachine:
             return self._error('Unexpected status code %s in server '
                                'response, aborting' % status)
         try:
-            packets = decode_payload(body, self.loads)
+            packets = decode_payload(body, self.loads, self._kernels)
         except ProtocolError as exc:
             return self._invalid(exc)
         self.deadline = now + self.window
@@ -663,11 +619,8 @@ class ClientMachine:
         return actions
 
     def receive_message(self, message, now):
-        """A websocket message arrived on the session's websocket.
-
-        Args:
-            message: the message (str or bytes).
-            now: the monotonic time it arrived.
+        """A ``message`` (str or bytes) arrived on the session's websocket
+        at ``now``.
 
         Returns:
             The actions for it; an invalid packet ends the session
@@ -727,8 +680,10 @@ class ClientMachine:
 
         Returns:
             The actions of the close: ``'server disconnect'`` when clean,
-            else ``'transport error'`` (a ``'ping timeout'`` cause past the
-            heartbeat deadline).
+            else ``'transport error'`` (its cause ``'ping timeout'`` past
+            the heartbeat deadline; else, as the JavaScript client names
+            it, ``'transport close'`` for a websocket and ``'transport
+            error'`` for a polling request).
         """
         if self.state is CLOSED or self.state is CONNECTING:
             return []
@@ -736,7 +691,9 @@ class ClientMachine:
             return self._close(TRANSPORT_CLOSE, True)
         if now >= self.deadline:
             return self.expire(now)
-        return self._error(detail)
+        return self._error(detail, TRANSPORT_CLOSE
+                           if self.transport == 'websocket'
+                           else TRANSPORT_ERROR)
 
     def expire(self, now):
         """The heartbeat check.
@@ -801,10 +758,10 @@ class ClientMachine:
     def _invalid(self, exc):
         return self._error('Invalid packet from server (%s), aborting' % exc)
 
-    def _error(self, detail):
+    def _error(self, detail, cause=TRANSPORT_ERROR):
         if self.logger:
             self.logger.warning('%s', detail)
-        return self._close(TRANSPORT_ERROR, False)
+        return self._close(cause, False, TRANSPORT_ERROR)
 
     def _close(self, cause, clean, reason=None):
         actions = []
@@ -842,4 +799,4 @@ class ClientMachine:
     def payloads(self, items):
         """The POST bodies (str) carrying ``items`` within the server's
         ``maxPayload``."""
-        return encode_payloads(items, self.max_payload)
+        return encode_payloads(items, self.max_payload, self._kernels)

@@ -78,16 +78,6 @@ def test_handshake_validation():
             core.Handshake(data)
 
 
-def test_decode_frames():
-    assert core.decode_frame('4hello', loads) == (4, 'hello', False)
-    assert core.decode_frame('4{"a":1}', loads) == (4, {'a': 1}, False)
-    assert core.decode_frame(b'\x00\x01', loads) == (4, b'\x00\x01', True)
-    assert core.decode_frame('2', loads) == (2, '', False)
-    for bad in ('', '7', 'x', 'bnot-base64!'):
-        with pytest.raises(core.ProtocolError):
-            core.decode_frame(bad, loads)
-
-
 def test_decode_payload_any_number_of_packets():
     body = '\x1e'.join(['4m%d' % i for i in range(500)] + ['bAAE=', '2'])
     packets = core.decode_payload(body.encode(), loads)
