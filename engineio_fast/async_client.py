@@ -119,12 +119,11 @@ class AsyncClient(base_server.AsyncioUtilities, base_client.BaseClient):
         coroutine; it waits only when the outgoing queue is full. Text
         with a lone surrogate (which UTF-8 cannot carry) raises
         ``UnicodeEncodeError`` and is not sent."""
-        outgoing = self._outgoing(data)
-        if outgoing is None:
+        conn = self._conn
+        item = self._outgoing(conn, data)
+        if item is None:
             return
-        conn, item = outgoing
-        state = conn.machine.state
-        if state is _WEBSOCKET:
+        if conn.machine.state is _WEBSOCKET:
             batch = conn.batch
             batch.put(item)
             if batch.behind():

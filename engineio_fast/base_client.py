@@ -50,6 +50,8 @@ from .exceptions import ConnectionError
 from .protocol import client_machine as cm
 
 default_logger = logging.getLogger('engineio.client')
+_CLOSED = cm.CLOSED
+_MESSAGE = cm.MESSAGE
 
 #: the connected clients, disconnected on SIGINT when ``handle_sigint``
 connected_clients: 'list[Any]' = []
@@ -96,11 +98,11 @@ def _compact_dumps(json_module):
 
 
 @types.coroutine
-def drive(flow):
+def drive(flow, asynchronous=True):
     """Perform ``flow`` (see the module docstring) and return what it
     returns. A generator-based coroutine: ``AsyncClient`` awaits it;
-    ``Client``, whose steps never return an awaitable, runs it to its end
-    with one ``send(None)``."""
+    ``Client`` (``asynchronous`` False: its steps never return an
+    awaitable) runs it to its end with one ``send(None)``."""
     value = error = None
     try:
         while True:
@@ -112,7 +114,7 @@ def drive(flow):
             value = error = None
             try:
                 value = step[0](*step[1:])
-                if isawaitable(value):
+                if asynchronous and isawaitable(value):
                     value = yield from value.__await__()
             except Exception as exc:
                 error = exc
@@ -380,16 +382,16 @@ class BaseClient(HandlerRegistry):
             self.logger.info('%s packet %s data %s', direction, name,
                              '<binary>' if isinstance(data, bytes) else data)
 
-    def _outgoing(self, data):
-        """``(conn, item)`` for ``send(data)``, or None when not connected
-        (the message is dropped)."""
-        conn = self._conn
+    def _outgoing(self, conn, data):
+        """The item for ``send(data)`` on ``conn`` (the current
+        connection), or None when not connected (the message is
+        dropped)."""
         if conn is None or self.state != 'connected' or \
-                conn.machine.state is cm.CLOSED:
+                conn.machine.state is _CLOSED:
             return None
         item = conn.machine.encode_message(data)
-        self._log_packet('Sending', cm.MESSAGE, data)
-        return conn, item
+        self._log_packet('Sending', _MESSAGE, data)
+        return item
 
     def _release(self, conn):
         """Forget ``conn`` if it is the current connection; True if it

@@ -99,9 +99,10 @@ class Client(base_client.BaseClient):
         room); a client that is not connected drops the message. Text with
         a lone surrogate (which UTF-8 cannot carry) raises
         ``UnicodeEncodeError`` and is not sent."""
-        outgoing = self._outgoing(data)
-        if outgoing is not None:
-            self._send_item(*outgoing)
+        conn = self._conn
+        item = self._outgoing(conn, data)
+        if item is not None:
+            self._send_item(conn, item)
 
     def disconnect(self, abort=False, reason=None):
         """Disconnect from the server.
@@ -146,10 +147,10 @@ class Client(base_client.BaseClient):
     def _run(flow):
         """Perform a flow in this thread; return what it returns."""
         try:
-            base_client.drive(flow).send(None)
+            base_client.drive(flow, False).send(None)
         except StopIteration as done:
             return done.value
-        raise RuntimeError('a step of a Client flow returned an awaitable')
+        raise RuntimeError('a Client flow did not end')  # pragma: no cover
 
     def _io_request(self, conn, method, url, timeout, body=None):
         return conn.http.request(method, url, *self._request_args(
@@ -242,6 +243,8 @@ class Client(base_client.BaseClient):
         ws = conn.ws
         m = conn.machine
         lock = conn.lock
+        acquire = lock.acquire    # (faster than ``with lock`` per message)
+        release = lock.release
         receive = m.receive_message
         perform = self._io_perform
         while True:
@@ -263,8 +266,11 @@ class Client(base_client.BaseClient):
                 if actions:
                     return perform(conn, actions)
                 continue
-            with lock:
+            acquire()
+            try:
                 actions = receive(message, _monotonic())
+            finally:
+                release()
             if actions:
                 perform(conn, actions)
                 if actions[-1][0] == _CLOSE_SESSION:

@@ -633,6 +633,10 @@ class ClientMachine:
         except ValueError as exc:
             return self._invalid(exc)
         self.deadline = now + self.window
+        if ptype == MESSAGE:
+            logger = self.logger
+            if logger is None or not logger.isEnabledFor(logging.INFO):
+                return [(DELIVER, data)]
         actions = []
         self._packet(ptype, data, actions)
         return actions
@@ -640,7 +644,7 @@ class ClientMachine:
     def _packet(self, ptype, data, actions):
         """Append the actions for one incoming packet; True once closed."""
         logger = self.logger
-        if logger and logger.isEnabledFor(logging.INFO):
+        if logger is not None and logger.isEnabledFor(logging.INFO):
             logger.info('Received packet %s data %s', NAMES[ptype],
                         '<binary>' if isinstance(data, bytes) else data)
         if ptype == MESSAGE:
