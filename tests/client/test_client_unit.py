@@ -1,6 +1,6 @@
 """engineio_fast.Client and AsyncClient: the sans-I/O helpers of
 engineio_fast.protocol.client_machine byte for byte (the machine itself:
-test_client_machine.py), then both clients over real
+tests/protocol/test_client_machine.py), then both clients over real
 sockets on 127.0.0.1 against our own servers (AsyncServer under uvicorn,
 the threading Server on Werkzeug) and against small scripted servers that
 misbehave (silence, garbage, unknown packets, 500s, oversized bodies)."""

@@ -21,7 +21,7 @@ try:  # tests.client is a package once tests/client/__init__.py exists; plain mo
 except ImportError:
     from conftest import HERE, SLACK, TRANSPORTS, JSServer, Session, load_impl
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = [pytest.mark.interop, pytest.mark.timeout(90)]
 JS_CLIENT = os.path.join(HERE, 'js_client.mjs')
 HEARTBEAT = 0.5 + 0.5  # js_server's pingInterval + pingTimeout
 
