@@ -565,7 +565,7 @@ class BaseClient(HandlerRegistry):
                     ws = None
             except Exception as exc:
                 with lock:
-                    pending = list(m.probe_failed(exc))
+                    pending = list(m.probe_failed(repr(exc)))
         if ws is not None and conn.ws is not ws:
             # the session closed during the probe
             yield self._io_ws_abort, ws
