@@ -1,30 +1,62 @@
 """What :class:`~engineio_fast.Client` and :class:`~engineio_fast.AsyncClient`
-share: options, handlers, logging, SIGINT handling and the pieces of the
-websocket handshake (headers, cookies, TLS) derived from the HTTP session;
-then the synchronous client's bounded outgoing queue (:class:`Outbox`) and
-in-order handler runner (:class:`Dispatcher`)."""
+share: options, handlers, logging, SIGINT handling, the websocket handshake
+options derived from the HTTP session, and the connection flow itself.
+
+The protocol decisions are the client machine's
+(:class:`~engineio_fast.protocol.client_machine.ClientMachine`). The order in
+which a client performs I/O around it (the handshake, the connect handler,
+the websocket probe, the polling loops, the disconnect) is written once
+here, as *flows*: generators that yield the I/O they need as
+``(function, *args)`` steps. :func:`drive` performs a flow: it calls each
+step's function, awaits the result when it is awaitable (``AsyncClient``'s
+steps are coroutines, ``Client``'s return at once), sends the result back
+into the flow or throws the exception in. The step functions are a
+client's I/O primitives, its ``_io_*`` methods::
+
+    _io_request(conn, method, url, timeout, body=None) -> (status, bytes)
+    _io_ws_open(conn, url) -> ws       _io_ws_recv(ws, timeout) -> message
+    _io_ws_send(ws, item)              _io_ws_abort(ws)     _io_ws_close(ws)
+    _io_send_last(conn, item)          _io_call(fn, *args) -> its result
+    _io_perform(conn, actions)         _io_switch(conn, ws)
+    _io_take(conn) -> items or None    _io_wait_end(conn)
+    _io_stop(conn)                     _io_join(conn, abort)
+    _io_finalize(conn)                 _io_close_http(conn)
+
+and a client also gives ``_connection(machine, headers)`` (its
+:class:`Connection`), ``_spawn(target, conn, name)`` (a thread or a task
+running ``target(conn)``), ``_read_loop(conn)``, ``_write_loop(conn)``,
+``_ws_reader(conn)`` and ``_run(flow)``.
+
+A connection's ``lock`` serialises the events passed to its machine (a lock
+in ``Client``, whose reader, writer and callers are threads; a no-op in
+``AsyncClient``); no flow holds it across a step.
+"""
 
 import json as _stdjson
 import logging
 import signal
 import threading
 import time
-from collections import deque
+import types
+from inspect import isawaitable
 from typing import Any
 
-from . import exceptions, packet
 from . import json as _json
+from . import packet
 from .adapters.clients import http_sessions as client_http
+from .adapters.clients import websocket as ws_io
 from .base_server import HandlerRegistry, make_logger
-from .protocol import client_machine as _core
+from .exceptions import ConnectionError
+from .protocol import client_machine as cm
 
 default_logger = logging.getLogger('engineio.client')
+_CLOSED = cm.CLOSED
+_MESSAGE = cm.MESSAGE
 
 #: the connected clients, disconnected on SIGINT when ``handle_sigint``
 connected_clients: 'list[Any]' = []
 original_signal_handler = None
 
-VALID_TRANSPORTS = ('polling', 'websocket')
 # websocket options python-engineio users pass under other names
 # (websocket-client's ``header``/``timeout``, aiohttp's ``headers``)
 _HEADER_OPTIONS = ('header', 'headers', 'additional_headers')
@@ -65,31 +97,53 @@ def _compact_dumps(json_module):
     return compact
 
 
-def error_body_json(body, loads=_json.loads):
-    """The server's error body decoded as JSON, or None (python-engineio
-    passes it as the second argument of ``ConnectionError``)."""
-    if not body:
-        return None
+@types.coroutine
+def drive(flow, asynchronous=True):
+    """Perform ``flow`` (see the module docstring) and return what it
+    returns. A generator-based coroutine: ``AsyncClient`` awaits it;
+    ``Client`` (``asynchronous`` False: its steps never return an
+    awaitable) runs it to its end with one ``send(None)``."""
+    value = error = None
     try:
-        return loads(body.decode('utf-8') if isinstance(body, bytes)
-                     else body)
-    except (ValueError, RecursionError):
-        return None
+        while True:
+            try:
+                step = flow.send(value) if error is None \
+                    else flow.throw(error)
+            except StopIteration as done:
+                return done.value
+            value = error = None
+            try:
+                value = step[0](*step[1:])
+                if asynchronous and isawaitable(value):
+                    value = yield from value.__await__()
+            except Exception as exc:
+                error = exc
+    finally:
+        flow.close()
 
 
-def status_error(status, body, text_fallback=False):
-    """The ``ConnectionError`` for a refused connection: the second
-    argument is the server's body decoded as JSON (None if it is not JSON,
-    as python-engineio gives it; with ``text_fallback``, used for refused
-    websocket handshakes, the body's text)."""
-    if isinstance(body, (bytearray, memoryview)):
-        body = bytes(body)
-    arg = error_body_json(body)
-    if arg is None and text_fallback and body:
-        arg = body[:4096].decode('utf-8', 'replace') \
-            if isinstance(body, bytes) else body[:4096]
-    return exceptions.ConnectionError(
-        'Unexpected status code {} in server response'.format(status), arg)
+class Connection:
+    """One connection: its machine and the I/O objects a client keeps for
+    it (each client adds its own).
+
+    Args:
+        machine: the connection's :class:`ClientMachine`.
+        headers: the extra HTTP headers of every request.
+        outbox: the queue of items for the polling writer.
+        lock: the context manager that serialises the machine's events.
+        now: the client's monotonic clock (a function).
+    """
+
+    def __init__(self, machine, headers, outbox, lock, now):
+        self.machine = machine
+        self.headers = headers
+        self.outbox = outbox
+        self.lock = lock
+        self.now = now
+        self.http = None        # a client_http adapter
+        self.ws = None          # the websocket carrying the session
+        self.reader = None
+        self.writer = None
 
 
 class BaseClient(HandlerRegistry):
@@ -141,11 +195,11 @@ class BaseClient(HandlerRegistry):
     class reason:
         """Disconnection reasons passed to the disconnect handler."""
         #: Client-initiated disconnection.
-        CLIENT_DISCONNECT = 'client disconnect'
+        CLIENT_DISCONNECT = cm.CLIENT_DISCONNECT
         #: Server-initiated disconnection.
-        SERVER_DISCONNECT = 'server disconnect'
+        SERVER_DISCONNECT = cm.SERVER_DISCONNECT
         #: Transport error (including a server that went silent).
-        TRANSPORT_ERROR = 'transport error'
+        TRANSPORT_ERROR = cm.TRANSPORT_ERROR
 
     def __init__(self, logger=False, json=None, request_timeout=5,
                  http_session=None, ssl_verify=True, handle_sigint=True,
@@ -218,22 +272,19 @@ class BaseClient(HandlerRegistry):
         (None before the first connection)."""
         return self.current_transport
 
-    # -- helpers shared by both I/O layers ----------------------------------
+    # -- helpers of both clients --------------------------------------------
 
-    def _check_connect_args(self, transports):
+    def _machine(self, url, transports, engineio_path):
+        """The machine for a new connection (ValueError for no valid
+        transport, or a client that is connected)."""
         if self.state != 'disconnected':
             raise ValueError('Client is not in a disconnected state')
-        if transports is not None:
-            if isinstance(transports, str):
-                transports = [transports]
-            transports = [t for t in transports if t in VALID_TRANSPORTS]
-            if not transports:
-                raise ValueError('No valid transports provided')
-        self.transports = transports or list(VALID_TRANSPORTS)
-
-    def _json_codec(self):
         json_module = packet.Packet.json
-        return json_module.loads, _compact_dumps(json_module)
+        machine = cm.ClientMachine(url, engineio_path, transports,
+                                   json_module.loads,
+                                   _compact_dumps(json_module), self.logger)
+        self.transports = machine.transports
+        return machine
 
     def _disconnect_args(self, reason):
         arity = self._arity.get('disconnect')
@@ -241,21 +292,20 @@ class BaseClient(HandlerRegistry):
             return ()
         return (reason,)
 
-    def _adopt_handshake(self, core, transport):
-        self.sid = core.sid
-        self.upgrades = core.upgrades
-        self.ping_interval = core.ping_interval
-        self.ping_timeout = core.ping_timeout
-        self.current_transport = transport
-
     def _reset(self):
         self.state = 'disconnected'
         self.sid = None
 
+    def _remove_connected(self):
+        try:
+            connected_clients.remove(self)
+        except ValueError:
+            pass
+
     def _url_timestamp(self):
         if not self.timestamp_requests:
             return ''
-        return _core.timestamp_param(time.time())
+        return cm.timestamp_param(time.time())
 
     def _wrap_http(self):
         """The adapter for the user's session (``self.http``), or None."""
@@ -332,223 +382,298 @@ class BaseClient(HandlerRegistry):
             self.logger.info('%s packet %s data %s', direction, name,
                              '<binary>' if isinstance(data, bytes) else data)
 
+    def _outgoing(self, conn, data):
+        """The item for ``send(data)`` on ``conn`` (the current
+        connection), or None when not connected (the message is
+        dropped)."""
+        if conn is None or self.state != 'connected' or \
+                conn.machine.state is _CLOSED:
+            return None
+        item = conn.machine.encode_message(data)
+        self._log_packet('Sending', _MESSAGE, data)
+        return item
 
-# -- thread helpers of the synchronous client ---------------------------------
+    def _release(self, conn):
+        """Forget ``conn`` if it is the current connection; True if it
+        was."""
+        if self._conn is not conn:
+            return False
+        self._remove_connected()
+        self._reset()
+        return True
 
-_monotonic = time.monotonic
-# a handler that has run this long while messages wait gets a helper
-# worker, so one that waits for a later message (python-socketio's call())
-# cannot deadlock the connection
-STALL_SECONDS = 0.1
-MAX_WORKERS = 8
-MAX_PENDING_MESSAGES = 1024
-WORKER_IDLE_SECONDS = 5.0
+    def _start(self, conn):
+        """Start the loops of an open session: the reader, and while
+        polling the writer."""
+        m = conn.machine
+        with conn.lock:
+            m.touch(conn.now())     # connect()'s time is not the server's
+        if m.state is cm.POLLING:
+            conn.outbox.bounded = True
+            conn.writer = self.write_loop_task = self._spawn(
+                self._write_loop, conn, 'writer')
+        if m.state is cm.POLLING or m.state is cm.WEBSOCKET:
+            conn.reader = self.read_loop_task = self._spawn(
+                self._read_loop, conn, 'reader')
 
+    # -- the flows ----------------------------------------------------------
 
-class Outbox:
-    """Outgoing items waiting for the polling writer (or for the websocket
-    to take over). Bounded once ``bounded`` is set: ``put`` then waits for
-    room; ``force`` puts (pongs, close) never wait."""
-
-    def __init__(self, max_items, max_bytes):
-        lock = threading.Lock()
-        self._ready = threading.Condition(lock)
-        self._space = threading.Condition(lock)
-        self._items = []
-        self._bytes = 0
-        self._closed = False
-        self._max_items = max_items
-        self._max_bytes = max_bytes
-        self.bounded = False
-
-    def put(self, item, force=False):
-        size = _core.item_size(item)
-        with self._ready:
-            if not force and self.bounded:
-                while (not self._closed and self._items
-                       and (len(self._items) >= self._max_items
-                            or self._bytes + size > self._max_bytes)):
-                    self._space.wait()
-            if self._closed:
-                return False
-            self._items.append(item)
-            self._bytes += size
-            self._ready.notify()
-            return True
-
-    def take(self, block=True):
-        """All waiting items; None once closed and drained."""
-        with self._ready:
-            while block and not self._items and not self._closed:
-                self._ready.wait()
-            items = self._items
-            if not items:
-                return None if self._closed else []
-            self._items = []
-            self._bytes = 0
-            self._space.notify_all()
-            return items
-
-    def close(self, discard=False):
-        with self._ready:
-            self._closed = True
-            if discard:
-                self._items = []
-                self._bytes = 0
-            self._ready.notify_all()
-            self._space.notify_all()
-
-
-class _StallWatch:
-    """One thread per process that gives stalled dispatchers a helper
-    worker (see :class:`Dispatcher`)."""
-
-    def __init__(self):
-        self._cond = threading.Condition(threading.Lock())
-        self._watched = set()
-        self._thread = None
-
-    def add(self, dispatcher):
-        with self._cond:
-            if dispatcher in self._watched:
-                return
-            self._watched.add(dispatcher)
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(
-                    target=self._run, name='engineio-client-stallwatch',
-                    daemon=True)
-                self._thread.start()
-            self._cond.notify()
-
-    def _run(self):
-        while True:
-            with self._cond:
-                while not self._watched:
-                    self._cond.wait()
-                self._cond.wait(STALL_SECONDS)
-                watched = list(self._watched)
-            now = _monotonic()
-            for d in watched:
-                try:
-                    keep = d._check(now)
-                except Exception:  # pragma: no cover - never kill the watch
-                    keep = False
-                if not keep:
-                    with self._cond:
-                        if not d._watched:
-                            self._watched.discard(d)
-
-
-_stall_watch = _StallWatch()
-
-
-class Dispatcher:
-    """Runs a connection's message handlers in arrival order on a worker
-    thread, off the reader (a handler may block without stalling the
-    heartbeat). When the running handlers make no progress for
-    ``STALL_SECONDS`` while messages wait, a helper worker is added (up to
-    ``MAX_WORKERS``); extra workers retire once idle. ``put`` waits while
-    ``MAX_PENDING_MESSAGES`` are pending (backpressure on the reader)."""
-
-    def __init__(self, logger):
-        lock = threading.Lock()
-        self._cond = threading.Condition(lock)
-        self._space = threading.Condition(lock)
-        self._items = deque()
-        self._workers = 0
-        self._idle = 0
-        self._closed = False
-        self._progress = 0.0
-        self._watched = False
-        self._threads = set()
-        self._logger = logger
-
-    def put(self, fn, args, force=False):
-        with self._cond:
-            while (not force and not self._closed
-                   and len(self._items) >= MAX_PENDING_MESSAGES):
-                self._space.wait()
-            if self._closed:
-                return False
-            self._items.append((fn, args))
-            self._wake()
-            return True
-
-    def finish(self, fn, args):
-        """Queue a last call, after which the workers end."""
-        with self._cond:
-            if self._closed:
-                return False
-            self._items.append((fn, args))
-            self._closed = True
-            self._wake()
-            return True
-
-    def _wake(self):
-        if self._idle:
-            self._cond.notify()
-        if not self._workers:
-            self._spawn()
-        elif len(self._items) > self._idle and not self._watched:
-            # more waiting than idle workers (an idle count includes a
-            # worker notified but not yet running): watch for a stall
-            self._watched = True
-            _stall_watch.add(self)
-
-    def close(self):
-        """Drop what is pending; the workers end after their current call."""
-        with self._cond:
-            self._closed = True
-            self._items.clear()
-            self._cond.notify_all()
-            self._space.notify_all()
-
-    def in_worker(self):
-        return threading.current_thread() in self._threads
-
-    def _spawn(self):
-        self._workers += 1
-        self._progress = _monotonic()
-        threading.Thread(target=self._run, name='engineio-client-handler',
-                         daemon=True).start()
-
-    def _check(self, now):
-        with self._cond:
-            if len(self._items) <= self._idle:
-                self._watched = False
-                return False
-            if (now - self._progress >= STALL_SECONDS
-                    and self._workers < MAX_WORKERS):
-                self._spawn()
-            return True
-
-    def _run(self):
-        me = threading.current_thread()
-        cond = self._cond
-        with cond:
-            self._threads.add(me)
+    def _connect_flow(self, url, headers, transports, engineio_path):
+        """``connect()``: the handshake, the connect handler, the packets
+        that came with the open packet, the upgrade, then the loops."""
+        m = self._machine(url, transports, engineio_path)
+        if self.http is None and self.http_factory is not None:
+            self.http = yield self._io_call, self.http_factory
+        conn = self._connection(m, dict(headers or {}))
+        conn.http = self._wrap_http()
+        if conn.http is None and m.transport == 'polling':
+            conn.http = self._default_http()
+        try:
+            if m.transport == 'polling':
+                actions = yield from self._polling_handshake(conn)
+            else:
+                actions = yield from self._websocket_handshake(conn)
+        except Exception:
+            yield self._io_close_http, conn
+            self._reset()
+            raise
+        self.sid = m.sid
+        self.upgrades = m.handshake.upgrades
+        self.ping_interval = m.handshake.ping_interval
+        self.ping_timeout = m.handshake.ping_timeout
+        self.current_transport = m.transport
+        self.base_url = m.url
+        self._conn = conn
+        self.state = 'connected'
+        connected_clients.append(self)
+        handler = self.handlers.get('connect')
+        if handler is not None:
             try:
-                while True:
-                    if not self._items:
-                        if self._closed or self._idle:
-                            return
-                        self._idle += 1
-                        cond.wait(WORKER_IDLE_SECONDS)
-                        self._idle -= 1
-                        if not self._items:
-                            if self._closed or self._workers > 1:
-                                return
-                            continue
-                    fn, args = self._items.popleft()
-                    self._space.notify()
-                    cond.release()
-                    try:
-                        fn(*args)
-                    except Exception:
-                        self._logger.exception('message handler error')
-                    finally:
-                        cond.acquire()
-                        self._progress = _monotonic()
-            finally:
-                self._workers -= 1
-                self._threads.discard(me)
+                yield self._io_call, handler
+            except Exception as exc:
+                self.logger.exception('connect handler error')
+                yield from self._abandon_flow(conn)
+                raise ConnectionError(
+                    'Connect handler failed: ' + str(exc)) from None
+        if actions and m.state is not cm.CLOSED:
+            yield self._io_perform, conn, actions
+        yield from self._upgrade_flow(conn)
+        self._start(conn)
+        return True if m.transports[0] == 'websocket' else None
+
+    def _polling_handshake(self, conn):
+        m = conn.machine
+        url = self.base_url = m.poll_url
+        self.logger.info('Attempting polling connection to %s', url)
+        try:
+            status, body = yield (self._io_request, conn, 'GET',
+                                  url + self._url_timestamp(),
+                                  self.request_timeout)
+        except client_http.TooLarge:
+            m.handshake_unreadable()
+        except Exception as exc:
+            self.logger.info('HTTP GET request to %s failed with error %s.',
+                             url, exc)
+            m.handshake_unreachable(str(exc))
+        actions = m.handshake_response(status, body, conn.now())
+        self.logger.info('Polling connection accepted with %s',
+                         m.handshake.data)
+        return actions
+
+    def _websocket_handshake(self, conn):
+        m = conn.machine
+        url = self.base_url = m.ws_url
+        self.logger.info('Attempting WebSocket connection to %s', url)
+        try:
+            ws = yield (self._io_ws_open, conn,
+                        url + self._url_timestamp())
+        except ws_io.ERRORS as exc:
+            refused = ws_io.refusal(exc)
+            if refused is not None:
+                m.handshake_refused(*refused)
+            self.logger.info('WebSocket connection failed: %s', exc)
+            m.handshake_unreachable(str(exc))
+        try:
+            message = yield self._io_ws_recv, ws, self.request_timeout
+            actions = m.handshake_message(message, conn.now())
+        except ws_io.ERRORS:
+            yield self._io_ws_abort, ws
+            m.handshake_unreadable()
+        except cm.HandshakeError:
+            yield self._io_ws_abort, ws
+            raise
+        conn.ws = self.ws = ws
+        self.logger.info('WebSocket connection accepted with %s',
+                         m.handshake.data)
+        return actions
+
+    def _abandon_flow(self, conn):
+        """The connect handler failed: tell the server (best effort) and
+        drop the connection."""
+        self._remove_connected()
+        with conn.lock:
+            actions = conn.machine.abandon()
+        for kind, item in actions:
+            if kind == cm.SEND and conn.ws is not None:
+                yield self._io_send_last, conn, item
+                yield self._io_ws_close, conn.ws
+            elif kind == cm.SEND:
+                try:
+                    yield (self._io_request, conn, 'POST',
+                           conn.machine.poll_url, self.request_timeout, item)
+                except Exception:
+                    pass
+        self._conn = None
+        yield self._io_close_http, conn
+        self._reset()
+
+    def _upgrade_flow(self, conn):
+        """The websocket upgrade, when the machine wants one. It runs in
+        ``connect()`` before the polling loops start (as python-engineio
+        orders it), so when the machine asks to pause polling there is no
+        request in flight to wait for."""
+        m = conn.machine
+        lock = conn.lock
+        with lock:
+            pending = list(m.begin_upgrade())
+        ws = None
+        while pending:
+            kind, arg = pending.pop(0)
+            try:
+                if kind == cm.OPEN_PROBE:
+                    self.logger.info('Attempting WebSocket upgrade to %s',
+                                     arg)
+                    ws = yield (self._io_ws_open, conn,
+                                arg + self._url_timestamp())
+                    with lock:
+                        pending += m.probe_opened()
+                elif kind == cm.PROBE_SEND:
+                    yield self._io_ws_send, ws, arg
+                elif kind == cm.PROBE_RECV:
+                    message = yield (self._io_ws_recv, ws,
+                                     self.request_timeout)
+                    with lock:
+                        pending += m.probe_message(message)
+                elif kind == cm.PAUSE_POLLING:
+                    with lock:
+                        pending += m.polling_paused()
+                elif kind == cm.SWITCH:
+                    yield self._io_switch, conn, ws
+                    self.logger.info('WebSocket upgrade was successful')
+                elif kind == cm.ABORT_PROBE and ws is not None:
+                    yield self._io_ws_abort, ws
+                    ws = None
+            except Exception as exc:
+                with lock:
+                    pending = list(m.probe_failed(repr(exc)))
+        if ws is not None and conn.ws is not ws:
+            # the session closed during the probe
+            yield self._io_ws_abort, ws
+
+    def _poll_flow(self, conn):
+        """The polling reader: one GET after another while the session
+        polls; each read waits no longer than the heartbeat deadline."""
+        m = conn.machine
+        lock = conn.lock
+        now = conn.now
+        while m.state is cm.POLLING:
+            with lock:
+                actions = m.expire(now())
+            if not actions:
+                try:
+                    status, body = yield (
+                        self._io_request, conn, 'GET',
+                        m.poll_url + self._url_timestamp(),
+                        max(m.time_left(now()), 0))
+                except Exception as exc:
+                    with lock:
+                        actions = m.transport_lost(
+                            'Polling GET failed: %s' % exc, now())
+                else:
+                    with lock:
+                        actions = m.receive_payload(status, body, now())
+            if actions:
+                yield self._io_perform, conn, actions
+            with lock:
+                # time spent waiting for the handlers is not the server's
+                m.touch(now())
+
+    def _post_flow(self, conn):
+        """The polling writer: what is queued goes out in POSTs that fit the
+        server's ``maxPayload``, until the queue is closed and drained."""
+        m = conn.machine
+        while True:
+            items = yield self._io_take, conn
+            if items is None:
+                return
+            for body in m.payloads(items):
+                try:
+                    status, _ = yield (self._io_request, conn, 'POST',
+                                       m.poll_url, self.request_timeout,
+                                       body)
+                except Exception as exc:
+                    with conn.lock:
+                        actions = m.transport_lost(
+                            'Polling POST failed: %s' % exc, conn.now())
+                else:
+                    with conn.lock:
+                        actions = m.post_answer(status)
+                if actions:
+                    yield self._io_perform, conn, actions
+
+    def _read_flow(self, conn):
+        """The reader: the polling GETs, or the websocket's ``_ws_reader``;
+        whatever ends it ends the session, if nothing else did."""
+        detail = 'the reader ended'
+        clean = False
+        try:
+            if conn.machine.state is cm.POLLING:
+                yield from self._poll_flow(conn)
+            else:
+                yield self._ws_reader, conn
+        except ws_io.ERRORS as exc:
+            detail = 'WebSocket connection closed: %s' % exc
+            clean = ws_io.closed_cleanly(exc)
+        except Exception:
+            self.logger.exception('Unexpected error in the read loop')
+        with conn.lock:
+            actions = conn.machine.transport_lost(detail, conn.now(), clean)
+        if actions:
+            yield self._io_perform, conn, actions
+
+    def _disconnect_flow(self, abort, reason):
+        """``disconnect()``: the close packet, the disconnect handler, the
+        websocket's closing handshake, the loops' end (unless ``abort``)."""
+        conn = self._conn
+        if conn is None or conn.finished.is_set():
+            self._reset()
+            return
+        with conn.lock:
+            actions = conn.machine.disconnect(reason)
+        if not actions:
+            # already ending (server close, transport error, another
+            # caller): wait for it, unless that would wait for ourselves
+            if not abort:
+                yield self._io_wait_end, conn
+            return
+        if self.state == 'connected':
+            self.state = 'disconnecting'
+        self._log_packet('Sending', cm.CLOSE, None)
+        for kind, item in actions:
+            if kind == cm.SEND:
+                yield self._io_send_last, conn, item
+        yield self._io_stop, conn
+        yield from self._disconnect_handler_flow(conn.machine.reason)
+        if conn.ws is not None:
+            yield self._io_ws_close, conn.ws
+        yield self._io_join, conn, abort
+        yield self._io_finalize, conn
+
+    def _disconnect_handler_flow(self, reason):
+        handler = self.handlers.get('disconnect')
+        if handler is None:
+            return
+        try:
+            yield (self._io_call, handler) + self._disconnect_args(reason)
+        except Exception:
+            self.logger.exception('disconnect handler error')

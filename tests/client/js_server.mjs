@@ -30,7 +30,10 @@
 //                    (len in code points for text, bytes for binary; sha1 of the UTF-8/bytes),
 //                    closed, reason, description, maxFlush (most packets in one flush),
 //                    posts: [content-length of each POST], cookies: [Cookie header of each
-//                    request after the handshake, or null], quiet}},
+//                    request after the handshake, or null], quiet, trace: [what the client
+//                    sent, in order: [transport, packet type] for each packet (pings and
+//                    pongs left out), 'upgrading' when the probe was answered, 'upgrade' when
+//                    the upgrade packet came]}},
 //    errors: [{code, message, context}]}
 // GET /_record?sid=X returns just that socket (or null).
 
@@ -110,10 +113,20 @@ engine.on('connection', (socket) => {
     upgradeHeaders: null,
     cookies: [],
     quiet: false,
+    trace: [],
   };
   record.sockets[socket.id] = rec;
 
-  socket.on('upgrade', (transport) => { rec.upgradedTo = transport.name; });
+  socket.on('upgrade', (transport) => {
+    rec.upgradedTo = transport.name;
+    rec.trace.push('upgrade');
+  });
+  socket.on('upgrading', () => { rec.trace.push('upgrading'); });
+  socket.on('packet', (packet) => {
+    if (packet.type !== 'ping' && packet.type !== 'pong') {
+      rec.trace.push([socket.transport.name, packet.type]);
+    }
+  });
   socket.on('flush', (wbuf) => {
     if (wbuf.length > rec.maxFlush) rec.maxFlush = wbuf.length;
   });

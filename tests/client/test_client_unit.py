@@ -1,5 +1,6 @@
-"""engineio_fast.Client and AsyncClient: the sans-I/O core
-(engineio_fast.protocol.client) byte for byte, then both clients over real
+"""engineio_fast.Client and AsyncClient: the sans-I/O helpers of
+engineio_fast.protocol.client_machine byte for byte (the machine itself:
+tests/protocol/test_client_machine.py), then both clients over real
 sockets on 127.0.0.1 against our own servers (AsyncServer under uvicorn,
 the threading Server on Werkzeug) and against small scripted servers that
 misbehave (silence, garbage, unknown packets, 500s, oversized bodies)."""
@@ -77,22 +78,6 @@ def test_handshake_validation():
             core.Handshake(data)
 
 
-def test_decode_open_and_frames():
-    h = core.decode_open('0{"sid":"s","pingInterval":1,"pingTimeout":2}',
-                         loads)
-    assert h.sid == 's' and h.data['pingTimeout'] == 2
-    for bad in ('', '0{bad', '4{"sid":"s"}', '9', '0"str"'):
-        with pytest.raises(core.ProtocolError):
-            core.decode_open(bad, loads)
-    assert core.decode_frame('4hello', loads) == (4, 'hello', False)
-    assert core.decode_frame('4{"a":1}', loads) == (4, {'a': 1}, False)
-    assert core.decode_frame(b'\x00\x01', loads) == (4, b'\x00\x01', True)
-    assert core.decode_frame('2', loads) == (2, '', False)
-    for bad in ('', '7', 'x', 'bnot-base64!'):
-        with pytest.raises(core.ProtocolError):
-            core.decode_frame(bad, loads)
-
-
 def test_decode_payload_any_number_of_packets():
     body = '\x1e'.join(['4m%d' % i for i in range(500)] + ['bAAE=', '2'])
     packets = core.decode_payload(body.encode(), loads)
@@ -127,36 +112,8 @@ def test_batches_respect_max_payload():
     assert core.batch_items([], 10) == []
 
 
-def test_core_heartbeat_and_classify():
-    h = core.Handshake({'sid': 's', 'pingInterval': 300, 'pingTimeout': 200})
-    c = core.ClientCore(h, 100.0, loads, dumps)
-    assert c.deadline == pytest.approx(100.5)
-    assert c.time_left(100.2) == pytest.approx(0.3)
-    c.seen(101.0)
-    assert c.deadline == pytest.approx(101.5)
-    z = core.ClientCore(core.Handshake({'sid': 's', 'pingInterval': 0,
-                                        'pingTimeout': 0}), 0.0, loads, dumps)
-    assert z.window == core.MIN_HEARTBEAT_WINDOW
-    assert c.encode_message('a') == '4a'
-    assert c.encode_message(b'\x01') == b'\x01'
-    assert c.encode_message({'a': [1, 2]}) == '4{"a":[1,2]}'
-    assert c.encode_message([1]) == '4[1]'
-    assert c.encode_message(7) == '47'
-    classify = core.ClientCore.classify
-    assert classify(4, 'x') == (core.ACT_MESSAGE, 'x')
-    assert classify(2, '') == (core.ACT_PONG, '3')
-    assert classify(2, 'probe') == (core.ACT_PONG, '3probe')
-    assert classify(1, '') == (core.ACT_CLOSE, None)
-    for t in (0, 3, 5, 6):
-        assert classify(t, '')[0] == core.ACT_NONE
-    assert c.can_upgrade(['polling', 'websocket']) is False
-    c.upgrades = ['websocket']
-    assert c.can_upgrade(['polling', 'websocket'])
-    assert not c.can_upgrade(['polling'])
-
-
 def test_outbox_bounds_and_order():
-    from engineio_fast.base_client import Outbox
+    from engineio_fast.adapters.clients.sync_io import Outbox
     box = Outbox(max_items=2, max_bytes=100)
     for i in range(5):                  # unbounded until the writer runs
         assert box.put('4%d' % i)
@@ -180,7 +137,10 @@ def test_outbox_bounds_and_order():
 
 
 def test_dispatcher_order_stall_helper_and_close():
-    from engineio_fast.base_client import STALL_SECONDS, Dispatcher
+    from engineio_fast.adapters.clients.sync_io import (
+        STALL_SECONDS,
+        Dispatcher,
+    )
     d = Dispatcher(logging.getLogger('test'))
     got = []
     for i in range(200):
