@@ -20,12 +20,10 @@ Run for both kernel sets (the session table and timer heap are kernels).
 
 import json
 
-import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from engineio_fast import _accel
 from engineio_fast.protocol import engine as E
 from engineio_fast.protocol.http import HttpPolicy, Request
 from engineio_fast.protocol.session import CLOSED, CLOSING, CONNECTING, OPEN
@@ -337,11 +335,8 @@ SETTINGS = settings(max_examples=150, stateful_step_count=40, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 
-@pytest.mark.parametrize('kernels', [
-    pytest.param(_accel.pure, id='pure'),
-    pytest.param(_accel.compiled, id='compiled', marks=pytest.mark.skipif(
-        _accel.compiled is None, reason='compiled kernels not built'))])
 def test_engine_state_machine(kernels):
+    # ``kernels``: each available kernel set (tests/conftest.py)
     machine = _machine(kernels)
     machine.TestCase.settings = SETTINGS
     machine.TestCase('runTest').runTest()
