@@ -20,6 +20,16 @@ import urllib.parse
 
 from .. import _accel
 from . import http as _http
+from .outcome import (  # noqa: F401 - the engine's public names
+    CONNECT,
+    REFUSED,
+    RESPOND,
+    WAIT,
+    WEBSOCKET,
+    EngineConfig,
+    Outcome,
+    connect_verdict,
+)
 from .packets import CLOSE as _CLOSE
 from .packets import MESSAGE as _MESSAGE
 from .packets import NOOP as _NOOP
@@ -32,12 +42,6 @@ DISCONNECT_CLIENT = 'client disconnect'
 DISCONNECT_PING_TIMEOUT = 'ping timeout'
 DISCONNECT_TRANSPORT_CLOSE = 'transport close'
 DISCONNECT_TRANSPORT_ERROR = 'transport error'
-
-# outcome kinds of Engine.handle_http
-RESPOND = 0     # send outcome.response
-CONNECT = 1     # run the connect handler, then connect_done
-WAIT = 2        # park the GET until the session's poll waker fires
-WEBSOCKET = 3   # accept the websocket and run it with outcome.link
 
 # how Engine._close tells the client (see there)
 SERVER_CLOSE = 0
@@ -56,82 +60,6 @@ _AWAITING_PROBE = float('inf')
 _K_BINARY = _accel.KIND_BINARY
 _K_JSON = _accel.KIND_JSON
 _K_NONE = _accel.KIND_NONE
-
-
-def connect_verdict(ret):
-    """What a connect handler's return value means.
-
-    Args:
-        ret: the handler's return value (None when there is no handler).
-
-    Returns:
-        ``(accepted, value)``: None and True accept; False refuses; any
-        other value refuses and is the JSON body of the 401.
-    """
-    if ret is None or ret is True:
-        return True, None
-    if ret is False:
-        return False, None
-    return False, ret
-
-
-#: the verdict of a connect handler that raised (or was cancelled)
-REFUSED = (False, None)
-
-
-class Outcome:
-    """What an adapter must do with an HTTP/websocket request."""
-
-    __slots__ = ('kind', 'response', 'session', 'link', 'events', 'jsonp')
-
-    def __init__(self, kind, response=None, session=None, link=None,
-                 events=None, jsonp=None):
-        self.kind = kind
-        self.response = response
-        self.session = session
-        self.link = link
-        self.events = events
-        self.jsonp = jsonp
-
-
-class EngineConfig:
-    """Validated server options, in the units the engine uses."""
-
-    def __init__(self, ping_interval=25, ping_timeout=20,
-                 max_http_buffer_size=1000000, allow_upgrades=True,
-                 transports=None, upgrade_timeout=10.0,
-                 max_queue_bytes=None, close_grace=None):
-        if isinstance(ping_interval, (tuple, list)):
-            self.ping_interval = float(ping_interval[0])
-            self.ping_grace = float(ping_interval[1])
-        else:
-            self.ping_interval = float(ping_interval)
-            self.ping_grace = 0.0
-        self.ping_timeout = float(ping_timeout)
-        if self.ping_interval <= 0 or self.ping_timeout <= 0:
-            raise ValueError('ping_interval and ping_timeout must be > 0')
-        self.max_http_buffer_size = int(max_http_buffer_size)
-        self.allow_upgrades = bool(allow_upgrades)
-        valid = ('polling', 'websocket')
-        if transports is None:
-            transports = list(valid)
-        elif isinstance(transports, str):
-            transports = [transports]
-        for t in transports:
-            if t not in valid:
-                raise ValueError('Invalid transport')
-        self.transports = list(transports)
-        self.upgrade_timeout = float(upgrade_timeout)
-        self.max_queue_bytes = int(max_queue_bytes or
-                                   max(16 << 20,
-                                       8 * self.max_http_buffer_size))
-        self.close_grace = float(close_grace if close_grace is not None
-                                 else min(30.0, self.ping_interval +
-                                          self.ping_timeout))
-
-    def ms(self, seconds):
-        """Milliseconds, exactly (0.3 s -> 300, not python-engineio's 0)."""
-        return int(round(seconds * 1000))
 
 
 class Engine:
