@@ -55,7 +55,7 @@ class _Resume(collections.abc.Coroutine):
         return self.send(None)
 
 
-class AsyncDriver:
+class AsyncDriver(base_server.BaseDriver):
     """What the asyncio adapters (ASGI, the built-in server) may use of an
     :class:`AsyncServer`; the contract is written in
     :mod:`engineio_fast.adapters`. One per server (``server.driver``).
@@ -64,14 +64,10 @@ class AsyncDriver:
     call per message): :attr:`fire`, :attr:`now`, :attr:`spawn`.
     """
 
-    __slots__ = ('engine', 'logger', 'per_message_deflate', 'fire', 'now',
-                 'spawn', '_server')
+    __slots__ = ('fire', 'now', 'spawn')
 
     def __init__(self, server):
-        self._server = server
-        self.engine = server._engine
-        self.logger = server.logger
-        self.per_message_deflate = server.per_message_deflate
+        super().__init__(server)
         self.fire = server._fire_events
         self.now = server._now
         self.spawn = server._spawn

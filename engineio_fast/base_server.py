@@ -88,6 +88,21 @@ class AsyncioUtilities:
         return asyncio.Event(*args, **kwargs)
 
 
+class BaseDriver:
+    """What every adapter may use of a server (``server.driver``): the
+    engine, the logger and the websocket compression option. The sync and
+    asyncio servers' drivers add their own (see
+    :mod:`engineio_fast.adapters` for the whole contract)."""
+
+    __slots__ = ('engine', 'logger', 'per_message_deflate', '_server')
+
+    def __init__(self, server):
+        self._server = server
+        self.engine = server._engine
+        self.logger = server.logger
+        self.per_message_deflate = server.per_message_deflate
+
+
 class BaseServer(HandlerRegistry):
     """Options and state common to :class:`Server` and
     :class:`AsyncServer`."""

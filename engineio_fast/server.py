@@ -29,7 +29,7 @@ def _sids(events):
     return seen
 
 
-class SyncDriver:
+class SyncDriver(base_server.BaseDriver):
     """What the WSGI adapter (adapters/wsgi/handler.py) may use of a
     :class:`Server`; the contract is written in :mod:`engineio_fast.adapters`.
     One per server (``server.driver``).
@@ -52,17 +52,13 @@ class SyncDriver:
             pending writes and kills it at ``conn.kill_at``.
     """
 
-    __slots__ = ('engine', 'lock', 'mode', 'logger', 'per_message_deflate',
-                 'ws_close_timeout', 'call', 'ensure_service', 'watch',
-                 '_server')
+    __slots__ = ('lock', 'mode', 'ws_close_timeout', 'call',
+                 'ensure_service', 'watch')
 
     def __init__(self, server):
-        self._server = server
-        self.engine = server._engine
+        super().__init__(server)
         self.lock = server._lock
         self.mode = server._mode
-        self.logger = server.logger
-        self.per_message_deflate = server.per_message_deflate
         self.ws_close_timeout = server._ws_close_timeout
         self.call = server._locked
         self.ensure_service = server._ensure_service

@@ -8,7 +8,6 @@ answers to each request below were read off the wire from node_modules'
 server; the permessage-deflate offers follow RFC 7692."""
 
 import os
-import struct
 import zlib
 
 import pytest
@@ -16,6 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engineio_fast.protocol import websocket as W
+
+from ..io.builtin_helpers import frame
 
 RFC_KEY = 'dGhlIHNhbXBsZSBub25jZQ=='          # RFC 6455 1.3
 RFC_ACCEPT = b's3pPLMBiTxaQ9kYGzzhZRbK+xOo='
@@ -215,25 +216,6 @@ def test_close_and_pong_frames():
 
 
 # -- frames to messages ------------------------------------------------------
-
-def frame(op, payload=b'', fin=True, rsv=0, mask=True):
-    """A client frame; ``rsv`` is the 3 RSV bits as an int (4 = RSV1)."""
-    if isinstance(payload, str):
-        payload = payload.encode('utf-8')
-    n = len(payload)
-    b0 = (0x80 if fin else 0) | (rsv << 4) | op
-    mbit = 0x80 if mask else 0
-    if n < 126:
-        head = struct.pack('!BB', b0, mbit | n)
-    elif n < 65536:
-        head = struct.pack('!BBH', b0, mbit | 126, n)
-    else:
-        head = struct.pack('!BBQ', b0, mbit | 127, n)
-    if not mask:
-        return head + payload
-    key = os.urandom(4)
-    return head + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
-
 
 def deflated(data):
     c = zlib.compressobj(6, zlib.DEFLATED, -15)
