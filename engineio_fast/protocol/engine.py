@@ -245,6 +245,7 @@ class Engine:
             s.queue_bytes = 0
         else:
             s.queue.append('1')
+        s.wake_poll()   # a GET held just after the upgrade gets its 400
         ws = s.ws
         if ws is not None:
             ws.closing = True
@@ -433,6 +434,17 @@ class Engine:
         if transport == 'websocket':
             return self._upgrade_request(s, req, now)
         if s.transport != 'polling':
+            hold = s.probed_at + LATE_POLL_DELAY
+            if method == 'GET' and now < hold and not s.poll_pending:
+                # upgraded a moment ago: this GET gets its 400 when a GET
+                # sent mid-upgrade would, not sooner, so that it cannot
+                # reach the client before the '3probe' the websocket
+                # carried (an ASGI server may read the websocket's '2probe'
+                # and '5' late, right before this GET)
+                s.poll_pending = True
+                s.late_until = hold
+                self._schedule(hold, s)
+                return Outcome(WAIT, session=s, jsonp=jsonp)
             return Outcome(RESPOND, policy.error(req, _http.BAD_REQUEST))
         if method == 'GET':
             if s.poll_pending:
@@ -704,6 +716,7 @@ class Engine:
             return ()
         if data == '2probe' and not s.probed:
             s.probed = True
+            s.probed_at = now
             link.out.append('3probe')
             link.wake()
             if s.late_until:

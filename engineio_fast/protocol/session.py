@@ -45,7 +45,7 @@ class Session:
                  'poll_waker', 'poll_pending', 'ws', 'probe', 'probed',
                  'upgrade_deadline', 'deadline', 'awaiting_pong',
                  'user_session', 'reason', 'final', 'late_until',
-                 '__weakref__')
+                 'probed_at', '__weakref__')
 
     def __init__(self, sid, transport):
         self.sid = sid
@@ -65,6 +65,7 @@ class Session:
         self.reason = None
         self.final = '6'           # a parked GET's answer once CLOSED
         self.late_until = 0.0      # a GET sent mid-upgrade waits until then
+        self.probed_at = 0.0       # when '2probe' was answered
 
     def wake_poll(self):
         waker = self.poll_waker

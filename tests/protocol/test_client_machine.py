@@ -452,18 +452,22 @@ def test_outgoing_items_and_payloads(make):
     assert m.payloads([b'\x00\x01', '4a']) == ['bAAE=\x1e4a']
 
 
-def test_kernels_give_the_same_actions():
-    if _accel.compiled is None:
-        pytest.skip('the compiled kernels are not built')
-    bodies = [b'4a\x1e2\x1e4{"x":1}\x1ebAAE=\x1e1', b'4\xc3\xa9', b'7']
-    runs = []
-    for k in (_accel.pure, _accel.compiled):
-        m = cm.ClientMachine(URL, transports=None, kernels=k)
-        got = [m.handshake_response(200, open_packet().encode(), 0.0)]
-        for body in bodies:
-            got.append(m.receive_payload(200, body, 1.0))
-        runs.append((got, m.state, m.reason))
-    assert runs[0] == runs[1]
+def test_each_kernel_set_gives_the_same_actions(kernels):
+    # the machine decodes with the kernel set it is given (``kernels``:
+    # each available one, tests/conftest.py): every set gives these actions
+    m = cm.ClientMachine(URL, transports=None, kernels=kernels)
+    assert m.handshake_response(200, open_packet().encode(), 0.0) == []
+    assert m.receive_payload(200, b'4\xc3\xa9\x1e2', 1.0) == [
+        (cm.DELIVER, '\xe9'), (cm.SEND, '3')]
+    assert m.receive_payload(200, b'4a\x1e2\x1e4{"x":1}\x1ebAAE=\x1e1',
+                             1.0) == [
+        (cm.DELIVER, 'a'), (cm.SEND, '3'), (cm.DELIVER, {'x': 1}),
+        (cm.DELIVER, b'\x00\x01'), (cm.CLOSE_SESSION, 'server disconnect')]
+    assert (m.state, m.reason) == (cm.CLOSED, 'server disconnect')
+    m = cm.ClientMachine(URL, transports=None, kernels=kernels)
+    m.handshake_response(200, open_packet().encode(), 0.0)
+    assert m.receive_payload(200, b'7', 1.0) == [
+        (cm.CLOSE_SESSION, 'transport error')]
 
 
 # -- random event sequences ------------------------------------------------------

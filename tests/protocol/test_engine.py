@@ -506,6 +506,47 @@ def test_get_sent_after_the_probe_opened_waits_for_the_upgrade(make):
     assert resp.status == 400 and error(resp)['code'] == 3
 
 
+def test_get_right_after_the_upgrade_gets_its_400_after_the_hold(make):
+    # a GET read just after the switch is answered when a mid-upgrade GET
+    # would be: its 400 cannot overtake the websocket's '3probe' on the way
+    # to the client
+    engine = make(ping_interval=100, ping_timeout=100)
+    s, _ = open_polling(engine)
+    link = engine.handle_http(req(ws=True, sid=s.sid), 1).link
+    engine.ws_receive(link, '2probe', 1.0)
+    engine.ws_receive(link, '5', 1.01)
+    assert s.transport == 'websocket'
+    out = engine.handle_http(req(sid=s.sid), 1.02)
+    assert out.kind == E.WAIT
+    woken = []
+    s.poll_waker = lambda: woken.append(1)
+    # a POST, or a second GET, is refused at once
+    assert engine.handle_http(req('POST', b'4x', sid=s.sid),
+                              1.03).response.status == 400
+    assert engine.handle_http(req(sid=s.sid), 1.03).response.status == 400
+    engine.tick(1.0 + E.LATE_POLL_DELAY)
+    assert woken == [1]
+    resp = engine.take_poll(s, req(sid=s.sid))
+    assert resp.status == 400 and error(resp)['code'] == 3
+    # after the hold, at once
+    out = engine.handle_http(req(sid=s.sid), 1.2)
+    assert out.kind == E.RESPOND and out.response.status == 400
+
+
+def test_get_held_after_the_upgrade_is_answered_when_the_session_ends(make):
+    engine = make(ping_interval=100, ping_timeout=100)
+    s, _ = open_polling(engine)
+    link = engine.handle_http(req(ws=True, sid=s.sid), 1).link
+    engine.ws_receive(link, '2probe', 1.0)
+    engine.ws_receive(link, '5', 1.01)
+    assert engine.handle_http(req(sid=s.sid), 1.02).kind == E.WAIT
+    woken = []
+    s.poll_waker = lambda: woken.append(1)
+    engine.ws_closed(link, 1.03)
+    assert woken == [1]
+    assert engine.take_poll(s, req(sid=s.sid)).status == 400
+
+
 def test_get_sent_after_the_probe_opened_gets_noop_after_3probe(make):
     engine = make(ping_interval=100, ping_timeout=100)
     s, _ = open_polling(engine)
