@@ -495,6 +495,10 @@ class Engine:
         """
         if s.transport != 'polling':
             if s.late_until:
+                if self.now < s.late_until and s.state == OPEN:
+                    # woken before its time (adapters may look again at
+                    # any moment): it keeps waiting
+                    return None
                 # sent mid-upgrade, answered after it: the 400 of any GET
                 # for an upgraded sid
                 s.late_until = 0.0

@@ -498,8 +498,9 @@ def test_get_sent_after_the_probe_opened_waits_for_the_upgrade(make):
     assert engine.ws_take(link) == ['3probe'] and woken == []
     engine.ws_receive(link, '5', 1.02)
     # answered when its wait ends, not before ('3probe' reaches the client
-    # first)
+    # first), even if the adapter looks again meanwhile
     assert woken == []
+    assert engine.take_poll(s, req(sid=s.sid)) is None
     engine.tick(1.01 + E.LATE_POLL_DELAY)
     assert woken == [1]
     resp = engine.take_poll(s, req(sid=s.sid))
@@ -520,6 +521,7 @@ def test_get_right_after_the_upgrade_gets_its_400_after_the_hold(make):
     assert out.kind == E.WAIT
     woken = []
     s.poll_waker = lambda: woken.append(1)
+    assert engine.take_poll(s, req(sid=s.sid)) is None
     # a POST, or a second GET, is refused at once
     assert engine.handle_http(req('POST', b'4x', sid=s.sid),
                               1.03).response.status == 400
