@@ -5,7 +5,6 @@ import collections.abc
 import inspect
 import types
 from typing import (
-    TYPE_CHECKING,
     Any,
     AsyncContextManager,
     Awaitable,
@@ -22,14 +21,12 @@ from typing import (
 
 from . import base_server
 from .base_server import LoggerOption
+from .packet import Packet
 from .protocol import engine as _engine
 from .protocol.engine import Event, Outcome, Session, Verdict
 from .protocol.http import Cookie, CorsOrigins, Request
 from .protocol.outcome import PingInterval
 from .protocol.packets import Data
-
-if TYPE_CHECKING:
-    from .packet import Packet
 
 # a handler's Task, or one that runs handlers in order
 _Task = asyncio.Future[Any]
@@ -369,7 +366,7 @@ class AsyncServer(base_server.AsyncioUtilities,
         if ret is not True:
             self._send_failed(s, ret)
 
-    async def send_packet(self, sid: str, pkt: 'Packet') -> None:
+    async def send_packet(self, sid: str, pkt: Packet) -> None:
         """Send a raw :class:`engineio_fast.packet.Packet` to a client."""
         s = self._engine.get(sid)
         if s is None:

@@ -6,7 +6,6 @@ import inspect
 import json as _stdjson
 import logging
 from typing import (
-    TYPE_CHECKING,
     Any,
     Awaitable,
     Callable,
@@ -23,15 +22,13 @@ from typing import (
 
 from . import _accel
 from . import json as _json
+from .packet import Packet
 from .protocol import engine as _engine
 from .protocol import http as _http
-from .protocol.outcome import PingInterval
+from .protocol.outcome import Event, PingInterval
 from .protocol.packets import MESSAGE as _MESSAGE
 from .protocol.packets import Data, Item
-
-if TYPE_CHECKING:
-    from .packet import Packet
-    from .protocol.engine import Event, Session
+from .protocol.session import Session
 
 default_logger = logging.getLogger('engineio.server')
 
@@ -306,19 +303,19 @@ class BaseServer(HandlerRegistry):
     def _encode_message(self, data: Data) -> Item:
         return self._encode_value(_MESSAGE, data, False, self._dumps)
 
-    def _encode_packet(self, pkt: 'Packet') -> Item:
+    def _encode_packet(self, pkt: Packet) -> Item:
         if pkt.binary:
             return bytes(pkt.data)
         return pkt.encode(b64=False)
 
-    def _session_for_api(self, sid: str) -> 'Session':
+    def _session_for_api(self, sid: str) -> Session:
         s = self._engine.get(sid)
         if s is None:
             raise KeyError('Session is disconnected')
         return s
 
     def _disconnect_events(self, sid: Optional[str],
-                           now: float) -> List['Event']:
+                           now: float) -> List[Event]:
         """Close ``sid`` (every session when None) as a server disconnect;
         returns the engine events whose handlers must run."""
         if sid is None:
@@ -326,7 +323,7 @@ class BaseServer(HandlerRegistry):
         return self._close_events(sid, _engine.DISCONNECT_SERVER, now)
 
     def _close_events(self, sid: Optional[str], reason: str,
-                      now: float) -> List['Event']:
+                      now: float) -> List[Event]:
         """Close the session ``sid`` (if there is one) for ``reason``;
         returns the engine events whose handlers must run."""
         engine = self._engine

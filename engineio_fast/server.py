@@ -11,7 +11,6 @@ the thread that received the message); see adapters/wsgi/dispatch.py."""
 import threading
 import time
 from typing import (
-    TYPE_CHECKING,
     Any,
     Callable,
     ContextManager,
@@ -30,15 +29,13 @@ from .adapters.wsgi import modes as _modes
 from .adapters.wsgi.dispatch import Dispatcher, current_sid
 from .adapters.wsgi.service import Service
 from .base_server import LoggerOption
+from .middleware import StartResponse, WSGIEnviron
+from .packet import Packet
 from .protocol import engine as _engine
 from .protocol.engine import Event, Outcome, Session, Verdict
 from .protocol.http import Cookie, CorsOrigins, Request
 from .protocol.outcome import PingInterval
 from .protocol.packets import Data, Item
-
-if TYPE_CHECKING:
-    from .middleware import StartResponse, WSGIEnviron
-    from .packet import Packet
 
 
 def _sids(events: Sequence[Event]) -> Sequence[str]:
@@ -294,7 +291,7 @@ class Server(base_server.BaseServer):
             item = self._encode_message(data)
         self._send_item(sid, item)
 
-    def send_packet(self, sid: str, pkt: 'Packet') -> None:
+    def send_packet(self, sid: str, pkt: Packet) -> None:
         """Send a raw :class:`engineio_fast.packet.Packet` to a client."""
         self._send_item(sid, self._encode_packet(pkt))
 
@@ -374,8 +371,8 @@ class Server(base_server.BaseServer):
         if todo:
             d.submit(todo)   # found empty if drained here
 
-    def handle_request(self, environ: 'WSGIEnviron',
-                       start_response: 'StartResponse') -> Iterable[bytes]:
+    def handle_request(self, environ: WSGIEnviron,
+                       start_response: StartResponse) -> Iterable[bytes]:
         """Handle an Engine.IO request (the WSGI entry point)."""
         from .adapters.wsgi import handler as _wsgi
         return _wsgi.handle(self, environ, start_response)

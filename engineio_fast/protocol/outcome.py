@@ -7,11 +7,10 @@
 :class:`EngineConfig` holds the server options in the engine's units.
 """
 
-from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Tuple, Union
+from typing import Any, List, Optional, Sequence, Tuple, Union
 
-if TYPE_CHECKING:     # (session.py and http.py import nothing from here)
-    from .http import Response
-    from .session import Session, WsLink
+from .http import Response
+from .session import Session, WsLink
 
 #: an engine event: ``('message', sid, data)`` or ``('disconnect', sid,
 #: reason)``, dispatched by the adapters to the handlers
@@ -57,9 +56,9 @@ class Outcome:
 
     __slots__ = ('kind', 'response', 'session', 'link', 'events', 'jsonp')
 
-    def __init__(self, kind: int, response: Optional['Response'] = None,
-                 session: Optional['Session'] = None,
-                 link: Optional['WsLink'] = None,
+    def __init__(self, kind: int, response: Optional[Response] = None,
+                 session: Optional[Session] = None,
+                 link: Optional[WsLink] = None,
                  events: Optional[Sequence[Event]] = None,
                  jsonp: Optional[int] = None) -> None:
         #: RESPOND, CONNECT, WAIT or WEBSOCKET

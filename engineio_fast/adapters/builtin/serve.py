@@ -4,35 +4,21 @@ import asyncio
 import logging
 import signal
 import socket
+import ssl as _ssl
 import time
-from typing import (
-    TYPE_CHECKING,
-    Any,
-    Dict,
-    List,
-    Optional,
-    Sequence,
-    Tuple,
-    Union,
-    cast,
-)
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union, cast
 
+from ...async_server import AsyncServer
+from ..asgi_app import ASGIApp
 from .asgi_bridge import Lifespan
 from .context import ServerContext
 from .http_protocol import HttpProtocol
 
-if TYPE_CHECKING:
-    import ssl as _ssl
-
-    from ...adapters.asgi_app import ASGIApp
-    from ...async_server import AsyncServer
-
 logger = logging.getLogger('engineio_fast.server')
 
 
-def split_app(app: Any) -> Tuple['AsyncServer', Optional['ASGIApp']]:
+def split_app(app: Any) -> Tuple[AsyncServer, Optional[ASGIApp]]:
     """``(AsyncServer, ASGIApp or None)`` for what ``run`` was given."""
-    from ...async_server import AsyncServer
     if isinstance(app, AsyncServer):
         return app, None
     eio = getattr(app, 'engineio_server', None)
@@ -58,9 +44,9 @@ class BuiltinServer:
         backlog: the listen backlog.
     """
 
-    def __init__(self, app: Union['AsyncServer', 'ASGIApp'],
+    def __init__(self, app: Union[AsyncServer, ASGIApp],
                  host: str = '127.0.0.1', port: int = 5000,
-                 ssl: Optional['_ssl.SSLContext'] = None,
+                 ssl: Optional[_ssl.SSLContext] = None,
                  limits: Optional[Dict[str, Any]] = None,
                  per_message_deflate: Union[None, bool, Dict[str, int]] = None,
                  sock: Optional[socket.socket] = None,
@@ -200,8 +186,8 @@ def new_event_loop(loop: str = 'auto') -> asyncio.AbstractEventLoop:
     return asyncio.new_event_loop()
 
 
-def run(app: Union['AsyncServer', 'ASGIApp'], host: str = '127.0.0.1',
-        port: int = 5000, ssl: Optional['_ssl.SSLContext'] = None,
+def run(app: Union[AsyncServer, ASGIApp], host: str = '127.0.0.1',
+        port: int = 5000, ssl: Optional[_ssl.SSLContext] = None,
         loop: str = 'auto', **kwargs: Any) -> None:
     """Serve ``app`` (an AsyncServer or an ASGIApp) until SIGINT/SIGTERM.
 
