@@ -23,7 +23,6 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Union, cast
 from .. import _accel
 from . import http as _http
 from . import session as _session
-from .http import HttpPolicy, Request, Response
 from .outcome import (  # noqa: F401 - the engine's public names
     CONNECT,
     REFUSED,
@@ -81,7 +80,7 @@ class Engine:
         logger: where the engine logs what it closes, or None.
     """
 
-    def __init__(self, config: EngineConfig, policy: HttpPolicy,
+    def __init__(self, config: EngineConfig, policy: _http.HttpPolicy,
                  loads: Callable[[str], Any], dumps: Callable[[Any], str],
                  kernels: Optional[_accel.Kernels] = None,
                  logger: Optional[logging.Logger] = None) -> None:
@@ -170,8 +169,7 @@ class Engine:
         elif s.poll_waker is not None:
             s.wake_poll()
 
-    def send(self, session: Session,
-             item: Item) -> Union[bool, Event, None]:
+    def send(self, session: Session, item: Item) -> Union[bool, Event, None]:
         """Queue an encoded packet (str) or binary message (bytes).
 
         Returns True when queued; False (and queues nothing) if the
@@ -197,10 +195,8 @@ class Engine:
     # closing
     def _close(self, s: Session, reason: str, now: float,
                how: int = ERROR_CLOSE) -> Optional[Event]:
-        """Close ``s`` for the application: :meth:`_end`, except for a
-        session whose connect handler is still running, which gets no
-        event and no close packet now (:meth:`connect_done` answers its
-        handshake with the open and close packets): None then."""
+        """:meth:`_end`, except while its connect handler runs: then no
+        event and no close packet now (:meth:`connect_done` sends both)."""
         if s.state != CONNECTING:
             return self._end(s, reason, now, how)
         self.sessions.remove(s.sid)
@@ -212,8 +208,7 @@ class Engine:
 
     def _end(self, s: Session, reason: str, now: float,
              how: int = ERROR_CLOSE) -> Event:
-        """Close ``s``, past its connect handler, for the application;
-        returns its disconnect event.
+        """Close ``s`` (open) for the application: its disconnect event.
 
         In every case the sid is gone at once: the next HTTP request for
         it gets 400 (PROTOCOL.md "Polling rules"); only a GET already
@@ -344,7 +339,7 @@ class Engine:
             tails.append(text[len(head):] if text.startswith(head) else None)
         return tails
 
-    def connect_done(self, out: Outcome, req: Request, verdict: Verdict,
+    def connect_done(self, out: Outcome, req: _http.Request, verdict: Verdict,
                      now: float) -> Outcome:
         """Complete a handshake once its connect handler gave a verdict.
 
@@ -401,7 +396,7 @@ class Engine:
 
     # ------------------------------------------------------------------
     # HTTP entry point
-    def handle_http(self, req: Request, now: float) -> Outcome:
+    def handle_http(self, req: _http.Request, now: float) -> Outcome:
         """Decide what to do with one request. Returns an :class:`Outcome`.
         """
         self.now = now
@@ -450,8 +445,7 @@ class Engine:
             # adapter's timer has run yet (a late timer must not change
             # what a request finds)
             return Outcome(RESPOND, policy.error(req, _http.UNKNOWN_SID),
-                           events=[self._end(s, DISCONNECT_PING_TIMEOUT,
-                                               now)])
+                           events=[self._end(s, DISCONNECT_PING_TIMEOUT, now)])
         if s.state != OPEN:
             return Outcome(RESPOND, policy.error(req, _http.BAD_REQUEST))
         if transport == 'websocket':
@@ -479,7 +473,7 @@ class Engine:
             return self._poll(s, req, jsonp, now)
         return self._post(s, req, now, jsonp)
 
-    def _new_session(self, req: Request, transport: str,
+    def _new_session(self, req: _http.Request, transport: str,
                      jsonp: Optional[int]) -> Outcome:
         sid = self.sessions.new_sid()
         s = Session(sid, transport)
@@ -492,7 +486,7 @@ class Engine:
 
     # ------------------------------------------------------------------
     # polling
-    def _poll(self, s: Session, req: Request, jsonp: Optional[int],
+    def _poll(self, s: Session, req: _http.Request, jsonp: Optional[int],
               now: float) -> Outcome:
         s.poll_pending = True
         if s.probe is not None and not s.queue:
@@ -512,8 +506,8 @@ class Engine:
             return Outcome(RESPOND, resp)
         return Outcome(WAIT, session=s, jsonp=jsonp)
 
-    def take_poll(self, s: Session, req: Request,
-                  jsonp: Optional[int] = None) -> Optional[Response]:
+    def take_poll(self, s: Session, req: _http.Request,
+                  jsonp: Optional[int] = None) -> Optional[_http.Response]:
         """The response for a parked (or new) GET, or None to keep waiting.
 
         Call it after the session's poll waker fired; it clears the pending
@@ -569,7 +563,7 @@ class Engine:
             return [self._end(s, DISCONNECT_TRANSPORT_ERROR, now)]
         return ()
 
-    def post_lost(self, req: Request, now: float) -> Outcome:
+    def post_lost(self, req: _http.Request, now: float) -> Outcome:
         """The connection of a POST ended before its body did (the
         JavaScript server's "data request connection closed
         prematurely"): nothing of the body counts, and the session ends
@@ -588,7 +582,7 @@ class Engine:
         return Outcome(RESPOND, self.policy.error(req, _http.BAD_REQUEST),
                        events=events)
 
-    def _post(self, s: Session, req: Request, now: float,
+    def _post(self, s: Session, req: _http.Request, now: float,
               jsonp: Optional[int]) -> Outcome:
         policy = self.policy
         body = req.body
@@ -623,8 +617,7 @@ class Engine:
             elif ptype == _NOOP:
                 continue
             else:
-                events.append(self._end(s, DISCONNECT_TRANSPORT_ERROR,
-                                          now))
+                events.append(self._end(s, DISCONNECT_TRANSPORT_ERROR, now))
                 return Outcome(RESPOND, policy.error(req, _http.BAD_REQUEST),
                                events=events)
         headers = [('Content-Type', 'text/html; charset=UTF-8')]
@@ -640,7 +633,7 @@ class Engine:
 
     # ------------------------------------------------------------------
     # websocket
-    def _upgrade_request(self, s: Session, req: Request,
+    def _upgrade_request(self, s: Session, req: _http.Request,
                          now: float) -> Outcome:
         if s.transport != 'polling' or s.probe is not None:
             # upgraded or upgrading already: the JavaScript server accepts
@@ -711,14 +704,12 @@ class Engine:
             return [self._end(s, DISCONNECT_PING_TIMEOUT, now)]
         if len(data) > self._max_size:
             link.close_code = 1009
-            return [self._end(s, DISCONNECT_TRANSPORT_ERROR, now,
-                                QUIET_CLOSE)]
+            return [self._end(s, DISCONNECT_TRANSPORT_ERROR, now, QUIET_CLOSE)]
         try:
             ptype, value, _binary = self._decode_value(data, self.loads)
         except ValueError:
             link.close_code = 1002
-            return [self._end(s, DISCONNECT_TRANSPORT_ERROR, now,
-                                QUIET_CLOSE)]
+            return [self._end(s, DISCONNECT_TRANSPORT_ERROR, now, QUIET_CLOSE)]
         if ptype == _MESSAGE:
             return [('message', s.sid, value)]
         if ptype == _PONG:
