@@ -195,8 +195,7 @@ class Engine:
     # closing
     def _close(self, s: Session, reason: str, now: float,
                how: int = ERROR_CLOSE) -> Optional[Event]:
-        """:meth:`_end`, except while its connect handler runs: then no
-        event and no close packet now (:meth:`connect_done` sends both)."""
+        """As :meth:`_end`, but None while its connect handler runs."""
         if s.state != CONNECTING:
             return self._end(s, reason, now, how)
         self.sessions.remove(s.sid)
