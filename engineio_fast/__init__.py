@@ -5,16 +5,22 @@ unchanged. ``IMPLEMENTATION`` tells which kernels are active: ``'cython'``
 (compiled) or ``'python'`` (the pure twins).
 """
 
+from typing import TYPE_CHECKING, Any, Union
+
 from ._accel import IMPLEMENTATION
 from .adapters.asgi_app import ASGIApp
 from .async_server import AsyncServer
 from .middleware import Middleware, WSGIApp
 from .server import Server
 
+if TYPE_CHECKING:     # imported on first use (below)
+    from .async_client import AsyncClient
+    from .client import Client
+
 __version__ = '0.1.0'
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> Any:
     # the clients import websockets (tens of ms): only on first use,
     # so a server process does not pay for them
     if name == 'Client':
@@ -26,7 +32,8 @@ def __getattr__(name):
     raise AttributeError('module %r has no attribute %r' % (__name__, name))
 
 
-def run(app, host='127.0.0.1', port=5000, **kwargs):
+def run(app: Union[AsyncServer, ASGIApp], host: str = '127.0.0.1',
+        port: int = 5000, **kwargs: Any) -> None:
     """Serve an AsyncServer (or an ASGIApp wrapping one) on the built-in
     uvloop + httptools server until SIGINT/SIGTERM.
 

@@ -19,14 +19,30 @@ import asyncio
 import contextlib
 import inspect
 import threading
+from typing import (
+    Any,
+    Awaitable,
+    Callable,
+    Dict,
+    List,
+    Optional,
+    Sequence,
+    Set,
+    TypeVar,
+    Union,
+    cast,
+)
 
 from . import base_client, base_server
 from .adapters.clients import async_io
+from .base_client import Flow
 from .protocol.client_machine import CLOSE_SESSION as _CLOSE_SESSION
 from .protocol.client_machine import CLOSED as _CLOSED
 from .protocol.client_machine import DELIVER as _DELIVER
 from .protocol.client_machine import SEND as _SEND
 from .protocol.client_machine import WEBSOCKET as _WEBSOCKET
+from .protocol.client_machine import Action, ClientMachine
+from .protocol.packets import Data, Item
 
 try:
     from websockets.asyncio.client import connect as _ws_connect
@@ -37,31 +53,36 @@ except ImportError:  # pragma: no cover - the client extra is not installed
 # reader waits for one to finish (backpressure)
 MAX_HANDLER_TASKS = 1024
 _NO_LOCK = contextlib.nullcontext()
+_T = TypeVar('_T')
 
 
 class _Connection(base_client.Connection):
     """A connection as the event loop's tasks share it."""
 
-    def __init__(self, client, machine, headers):
+    batch: Optional[async_io.WsBatch]
+
+    def __init__(self, client: 'AsyncClient', machine: ClientMachine,
+                 headers: Dict[str, str]) -> None:
         super().__init__(machine, headers,
                          async_io.AsyncOutbox(client.max_queue_items,
                                               client.max_queue_bytes),
                          _NO_LOCK, asyncio.get_running_loop().time)
         self.finished = asyncio.Event()
-        self.expired = None     # the heartbeat's close actions
+        # the heartbeat's close actions
+        self.expired: Optional[List[Action]] = None
         self.blocked = False    # the reader waits for handler tasks
-        self.timer = None
-        self.tasks = set()
+        self.timer: Optional[asyncio.TimerHandle] = None
+        self.tasks: Set['asyncio.Future[Any]'] = set()
 
     @property
-    def ws(self):
+    def ws(self) -> Any:
         """The websocket carrying the session; setting it makes its
         :class:`~engineio_fast.adapters.clients.async_io.WsBatch`
         (``batch``)."""
         return self._ws
 
     @ws.setter
-    def ws(self, ws):
+    def ws(self, ws: Any) -> None:
         self._ws = ws
         self.batch = None if ws is None else async_io.WsBatch(ws)
 
@@ -77,11 +98,15 @@ class AsyncClient(base_server.AsyncioUtilities, base_client.BaseClient):
     coroutines.
     """
 
-    def is_asyncio_based(self):
+    _conn: Optional[_Connection]
+
+    def is_asyncio_based(self) -> bool:
+        """Whether this is an asyncio client: True."""
         return True
 
-    async def connect(self, url, headers=None, transports=None,
-                      engineio_path='engine.io'):
+    async def connect(self, url: str, headers: Optional[Dict[str, str]] = None,
+                      transports: Union[None, str, Sequence[str]] = None,
+                      engineio_path: str = 'engine.io') -> Optional[bool]:
         """Connect to an Engine.IO server (a coroutine).
 
         Args:
@@ -108,23 +133,26 @@ class AsyncClient(base_server.AsyncioUtilities, base_client.BaseClient):
         return await self._run(self._connect_flow(url, headers, transports,
                                                   engineio_path))
 
-    async def wait(self):
+    async def wait(self) -> None:
         """Wait until the connection ends (a coroutine)."""
         conn = self._conn
         if conn is not None:
             await conn.finished.wait()
 
-    async def send(self, data):
+    async def send(self, data: Data) -> None:
         """Send a message: str, bytes, or a dict/list (sent as JSON). A
         coroutine; it waits only when the outgoing queue is full. Text
         with a lone surrogate (which UTF-8 cannot carry) raises
         ``UnicodeEncodeError`` and is not sent."""
         conn = self._conn
+        if conn is None:
+            return
         item = self._outgoing(conn, data)
         if item is None:
             return
         if conn.machine.state is _WEBSOCKET:
-            batch = conn.batch
+            # (a websocket carries the session: it has its batch)
+            batch: async_io.WsBatch = conn.batch  # type: ignore[assignment]
             batch.put(item)
             if batch.behind():
                 await batch.drain()
@@ -133,7 +161,8 @@ class AsyncClient(base_server.AsyncioUtilities, base_client.BaseClient):
         else:
             conn.outbox.put_nowait(item)
 
-    async def disconnect(self, abort=False, reason=None):
+    async def disconnect(self, abort: bool = False,
+                         reason: Optional[str] = None) -> None:
         """Disconnect from the server (a coroutine).
 
         Args:
@@ -145,64 +174,69 @@ class AsyncClient(base_server.AsyncioUtilities, base_client.BaseClient):
 
     # -- running the flows (see base_client) ---------------------------------
 
-    def _connection(self, machine, headers):
+    def _connection(self, machine: ClientMachine,
+                    headers: Dict[str, str]) -> _Connection:
         return _Connection(self, machine, headers)
 
     @staticmethod
-    async def _run(flow):
+    async def _run(flow: Flow[_T]) -> _T:
         """Perform a flow; return what it returns."""
         return await base_client.drive(flow)
 
-    async def _io_request(self, conn, method, url, timeout, body=None):
+    async def _io_request(self, conn: _Connection, method: str, url: str,
+                          timeout: float, body: Optional[str] = None) -> Any:
         return await conn.http.request(method, url, *self._request_args(
             conn, timeout, body))
 
-    async def _io_ws_open(self, conn, url):
+    async def _io_ws_open(self, conn: _Connection, url: str) -> Any:
         if _ws_connect is None:  # pragma: no cover
             raise ImportError('the websockets package is not installed')
         return await _ws_connect(url, **self._ws_options(url, conn.headers,
                                                          conn.http))
 
     @staticmethod
-    async def _io_ws_recv(ws, timeout):
+    async def _io_ws_recv(ws: Any, timeout: float) -> Any:
         return await asyncio.wait_for(ws.recv(), timeout)
 
     @staticmethod
-    async def _io_ws_send(ws, item):
+    async def _io_ws_send(ws: Any, item: Item) -> None:
         await ws.send(item)
 
     @staticmethod
-    def _io_ws_abort(ws):
+    def _io_ws_abort(ws: Any) -> None:
         async_io.abort_websocket(ws)
 
-    async def _io_ws_close(self, ws):
+    async def _io_ws_close(self, ws: Any) -> None:
         await async_io.close_websocket(ws, self.request_timeout)
 
-    def _io_send_last(self, conn, item):
+    def _io_send_last(self, conn: _Connection, item: Item) -> None:
         self._send_now(conn, item)
         if conn.batch is not None:
             conn.batch.flush()      # before any closing handshake
 
     @staticmethod
-    def _io_call(fn, *args):
+    def _io_call(fn: Callable[..., _T], *args: Any) -> _T:
         return fn(*args)
 
     @staticmethod
-    async def _io_take(conn):
+    async def _io_take(conn: _Connection) -> Optional[List[Item]]:
         return await conn.outbox.take()
 
-    def _io_switch(self, conn, ws):
+    def _io_switch(self, conn: _Connection, ws: Any) -> None:
         conn.ws = self.ws = ws
         self.current_transport = 'websocket'
+        batch = cast(async_io.WsBatch, conn.batch)   # (made for ws)
         for item in conn.outbox.take_nowait():
-            conn.batch.put(item)
+            batch.put(item)
         conn.machine.switched()
 
     @staticmethod
-    def _spawn(target, conn, name):
+    def _spawn(target: Callable[[_Connection], Awaitable[Any]],
+               conn: _Connection, name: str) -> 'asyncio.Future[Any]':
         return asyncio.ensure_future(target(conn))
 
-    async def _io_perform(self, conn, actions):
+    async def _io_perform(self, conn: _Connection,
+                          actions: Sequence[Action]) -> None:
         for kind, arg in actions:
             if kind == _DELIVER:
                 handler = self.handlers.get('message')
@@ -213,14 +247,15 @@ class AsyncClient(base_server.AsyncioUtilities, base_client.BaseClient):
             elif kind == _CLOSE_SESSION:
                 await self._lost(conn, arg)
 
-    def _send_now(self, conn, item):
+    def _send_now(self, conn: _Connection, item: Item) -> None:
         """Queue an item that must not wait (a pong, the close packet)."""
         if conn.ws is not None:
-            conn.batch.put(item)
+            cast(async_io.WsBatch, conn.batch).put(item)   # (made for ws)
         else:
             conn.outbox.put_nowait(item)
 
-    async def _dispatch(self, conn, handler, data):
+    async def _dispatch(self, conn: _Connection, handler: Callable[..., Any],
+                        data: Any) -> None:
         try:
             ret = handler(data)
         except Exception:
@@ -239,7 +274,7 @@ class AsyncClient(base_server.AsyncioUtilities, base_client.BaseClient):
         tasks.add(task)
         task.add_done_callback(tasks.discard)
 
-    async def _run_handler(self, awaitable):
+    async def _run_handler(self, awaitable: Awaitable[Any]) -> None:
         try:
             await awaitable
         except asyncio.CancelledError:
@@ -249,17 +284,17 @@ class AsyncClient(base_server.AsyncioUtilities, base_client.BaseClient):
 
     # -- the heartbeat ----------------------------------------------------
 
-    def _arm_timer(self, conn):
+    def _arm_timer(self, conn: _Connection) -> None:
         loop = asyncio.get_running_loop()
         conn.timer = loop.call_at(conn.machine.deadline, self._heartbeat,
                                   conn)
 
-    def _stop_timer(self, conn):
+    def _stop_timer(self, conn: _Connection) -> None:
         if conn.timer is not None:
             conn.timer.cancel()
             conn.timer = None
 
-    def _heartbeat(self, conn):
+    def _heartbeat(self, conn: _Connection) -> None:
         conn.timer = None
         m = conn.machine
         if m.state is _CLOSED:
@@ -276,7 +311,7 @@ class AsyncClient(base_server.AsyncioUtilities, base_client.BaseClient):
 
     # -- the reader task ----------------------------------------------------
 
-    async def _read_loop(self, conn):
+    async def _read_loop(self, conn: _Connection) -> None:
         self._arm_timer(conn)
         try:
             await self._run(self._read_flow(conn))
@@ -290,10 +325,10 @@ class AsyncClient(base_server.AsyncioUtilities, base_client.BaseClient):
                 uncancel()
             await self._io_perform(conn, conn.expired)
 
-    async def _write_loop(self, conn):
+    async def _write_loop(self, conn: _Connection) -> None:
         await self._run(self._post_flow(conn))
 
-    async def _ws_reader(self, conn):
+    async def _ws_reader(self, conn: _Connection) -> None:
         ws = conn.ws
         m = conn.machine
         receive = m.receive_message
@@ -313,7 +348,7 @@ class AsyncClient(base_server.AsyncioUtilities, base_client.BaseClient):
 
     # -- teardown -------------------------------------------------------------
 
-    def _drop(self, conn):
+    def _drop(self, conn: _Connection) -> None:
         """The reader was cancelled from outside (loop shutdown): release
         the transports without awaiting anything."""
         if not conn.machine.disconnect():     # (only to mark it closed)
@@ -327,7 +362,7 @@ class AsyncClient(base_server.AsyncioUtilities, base_client.BaseClient):
         self._release(conn)
         conn.finished.set()
 
-    async def _lost(self, conn, reason):
+    async def _lost(self, conn: _Connection, reason: str) -> None:
         """The session ended from the server's side (close, error,
         silence)."""
         m = conn.machine
@@ -350,7 +385,7 @@ class AsyncClient(base_server.AsyncioUtilities, base_client.BaseClient):
                 pass
         await self._io_finalize(conn)
 
-    async def _io_wait_end(self, conn):
+    async def _io_wait_end(self, conn: _Connection) -> None:
         current = asyncio.current_task()
         if current is not conn.reader and current is not conn.writer:
             try:
@@ -359,11 +394,11 @@ class AsyncClient(base_server.AsyncioUtilities, base_client.BaseClient):
             except asyncio.TimeoutError:
                 pass
 
-    def _io_stop(self, conn):
+    def _io_stop(self, conn: _Connection) -> None:
         self._stop_timer(conn)
         conn.outbox.close()
 
-    async def _io_join(self, conn, abort):
+    async def _io_join(self, conn: _Connection, abort: bool) -> None:
         current = asyncio.current_task()
         tasks = [t for t in (conn.reader, conn.writer)
                  if t is not None and t is not current and not t.done()]
@@ -376,7 +411,7 @@ class AsyncClient(base_server.AsyncioUtilities, base_client.BaseClient):
             for t in pending:
                 t.cancel()
 
-    async def _io_finalize(self, conn):
+    async def _io_finalize(self, conn: _Connection) -> None:
         if self._release(conn):
             writer = conn.writer
             if writer is not None and not writer.done() and \
@@ -391,7 +426,7 @@ class AsyncClient(base_server.AsyncioUtilities, base_client.BaseClient):
                 await self._io_close_http(conn)
         conn.finished.set()
 
-    async def _io_close_http(self, conn):
+    async def _io_close_http(self, conn: _Connection) -> None:
         http = conn.http
         if http is not None and http.own:
             try:

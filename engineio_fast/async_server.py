@@ -4,9 +4,32 @@ import asyncio
 import collections.abc
 import inspect
 import types
+from typing import (
+    Any,
+    AsyncContextManager,
+    Awaitable,
+    Dict,
+    List,
+    Literal,
+    Optional,
+    Sequence,
+    Set,
+    Tuple,
+    Union,
+    cast,
+)
 
 from . import base_server
+from .base_server import LoggerOption
+from .packet import Packet
 from .protocol import engine as _engine
+from .protocol.engine import Event, Outcome, Session, Verdict
+from .protocol.http import Cookie, CorsOrigins, Request
+from .protocol.outcome import PingInterval
+from .protocol.packets import Data
+
+# a handler's Task, or one that runs handlers in order
+_Task = asyncio.Future[Any]
 
 _NOTHING = object()
 _CoroutineType = types.CoroutineType
@@ -25,33 +48,33 @@ class _Resume(collections.abc.Coroutine):
 
     __slots__ = ('_coro', '_first')
 
-    def __init__(self, coro, first):
+    def __init__(self, coro: Any, first: Any) -> None:
         self._coro = coro
         self._first = first
 
-    def send(self, value):
+    def send(self, value: Any) -> Any:
         first = self._first
         if first is not _NOTHING:
             self._first = _NOTHING
             return first
         return self._coro.send(value)
 
-    def throw(self, typ, val=None, tb=None):
+    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
         self._first = _NOTHING
         if val is None:
             return self._coro.throw(typ)
         return self._coro.throw(val)
 
-    def close(self):
+    def close(self) -> None:
         self._coro.close()
 
-    def __await__(self):
+    def __await__(self) -> Any:
         return self
 
-    def __iter__(self):
+    def __iter__(self) -> '_Resume':
         return self
 
-    def __next__(self):
+    def __next__(self) -> Any:
         return self.send(None)
 
 
@@ -65,21 +88,22 @@ class AsyncDriver(base_server.BaseDriver):
     """
 
     __slots__ = ('fire', 'now', 'spawn')
+    _server: 'AsyncServer'
 
-    def __init__(self, server):
+    def __init__(self, server: 'AsyncServer') -> None:
         super().__init__(server)
         self.fire = server._fire_events
         self.now = server._now
         self.spawn = server._spawn
 
-    async def dispatch(self, events):
+    async def dispatch(self, events: Sequence[Event]) -> None:
         """Run the handlers of ``events`` and wait for those that must end
         first (see :meth:`AsyncServer._fire_events`)."""
         pending = self.fire(events)
         if pending is not None:
             await pending
 
-    def connect(self, out, req):
+    def connect(self, out: Outcome, req: Request) -> Union[Verdict, _Task]:
         """Start the connect handler of a :data:`~protocol.engine.CONNECT`
         outcome, eagerly.
 
@@ -87,28 +111,29 @@ class AsyncDriver(base_server.BaseDriver):
             The verdict ``(accepted, value)`` when the handler finished;
             else a Task: pass it, once done, to :meth:`verdict`.
         """
-        return self._server._connect_now(out.session, req)
+        return self._server._connect_now(cast(Session, out.session), req)
 
     @staticmethod
-    def verdict(task):
+    def verdict(task: _Task) -> Verdict:
         """The verdict of a connect handler that ran as a Task."""
         if task.cancelled() or task.exception() is not None:
             return _engine.REFUSED
         return _engine.connect_verdict(task.result())
 
-    def complete(self, out, req, verdict):
+    def complete(self, out: Outcome, req: Request,
+                 verdict: Verdict) -> Outcome:
         """:meth:`Engine.connect_done` now: the Outcome that answers the
         handshake (dispatch its ``events`` after answering)."""
         return self.engine.connect_done(out, req, verdict, self.now())
 
-    async def handshake(self, out, req):
+    async def handshake(self, out: Outcome, req: Request) -> Outcome:
         """Run the connect handler to its end, then :meth:`complete`."""
         verdict = self.connect(out, req)
         if verdict.__class__ is not tuple:
-            verdict = _engine.connect_verdict(await verdict)
-        return self.complete(out, req, verdict)
+            verdict = _engine.connect_verdict(await cast(_Task, verdict))
+        return self.complete(out, req, cast(Verdict, verdict))
 
-    async def shutdown(self):
+    async def shutdown(self) -> None:
         """The server's :meth:`AsyncServer.shutdown`."""
         await self._server.shutdown()
 
@@ -142,25 +167,41 @@ class AsyncServer(base_server.AsyncioUtilities,
         transports: the allowed transports. Default both.
     """
 
-    def is_asyncio_based(self):
+    def is_asyncio_based(self) -> bool:
+        """Whether this is an asyncio server: True."""
         return True
 
-    def async_modes(self):
+    def async_modes(self) -> List[str]:
+        """The async modes: ``['asgi']``."""
         return ['asgi']
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, async_mode: Optional[str] = None,
+                 ping_interval: PingInterval = 25, ping_timeout: float = 20,
+                 max_http_buffer_size: int = 1000000,
+                 allow_upgrades: bool = True, http_compression: bool = True,
+                 compression_threshold: int = 1024, cookie: Cookie = None,
+                 cors_allowed_origins: CorsOrigins = None,
+                 cors_credentials: bool = True, logger: LoggerOption = False,
+                 json: Any = None, async_handlers: bool = True,
+                 monitor_clients: Optional[bool] = None,
+                 transports: Union[None, str, Sequence[str]] = None,
+                 **kwargs: Any) -> None:
+        super().__init__(
+            async_mode, ping_interval, ping_timeout, max_http_buffer_size,
+            allow_upgrades, http_compression, compression_threshold, cookie,
+            cors_allowed_origins, cors_credentials, logger, json,
+            async_handlers, monitor_clients, transports, **kwargs)
         self._engine.timer_hook = self._arm_timer
-        self._timer_handle = None
-        self._timer_when = None
-        self._loop = None
-        self._tasks = set()
+        self._timer_handle: Optional[asyncio.TimerHandle] = None
+        self._timer_when: Optional[float] = None
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._tasks: Set[_Task] = set()
         #: what the asyncio adapters may use of this server
         self.driver = AsyncDriver(self)
 
     # ------------------------------------------------------------------
     # heartbeat: one timer per server
-    def _arm_timer(self, when):
+    def _arm_timer(self, when: float) -> None:
         loop = self._loop
         if loop is None:
             try:
@@ -169,16 +210,16 @@ class AsyncServer(base_server.AsyncioUtilities,
                 return
         handle = self._timer_handle
         if handle is not None:
-            if self._timer_when <= when:
+            if cast(float, self._timer_when) <= when:
                 return
             handle.cancel()
         self._timer_when = when
         self._timer_handle = loop.call_at(when, self._on_timer)
 
-    def _on_timer(self):
+    def _on_timer(self) -> None:
         self._timer_handle = None
         self._timer_when = None
-        loop = self._loop
+        loop = cast(asyncio.AbstractEventLoop, self._loop)   # (armed on it)
         events = self._engine.tick(loop.time())
         if events:
             self._spawn(self._dispatch(events))
@@ -186,13 +227,13 @@ class AsyncServer(base_server.AsyncioUtilities,
         if nd is not None:
             self._arm_timer(nd)
 
-    def _now(self):
+    def _now(self) -> float:
         loop = self._loop
         if loop is None:
             loop = self._loop = asyncio.get_running_loop()
         return loop.time()
 
-    def _spawn(self, coro):
+    def _spawn(self, coro: Awaitable[Any]) -> _Task:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -201,7 +242,7 @@ class AsyncServer(base_server.AsyncioUtilities,
     # ------------------------------------------------------------------
     # handlers: every adapter starts them eagerly, with no await and no
     # Task, and gives a handler a Task only if it suspends
-    def _call_now(self, event, args):
+    def _call_now(self, event: str, args: Tuple[Any, ...]) -> Tuple[bool, Any]:
         """Call a handler eagerly. Returns ``(done, value)``: done with the
         handler's return value, or not done with the Task that finishes a
         coroutine handler that suspended."""
@@ -224,7 +265,8 @@ class AsyncServer(base_server.AsyncioUtilities,
             self.logger.exception('%s handler error', event)
             return True, False if event == 'connect' else None
 
-    async def _call_guarded(self, event, awaitable):
+    async def _call_guarded(self, event: str,
+                            awaitable: Awaitable[Any]) -> Any:
         try:
             return await awaitable
         except asyncio.CancelledError:
@@ -233,7 +275,7 @@ class AsyncServer(base_server.AsyncioUtilities,
             self.logger.exception('%s handler error', event)
             return False if event == 'connect' else None
 
-    def _fire_events(self, events):
+    def _fire_events(self, events: Sequence[Event]) -> Optional[_Task]:
         """Dispatch engine events now, in order.
 
         A message handler that suspends runs on by itself when
@@ -274,21 +316,23 @@ class AsyncServer(base_server.AsyncioUtilities,
             return self._spawn(self._fire_after(task, events[i + 1:]))
         return None
 
-    async def _fire_after(self, task, rest):
+    async def _fire_after(self, task: Awaitable[Any],
+                          rest: Sequence[Event]) -> None:
         await task
         if rest:
             pending = self._fire_events(rest)
             if pending is not None:
                 await pending
 
-    async def _dispatch(self, events):
+    async def _dispatch(self, events: Sequence[Event]) -> None:
         """Dispatch engine events and wait for the handlers that
         :meth:`_fire_events` says must be waited for."""
         pending = self._fire_events(events)
         if pending is not None:
             await pending
 
-    def _connect_now(self, session, req):
+    def _connect_now(self, session: Session,
+                     req: Request) -> Union[Verdict, _Task]:
         """Run the connect handler eagerly: ``(accepted, value)`` when it
         finished, else a Task resolving to its return value."""
         if 'connect' not in self.handlers:
@@ -301,7 +345,7 @@ class AsyncServer(base_server.AsyncioUtilities,
 
     # ------------------------------------------------------------------
     # public API
-    async def send(self, sid, data):
+    async def send(self, sid: str, data: Data) -> None:
         """Send a message to a client.
 
         Args:
@@ -322,7 +366,7 @@ class AsyncServer(base_server.AsyncioUtilities,
         if ret is not True:
             self._send_failed(s, ret)
 
-    async def send_packet(self, sid, pkt):
+    async def send_packet(self, sid: str, pkt: Packet) -> None:
         """Send a raw :class:`engineio_fast.packet.Packet` to a client."""
         s = self._engine.get(sid)
         if s is None:
@@ -331,13 +375,14 @@ class AsyncServer(base_server.AsyncioUtilities,
         if ret is not True:
             self._send_failed(s, ret)
 
-    def _send_failed(self, s, ret):
+    def _send_failed(self, s: Session,
+                     ret: Union[Literal[False], Event, None]) -> None:
         if ret is False:
             self._log_send_to_closed(s.sid)
         elif ret is not None:   # the send queue overflowed: closed
             self._spawn(self._dispatch([ret]))
 
-    async def get_session(self, sid):
+    async def get_session(self, sid: str) -> Dict[str, Any]:
         """Return the user session dict of a client.
 
         Raises:
@@ -345,11 +390,11 @@ class AsyncServer(base_server.AsyncioUtilities,
         """
         return self._session_for_api(sid).user_session
 
-    async def save_session(self, sid, session):
+    async def save_session(self, sid: str, session: Dict[str, Any]) -> None:
         """Store ``session`` as the user session of a client."""
         self._session_for_api(sid).user_session = session
 
-    def session(self, sid):
+    def session(self, sid: str) -> AsyncContextManager[Dict[str, Any]]:
         """The user session as an async context manager that saves it on
         exit::
 
@@ -359,16 +404,16 @@ class AsyncServer(base_server.AsyncioUtilities,
         server = self
 
         class _SessionContext:
-            async def __aenter__(self):
+            async def __aenter__(self) -> Dict[str, Any]:
                 self.session = await server.get_session(sid)
                 return self.session
 
-            async def __aexit__(self, *exc):
+            async def __aexit__(self, *exc: Any) -> None:
                 await server.save_session(sid, self.session)
 
         return _SessionContext()
 
-    async def disconnect(self, sid=None):
+    async def disconnect(self, sid: Optional[str] = None) -> None:
         """Disconnect one client (``sid``) or every client (None).
 
         The disconnect handler runs with reason ``'server disconnect'``.
@@ -377,13 +422,13 @@ class AsyncServer(base_server.AsyncioUtilities,
         if events:
             await self._dispatch(events)
 
-    async def handle_request(self, *args, **kwargs):
+    async def handle_request(self, *args: Any, **kwargs: Any) -> Any:
         """Handle an Engine.IO request: ``(scope, receive, send)`` in ASGI
         mode."""
         from .adapters import asgi as _asgi_driver
         return await _asgi_driver.handle(self, *args, **kwargs)
 
-    async def shutdown(self):
+    async def shutdown(self) -> None:
         """Disconnect every client and stop the heartbeat timer."""
         await self.disconnect()
         handle = self._timer_handle

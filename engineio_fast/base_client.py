@@ -39,30 +39,53 @@ import threading
 import time
 import types
 from inspect import isawaitable
-from typing import Any
+from typing import (
+    Any,
+    Callable,
+    ContextManager,
+    Dict,
+    Generator,
+    List,
+    Optional,
+    Sequence,
+    Tuple,
+    TypeVar,
+    Union,
+    cast,
+    overload,
+)
 
 from . import json as _json
 from . import packet
 from .adapters.clients import http_sessions as client_http
 from .adapters.clients import websocket as ws_io
-from .base_server import HandlerRegistry, make_logger
+from .base_server import Handler, HandlerRegistry, LoggerOption, make_logger
 from .exceptions import ConnectionError
 from .protocol import client_machine as cm
+from .protocol.client_machine import Action, ClientMachine
+from .protocol.packets import Data, Item
+
+_T = TypeVar('_T')
+_H = TypeVar('_H', bound=Handler)
+
+#: a flow (see above): yields steps ``(function, *args)``, is sent their
+#: results, returns a ``_T``
+Flow = Generator[Tuple[Any, ...], Any, _T]
 
 default_logger = logging.getLogger('engineio.client')
 _CLOSED = cm.CLOSED
 _MESSAGE = cm.MESSAGE
 
 #: the connected clients, disconnected on SIGINT when ``handle_sigint``
-connected_clients: 'list[Any]' = []
-original_signal_handler = None
+connected_clients: List[Any] = []
+original_signal_handler: Any = None
 
 # websocket options python-engineio users pass under other names
 # (websocket-client's ``header``/``timeout``, aiohttp's ``headers``)
 _HEADER_OPTIONS = ('header', 'headers', 'additional_headers')
 
 
-def signal_handler(sig, frame):
+def signal_handler(sig: int, frame: Any) -> Any:
     """SIGINT handler: disconnect every connected synchronous client, then
     run the handler that was installed before (``KeyboardInterrupt`` by
     default).
@@ -72,7 +95,7 @@ def signal_handler(sig, frame):
     deadlock."""
     clients = [c for c in connected_clients[:] if not c.is_asyncio_based()]
     if clients:
-        def disconnect_all():
+        def disconnect_all() -> None:
             for c in clients:
                 try:
                     c.disconnect()
@@ -87,18 +110,18 @@ def signal_handler(sig, frame):
     return signal.default_int_handler(sig, frame)
 
 
-def _compact_dumps(json_module):
+def _compact_dumps(json_module: Any) -> Callable[[Any], str]:
     if json_module is _json:
         return _stdjson.JSONEncoder(separators=(',', ':')).encode
     dumps = json_module.dumps
 
-    def compact(obj):
+    def compact(obj: Any) -> str:
         return dumps(obj, separators=(',', ':'))
     return compact
 
 
 @types.coroutine
-def drive(flow, asynchronous=True):
+def drive(flow: Flow[_T], asynchronous: bool = True) -> Flow[_T]:
     """Perform ``flow`` (see the module docstring) and return what it
     returns. A generator-based coroutine: ``AsyncClient`` awaits it;
     ``Client`` (``asynchronous`` False: its steps never return an
@@ -134,16 +157,21 @@ class Connection:
         now: the client's monotonic clock (a function).
     """
 
-    def __init__(self, machine, headers, outbox, lock, now):
+    #: set when the connection is over (a threading or asyncio Event)
+    finished: Any
+
+    def __init__(self, machine: ClientMachine, headers: Dict[str, str],
+                 outbox: Any, lock: ContextManager[Any],
+                 now: Callable[[], float]) -> None:
         self.machine = machine
         self.headers = headers
         self.outbox = outbox
         self.lock = lock
         self.now = now
-        self.http = None        # a client_http adapter
-        self.ws = None          # the websocket carrying the session
-        self.reader = None
-        self.writer = None
+        self.http: Any = None   # a client_http adapter
+        self.ws: Any = None     # the websocket carrying the session
+        self.reader: Any = None     # the reader's thread or task
+        self.writer: Any = None     # the writer's thread or task
 
 
 class BaseClient(HandlerRegistry):
@@ -201,9 +229,34 @@ class BaseClient(HandlerRegistry):
         #: Transport error (including a server that went silent).
         TRANSPORT_ERROR = cm.TRANSPORT_ERROR
 
-    def __init__(self, logger=False, json=None, request_timeout=5,
-                 http_session=None, ssl_verify=True, handle_sigint=True,
-                 websocket_extra_options=None, timestamp_requests=True):
+    # what each client provides (see the module docstring)
+    _io_request: Callable[..., Any]
+    _io_ws_open: Callable[..., Any]
+    _io_ws_recv: Callable[..., Any]
+    _io_ws_send: Callable[..., Any]
+    _io_ws_abort: Callable[..., Any]
+    _io_ws_close: Callable[..., Any]
+    _io_send_last: Callable[..., Any]
+    _io_call: Callable[..., Any]
+    _io_perform: Callable[..., Any]
+    _io_switch: Callable[..., Any]
+    _io_take: Callable[..., Any]
+    _io_wait_end: Callable[..., Any]
+    _io_stop: Callable[..., Any]
+    _io_join: Callable[..., Any]
+    _io_finalize: Callable[..., Any]
+    _io_close_http: Callable[..., Any]
+    _connection: Callable[[ClientMachine, Dict[str, str]], Connection]
+    _spawn: Callable[..., Any]
+    _read_loop: Callable[..., Any]
+    _write_loop: Callable[..., Any]
+    _ws_reader: Callable[..., Any]
+
+    def __init__(self, logger: LoggerOption = False, json: Any = None,
+                 request_timeout: float = 5, http_session: Any = None,
+                 ssl_verify: bool = True, handle_sigint: bool = True,
+                 websocket_extra_options: Optional[Dict[str, Any]] = None,
+                 timestamp_requests: bool = True) -> None:
         global original_signal_handler
         if (handle_sigint and original_signal_handler is None
                 and not self.is_asyncio_based()
@@ -212,15 +265,15 @@ class BaseClient(HandlerRegistry):
                                                     signal_handler)
         self.handlers = {}
         self._arity = {}
-        self.base_url = None
-        self.transports = None
-        self.current_transport = None
-        self.sid = None
-        self.upgrades = None
-        self.ping_interval = None
-        self.ping_timeout = None
-        self.http = None
-        self.http_factory = None
+        self.base_url: Optional[str] = None
+        self.transports: Optional[List[str]] = None
+        self.current_transport: Optional[str] = None
+        self.sid: Optional[str] = None
+        self.upgrades: Optional[List[str]] = None
+        self.ping_interval: Optional[float] = None
+        self.ping_timeout: Optional[float] = None
+        self.http: Any = None
+        self.http_factory: Any = None
         if http_session is not None:
             if isinstance(http_session, type) or (
                     callable(http_session)
@@ -230,9 +283,9 @@ class BaseClient(HandlerRegistry):
                 self.http = http_session
         self.external_http = self.http is not None
         self.handle_sigint = handle_sigint
-        self.ws = None
-        self.read_loop_task = None
-        self.write_loop_task = None
+        self.ws: Any = None
+        self.read_loop_task: Any = None
+        self.write_loop_task: Any = None
         self.state = 'disconnected'
         self.ssl_verify = ssl_verify
         self.websocket_extra_options = dict(websocket_extra_options or {})
@@ -241,12 +294,21 @@ class BaseClient(HandlerRegistry):
         if json is not None:
             packet.Packet.json = json
         self.logger = make_logger(logger, default_logger)
-        self._conn = None
+        self._conn: Optional[Connection] = None
 
-    def is_asyncio_based(self):
+    def is_asyncio_based(self) -> bool:
+        """Whether this is an asyncio client."""
         return False
 
-    def on(self, event, handler=None):
+    @overload
+    def on(self, event: str, handler: None = None) -> Callable[[_H], _H]:
+        ...
+
+    @overload
+    def on(self, event: str, handler: Handler) -> None:
+        ...
+
+    def on(self, event: str, handler: Optional[Handler] = None) -> Any:
         """Register an event handler.
 
         Args:
@@ -267,14 +329,15 @@ class BaseClient(HandlerRegistry):
         """
         return self._register(event, handler)
 
-    def transport(self):
+    def transport(self) -> Optional[str]:
         """Return the transport in use: ``'polling'`` or ``'websocket'``
         (None before the first connection)."""
         return self.current_transport
 
     # -- helpers of both clients --------------------------------------------
 
-    def _machine(self, url, transports, engineio_path):
+    def _machine(self, url: str, transports: Union[None, str, Sequence[str]],
+                 engineio_path: str) -> ClientMachine:
         """The machine for a new connection (ValueError for no valid
         transport, or a client that is connected)."""
         if self.state != 'disconnected':
@@ -286,59 +349,62 @@ class BaseClient(HandlerRegistry):
         self.transports = machine.transports
         return machine
 
-    def _disconnect_args(self, reason):
+    def _disconnect_args(self, reason: Optional[str]) -> Tuple[Any, ...]:
         arity = self._arity.get('disconnect')
         if arity is not None and arity < 1:
             return ()
         return (reason,)
 
-    def _reset(self):
+    def _reset(self) -> None:
         self.state = 'disconnected'
         self.sid = None
 
-    def _remove_connected(self):
+    def _remove_connected(self) -> None:
         try:
             connected_clients.remove(self)
         except ValueError:
             pass
 
-    def _url_timestamp(self):
+    def _url_timestamp(self) -> str:
         if not self.timestamp_requests:
             return ''
         return cm.timestamp_param(time.time())
 
-    def _wrap_http(self):
+    def _wrap_http(self) -> Any:
         """The adapter for the user's session (``self.http``), or None."""
         if self.http is None:
             return None
         return client_http.wrap(self.http, not self.external_http,
                                 self.ssl_verify, self.is_asyncio_based())
 
-    def _default_http(self):
+    def _default_http(self) -> Any:
         """Our own HTTP session for a connection, closed at its end."""
         adapter = client_http.default(self.ssl_verify,
                                       self.is_asyncio_based())
         self.http = adapter.session
         return adapter
 
-    def _forget_http(self, adapter, detached):
+    def _forget_http(self, adapter: Any, detached: bool) -> None:
         if not self.external_http and (
                 adapter is None or not detached
                 or self.http is adapter.session):
             self.http = None
 
-    def _request_args(self, conn, read_timeout, body):
+    def _request_args(self, conn: Connection, read_timeout: float,
+                      body: Optional[str]) -> Tuple[Any, ...]:
         """The arguments after ``(method, url)`` of an adapter's
         ``request()``."""
         headers = conn.headers
+        data = None
         if body is not None:
             headers = dict(headers)
             headers['Content-Type'] = 'text/plain;charset=UTF-8'
-            body = body.encode('utf-8')
-        return (headers, body, min(self.request_timeout, read_timeout),
+            data = body.encode('utf-8')
+        return (headers, data, min(self.request_timeout, read_timeout),
                 read_timeout, self.max_receive_size)
 
-    def _ws_options(self, url, headers, http):
+    def _ws_options(self, url: str, headers: Dict[str, str],
+                    http: Any) -> Dict[str, Any]:
         """Keyword arguments for the websockets package's ``connect()``;
         ``http`` is the connection's HTTP adapter (or None)."""
         extra = dict(self.websocket_extra_options)
@@ -375,25 +441,24 @@ class BaseClient(HandlerRegistry):
         options.update(extra)
         return options
 
-    def _log_packet(self, direction, ptype, data):
+    def _log_packet(self, direction: str, ptype: int, data: Any) -> None:
         if self.logger.isEnabledFor(logging.INFO):
             name = (packet.packet_names[ptype]
                     if 0 <= ptype < len(packet.packet_names) else 'UNKNOWN')
             self.logger.info('%s packet %s data %s', direction, name,
                              '<binary>' if isinstance(data, bytes) else data)
 
-    def _outgoing(self, conn, data):
+    def _outgoing(self, conn: Connection, data: Data) -> Optional[Item]:
         """The item for ``send(data)`` on ``conn`` (the current
         connection), or None when not connected (the message is
         dropped)."""
-        if conn is None or self.state != 'connected' or \
-                conn.machine.state is _CLOSED:
+        if self.state != 'connected' or conn.machine.state is _CLOSED:
             return None
         item = conn.machine.encode_message(data)
         self._log_packet('Sending', _MESSAGE, data)
         return item
 
-    def _release(self, conn):
+    def _release(self, conn: Connection) -> bool:
         """Forget ``conn`` if it is the current connection; True if it
         was."""
         if self._conn is not conn:
@@ -402,7 +467,7 @@ class BaseClient(HandlerRegistry):
         self._reset()
         return True
 
-    def _start(self, conn):
+    def _start(self, conn: Connection) -> None:
         """Start the loops of an open session: the reader, and while
         polling the writer."""
         m = conn.machine
@@ -418,7 +483,9 @@ class BaseClient(HandlerRegistry):
 
     # -- the flows ----------------------------------------------------------
 
-    def _connect_flow(self, url, headers, transports, engineio_path):
+    def _connect_flow(self, url: str, headers: Optional[Dict[str, str]],
+                      transports: Union[None, str, Sequence[str]],
+                      engineio_path: str) -> Flow[Optional[bool]]:
         """``connect()``: the handshake, the connect handler, the packets
         that came with the open packet, the upgrade, then the loops."""
         m = self._machine(url, transports, engineio_path)
@@ -437,10 +504,11 @@ class BaseClient(HandlerRegistry):
             yield self._io_close_http, conn
             self._reset()
             raise
+        hs = cast(cm.Handshake, m.handshake)    # (the handshake succeeded)
         self.sid = m.sid
-        self.upgrades = m.handshake.upgrades
-        self.ping_interval = m.handshake.ping_interval
-        self.ping_timeout = m.handshake.ping_timeout
+        self.upgrades = hs.upgrades
+        self.ping_interval = hs.ping_interval
+        self.ping_timeout = hs.ping_timeout
         self.current_transport = m.transport
         self.base_url = m.url
         self._conn = conn
@@ -461,7 +529,7 @@ class BaseClient(HandlerRegistry):
         self._start(conn)
         return True if m.transports[0] == 'websocket' else None
 
-    def _polling_handshake(self, conn):
+    def _polling_handshake(self, conn: Connection) -> Flow[List[Action]]:
         m = conn.machine
         url = self.base_url = m.poll_url
         self.logger.info('Attempting polling connection to %s', url)
@@ -477,10 +545,10 @@ class BaseClient(HandlerRegistry):
             m.handshake_unreachable(str(exc))
         actions = m.handshake_response(status, body, conn.now())
         self.logger.info('Polling connection accepted with %s',
-                         m.handshake.data)
+                         cast(cm.Handshake, m.handshake).data)
         return actions
 
-    def _websocket_handshake(self, conn):
+    def _websocket_handshake(self, conn: Connection) -> Flow[List[Action]]:
         m = conn.machine
         url = self.base_url = m.ws_url
         self.logger.info('Attempting WebSocket connection to %s', url)
@@ -504,10 +572,10 @@ class BaseClient(HandlerRegistry):
             raise
         conn.ws = self.ws = ws
         self.logger.info('WebSocket connection accepted with %s',
-                         m.handshake.data)
+                         cast(cm.Handshake, m.handshake).data)
         return actions
 
-    def _abandon_flow(self, conn):
+    def _abandon_flow(self, conn: Connection) -> Flow[None]:
         """The connect handler failed: tell the server (best effort) and
         drop the connection."""
         self._remove_connected()
@@ -527,7 +595,7 @@ class BaseClient(HandlerRegistry):
         yield self._io_close_http, conn
         self._reset()
 
-    def _upgrade_flow(self, conn):
+    def _upgrade_flow(self, conn: Connection) -> Flow[None]:
         """The websocket upgrade, when the machine wants one. It runs in
         ``connect()`` before the polling loops start (as python-engineio
         orders it), so when the machine asks to pause polling there is no
@@ -570,7 +638,7 @@ class BaseClient(HandlerRegistry):
             # the session closed during the probe
             yield self._io_ws_abort, ws
 
-    def _poll_flow(self, conn):
+    def _poll_flow(self, conn: Connection) -> Flow[None]:
         """The polling reader: one GET after another while the session
         polls; each read waits no longer than the heartbeat deadline."""
         m = conn.machine
@@ -598,7 +666,7 @@ class BaseClient(HandlerRegistry):
                 # time spent waiting for the handlers is not the server's
                 m.touch(now())
 
-    def _post_flow(self, conn):
+    def _post_flow(self, conn: Connection) -> Flow[None]:
         """The polling writer: what is queued goes out in POSTs that fit the
         server's ``maxPayload``, until the queue is closed and drained."""
         m = conn.machine
@@ -621,7 +689,7 @@ class BaseClient(HandlerRegistry):
                 if actions:
                     yield self._io_perform, conn, actions
 
-    def _read_flow(self, conn):
+    def _read_flow(self, conn: Connection) -> Flow[None]:
         """The reader: the polling GETs, or the websocket's ``_ws_reader``;
         whatever ends it ends the session, if nothing else did."""
         detail = 'the reader ended'
@@ -641,7 +709,8 @@ class BaseClient(HandlerRegistry):
         if actions:
             yield self._io_perform, conn, actions
 
-    def _disconnect_flow(self, abort, reason):
+    def _disconnect_flow(self, abort: bool,
+                         reason: Optional[str]) -> Flow[None]:
         """``disconnect()``: the close packet, the disconnect handler, the
         websocket's closing handshake, the loops' end (unless ``abort``)."""
         conn = self._conn
@@ -669,7 +738,7 @@ class BaseClient(HandlerRegistry):
         yield self._io_join, conn, abort
         yield self._io_finalize, conn
 
-    def _disconnect_handler_flow(self, reason):
+    def _disconnect_handler_flow(self, reason: Optional[str]) -> Flow[None]:
         handler = self.handlers.get('disconnect')
         if handler is None:
             return

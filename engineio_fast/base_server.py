@@ -5,18 +5,42 @@ import asyncio
 import inspect
 import json as _stdjson
 import logging
+from typing import (
+    Any,
+    Awaitable,
+    Callable,
+    Dict,
+    List,
+    Optional,
+    Sequence,
+    Tuple,
+    Type,
+    TypeVar,
+    Union,
+    overload,
+)
 
 from . import _accel
 from . import json as _json
+from .packet import Packet
 from .protocol import engine as _engine
 from .protocol import http as _http
+from .protocol.outcome import Event, PingInterval
 from .protocol.packets import MESSAGE as _MESSAGE
+from .protocol.packets import Data, Item
+from .protocol.session import Session
 
 default_logger = logging.getLogger('engineio.server')
 
+#: an event handler: a function or a coroutine function (see ``on()``)
+Handler = Callable[..., Any]
+_H = TypeVar('_H', bound=Handler)
+
+#: the ``logger`` option: True, False, or a logger to use
+LoggerOption = Union[bool, logging.Logger]
 
 
-def _positional_arity(handler):
+def _positional_arity(handler: Handler) -> Optional[int]:
     """How many positional arguments ``handler`` takes (None: any)."""
     try:
         sig = inspect.signature(handler)
@@ -31,7 +55,8 @@ def _positional_arity(handler):
     return count
 
 
-def make_logger(logger, default):
+def make_logger(logger: LoggerOption,
+                default: logging.Logger) -> logging.Logger:
     """The logger for a server or client's ``logger`` option: a Logger
     given as is, else ``default`` at INFO (True) or ERROR (False) when its
     level was never set."""
@@ -47,11 +72,16 @@ class HandlerRegistry:
     """``on()``'s registration, shared by the servers and the clients
     (which need ``event_names``, ``handlers`` and ``_arity``)."""
 
-    def _register(self, event, handler):
+    event_names: List[str]
+    handlers: Dict[str, Handler]
+    _arity: Dict[str, Optional[int]]
+
+    def _register(self, event: str,
+                  handler: Optional[Handler]) -> Optional[Callable[[_H], _H]]:
         if event not in self.event_names:
             raise ValueError('Invalid event')
 
-        def set_handler(handler):
+        def set_handler(handler: _H) -> _H:
             self.handlers[event] = handler
             self._arity[event] = _positional_arity(handler)
             return handler
@@ -66,24 +96,26 @@ class AsyncioUtilities:
     """The asyncio helpers python-engineio gives both :class:`AsyncServer`
     and :class:`AsyncClient`."""
 
-    def start_background_task(self, target, *args, **kwargs):
+    def start_background_task(self, target: Callable[..., Awaitable[Any]],
+                              *args: Any,
+                              **kwargs: Any) -> 'asyncio.Future[Any]':
         """Run ``target(*args, **kwargs)`` (a coroutine function) as a
         task; returns the :class:`asyncio.Task`."""
         return asyncio.ensure_future(target(*args, **kwargs))
 
-    async def sleep(self, seconds=0):
+    async def sleep(self, seconds: float = 0) -> None:
         """Sleep for ``seconds`` without blocking the loop."""
         return await asyncio.sleep(seconds)
 
-    def create_queue(self, *args, **kwargs):
+    def create_queue(self, *args: Any, **kwargs: Any) -> 'asyncio.Queue[Any]':
         """Return an :class:`asyncio.Queue`."""
         return asyncio.Queue(*args, **kwargs)
 
-    def get_queue_empty_exception(self):
+    def get_queue_empty_exception(self) -> Type[asyncio.QueueEmpty]:
         """Return :class:`asyncio.QueueEmpty`."""
         return asyncio.QueueEmpty
 
-    def create_event(self, *args, **kwargs):
+    def create_event(self, *args: Any, **kwargs: Any) -> asyncio.Event:
         """Return an :class:`asyncio.Event`."""
         return asyncio.Event(*args, **kwargs)
 
@@ -96,7 +128,7 @@ class BaseDriver:
 
     __slots__ = ('engine', 'logger', 'per_message_deflate', '_server')
 
-    def __init__(self, server):
+    def __init__(self, server: 'BaseServer') -> None:
         self._server = server
         self.engine = server._engine
         self.logger = server.logger
@@ -124,19 +156,27 @@ class BaseServer(HandlerRegistry):
         #: Transport error.
         TRANSPORT_ERROR = _engine.DISCONNECT_TRANSPORT_ERROR
 
-    def __init__(self, async_mode=None, ping_interval=25, ping_timeout=20,
-                 max_http_buffer_size=1000000, allow_upgrades=True,
-                 http_compression=True, compression_threshold=1024,
-                 cookie=None, cors_allowed_origins=None,
-                 cors_credentials=True, logger=False, json=None,
-                 async_handlers=True, monitor_clients=None, transports=None,
-                 **kwargs):
+    def __init__(self, async_mode: Optional[str] = None,
+                 ping_interval: PingInterval = 25,
+                 ping_timeout: float = 20,
+                 max_http_buffer_size: int = 1000000,
+                 allow_upgrades: bool = True, http_compression: bool = True,
+                 compression_threshold: int = 1024,
+                 cookie: _http.Cookie = None,
+                 cors_allowed_origins: _http.CorsOrigins = None,
+                 cors_credentials: bool = True, logger: LoggerOption = False,
+                 json: Any = None, async_handlers: bool = True,
+                 monitor_clients: Optional[bool] = None,
+                 transports: Union[None, str, Sequence[str]] = None,
+                 **kwargs: Any) -> None:
         modes = self.async_modes()
         if async_mode is None:
             async_mode = modes[0]
         elif async_mode not in modes:
             raise ValueError('Invalid async_mode specified')
         self.async_mode = async_mode
+        self.ping_interval: float
+        self.ping_interval_grace_period: float
         if isinstance(ping_interval, (tuple, list)):
             self.ping_interval = ping_interval[0]
             self.ping_interval_grace_period = ping_interval[1]
@@ -163,20 +203,22 @@ class BaseServer(HandlerRegistry):
             transports = [t for t in transports if t in self.valid_transports]
             if not transports:
                 raise ValueError('No valid transports provided')
-        self.transports = transports or list(self.valid_transports)
+        self.transports: List[str] = transports or list(
+            self.valid_transports)
         self.handlers = {}
         self._arity = {}
         if json is not None:
             from . import packet as _packet
             _packet.Packet.json = json
-        self.json = json if json is not None else _json
+        self.json: Any = json if json is not None else _json
         self.logger = make_logger(logger, default_logger)
+        compact_dumps: Callable[[Any], str]
         if self.json is _json:
             compact_dumps = _stdjson.JSONEncoder(separators=(',', ':')).encode
         else:
             dumps = self.json.dumps
 
-            def compact_dumps(obj):
+            def compact_dumps(obj: Any) -> str:
                 return dumps(obj, separators=(',', ':'))
 
         self._dumps = compact_dumps
@@ -196,13 +238,23 @@ class BaseServer(HandlerRegistry):
                                       compact_dumps, logger=self.logger)
         self.logger.info('Server initialized for %s.', self.async_mode)
 
-    def is_asyncio_based(self):
+    def is_asyncio_based(self) -> bool:
+        """Whether this is an asyncio server."""
         return False
 
-    def async_modes(self):
+    def async_modes(self) -> List[str]:
+        """The async modes this server can run in, the default first."""
         return []
 
-    def on(self, event, handler=None):
+    @overload
+    def on(self, event: str, handler: None = None) -> Callable[[_H], _H]:
+        ...
+
+    @overload
+    def on(self, event: str, handler: Handler) -> None:
+        ...
+
+    def on(self, event: str, handler: Optional[Handler] = None) -> Any:
         """Register an event handler.
 
         Args:
@@ -223,7 +275,8 @@ class BaseServer(HandlerRegistry):
         """
         return self._register(event, handler)
 
-    def _handler_args(self, event, args):
+    def _handler_args(self, event: str,
+                      args: Tuple[Any, ...]) -> Tuple[Any, ...]:
         """Trim ``args`` for a legacy one-argument disconnect handler."""
         if event == 'disconnect':
             arity = self._arity.get(event)
@@ -231,7 +284,7 @@ class BaseServer(HandlerRegistry):
                 return args[:1]
         return args
 
-    def transport(self, sid):
+    def transport(self, sid: str) -> str:
         """Return the transport of a client: ``'polling'`` or
         ``'websocket'``.
 
@@ -243,32 +296,34 @@ class BaseServer(HandlerRegistry):
             raise KeyError(sid)
         return s.transport
 
-    def generate_id(self):
+    def generate_id(self) -> str:
         """Generate a unique session id (20 url-safe characters)."""
         return self._engine.sessions.new_sid()
 
-    def _encode_message(self, data):
+    def _encode_message(self, data: Data) -> Item:
         return self._encode_value(_MESSAGE, data, False, self._dumps)
 
-    def _encode_packet(self, pkt):
+    def _encode_packet(self, pkt: Packet) -> Item:
         if pkt.binary:
             return bytes(pkt.data)
         return pkt.encode(b64=False)
 
-    def _session_for_api(self, sid):
+    def _session_for_api(self, sid: str) -> Session:
         s = self._engine.get(sid)
         if s is None:
             raise KeyError('Session is disconnected')
         return s
 
-    def _disconnect_events(self, sid, now):
+    def _disconnect_events(self, sid: Optional[str],
+                           now: float) -> List[Event]:
         """Close ``sid`` (every session when None) as a server disconnect;
         returns the engine events whose handlers must run."""
         if sid is None:
             return self._engine.close_all(_engine.DISCONNECT_SERVER, now)
         return self._close_events(sid, _engine.DISCONNECT_SERVER, now)
 
-    def _close_events(self, sid, reason, now):
+    def _close_events(self, sid: Optional[str], reason: str,
+                      now: float) -> List[Event]:
         """Close the session ``sid`` (if there is one) for ``reason``;
         returns the engine events whose handlers must run."""
         engine = self._engine
@@ -276,5 +331,5 @@ class BaseServer(HandlerRegistry):
         ev = engine.close(s, reason, now) if s is not None else None
         return [ev] if ev is not None else []
 
-    def _log_send_to_closed(self, sid):
+    def _log_send_to_closed(self, sid: str) -> None:
         self.logger.warning('Cannot send to sid %s', sid)

@@ -17,22 +17,41 @@ receive thread per websocket.
 import queue
 import threading
 import time
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    List,
+    Optional,
+    Sequence,
+    Type,
+    TypeVar,
+    Union,
+    cast,
+)
 
 from . import base_client
 from .adapters.clients import sync_io
+from .base_client import Flow
 from .protocol.client_machine import CLOSE_SESSION as _CLOSE_SESSION
 from .protocol.client_machine import CLOSED as _CLOSED
 from .protocol.client_machine import DELIVER as _DELIVER
 from .protocol.client_machine import SEND as _SEND
 from .protocol.client_machine import WEBSOCKET as _WEBSOCKET
+from .protocol.client_machine import Action, ClientMachine
+from .protocol.packets import Data, Item
 
 _monotonic = time.monotonic
+_T = TypeVar('_T')
 
 
 class _Connection(base_client.Connection):
     """A connection as the threads share it."""
 
-    def __init__(self, client, machine, headers):
+    lock: threading.Lock
+
+    def __init__(self, client: 'Client', machine: ClientMachine,
+                 headers: Dict[str, str]) -> None:
         super().__init__(machine, headers,
                          sync_io.Outbox(client.max_queue_items,
                                         client.max_queue_bytes),
@@ -61,8 +80,11 @@ class Client(base_client.BaseClient):
     ``reason.TRANSPORT_ERROR``.
     """
 
-    def connect(self, url, headers=None, transports=None,
-                engineio_path='engine.io'):
+    _conn: Optional[_Connection]
+
+    def connect(self, url: str, headers: Optional[Dict[str, str]] = None,
+                transports: Union[None, str, Sequence[str]] = None,
+                engineio_path: str = 'engine.io') -> Optional[bool]:
         """Connect to an Engine.IO server.
 
         Args:
@@ -86,13 +108,13 @@ class Client(base_client.BaseClient):
         return self._run(self._connect_flow(url, headers, transports,
                                             engineio_path))
 
-    def wait(self):
+    def wait(self) -> None:
         """Block until the connection ends."""
         conn = self._conn
         if conn is not None:
             conn.finished.wait()
 
-    def send(self, data):
+    def send(self, data: Data) -> None:
         """Send a message: str, bytes, or a dict/list (sent as JSON).
 
         Returns at once unless the outgoing queue is full (then it waits for
@@ -100,11 +122,14 @@ class Client(base_client.BaseClient):
         a lone surrogate (which UTF-8 cannot carry) raises
         ``UnicodeEncodeError`` and is not sent."""
         conn = self._conn
+        if conn is None:
+            return
         item = self._outgoing(conn, data)
         if item is not None:
             self._send_item(conn, item)
 
-    def disconnect(self, abort=False, reason=None):
+    def disconnect(self, abort: bool = False,
+                   reason: Optional[str] = None) -> None:
         """Disconnect from the server.
 
         Args:
@@ -114,7 +139,8 @@ class Client(base_client.BaseClient):
         """
         self._run(self._disconnect_flow(abort, reason))
 
-    def start_background_task(self, target, *args, **kwargs):
+    def start_background_task(self, target: Callable[..., Any], *args: Any,
+                              **kwargs: Any) -> threading.Thread:
         """Run ``target(*args, **kwargs)`` in a daemon thread and return the
         thread (it has ``join()``)."""
         th = threading.Thread(target=target, args=args, kwargs=kwargs,
@@ -122,75 +148,77 @@ class Client(base_client.BaseClient):
         th.start()
         return th
 
-    def sleep(self, seconds=0):
+    def sleep(self, seconds: float = 0) -> None:
         """Sleep for ``seconds``."""
         return time.sleep(seconds)
 
-    def create_queue(self, *args, **kwargs):
+    def create_queue(self, *args: Any, **kwargs: Any) -> 'queue.Queue[Any]':
         """Create a :class:`queue.Queue`."""
         return queue.Queue(*args, **kwargs)
 
-    def get_queue_empty_exception(self):
+    def get_queue_empty_exception(self) -> Type[queue.Empty]:
         """The exception an empty queue raises: :class:`queue.Empty`."""
         return queue.Empty
 
-    def create_event(self, *args, **kwargs):
+    def create_event(self, *args: Any, **kwargs: Any) -> threading.Event:
         """Create a :class:`threading.Event`."""
         return threading.Event(*args, **kwargs)
 
     # -- running the flows (see base_client) ---------------------------------
 
-    def _connection(self, machine, headers):
+    def _connection(self, machine: ClientMachine,
+                    headers: Dict[str, str]) -> '_Connection':
         return _Connection(self, machine, headers)
 
     @staticmethod
-    def _run(flow):
+    def _run(flow: Flow[_T]) -> _T:
         """Perform a flow in this thread; return what it returns."""
         try:
-            base_client.drive(flow, False).send(None)
+            cast('Flow[_T]', base_client.drive(flow, False)).send(None)
         except StopIteration as done:
             return done.value
         raise RuntimeError('a Client flow did not end')  # pragma: no cover
 
-    def _io_request(self, conn, method, url, timeout, body=None):
+    def _io_request(self, conn: _Connection, method: str, url: str,
+                    timeout: float, body: Optional[str] = None) -> Any:
         return conn.http.request(method, url, *self._request_args(
             conn, timeout, body))
 
-    def _io_ws_open(self, conn, url):
+    def _io_ws_open(self, conn: _Connection, url: str) -> Any:
         return sync_io.open_websocket(
             url, self._ws_options(url, conn.headers, conn.http),
             self.ssl_verify, self.request_timeout)
 
     @staticmethod
-    def _io_ws_recv(ws, timeout):
+    def _io_ws_recv(ws: Any, timeout: float) -> Any:
         return ws.recv(timeout=timeout)
 
     @staticmethod
-    def _io_ws_send(ws, item):
+    def _io_ws_send(ws: Any, item: Item) -> None:
         ws.send(item)
 
     @staticmethod
-    def _io_ws_abort(ws):
+    def _io_ws_abort(ws: Any) -> None:
         sync_io.close_websocket(ws, force=True)
 
-    def _io_ws_close(self, ws):
+    def _io_ws_close(self, ws: Any) -> None:
         sync_io.close_websocket(ws, False, self.request_timeout)
 
-    def _io_send_last(self, conn, item):
+    def _io_send_last(self, conn: _Connection, item: Item) -> None:
         if conn.ws is None:
             conn.outbox.put(item, force=True)
         else:
             sync_io.send_or_drop(conn.ws, item, self.request_timeout)
 
     @staticmethod
-    def _io_call(fn, *args):
+    def _io_call(fn: Callable[..., _T], *args: Any) -> _T:
         return fn(*args)
 
     @staticmethod
-    def _io_take(conn):
+    def _io_take(conn: _Connection) -> Optional[List[Item]]:
         return conn.outbox.take()
 
-    def _io_switch(self, conn, ws):
+    def _io_switch(self, conn: _Connection, ws: Any) -> None:
         with conn.switch_lock:
             conn.ws = self.ws = ws
             self.current_transport = 'websocket'
@@ -203,13 +231,15 @@ class Client(base_client.BaseClient):
                 conn.machine.switched()
 
     @staticmethod
-    def _spawn(target, conn, name):
+    def _spawn(target: Callable[[_Connection], Any], conn: _Connection,
+               name: str) -> threading.Thread:
         th = threading.Thread(target=target, args=(conn,), daemon=True,
                               name='engineio-client-' + name)
         th.start()
         return th
 
-    def _io_perform(self, conn, actions):
+    def _io_perform(self, conn: _Connection,
+                    actions: Sequence[Action]) -> None:
         for kind, arg in actions:
             if kind == _DELIVER:
                 handler = self.handlers.get('message')
@@ -220,7 +250,8 @@ class Client(base_client.BaseClient):
             elif kind == _CLOSE_SESSION:
                 self._lost(conn, arg)
 
-    def _send_item(self, conn, item, force=False):
+    def _send_item(self, conn: _Connection, item: Item,
+                   force: bool = False) -> None:
         if conn.machine.state is not _WEBSOCKET:
             if conn.outbox.bounded:     # polling for good: no switch ahead
                 conn.outbox.put(item, force)
@@ -236,10 +267,10 @@ class Client(base_client.BaseClient):
 
     # -- the reader and writer threads -------------------------------------
 
-    def _read_loop(self, conn):
+    def _read_loop(self, conn: _Connection) -> None:
         self._run(self._read_flow(conn))
 
-    def _ws_reader(self, conn):
+    def _ws_reader(self, conn: _Connection) -> None:
         ws = conn.ws
         m = conn.machine
         lock = conn.lock
@@ -276,7 +307,7 @@ class Client(base_client.BaseClient):
                 if actions[-1][0] == _CLOSE_SESSION:
                     return
 
-    def _write_loop(self, conn):
+    def _write_loop(self, conn: _Connection) -> None:
         self._run(self._post_flow(conn))
         with conn.lock:
             conn.writer_done = True
@@ -287,7 +318,7 @@ class Client(base_client.BaseClient):
 
     # -- teardown -------------------------------------------------------------
 
-    def _lost(self, conn, reason):
+    def _lost(self, conn: _Connection, reason: str) -> None:
         """The session ended from the server's side (close, error,
         silence): the disconnect handler runs after the messages already
         received."""
@@ -298,22 +329,22 @@ class Client(base_client.BaseClient):
             self._finish_lost(conn, reason)
         sync_io.close_websocket(conn.ws, not m.clean, self.request_timeout)
 
-    def _finish_lost(self, conn, reason):
+    def _finish_lost(self, conn: _Connection, reason: str) -> None:
         if self._conn is conn and self.state == 'connected':
             self._run(self._disconnect_handler_flow(reason))
         self._io_finalize(conn)
 
-    def _io_wait_end(self, conn):
+    def _io_wait_end(self, conn: _Connection) -> None:
         if not conn.dispatcher.in_worker() and \
                 threading.current_thread() is not conn.reader:
             conn.finished.wait(self.request_timeout)
 
     @staticmethod
-    def _io_stop(conn):
+    def _io_stop(conn: _Connection) -> None:
         conn.outbox.close()
         conn.dispatcher.close()
 
-    def _io_join(self, conn, abort):
+    def _io_join(self, conn: _Connection, abort: bool) -> None:
         if abort:
             return
         me = threading.current_thread()
@@ -322,7 +353,7 @@ class Client(base_client.BaseClient):
             if th is not None and th is not me:
                 th.join(max(deadline - _monotonic(), 0))
 
-    def _io_finalize(self, conn):
+    def _io_finalize(self, conn: _Connection) -> None:
         if self._release(conn):
             with conn.lock:
                 later = conn.close_http_later = (
@@ -332,10 +363,11 @@ class Client(base_client.BaseClient):
             self._close_http(conn, detached=later, close=not later)
         conn.finished.set()
 
-    def _io_close_http(self, conn):
+    def _io_close_http(self, conn: _Connection) -> None:
         self._close_http(conn)
 
-    def _close_http(self, conn, detached=False, close=True):
+    def _close_http(self, conn: _Connection, detached: bool = False,
+                    close: bool = True) -> None:
         http = conn.http
         if close and http is not None and http.own:
             try:

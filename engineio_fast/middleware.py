@@ -3,11 +3,30 @@
 
 import os
 import stat
+from typing import IO, Any, Callable, Dict, Iterable, Optional, Protocol
 
 from . import static_files as _static
 from .adapters.wsgi import connection as _connection
 
 CHUNK_SIZE = 64 * 1024
+
+#: a WSGI environ
+WSGIEnviron = Dict[str, Any]
+
+#: a WSGI server's ``start_response``
+StartResponse = Callable[..., Any]
+
+#: a WSGI application
+WSGIApplication = Callable[[WSGIEnviron, StartResponse], Iterable[bytes]]
+
+
+class WSGIEngine(Protocol):
+    """What :class:`WSGIApp` needs of its Engine.IO server: a
+    :class:`~engineio_fast.Server` (or python-socketio's ``Server``)."""
+
+    def handle_request(self, environ: WSGIEnviron,
+                       start_response: StartResponse) -> Iterable[bytes]:
+        """Handle an Engine.IO request (the WSGI entry point)."""
 
 
 class WSGIApp:
@@ -39,15 +58,18 @@ class WSGIApp:
         app.wsgi_app = engineio.WSGIApp(eio, app.wsgi_app)
     """
 
-    def __init__(self, engineio_app, wsgi_app=None, static_files=None,
-                 engineio_path='engine.io'):
+    def __init__(self, engineio_app: WSGIEngine,
+                 wsgi_app: Optional[WSGIApplication] = None,
+                 static_files: Optional[_static.StaticFiles] = None,
+                 engineio_path: str = 'engine.io') -> None:
         self.engineio_app = engineio_app
         self.wsgi_app = wsgi_app
         path = '/' + (engineio_path or '').strip('/') + '/'
         self.engineio_path = '/' if path == '//' else path
         self.static_files = _static.validate(static_files)
 
-    def __call__(self, environ, start_response):
+    def __call__(self, environ: WSGIEnviron,
+                 start_response: StartResponse) -> Iterable[bytes]:
         """The WSGI application callable."""
         path = environ.get('PATH_INFO') or '/'
         # as python-engineio's WSGIApp: '/engine.io' without the slash is
@@ -69,8 +91,9 @@ class WSGIApp:
             return self.wsgi_app(environ, start_response)
         return self.not_found(start_response)
 
-    def serve_static_file(self, static_file, environ, start_response,
-                          head=False):
+    def serve_static_file(self, static_file: _static.StaticFile,
+                          environ: WSGIEnviron, start_response: StartResponse,
+                          head: bool = False) -> Iterable[bytes]:
         """Send a static file, in chunks (the server's
         ``wsgi.file_wrapper`` when it has one)."""
         filename = static_file['filename']
@@ -97,7 +120,7 @@ class WSGIApp:
             return wrapper(f, CHUNK_SIZE)
         return _FileIter(f)
 
-    def not_found(self, start_response):
+    def not_found(self, start_response: StartResponse) -> Iterable[bytes]:
         """Send a 404 Not Found response."""
         start_response('404 Not Found', [('Content-Type', 'text/plain'),
                                          ('Content-Length', '9')])
@@ -105,26 +128,27 @@ class WSGIApp:
 
 
 class _FileIter:
-    def __init__(self, f):
+    def __init__(self, f: IO[bytes]) -> None:
         self.f = f
 
-    def __iter__(self):
+    def __iter__(self) -> '_FileIter':
         return self
 
-    def __next__(self):
+    def __next__(self) -> bytes:
         chunk = self.f.read(CHUNK_SIZE)
         if not chunk:
             raise StopIteration
         return chunk
 
-    def close(self):
+    def close(self) -> None:
         self.f.close()
 
 
 class Middleware(WSGIApp):
     """The deprecated name of :class:`WSGIApp` (no static files)."""
 
-    def __init__(self, engineio_app, wsgi_app=None,
-                 engineio_path='engine.io'):
+    def __init__(self, engineio_app: WSGIEngine,
+                 wsgi_app: Optional[WSGIApplication] = None,
+                 engineio_path: str = 'engine.io') -> None:
         super().__init__(engineio_app, wsgi_app,
                          engineio_path=engineio_path)

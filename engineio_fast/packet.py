@@ -4,18 +4,20 @@ The encoding and decoding work is done by the codec kernels selected in
 :mod:`engineio_fast._accel` (compiled when available, else pure Python).
 """
 
+from typing import Any, Union
+
 from . import _accel
 from . import json as _json
-from .protocol.packets import (  # noqa: F401 - python-engineio's names
-    CLOSE,
-    MESSAGE,
-    NAMES,
-    NOOP,
-    OPEN,
-    PING,
-    PONG,
-    UPGRADE,
-)
+
+# python-engineio's names (``X as X``: re-exported, also to type checkers)
+from .protocol.packets import CLOSE as CLOSE
+from .protocol.packets import MESSAGE as MESSAGE
+from .protocol.packets import NAMES as NAMES
+from .protocol.packets import NOOP as NOOP
+from .protocol.packets import OPEN as OPEN
+from .protocol.packets import PING as PING
+from .protocol.packets import PONG as PONG
+from .protocol.packets import UPGRADE as UPGRADE
 
 packet_names = list(NAMES)
 
@@ -49,24 +51,26 @@ class Packet:
     as with python-engineio.
     """
 
-    json = _json
+    json: Any = _json
 
-    def __init__(self, packet_type=NOOP, data=None, encoded_packet=None):
+    def __init__(self, packet_type: int = NOOP, data: Any = None,
+                 encoded_packet: Union[None, str, bytes, bytearray,
+                                       memoryview] = None) -> None:
         self.packet_type = packet_type
         self.data = data
-        self.encode_cache = None
+        self.encode_cache: Union[None, str, bytes] = None
         self.binary = isinstance(data, binary_types)
         if self.binary and self.packet_type != MESSAGE:
             raise ValueError('Binary packets can only be of type MESSAGE')
         if encoded_packet is not None:
             self.decode(encoded_packet)
 
-    def _dumps(self, data):
+    def _dumps(self, data: Any) -> str:
         if self.json is _json:
             return _compact_dumps(data)
         return self.json.dumps(data, separators=(',', ':'))
 
-    def encode(self, b64=False):
+    def encode(self, b64: bool = False) -> Union[str, bytes]:
         """Encode the packet for transmission.
 
         As in python-engineio, the first encoding is cached and returned by
@@ -92,7 +96,8 @@ class Packet:
         self.encode_cache = encoded
         return encoded
 
-    def decode(self, encoded_packet):
+    def decode(self, encoded_packet: Union[str, bytes, bytearray,
+                                           memoryview]) -> None:
         """Decode a transmitted packet into this object.
 
         Text data that is valid JSON and does not start with a digit is

@@ -6,6 +6,7 @@ Unlike python-engineio, which refuses a payload of more than 16 packets
 """
 
 import urllib.parse
+from typing import List, Optional, Union
 
 from . import _accel
 from .exceptions import ContentTooLongError
@@ -13,8 +14,11 @@ from .packet import Packet
 
 _BINARY = (bytes, bytearray, memoryview)
 
+#: an encoded payload as :meth:`Payload.decode` takes it
+Encoded = Union[str, bytes, bytearray, memoryview]
 
-def _byte_size(encoded_payload):
+
+def _byte_size(encoded_payload: Encoded) -> int:
     if isinstance(encoded_payload, memoryview):
         return encoded_payload.nbytes
     if isinstance(encoded_payload, _BINARY):
@@ -40,12 +44,13 @@ class Payload:
 
     max_payload_bytes = 1000000
 
-    def __init__(self, packets=None, encoded_payload=None):
-        self.packets = packets or []
+    def __init__(self, packets: Optional[List[Packet]] = None,
+                 encoded_payload: Optional[Encoded] = None) -> None:
+        self.packets: List[Packet] = packets or []
         if encoded_payload is not None:
             self.decode(encoded_payload)
 
-    def encode(self, jsonp_index=None):
+    def encode(self, jsonp_index: Union[None, int, str] = None) -> str:
         """Encode the payload for transmission.
 
         Packets are joined with the record separator ``\\x1e``; binary
@@ -70,7 +75,7 @@ class Payload:
             encoded = kernels.jsonp_wrap(int(jsonp_index), encoded)
         return encoded
 
-    def decode(self, encoded_payload):
+    def decode(self, encoded_payload: Encoded) -> None:
         """Decode a transmitted payload into ``packets``.
 
         An empty payload gives no packets. A JSONP form body (``d=...``) is

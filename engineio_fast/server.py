@@ -10,15 +10,35 @@ the thread that received the message); see adapters/wsgi/dispatch.py."""
 
 import threading
 import time
+from typing import (
+    Any,
+    Callable,
+    ContextManager,
+    Dict,
+    Iterable,
+    List,
+    Optional,
+    Sequence,
+    Type,
+    Union,
+    cast,
+)
 
 from . import base_server
 from .adapters.wsgi import modes as _modes
 from .adapters.wsgi.dispatch import Dispatcher, current_sid
 from .adapters.wsgi.service import Service
+from .base_server import LoggerOption
+from .middleware import StartResponse, WSGIEnviron
+from .packet import Packet
 from .protocol import engine as _engine
+from .protocol.engine import Event, Outcome, Session, Verdict
+from .protocol.http import Cookie, CorsOrigins, Request
+from .protocol.outcome import PingInterval
+from .protocol.packets import Data, Item
 
 
-def _sids(events):
+def _sids(events: Sequence[Event]) -> Sequence[str]:
     """The sessions of ``events``, each once, in order."""
     if len(events) == 1:
         return (events[0][1],)
@@ -54,8 +74,9 @@ class SyncDriver(base_server.BaseDriver):
 
     __slots__ = ('lock', 'mode', 'ws_close_timeout', 'call',
                  'ensure_service', 'watch')
+    _server: 'Server'
 
-    def __init__(self, server):
+    def __init__(self, server: 'Server') -> None:
         super().__init__(server)
         self.lock = server._lock
         self.mode = server._mode
@@ -64,13 +85,14 @@ class SyncDriver(base_server.BaseDriver):
         self.ensure_service = server._ensure_service
         self.watch = server._service.watch
 
-    def woke(self, conn):
+    def woke(self, conn: Any) -> None:
         """A websocket the engine woke (called under :attr:`lock`, from
         the link's waker): ``conn.flush()`` runs once the lock is
         released."""
         self._server._woken.append(conn)
 
-    def handshake(self, out, req, environ):
+    def handshake(self, out: Outcome, req: Request,
+                  environ: Dict[str, Any]) -> Outcome:
         """Run the connect handler of a :data:`CONNECT` outcome in this
         thread, then complete the handshake
         (:meth:`Engine.connect_done`, under the lock; the events of a
@@ -79,7 +101,8 @@ class SyncDriver(base_server.BaseDriver):
         Returns:
             The Outcome that answers the handshake.
         """
-        verdict = self._server._run_connect(out.session, environ)
+        verdict = self._server._run_connect(cast(Session, out.session),
+                                            environ)
         return self.call(self.engine.connect_done, out, req, verdict,
                          time.monotonic())
 
@@ -121,16 +144,32 @@ class Server(base_server.BaseServer):
         transports: the allowed transports. Default both.
     """
 
-    def async_modes(self):
+    def async_modes(self) -> List[str]:
+        """The async modes, python-engineio's default order first."""
         return list(_modes.ORDER)
 
-    def __init__(self, async_mode=None, *args, **kwargs):
+    def __init__(self, async_mode: Optional[str] = None,
+                 ping_interval: PingInterval = 25, ping_timeout: float = 20,
+                 max_http_buffer_size: int = 1000000,
+                 allow_upgrades: bool = True, http_compression: bool = True,
+                 compression_threshold: int = 1024, cookie: Cookie = None,
+                 cors_allowed_origins: CorsOrigins = None,
+                 cors_credentials: bool = True, logger: LoggerOption = False,
+                 json: Any = None, async_handlers: bool = True,
+                 monitor_clients: Optional[bool] = None,
+                 transports: Union[None, str, Sequence[str]] = None,
+                 **kwargs: Any) -> None:
         # resolve the mode first: the base class only checks the name
         self._mode = _modes.select_mode(async_mode)
         self._ws_close_timeout = float(kwargs.pop('ws_close_timeout', 5.0))
-        super().__init__(self._mode.name, *args, **kwargs)
+        super().__init__(
+            self._mode.name, ping_interval, ping_timeout,
+            max_http_buffer_size, allow_upgrades, http_compression,
+            compression_threshold, cookie, cors_allowed_origins,
+            cors_credentials, logger, json, async_handlers, monitor_clients,
+            transports, **kwargs)
         self._lock = threading.Lock()
-        self._woken = []
+        self._woken: List[Any] = []
         self._service = Service(self)
         self._dispatcher = Dispatcher(self)
         self._engine.timer_hook = self._service.timer_hook
@@ -139,12 +178,12 @@ class Server(base_server.BaseServer):
 
     # ------------------------------------------------------------------
     # internals shared with the drivers
-    def _ensure_service(self):
+    def _ensure_service(self) -> None:
         if not self._service.running:
             with self._lock:
                 self._service.start()
 
-    def _take_woken(self):
+    def _take_woken(self) -> List[Any]:
         """Websocket connections the engine woke (call under the lock)."""
         woken = self._woken
         if woken:
@@ -154,11 +193,12 @@ class Server(base_server.BaseServer):
         return woken
 
     @staticmethod
-    def _flush(woken):
+    def _flush(woken: List[Any]) -> None:
         for conn in woken:
             conn.flush()
 
-    def _locked(self, fn, *args, alive=None):
+    def _locked(self, fn: Callable[..., Any], *args: Any,
+                alive: Optional[Callable[[], bool]] = None) -> Any:
         """Call the engine (``fn(*args)``) under the lock, then flush the
         websockets it woke and run the handlers of the events it returned
         (a list, or an Outcome's ``events``): see :meth:`_run_events`.
@@ -175,7 +215,8 @@ class Server(base_server.BaseServer):
             self._run_events(events, todo, alive)
         return result
 
-    def _run_events(self, events, todo, alive=None):
+    def _run_events(self, events: Sequence[Event], todo: Any,
+                    alive: Optional[Callable[[], bool]] = None) -> None:
         """Run the handlers of ``events``, queued by ``_dispatcher.queue``
         (which returned ``todo``): in this thread with
         async_handlers=False, else by the handler pool. ``alive`` is given
@@ -190,7 +231,7 @@ class Server(base_server.BaseServer):
         if alive is not None:
             d.wait_for_room(_sids(events), alive)
 
-    def _tick(self, now):
+    def _tick(self, now: float) -> None:
         with self._lock:
             events = self._engine.tick(now)
             todo = self._dispatcher.queue(events) if events else None
@@ -205,7 +246,7 @@ class Server(base_server.BaseServer):
             else:
                 self._run_events(events, todo)
 
-    def _fire_event(self, ev):
+    def _fire_event(self, ev: Event) -> None:
         """Run the handler of one engine event in this thread."""
         name, sid, arg = ev
         handler = self.handlers.get(name)
@@ -219,7 +260,8 @@ class Server(base_server.BaseServer):
         except Exception:
             self.logger.exception('%s handler error', name)
 
-    def _run_connect(self, session, environ):
+    def _run_connect(self, session: Session,
+                     environ: Dict[str, Any]) -> Verdict:
         """Run the connect handler; returns (accepted, rejection value)."""
         handler = self.handlers.get('connect')
         if handler is None:
@@ -233,7 +275,7 @@ class Server(base_server.BaseServer):
 
     # ------------------------------------------------------------------
     # public API
-    def send(self, sid, data):
+    def send(self, sid: str, data: Data) -> None:
         """Send a message to a client.
 
         Args:
@@ -242,17 +284,18 @@ class Server(base_server.BaseServer):
 
         Sending to an unknown or closed sid logs a warning and returns.
         """
+        item: Item
         if data.__class__ is str:
             item = '4' + data
         else:
             item = self._encode_message(data)
         self._send_item(sid, item)
 
-    def send_packet(self, sid, pkt):
+    def send_packet(self, sid: str, pkt: Packet) -> None:
         """Send a raw :class:`engineio_fast.packet.Packet` to a client."""
         self._send_item(sid, self._encode_packet(pkt))
 
-    def _send_item(self, sid, item):
+    def _send_item(self, sid: str, item: Item) -> None:
         engine = self._engine
         with self._lock:
             s = engine.sessions.get(sid)
@@ -269,7 +312,7 @@ class Server(base_server.BaseServer):
             elif ret is not None:   # the send queue overflowed: closed
                 self._run_events([ret], todo)
 
-    def get_session(self, sid):
+    def get_session(self, sid: str) -> Dict[str, Any]:
         """Return the user session dict of a client.
 
         Raises:
@@ -277,11 +320,11 @@ class Server(base_server.BaseServer):
         """
         return self._session_for_api(sid).user_session
 
-    def save_session(self, sid, session):
+    def save_session(self, sid: str, session: Dict[str, Any]) -> None:
         """Store ``session`` as the user session of a client."""
         self._session_for_api(sid).user_session = session
 
-    def session(self, sid):
+    def session(self, sid: str) -> ContextManager[Dict[str, Any]]:
         """The user session as a context manager that saves it on exit::
 
             with eio.session(sid) as session:
@@ -290,16 +333,16 @@ class Server(base_server.BaseServer):
         server = self
 
         class _SessionContext:
-            def __enter__(self):
+            def __enter__(self) -> Dict[str, Any]:
                 self.session = server.get_session(sid)
                 return self.session
 
-            def __exit__(self, *exc):
+            def __exit__(self, *exc: Any) -> None:
                 server.save_session(sid, self.session)
 
         return _SessionContext()
 
-    def disconnect(self, sid=None):
+    def disconnect(self, sid: Optional[str] = None) -> None:
         """Disconnect one client (``sid``) or every client (None).
 
         Returns at once in every mode: the client's pending poll is
@@ -328,34 +371,36 @@ class Server(base_server.BaseServer):
         if todo:
             d.submit(todo)   # found empty if drained here
 
-    def handle_request(self, environ, start_response):
+    def handle_request(self, environ: WSGIEnviron,
+                       start_response: StartResponse) -> Iterable[bytes]:
         """Handle an Engine.IO request (the WSGI entry point)."""
         from .adapters.wsgi import handler as _wsgi
         return _wsgi.handle(self, environ, start_response)
 
-    def shutdown(self):
+    def shutdown(self) -> None:
         """Disconnect every client and stop the service task."""
         self.disconnect()
         self._service.stop()
 
-    def start_background_task(self, target, *args, **kwargs):
+    def start_background_task(self, target: Callable[..., Any], *args: Any,
+                              **kwargs: Any) -> Any:
         """Run ``target(*args, **kwargs)`` in a thread (threading) or a
         greenlet (eventlet, gevent); returns the thread/greenlet object,
         which has ``join()``."""
         return self._mode.background(target, *args, **kwargs)
 
-    def sleep(self, seconds=0):
+    def sleep(self, seconds: float = 0) -> None:
         """Sleep for ``seconds`` in the way of the async mode."""
         return self._mode.sleep(seconds)
 
-    def create_queue(self, *args, **kwargs):
+    def create_queue(self, *args: Any, **kwargs: Any) -> Any:
         """Return a queue object of the async mode."""
         return self._mode.Queue(*args, **kwargs)
 
-    def get_queue_empty_exception(self):
+    def get_queue_empty_exception(self) -> Type[Exception]:
         """Return the queue empty exception of the async mode."""
         return self._mode.QueueEmpty
 
-    def create_event(self, *args, **kwargs):
+    def create_event(self, *args: Any, **kwargs: Any) -> Any:
         """Return an event object of the async mode."""
         return self._mode.Event(*args, **kwargs)

@@ -21,7 +21,15 @@ caller decides whether the resulting file exists.
 """
 
 import mimetypes
+from typing import Any, Dict, Optional, Tuple
 from urllib.parse import unquote
+
+#: a static file configuration (see above): URL or prefix to a file name,
+#: a folder, or ``{'filename': ..., 'content_type': ...}``
+StaticFiles = Dict[str, Any]
+
+#: what :func:`resolve` finds: ``{'filename': ..., 'content_type': ...}``
+StaticFile = Dict[str, str]
 
 DEFAULT_FILENAME = 'index.html'
 DEFAULT_CONTENT_TYPE = 'application/octet-stream'
@@ -42,7 +50,7 @@ CONTENT_TYPES = {
 _FORBIDDEN_SEGMENTS = ('', '.', '..')
 
 
-def content_type_for(filename):
+def content_type_for(filename: str) -> str:
     """Guess the content type of a file from its name.
 
     The user guide's table is consulted first, then the standard library's
@@ -67,7 +75,7 @@ def content_type_for(filename):
     return DEFAULT_CONTENT_TYPE
 
 
-def validate(static_files):
+def validate(static_files: Optional[StaticFiles]) -> StaticFiles:
     """Check the shape of a static file configuration.
 
     Args:
@@ -99,7 +107,7 @@ def validate(static_files):
     return static_files
 
 
-def _as_rule(value):
+def _as_rule(value: Any) -> Tuple[Optional[str], Optional[str]]:
     if isinstance(value, str):
         return value, None
     if isinstance(value, dict) and isinstance(value.get('filename'), str):
@@ -107,7 +115,7 @@ def _as_rule(value):
     return None, None
 
 
-def _safe_segment(segment):
+def _safe_segment(segment: str) -> bool:
     if segment in _FORBIDDEN_SEGMENTS or '\\' in segment or \
             '\x00' in segment:
         return False
@@ -121,7 +129,8 @@ def _safe_segment(segment):
     return True
 
 
-def _longest_prefix(static_files, path):
+def _longest_prefix(static_files: StaticFiles,
+                    path: str) -> Optional[Tuple[str, str]]:
     """Return ``(key, rest)`` for the longest key that is a segment-aligned
     prefix of ``path``; ``rest`` is what follows the key, without its
     leading slash."""
@@ -140,7 +149,7 @@ def _longest_prefix(static_files, path):
     return best
 
 
-def resolve(static_files, path):
+def resolve(static_files: StaticFiles, path: str) -> Optional[StaticFile]:
     """Find the local file that serves a URL path.
 
     Args:

@@ -9,6 +9,7 @@ through :meth:`AsyncServer.handle_request`.
 import asyncio
 import io
 import sys
+from typing import Any, Dict, List
 
 from ..protocol import engine as _engine
 from ..protocol.http import Request, Response, parse_query
@@ -19,7 +20,7 @@ _WAIT = _engine.WAIT
 
 
 def _headers(scope):
-    headers = {}
+    headers: Dict[str, str] = {}
     for name, value in scope.get('headers', ()):
         name = name.decode('latin-1').lower()
         value = value.decode('latin-1')
@@ -108,7 +109,7 @@ async def _read_body(receive, limit):
 
 def _request(scope, receive, send, body, is_websocket):
     scheme = scope.get('scheme', 'http')
-    holder = []
+    holder: List[Dict[str, Any]] = []
 
     def environ():
         if not holder:

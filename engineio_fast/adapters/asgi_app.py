@@ -17,6 +17,18 @@ import logging
 import os
 import stat
 import traceback
+from typing import (
+    IO,
+    Any,
+    Awaitable,
+    Callable,
+    Dict,
+    MutableMapping,
+    Optional,
+    Protocol,
+    Tuple,
+    Union,
+)
 
 from .. import static_files as _static
 
@@ -24,6 +36,31 @@ logger = logging.getLogger('engineio_fast.asgi')
 
 #: Size of each body chunk sent for a static file.
 CHUNK_SIZE = 64 * 1024
+
+# the ASGI types, spelled as Starlette (and so FastAPI) spells them
+#: an ASGI connection scope
+Scope = MutableMapping[str, Any]
+#: an ASGI event or message
+Message = MutableMapping[str, Any]
+#: an ASGI ``receive`` callable
+Receive = Callable[[], Awaitable[Message]]
+#: an ASGI ``send`` callable
+Send = Callable[[Message], Awaitable[None]]
+#: an ASGI (3) application
+ASGIApplication = Callable[[Scope, Receive, Send], Awaitable[None]]
+#: an ``on_startup``/``on_shutdown`` hook: a function or coroutine function
+Hook = Callable[[], Any]
+
+
+class ASGIEngine(Protocol):
+    """What :class:`ASGIApp` needs of its Engine.IO server: an
+    :class:`~engineio_fast.AsyncServer` (or python-socketio's
+    ``AsyncServer``); its ``shutdown()``, if it has one, runs at the
+    lifespan's shutdown."""
+
+    def handle_request(self, scope: Scope, receive: Receive,
+                       send: Send) -> Awaitable[Any]:
+        """Handle an Engine.IO request (``http`` or ``websocket`` scope)."""
 
 
 class ASGIApp:
@@ -63,9 +100,12 @@ class ASGIApp:
         uvicorn.run(app, host='127.0.0.1', port=5000)
     """
 
-    def __init__(self, engineio_server, other_asgi_app=None,
-                 static_files=None, engineio_path='engine.io',
-                 on_startup=None, on_shutdown=None):
+    def __init__(self, engineio_server: ASGIEngine,
+                 other_asgi_app: Optional[ASGIApplication] = None,
+                 static_files: Optional[_static.StaticFiles] = None,
+                 engineio_path: Optional[str] = 'engine.io',
+                 on_startup: Optional[Hook] = None,
+                 on_shutdown: Optional[Hook] = None) -> None:
         self.engineio_server = engineio_server
         self.other_asgi_app = other_asgi_app
         if engineio_path is not None:
@@ -77,7 +117,8 @@ class ASGIApp:
         self.on_startup = on_startup
         self.on_shutdown = on_shutdown
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive,
+                       send: Send) -> None:
         """Handle one ASGI connection.
 
         Args:
@@ -110,7 +151,7 @@ class ASGIApp:
         else:
             await self.not_found(receive, send)
 
-    def _is_engineio_path(self, scope):
+    def _is_engineio_path(self, scope: Scope) -> bool:
         if self.engineio_path is None:
             return True
         path = scope['path']
@@ -118,8 +159,10 @@ class ASGIApp:
             path += '/'
         return path.startswith(self.engineio_path)
 
-    async def serve_static_file(self, static_file, receive, send,
-                                head=False):
+    async def serve_static_file(self,
+                                static_file: Union[_static.StaticFile, str],
+                                receive: Receive, send: Send,
+                                head: bool = False) -> None:
         """Send a static file as the response, in chunks.
 
         The file is never read whole into memory: chunks of
@@ -176,7 +219,8 @@ class ASGIApp:
             if watcher is not None:
                 watcher.cancel()
 
-    async def lifespan(self, scope, receive, send):
+    async def lifespan(self, scope: Scope, receive: Receive,
+                       send: Send) -> None:
         """Handle the ASGI ``lifespan`` protocol.
 
         Calls ``on_startup`` at startup and ``on_shutdown`` at shutdown,
@@ -196,17 +240,18 @@ class ASGIApp:
         if self.other_asgi_app is None:
             await self._lifespan_loop(receive, send)
             return
-        state = {'answered': False, 'pending': None, 'shutdown_error': None,
-                 'failed': asyncio.Event()}
+        state: Dict[str, Any] = {
+            'answered': False, 'pending': None, 'shutdown_error': None,
+            'failed': asyncio.Event()}
 
-        async def wrapped_receive():
+        async def wrapped_receive() -> Message:
             event = await receive()
             state['pending'] = event
             if event['type'] == 'lifespan.shutdown':
                 state['shutdown_error'] = await self._run_shutdown()
             return event
 
-        async def wrapped_send(message):
+        async def wrapped_send(message: Message) -> None:
             state['answered'] = True
             state['pending'] = None
             kind = message['type']
@@ -251,7 +296,8 @@ class ASGIApp:
                 return
         await self._lifespan_loop(receive, send, state['pending'])
 
-    async def _lifespan_loop(self, receive, send, first_event=None):
+    async def _lifespan_loop(self, receive: Receive, send: Send,
+                             first_event: Optional[Message] = None) -> None:
         event = first_event
         while True:
             if event is None:
@@ -273,7 +319,7 @@ class ASGIApp:
                 return
             event = None
 
-    async def _run_shutdown(self):
+    async def _run_shutdown(self) -> Optional[str]:
         error = await self._run_hook(self.on_shutdown)
         server_shutdown = getattr(self.engineio_server, 'shutdown', None)
         if callable(server_shutdown):
@@ -282,7 +328,7 @@ class ASGIApp:
         return error
 
     @staticmethod
-    async def _run_hook(hook):
+    async def _run_hook(hook: Optional[Hook]) -> Optional[str]:
         """Call a sync or async hook; return ``None`` or an error text."""
         if hook is None:
             return None
@@ -296,7 +342,7 @@ class ASGIApp:
             return text
         return None
 
-    async def not_found(self, receive, send):
+    async def not_found(self, receive: Receive, send: Send) -> None:
         """Send a 404 Not Found response.
 
         Args:
@@ -309,7 +355,7 @@ class ASGIApp:
         await send({'type': 'http.response.body', 'body': b'Not Found'})
 
 
-def _open_regular(filename):
+def _open_regular(filename: str) -> Tuple[IO[bytes], int]:
     f = open(filename, 'rb')
     try:
         st = os.fstat(f.fileno())
@@ -321,7 +367,7 @@ def _open_regular(filename):
     return f, st.st_size
 
 
-async def _watch_disconnect(receive, gone):
+async def _watch_disconnect(receive: Receive, gone: asyncio.Event) -> None:
     while True:
         message = await receive()
         if message['type'] == 'http.disconnect':

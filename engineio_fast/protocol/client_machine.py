@@ -30,7 +30,16 @@ PROTOCOL.md.
 
 import logging
 import math
-from typing import NoReturn
+from typing import (
+    Any,
+    Callable,
+    List,
+    NoReturn,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+)
 
 from .. import _accel
 from .. import json as _json
@@ -68,6 +77,8 @@ from .packets import (
     PROBE,
     PROBE_REPLY,
     UPGRADE_PACKET,
+    Data,
+    Item,
 )
 
 # -- states -------------------------------------------------------------------
@@ -95,6 +106,8 @@ SWITCH = 7          # make the probe websocket the session's transport
 #                     (items queued for polling go out on it, in order),
 #                     then call switched()
 ABORT_PROBE = 8     # close the probe websocket; the session stays on polling
+#: an action: ``(kind, argument)``
+Action = Tuple[int, Any]
 ACTION_NAMES = ('DELIVER', 'SEND', 'CLOSE_SESSION', 'OPEN_PROBE', 'PROBE_SEND',
                 'PROBE_RECV', 'PAUSE_POLLING', 'SWITCH', 'ABORT_PROBE')
 
@@ -168,8 +181,12 @@ class ClientMachine:
                  '_probe', '_probed', '_kernels', '_encode_value',
                  '_decode_value')
 
-    def __init__(self, url, engineio_path='engine.io', transports=None,
-                 loads=None, dumps=None, logger=None, kernels=None):
+    def __init__(self, url: str, engineio_path: str = 'engine.io',
+                 transports: Union[None, str, Sequence[str]] = None,
+                 loads: Optional[Callable[[str], Any]] = None,
+                 dumps: Optional[Callable[[Any], str]] = None,
+                 logger: Optional[logging.Logger] = None,
+                 kernels: Optional[_accel.Kernels] = None) -> None:
         if transports is not None:
             if isinstance(transports, str):
                 transports = [transports]
@@ -181,24 +198,26 @@ class ClientMachine:
         self.state = CONNECTING
         self.poll_url = engineio_url(url, engineio_path, 'polling')
         self.ws_url = engineio_url(url, engineio_path, 'websocket')
-        self.handshake = None
-        self.sid = None
+        self.handshake: Optional[Handshake] = None
+        self.sid: Optional[str] = None
         self.max_payload = DEFAULT_MAX_PAYLOAD
         self.window = math.inf
         self.deadline = math.inf
-        self.reason = self.cause = None
+        self.reason: Optional[str] = None
+        self.cause: Optional[str] = None
         self.clean = False
-        self.loads = loads or _json.loads
-        self.dumps = dumps or _json.JSONEncoder(separators=(',', ':')).encode
+        self.loads: Callable[[str], Any] = loads or _json.loads
+        self.dumps: Callable[[Any], str] = (
+            dumps or _json.JSONEncoder(separators=(',', ':')).encode)
         self.logger = logger
-        self._probe = None
+        self._probe: Optional[int] = None
         self._probed = False
         k = self._kernels = kernels or _accel.active
         self._encode_value = k.encode_value
         self._decode_value = k.decode_value
 
     @property
-    def url(self):
+    def url(self) -> str:
         """The URL the handshake requests (python-engineio's
         ``base_url``), with the sid once known."""
         if self.transports[0] == 'polling':
@@ -207,7 +226,9 @@ class ClientMachine:
 
     # -- the handshake ----------------------------------------------------
 
-    def handshake_response(self, status, body, now):
+    def handshake_response(self, status: int,
+                           body: Union[str, bytes, bytearray, memoryview],
+                           now: float) -> List[Action]:
         """The server answered the polling handshake GET.
 
         Args:
@@ -235,13 +256,14 @@ class ClientMachine:
             raise self._fail(HandshakeInvalid(
                 'OPEN packet not returned by server'))
         self._open(data, now, POLLING)
-        actions = []
+        actions: List[Action] = []
         for ptype, data, _ in packets[1:]:
             if self._packet(ptype, data, actions):
                 break
         return actions
 
-    def handshake_message(self, message, now):
+    def handshake_message(self, message: Union[str, bytes],
+                          now: float) -> List[Action]:
         """The first ``message`` (str or bytes) of a websocket-only
         connection arrived at ``now``; returns no actions.
 
@@ -261,7 +283,7 @@ class ClientMachine:
         self._open(data, now, WEBSOCKET)
         return []
 
-    def handshake_refused(self, status, body) -> NoReturn:
+    def handshake_refused(self, status: int, body: Any) -> NoReturn:
         """The server refused the websocket handshake with an HTTP status.
         (This and the next two events raise in any state; only a CONNECTING
         machine becomes CLOSED.)
@@ -272,7 +294,7 @@ class ClientMachine:
         raise self._fail(HandshakeRefused(status, error_body(
             body, text_fallback=self.transport == 'websocket')))
 
-    def handshake_unreachable(self, detail='') -> NoReturn:
+    def handshake_unreachable(self, detail: str = '') -> NoReturn:
         """The handshake request failed below HTTP; ``detail`` is the I/O
         error's text.
 
@@ -296,14 +318,14 @@ class ClientMachine:
         """
         raise self._fail(unexpected_error())
 
-    def _fail(self, error):
+    def _fail(self, error: HandshakeError) -> HandshakeError:
         """The handshake failed: the session is CLOSED; returns ``error``
         for the caller to raise."""
         if self.state is CONNECTING:
             self.state = CLOSED
         return error
 
-    def _open(self, data, now, state):
+    def _open(self, data: Any, now: float, state: str) -> None:
         try:
             hs = Handshake(data)
         except ProtocolError:
@@ -324,14 +346,15 @@ class ClientMachine:
 
     # -- the upgrade ------------------------------------------------------
 
-    def can_upgrade(self):
+    def can_upgrade(self) -> bool:
         """True while polling when the server offers ``websocket``, the
         client allows it, and no probe was tried yet."""
+        hs = self.handshake     # (set in every state but CONNECTING)
         return (self.state is POLLING and not self._probed
-                and 'websocket' in self.handshake.upgrades
+                and hs is not None and 'websocket' in hs.upgrades
                 and 'websocket' in self.transports)
 
-    def begin_upgrade(self):
+    def begin_upgrade(self) -> List[Action]:
         """Start the upgrade if :meth:`can_upgrade`.
 
         Returns:
@@ -344,7 +367,7 @@ class ClientMachine:
         self._probe = _OPENING
         return [(OPEN_PROBE, self.ws_url)]
 
-    def probe_opened(self):
+    def probe_opened(self) -> List[Action]:
         """The probe websocket is open.
 
         Returns:
@@ -355,7 +378,7 @@ class ClientMachine:
         self._probe = _PROBING
         return [(PROBE_SEND, PROBE), (PROBE_RECV, None)]
 
-    def probe_message(self, message):
+    def probe_message(self, message: Union[str, bytes]) -> List[Action]:
         """The probe websocket's answer to ``2probe``.
 
         Returns:
@@ -369,7 +392,7 @@ class ClientMachine:
         self._probe = _PAUSING
         return [(PAUSE_POLLING, None)]
 
-    def polling_paused(self):
+    def polling_paused(self) -> List[Action]:
         """Polling has nothing in flight and starts nothing new.
 
         Returns:
@@ -380,7 +403,7 @@ class ClientMachine:
         self._probe = _SWITCHING
         return [(PROBE_SEND, UPGRADE_PACKET), (SWITCH, None)]
 
-    def switched(self):
+    def switched(self) -> List[Action]:
         """The websocket carries the session from now on (the I/O layer
         moved what was queued for polling onto it).
 
@@ -393,7 +416,7 @@ class ClientMachine:
             self._probe = None
         return []
 
-    def probe_failed(self, detail):
+    def probe_failed(self, detail: str) -> List[Action]:
         """A step of the probe failed (the websocket did not open, an I/O
         error, a timeout).
 
@@ -413,7 +436,9 @@ class ClientMachine:
 
     # -- the session ------------------------------------------------------
 
-    def receive_payload(self, status, body, now):
+    def receive_payload(self, status: int,
+                        body: Union[str, bytes, bytearray, memoryview],
+                        now: float) -> List[Action]:
         """A polling GET was answered at ``now`` with ``status`` and
         ``body`` (bytes or str).
 
@@ -431,13 +456,14 @@ class ClientMachine:
         except ProtocolError as exc:
             return self._invalid(exc)
         self.deadline = now + self.window
-        actions = []
+        actions: List[Action] = []
         for ptype, data, _ in packets:
             if self._packet(ptype, data, actions):
                 break
         return actions
 
-    def receive_message(self, message, now):
+    def receive_message(self, message: Union[str, bytes],
+                        now: float) -> List[Action]:
         """A ``message`` (str or bytes) arrived on the session's websocket
         at ``now``.
 
@@ -456,11 +482,11 @@ class ClientMachine:
             logger = self.logger
             if logger is None or not logger.isEnabledFor(logging.INFO):
                 return [(DELIVER, data)]
-        actions = []
+        actions: List[Action] = []
         self._packet(ptype, data, actions)
         return actions
 
-    def _packet(self, ptype, data, actions):
+    def _packet(self, ptype: int, data: Any, actions: List[Action]) -> bool:
         """Append the actions for one incoming packet; True once closed."""
         logger = self.logger
         if logger is not None and logger.isEnabledFor(logging.INFO):
@@ -478,7 +504,7 @@ class ClientMachine:
             logger.error('Received unexpected packet of type %s', ptype)
         return False
 
-    def post_answer(self, status):
+    def post_answer(self, status: int) -> List[Action]:
         """A polling POST was answered with ``status``.
 
         Returns:
@@ -491,7 +517,8 @@ class ClientMachine:
         return self._error('Unexpected status code %s in server response, '
                            'aborting' % status)
 
-    def transport_lost(self, detail, now, clean=False):
+    def transport_lost(self, detail: str, now: float,
+                       clean: bool = False) -> List[Action]:
         """The session's transport failed or closed.
 
         Args:
@@ -518,7 +545,7 @@ class ClientMachine:
                            if self.transport == 'websocket'
                            else TRANSPORT_ERROR)
 
-    def expire(self, now):
+    def expire(self, now: float) -> List[Action]:
         """The heartbeat check.
 
         Returns:
@@ -533,18 +560,18 @@ class ClientMachine:
             self.logger.warning('Server has stopped communicating, aborting')
         return self._close(PING_TIMEOUT, False)
 
-    def touch(self, now):
+    def touch(self, now: float) -> None:
         """Restart the heartbeat window at ``now`` (the time the client
         itself spent, in connect() or waiting for its handlers, is not the
         server's)."""
         if self.state is not CLOSED:
             self.deadline = now + self.window
 
-    def time_left(self, now):
+    def time_left(self, now: float) -> float:
         """Seconds until :attr:`deadline` (<= 0 once it passed)."""
         return self.deadline - now
 
-    def disconnect(self, reason=None):
+    def disconnect(self, reason: Optional[str] = None) -> List[Action]:
         """The application ends the session.
 
         Args:
@@ -563,7 +590,7 @@ class ClientMachine:
             actions.insert(-1, (SEND, CLOSE_PACKET))
         return actions
 
-    def abandon(self):
+    def abandon(self) -> List[Action]:
         """Give up on a session whose connect handler failed: send the close
         packet, and close without a disconnect handler.
 
@@ -578,16 +605,18 @@ class ClientMachine:
             actions[-1] = (CLOSE_SESSION, None)
         return actions
 
-    def _invalid(self, exc):
+    def _invalid(self, exc: Exception) -> List[Action]:
         return self._error('Invalid packet from server (%s), aborting' % exc)
 
-    def _error(self, detail, cause=TRANSPORT_ERROR):
+    def _error(self, detail: str,
+               cause: str = TRANSPORT_ERROR) -> List[Action]:
         if self.logger:
             self.logger.warning('%s', detail)
         return self._close(cause, False, TRANSPORT_ERROR)
 
-    def _close(self, cause, clean, reason=None):
-        actions = []
+    def _close(self, cause: str, clean: bool,
+               reason: Optional[str] = None) -> List[Action]:
+        actions: List[Action] = []
         if self.state is UPGRADING:
             actions.append((ABORT_PROBE, None))
         self.state = CLOSED
@@ -600,7 +629,7 @@ class ClientMachine:
 
     # -- outgoing ---------------------------------------------------------
 
-    def encode_message(self, data):
+    def encode_message(self, data: Data) -> Item:
         """The outgoing item for a message.
 
         Args:
@@ -619,7 +648,7 @@ class ClientMachine:
             item.encode('utf-8')
         return item
 
-    def payloads(self, items):
+    def payloads(self, items: Sequence[Item]) -> List[str]:
         """The POST bodies (str) carrying ``items`` within the server's
         ``maxPayload``."""
         return encode_payloads(items, self.max_payload, self._kernels)

@@ -7,10 +7,15 @@ uses these; they read no clock and touch no socket.
 
 import math
 import urllib.parse
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from .. import _accel
 from .. import exceptions as _exceptions
 from .. import json as _json
+from .packets import Item
+
+#: an incoming packet, decoded: ``(packet_type, data, binary)``
+Decoded = Tuple[int, Any, bool]
 
 DEFAULT_MAX_PAYLOAD = 1000000
 # longest interval or timeout accepted from a server (seconds): larger
@@ -46,7 +51,7 @@ class HandshakeRefused(HandshakeError):
         status: the HTTP status code.
     """
 
-    def __init__(self, status, body):
+    def __init__(self, status: int, body: Any) -> None:
         super().__init__(
             'Unexpected status code {} in server response'.format(status),
             body)
@@ -58,7 +63,7 @@ class HandshakeInvalid(HandshakeError):
     packet (or could not be read in full)."""
 
 
-def unexpected_error():
+def unexpected_error() -> 'HandshakeInvalid':
     """The error of a handshake answer that is not an open packet."""
     return HandshakeInvalid('Unexpected response from server')
 
@@ -68,7 +73,7 @@ class HandshakeUnreachable(HandshakeError):
     TLS)."""
 
 
-def engineio_url(url, engineio_path, transport):
+def engineio_url(url: str, engineio_path: str, transport: str) -> str:
     """The Engine.IO endpoint for ``transport`` (``'polling'`` or
     ``'websocket'``; ValueError for another) under ``url``: its scheme
     mapped to http(s) or ws(s), its query string kept, ``transport`` and
@@ -85,18 +90,19 @@ def engineio_url(url, engineio_path, transport):
         scheme, parsed.netloc, path, query, '&' if query else '', transport)
 
 
-def sid_param(sid):
+def sid_param(sid: str) -> str:
     """The ``&sid=`` query parameter for ``sid``."""
     return '&sid=' + urllib.parse.quote(sid, safe='')
 
 
-def timestamp_param(wall_time):
+def timestamp_param(wall_time: float) -> str:
     """The cache-busting ``&t=`` parameter for the wall-clock ``wall_time``
     (seconds since the epoch), in python-engineio's format."""
     return '&t=' + str(wall_time)
 
 
-def error_body(body, text_fallback=False):
+def error_body(body: Union[None, str, bytes, bytearray, memoryview],
+               text_fallback: bool = False) -> Any:
     """A refusing server's error ``body`` (bytes or str) as
     ``ConnectionError`` carries it: decoded as JSON, else None (with
     ``text_fallback``, its text, up to 4 KiB)."""
@@ -112,7 +118,7 @@ def error_body(body, text_fallback=False):
         return text[:4096] if text_fallback else None
 
 
-def _seconds(value, name):
+def _seconds(value: Any, name: str) -> float:
     if (isinstance(value, bool) or not isinstance(value, (int, float))
             or not math.isfinite(value) or value < 0):
         raise ProtocolError('invalid %s in the open packet' % name)
@@ -134,7 +140,7 @@ class Handshake:
     __slots__ = ('sid', 'upgrades', 'ping_interval', 'ping_timeout',
                  'max_payload', 'data')
 
-    def __init__(self, data):
+    def __init__(self, data: Any) -> None:
         if not isinstance(data, dict):
             raise ProtocolError('the open packet is not a JSON object')
         sid = data.get('sid')
@@ -153,11 +159,13 @@ class Handshake:
         if (isinstance(max_payload, bool) or not isinstance(max_payload, int)
                 or max_payload <= 0):
             max_payload = DEFAULT_MAX_PAYLOAD
-        self.max_payload = max_payload
-        self.data = data
+        self.max_payload: int = max_payload
+        self.data: Dict[str, Any] = data
 
 
-def decode_payload(body, loads, kernels=None):
+def decode_payload(body: Union[str, bytes, bytearray, memoryview],
+                   loads: Callable[[str], Any],
+                   kernels: Optional[_accel.Kernels] = None) -> List[Decoded]:
     """Decode a polling response ``body`` (UTF-8 bytes or str) into a
     list of ``(packet_type, data, binary)``.
 
@@ -178,7 +186,7 @@ def decode_payload(body, loads, kernels=None):
         raise ProtocolError(str(exc)) from None
 
 
-def item_size(item):
+def item_size(item: Item) -> int:
     """Bytes an outgoing item takes in a polling payload (binary messages
     travel as ``b`` + base64)."""
     if isinstance(item, str):
@@ -188,12 +196,12 @@ def item_size(item):
     return 1 + 4 * ((len(item) + 2) // 3)
 
 
-def batch_items(items, max_payload):
+def batch_items(items: Sequence[Item], max_payload: int) -> List[List[Item]]:
     """Cut ``items`` (in order) into groups whose polling payload fits in
     ``max_payload`` bytes; an item larger than that on its own travels
     alone. Returns a list of lists."""
     groups = []
-    group = []
+    group: List[Item] = []
     size = 0
     for item in items:
         n = item_size(item)
@@ -208,7 +216,8 @@ def batch_items(items, max_payload):
     return groups
 
 
-def encode_payloads(items, max_payload, kernels=None):
+def encode_payloads(items: Sequence[Item], max_payload: int,
+                    kernels: Optional[_accel.Kernels] = None) -> List[str]:
     """The polling request bodies (str) that carry ``items`` within
     ``max_payload`` bytes each."""
     encode = (kernels or _accel.active).encode_payload

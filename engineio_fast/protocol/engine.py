@@ -16,10 +16,13 @@ websocket); the adapter then takes the items with :meth:`Engine.take_poll`
 or :meth:`Engine.ws_take`.
 """
 
+import logging
 import urllib.parse
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union, cast
 
 from .. import _accel
 from . import http as _http
+from . import session as _session
 from .outcome import (  # noqa: F401 - the engine's public names
     CONNECT,
     REFUSED,
@@ -27,7 +30,9 @@ from .outcome import (  # noqa: F401 - the engine's public names
     WAIT,
     WEBSOCKET,
     EngineConfig,
+    Event,
     Outcome,
+    Verdict,
     connect_verdict,
 )
 from .packets import CLOSE as _CLOSE
@@ -35,6 +40,7 @@ from .packets import MESSAGE as _MESSAGE
 from .packets import NOOP as _NOOP
 from .packets import PONG as _PONG
 from .packets import UPGRADE as _UPGRADE
+from .packets import Item
 from .session import CLOSED, CLOSING, CONNECTING, OPEN, Session, WsLink
 
 DISCONNECT_SERVER = 'server disconnect'
@@ -43,7 +49,7 @@ DISCONNECT_PING_TIMEOUT = 'ping timeout'
 DISCONNECT_TRANSPORT_CLOSE = 'transport close'
 DISCONNECT_TRANSPORT_ERROR = 'transport error'
 
-# how Engine._close tells the client (see there)
+# how Engine._end tells the client (see there)
 SERVER_CLOSE = 0
 ERROR_CLOSE = 1
 QUIET_CLOSE = 2
@@ -71,22 +77,26 @@ class Engine:
         loads: the JSON decoder for message data.
         dumps: the JSON encoder (compact separators) for dict/list data.
         kernels: the kernel set (defaults to the active one).
+        logger: where the engine logs what it closes, or None.
     """
 
-    def __init__(self, config, policy, loads, dumps, kernels=None,
-                 logger=None):
+    def __init__(self, config: EngineConfig, policy: _http.HttpPolicy,
+                 loads: Callable[[str], Any], dumps: Callable[[Any], str],
+                 kernels: Optional[_accel.Kernels] = None,
+                 logger: Optional[logging.Logger] = None) -> None:
         k = kernels or _accel.active
         self.config = config
         self.policy = policy
         self.loads = loads
         self.dumps = dumps
         self.logger = logger
-        self.sessions = k.SessionTable()
+        self.sessions: _session.SessionTable = k.SessionTable()
         # sid -> Session closed by the server mid-upgrade, whose close
-        # packet waits for the client's '5' on the probe (see _close)
-        self.closing = {}
-        self.timers = k.TimerHeap()
-        self.timer_hook = None   # adapter callback(deadline) on earlier one
+        # packet waits for the client's '5' on the probe (see _end)
+        self.closing: Dict[str, Session] = {}
+        self.timers: _session.TimerHeap = k.TimerHeap()
+        # the adapter's callback(deadline) when an earlier one is scheduled
+        self.timer_hook: Optional[Callable[[float], Any]] = None
         self._k = k
         self._decode_value = k.decode_value
         self._encode_payload = k.encode_payload
@@ -98,26 +108,26 @@ class Engine:
         # the latest time an adapter passed in: used by calls that come from
         # the application (send) rather than from I/O, so they need no clock
         self.now = 0.0
-        self._hs_tails = None
+        self._hs_tails: Optional[List[Optional[str]]] = None
 
     # ------------------------------------------------------------------
     # timers
-    def _schedule(self, when, session):
+    def _schedule(self, when: float, session: Union[Session, WsLink]) -> None:
         timers = self.timers
         first = timers.next_deadline()
         timers.push(when, session)
         if (first is None or when < first) and self.timer_hook is not None:
             self.timer_hook(when)
 
-    def next_deadline(self):
+    def next_deadline(self) -> Optional[float]:
         """The earliest time :meth:`tick` has work to do, or None."""
         return self.timers.next_deadline()
 
-    def tick(self, now):
+    def tick(self, now: float) -> List[Event]:
         """Run due heartbeats, ping timeouts, upgrade timeouts and the
         expiry of closed polling sessions. Returns events."""
         self.now = now
-        events = []
+        events: List[Event] = []
         for s in self.timers.pop_due(now):
             if s.__class__ is WsLink:
                 # a second websocket opened mid-upgrade: its time is up
@@ -139,8 +149,7 @@ class Engine:
                 self._abort_probe(s)
             if now >= s.deadline:
                 if s.awaiting_pong:
-                    events.append(self._close(s, DISCONNECT_PING_TIMEOUT,
-                                              now))
+                    events.append(self._end(s, DISCONNECT_PING_TIMEOUT, now))
                 else:
                     s.awaiting_pong = True
                     s.deadline = now + self._ping_timeout
@@ -150,7 +159,7 @@ class Engine:
 
     # ------------------------------------------------------------------
     # queueing
-    def _enqueue(self, s, item):
+    def _enqueue(self, s: Session, item: Item) -> None:
         s.queue.append(item)
         s.queue_bytes += len(item)
         if s.transport == 'websocket':
@@ -160,7 +169,7 @@ class Engine:
         elif s.poll_waker is not None:
             s.wake_poll()
 
-    def send(self, session, item):
+    def send(self, session: Session, item: Item) -> Union[bool, Event, None]:
         """Queue an encoded packet (str) or binary message (bytes).
 
         Returns True when queued; False (and queues nothing) if the
@@ -178,15 +187,27 @@ class Engine:
         self._enqueue(session, item)
         return True
 
-    def get(self, sid):
+    def get(self, sid: str) -> Optional[Session]:
         """The open (or connecting) session for ``sid``, or None."""
         return self.sessions.get(sid)
 
     # ------------------------------------------------------------------
     # closing
-    def _close(self, s, reason, now, how=ERROR_CLOSE):
-        """Close ``s`` for the application; returns its disconnect event
-        (None for a session whose connect handler is still running).
+    def _close(self, s: Session, reason: str, now: float,
+               how: int = ERROR_CLOSE) -> Optional[Event]:
+        """As :meth:`_end`, but None while its connect handler runs."""
+        if s.state != CONNECTING:
+            return self._end(s, reason, now, how)
+        self.sessions.remove(s.sid)
+        s.reason = reason
+        s.state = CLOSED
+        s.queue.clear()
+        s.queue_bytes = 0
+        return None
+
+    def _end(self, s: Session, reason: str, now: float,
+             how: int = ERROR_CLOSE) -> Event:
+        """Close ``s`` (open) for the application: its disconnect event.
 
         In every case the sid is gone at once: the next HTTP request for
         it gets 400 (PROTOCOL.md "Polling rules"); only a GET already
@@ -206,13 +227,6 @@ class Engine:
         """
         self.sessions.remove(s.sid)
         s.reason = reason
-        if s.state == CONNECTING:
-            # its connect handler still runs: no event and no close packet
-            # now; connect_done answers the handshake (open + close)
-            s.state = CLOSED
-            s.queue.clear()
-            s.queue_bytes = 0
-            return None
         ev = ('disconnect', s.sid, reason)
         if s.transport == 'polling':
             if how == SERVER_CLOSE:
@@ -252,7 +266,7 @@ class Engine:
             ws.wake()
         return ev
 
-    def _finish_closing(self, s):
+    def _finish_closing(self, s: Session) -> None:
         s.state = CLOSED
         s.queue.clear()
         s.queue_bytes = 0
@@ -261,9 +275,10 @@ class Engine:
             self._abort_probe(s)
         s.wake_poll()
 
-    def close(self, session, reason=DISCONNECT_SERVER, now=0.0):
+    def close(self, session: Session, reason: str = DISCONNECT_SERVER,
+              now: float = 0.0) -> Optional[Event]:
         """Close a session from the server side: its queue and the close
-        packet go out on the websocket or a parked GET (see :meth:`_close`);
+        packet go out on the websocket or a parked GET (see :meth:`_end`);
         the sid is gone at once.
 
         Returns:
@@ -275,10 +290,11 @@ class Engine:
             return None
         return self._close(session, reason, now, SERVER_CLOSE)
 
-    def close_all(self, reason=DISCONNECT_SERVER, now=0.0):
+    def close_all(self, reason: str = DISCONNECT_SERVER,
+                  now: float = 0.0) -> List[Event]:
         """Close every session as :meth:`close` does; returns their
         disconnect events."""
-        events = []
+        events: List[Event] = []
         for s in self.sessions.values():
             if s.state <= OPEN:
                 ev = self._close(s, reason, now, SERVER_CLOSE)
@@ -288,7 +304,7 @@ class Engine:
 
     # ------------------------------------------------------------------
     # handshake
-    def _handshake_packet(self, s, upgrades):
+    def _handshake_packet(self, s: Session, upgrades: List[str]) -> str:
         tails = self._hs_tails
         if tails is None:
             tails = self._hs_tails = self._handshake_tails()
@@ -304,12 +320,12 @@ class Engine:
             'maxPayload': c.max_http_buffer_size,
         })
 
-    def _handshake_tails(self):
+    def _handshake_tails(self) -> List[Optional[str]]:
         """The open packet after the sid, rendered once by the configured
         json module (sids are url-safe base64: nothing to escape). None
         when that module lays the object out differently."""
         c = self.config
-        tails = []
+        tails: List[Optional[str]] = []
         for upgrades in ([], ['websocket']):
             text = self.dumps({
                 'sid': 'SIDPLACEHOLDER',
@@ -322,7 +338,8 @@ class Engine:
             tails.append(text[len(head):] if text.startswith(head) else None)
         return tails
 
-    def connect_done(self, out, req, verdict, now):
+    def connect_done(self, out: Outcome, req: _http.Request, verdict: Verdict,
+                     now: float) -> Outcome:
         """Complete a handshake once its connect handler gave a verdict.
 
         Args:
@@ -342,7 +359,7 @@ class Engine:
             dispatched after the connect handler (an accepted connection
             gets exactly one disconnect, a refused one none).
         """
-        s = out.session
+        s = cast(Session, out.session)    # set in every CONNECT outcome
         accepted, value = verdict
         if not accepted:
             self.sessions.remove(s.sid)
@@ -363,12 +380,12 @@ class Engine:
         if s.transport == 'websocket':
             s.queue.insert(0, self._handshake_packet(s, []))
             if events is not None:
-                out.link.closing = True
+                cast(WsLink, out.link).closing = True
             return Outcome(WEBSOCKET, session=s, link=out.link,
                            events=events)
         upgrades = (['websocket'] if self.config.allow_upgrades and
                     'websocket' in self.config.transports else [])
-        items = [self._handshake_packet(s, upgrades)]
+        items: List[Item] = [self._handshake_packet(s, upgrades)]
         items.extend(s.queue)
         s.queue = []
         s.queue_bytes = 0
@@ -378,7 +395,7 @@ class Engine:
 
     # ------------------------------------------------------------------
     # HTTP entry point
-    def handle_http(self, req, now):
+    def handle_http(self, req: _http.Request, now: float) -> Outcome:
         """Decide what to do with one request. Returns an :class:`Outcome`.
         """
         self.now = now
@@ -403,12 +420,12 @@ class Engine:
                 transport not in self.config.transports:
             return Outcome(RESPOND, policy.error(
                 req, _http.UNKNOWN_TRANSPORT))
-        jsonp = q.get('j')
-        if jsonp is not None:
-            if transport != 'polling' or not jsonp.isdigit() or \
-                    len(jsonp) > 9:
+        j = q.get('j')
+        jsonp = None
+        if j is not None:
+            if transport != 'polling' or not j.isdigit() or len(j) > 9:
                 return Outcome(RESPOND, policy.error(req, _http.BAD_REQUEST))
-            jsonp = int(jsonp)
+            jsonp = int(j)
         if transport == 'websocket' and not req.is_websocket:
             return Outcome(RESPOND, policy.error(req, _http.BAD_REQUEST))
         if req.is_websocket and transport != 'websocket':
@@ -427,8 +444,7 @@ class Engine:
             # adapter's timer has run yet (a late timer must not change
             # what a request finds)
             return Outcome(RESPOND, policy.error(req, _http.UNKNOWN_SID),
-                           events=[self._close(s, DISCONNECT_PING_TIMEOUT,
-                                               now)])
+                           events=[self._end(s, DISCONNECT_PING_TIMEOUT, now)])
         if s.state != OPEN:
             return Outcome(RESPOND, policy.error(req, _http.BAD_REQUEST))
         if transport == 'websocket':
@@ -450,13 +466,14 @@ class Engine:
             if s.poll_pending:
                 if self.logger:
                     self.logger.info('%s: overlapping poll, closing', sid)
-                ev = self._close(s, DISCONNECT_TRANSPORT_ERROR, now)
+                ev = self._end(s, DISCONNECT_TRANSPORT_ERROR, now)
                 return Outcome(RESPOND, policy.error(req, _http.BAD_REQUEST),
                                events=[ev])
             return self._poll(s, req, jsonp, now)
         return self._post(s, req, now, jsonp)
 
-    def _new_session(self, req, transport, jsonp):
+    def _new_session(self, req: _http.Request, transport: str,
+                     jsonp: Optional[int]) -> Outcome:
         sid = self.sessions.new_sid()
         s = Session(sid, transport)
         self.sessions.add(sid, s)
@@ -468,7 +485,8 @@ class Engine:
 
     # ------------------------------------------------------------------
     # polling
-    def _poll(self, s, req, jsonp, now):
+    def _poll(self, s: Session, req: _http.Request, jsonp: Optional[int],
+              now: float) -> Outcome:
         s.poll_pending = True
         if s.probe is not None and not s.queue:
             # sent while the upgrade is under way: the client may have sent
@@ -487,7 +505,8 @@ class Engine:
             return Outcome(RESPOND, resp)
         return Outcome(WAIT, session=s, jsonp=jsonp)
 
-    def take_poll(self, s, req, jsonp=None):
+    def take_poll(self, s: Session, req: _http.Request,
+                  jsonp: Optional[int] = None) -> Optional[_http.Response]:
         """The response for a parked (or new) GET, or None to keep waiting.
 
         Call it after the session's poll waker fired; it clears the pending
@@ -526,13 +545,13 @@ class Engine:
         s.poll_waker = None
         return self.policy.text(req, text, jsonp, None, self._jsonp_wrap)
 
-    def poll_aborted(self, s):
+    def poll_aborted(self, s: Session) -> None:
         """The adapter gave up on a parked GET without knowing why."""
         s.poll_pending = False
         s.poll_waker = None
         s.late_until = 0.0
 
-    def poll_lost(self, s, now):
+    def poll_lost(self, s: Session, now: float) -> Sequence[Event]:
         """The connection of a parked GET closed under it: the transport is
         gone, so the session ends with 'transport error' (as the JavaScript
         server does). Returns events."""
@@ -540,10 +559,10 @@ class Engine:
         s.poll_waker = None
         s.late_until = 0.0
         if s.state == OPEN and s.transport == 'polling':
-            return [self._close(s, DISCONNECT_TRANSPORT_ERROR, now)]
+            return [self._end(s, DISCONNECT_TRANSPORT_ERROR, now)]
         return ()
 
-    def post_lost(self, req, now):
+    def post_lost(self, req: _http.Request, now: float) -> Outcome:
         """The connection of a POST ended before its body did (the
         JavaScript server's "data request connection closed
         prematurely"): nothing of the body counts, and the session ends
@@ -558,17 +577,18 @@ class Engine:
         s = self.sessions.get(sid) if sid else None
         events = None
         if s is not None and s.state == OPEN and s.transport == 'polling':
-            events = [self._close(s, DISCONNECT_TRANSPORT_ERROR, now)]
+            events = [self._end(s, DISCONNECT_TRANSPORT_ERROR, now)]
         return Outcome(RESPOND, self.policy.error(req, _http.BAD_REQUEST),
                        events=events)
 
-    def _post(self, s, req, now, jsonp):
+    def _post(self, s: Session, req: _http.Request, now: float,
+              jsonp: Optional[int]) -> Outcome:
         policy = self.policy
         body = req.body
         if body is None:
             body = b''
         if req.too_large or len(body) > self._max_size:
-            ev = self._close(s, DISCONNECT_TRANSPORT_ERROR, now)
+            ev = self._end(s, DISCONNECT_TRANSPORT_ERROR, now)
             return Outcome(RESPOND, policy.error(
                 req, _http.BAD_REQUEST, 'Payload too large'), events=[ev])
         try:
@@ -580,7 +600,7 @@ class Engine:
             packets = [self._decode_value(p, self.loads)
                        for p in self._k.split_payload(text)]
         except (ValueError, KeyError, IndexError):
-            ev = self._close(s, DISCONNECT_TRANSPORT_ERROR, now)
+            ev = self._end(s, DISCONNECT_TRANSPORT_ERROR, now)
             return Outcome(RESPOND, policy.error(req, _http.BAD_REQUEST),
                            events=[ev])
         events = []
@@ -590,14 +610,13 @@ class Engine:
             elif ptype == _PONG:
                 self._pong(s, now)
             elif ptype == _CLOSE:
-                events.append(self._close(s, DISCONNECT_CLIENT, now,
+                events.append(self._end(s, DISCONNECT_CLIENT, now,
                                           QUIET_CLOSE))
                 break
             elif ptype == _NOOP:
                 continue
             else:
-                events.append(self._close(s, DISCONNECT_TRANSPORT_ERROR,
-                                          now))
+                events.append(self._end(s, DISCONNECT_TRANSPORT_ERROR, now))
                 return Outcome(RESPOND, policy.error(req, _http.BAD_REQUEST),
                                events=events)
         headers = [('Content-Type', 'text/html; charset=UTF-8')]
@@ -605,7 +624,7 @@ class Engine:
         return Outcome(RESPOND, _http.Response(200, headers, b'ok'),
                        events=events)
 
-    def _pong(self, s, now):
+    def _pong(self, s: Session, now: float) -> None:
         if s.awaiting_pong:
             s.awaiting_pong = False
             s.deadline = now + self._ping_interval
@@ -613,7 +632,8 @@ class Engine:
 
     # ------------------------------------------------------------------
     # websocket
-    def _upgrade_request(self, s, req, now):
+    def _upgrade_request(self, s: Session, req: _http.Request,
+                         now: float) -> Outcome:
         if s.transport != 'polling' or s.probe is not None:
             # upgraded or upgrading already: the JavaScript server accepts
             # this websocket (101) and closes it at once, without a status
@@ -640,7 +660,7 @@ class Engine:
         self._schedule(s.upgrade_deadline, s)
         return Outcome(WEBSOCKET, session=s, link=link)
 
-    def _abort_probe(self, s):
+    def _abort_probe(self, s: Session) -> None:
         link = s.probe
         s.probe = None
         s.probed = False
@@ -649,7 +669,7 @@ class Engine:
             link.closing = True
             link.wake()
 
-    def ws_take(self, link):
+    def ws_take(self, link: WsLink) -> Sequence[Item]:
         """Items to write on ``link`` now (str: text frame, bytes: binary
         frame). After writing them, close the socket if ``link.closing``.
         """
@@ -665,7 +685,8 @@ class Engine:
         s.queue_bytes = 0
         return items
 
-    def ws_receive(self, link, data, now):
+    def ws_receive(self, link: WsLink, data: Union[str, bytes],
+                   now: float) -> Sequence[Event]:
         """Handle one websocket message (str or bytes). Returns events.
 
         A message that ends the link sets ``link.closing``.
@@ -679,30 +700,29 @@ class Engine:
         if s.awaiting_pong and now >= s.deadline:
             # the pong is overdue (see handle_http): closed before this
             # message counts
-            return [self._close(s, DISCONNECT_PING_TIMEOUT, now)]
+            return [self._end(s, DISCONNECT_PING_TIMEOUT, now)]
         if len(data) > self._max_size:
             link.close_code = 1009
-            return [self._close(s, DISCONNECT_TRANSPORT_ERROR, now,
-                                QUIET_CLOSE)]
+            return [self._end(s, DISCONNECT_TRANSPORT_ERROR, now, QUIET_CLOSE)]
         try:
             ptype, value, _binary = self._decode_value(data, self.loads)
         except ValueError:
             link.close_code = 1002
-            return [self._close(s, DISCONNECT_TRANSPORT_ERROR, now,
-                                QUIET_CLOSE)]
+            return [self._end(s, DISCONNECT_TRANSPORT_ERROR, now, QUIET_CLOSE)]
         if ptype == _MESSAGE:
             return [('message', s.sid, value)]
         if ptype == _PONG:
             self._pong(s, now)
             return ()
         if ptype == _CLOSE:
-            return [self._close(s, DISCONNECT_CLIENT, now, QUIET_CLOSE)]
+            return [self._end(s, DISCONNECT_CLIENT, now, QUIET_CLOSE)]
         if ptype == _NOOP or ptype == _UPGRADE:
             return ()
         link.close_code = 1002
-        return [self._close(s, DISCONNECT_TRANSPORT_ERROR, now, QUIET_CLOSE)]
+        return [self._end(s, DISCONNECT_TRANSPORT_ERROR, now, QUIET_CLOSE)]
 
-    def _probe_receive(self, link, s, data, now):
+    def _probe_receive(self, link: WsLink, s: Session,
+                       data: Union[str, bytes], now: float) -> Sequence[Event]:
         if s.probe is not link:
             link.closing = True
             return ()
@@ -739,7 +759,7 @@ class Engine:
         return ()
 
     @staticmethod
-    def _switch(s, link):
+    def _switch(s: Session, link: WsLink) -> None:
         """The upgrade: from here on the queue drains to the websocket."""
         s.probe = None
         s.probed = False
@@ -759,7 +779,8 @@ class Engine:
         # that order)
         link.wake()
 
-    def ws_closed(self, link, now, error=False):
+    def ws_closed(self, link: WsLink, now: float,
+                  error: bool = False) -> Sequence[Event]:
         """The adapter's websocket closed: by the peer, or (``error``)
         because the adapter failed it for a protocol violation."""
         s = link.session
@@ -777,5 +798,6 @@ class Engine:
         if s.ws is link and s.state <= OPEN:
             reason = (DISCONNECT_TRANSPORT_ERROR if error
                       else DISCONNECT_TRANSPORT_CLOSE)
-            return [self._close(s, reason, now, QUIET_CLOSE)]
+            ev = self._close(s, reason, now, QUIET_CLOSE)
+            return [ev] if ev is not None else ()
         return ()

@@ -8,7 +8,22 @@ from whatever their server gives them and write the :class:`Response` back.
 import gzip
 import json as _stdjson
 import zlib
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 from urllib.parse import unquote as _unquote
+
+#: a WSGI-style environ
+Environ = Dict[str, Any]
+
+#: response headers: (name, value) pairs
+Headers = List[Tuple[str, str]]
+
+#: the ``cors_allowed_origins`` option: None (same origin), ``'*'``, one
+#: origin, a list of them (``[]`` disables CORS), or a callable taking
+#: ``(origin)`` or ``(origin, environ)`` and returning whether to allow it
+CorsOrigins = Union[None, str, Sequence[str], Callable[..., Any]]
+
+#: the ``cookie`` option: None, a cookie name, or a dict of attributes
+Cookie = Union[None, str, Dict[str, Any]]
 
 # The JavaScript server's error codes and messages (PROTOCOL.md).
 UNKNOWN_TRANSPORT = 0
@@ -32,14 +47,14 @@ JAVASCRIPT = 'text/javascript; charset=UTF-8'
 JSON_TYPE = 'application/json'
 
 
-def parse_query(raw):
+def parse_query(raw: str) -> Dict[str, str]:
     """Query parameters of a query string (str), first value of each.
 
     Like ``urllib.parse.parse_qsl`` with blank values kept, several times
     faster for Engine.IO's short ASCII queries (unquoting only when a
     parameter needs it).
     """
-    query = {}
+    query: Dict[str, str] = {}
     if not raw:
         return query
     for part in raw.split('&'):
@@ -72,8 +87,12 @@ class Request:
     __slots__ = ('method', 'query', 'headers', 'scheme', 'body',
                  'is_websocket', '_environ', 'too_large')
 
-    def __init__(self, method, query, headers, scheme='http', body=None,
-                 is_websocket=False, environ=None):
+    def __init__(self, method: str, query: Dict[str, str],
+                 headers: Dict[str, str], scheme: str = 'http',
+                 body: Union[None, bytes, bytearray, str] = None,
+                 is_websocket: bool = False,
+                 environ: Union[None, Environ,
+                                Callable[[], Environ]] = None) -> None:
         self.method = method
         self.query = query
         self.headers = headers
@@ -85,7 +104,8 @@ class Request:
         self.too_large = False
 
     @property
-    def environ(self):
+    def environ(self) -> Environ:
+        """The WSGI-style environ (built on first use)."""
         env = self._environ
         if callable(env):
             env = self._environ = env()
@@ -99,12 +119,12 @@ class Response:
 
     __slots__ = ('status', 'headers', 'body')
 
-    def __init__(self, status, headers, body):
+    def __init__(self, status: int, headers: Headers, body: bytes) -> None:
         self.status = status
         self.headers = headers
         self.body = body
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return 'Response(%d, %r, %r)' % (self.status, self.headers,
                                         self.body[:60])
 
@@ -115,12 +135,12 @@ STATUS_TEXT = {200: 'OK', 400: 'BAD REQUEST', 401: 'UNAUTHORIZED',
                500: 'INTERNAL SERVER ERROR'}
 
 
-def status_line(status):
+def status_line(status: int) -> str:
     """``'400 BAD REQUEST'`` style status string for WSGI."""
     return '%d %s' % (status, STATUS_TEXT.get(status, 'UNKNOWN'))
 
 
-def error_body(code, message=None):
+def error_body(code: int, message: Optional[str] = None) -> bytes:
     """The JSON body of an Engine.IO error response."""
     return _stdjson.dumps({
         'code': code,
@@ -131,15 +151,17 @@ def error_body(code, message=None):
 class HttpPolicy:
     """CORS, cookie and compression settings of one server."""
 
-    def __init__(self, cors_allowed_origins=None, cors_credentials=True,
-                 cookie=None, http_compression=True,
-                 compression_threshold=1024):
+    def __init__(self, cors_allowed_origins: CorsOrigins = None,
+                 cors_credentials: bool = True, cookie: Cookie = None,
+                 http_compression: bool = True,
+                 compression_threshold: int = 1024) -> None:
         self.cors_allowed_origins = cors_allowed_origins
         self.cors_credentials = cors_credentials
         self.cors_disabled = (isinstance(cors_allowed_origins, (list, tuple))
                               and len(cors_allowed_origins) == 0)
         self.http_compression = http_compression
         self.compression_threshold = compression_threshold
+        self.cookie: Optional[Dict[str, Any]]
         if not cookie:
             # None, False, '' and {} all mean no cookie (python-engineio
             # tests the option for truth)
@@ -152,7 +174,7 @@ class HttpPolicy:
             raise ValueError('cookie must be a str or a dict')
 
     # -- CORS ------------------------------------------------------------
-    def _default_origins(self, req):
+    def _default_origins(self, req: Request) -> List[str]:
         host = req.headers.get('host')
         if not host:
             return []
@@ -166,7 +188,7 @@ class HttpPolicy:
                 (fwd_host or host).split(',')[0].strip()))
         return origins
 
-    def origin_allowed(self, req):
+    def origin_allowed(self, req: Request) -> bool:
         """True when the request's Origin (if any) passes the CORS policy."""
         if self.cors_disabled:
             return True
@@ -189,11 +211,11 @@ class HttpPolicy:
         # documented ['*'])
         return origin in allowed or '*' in allowed
 
-    def cors_headers(self, req):
+    def cors_headers(self, req: Request) -> Headers:
         """The Access-Control-* headers for a response to ``req``."""
         if self.cors_disabled:
             return []
-        headers = []
+        headers: Headers = []
         origin = req.headers.get('origin')
         if origin is not None and self.origin_allowed(req):
             headers.append(('Access-Control-Allow-Origin', origin))
@@ -208,7 +230,7 @@ class HttpPolicy:
         return headers
 
     # -- cookies ---------------------------------------------------------
-    def sid_cookie(self, sid):
+    def sid_cookie(self, sid: str) -> Optional[str]:
         """The Set-Cookie value for a new session, or None."""
         attrs = self.cookie
         if attrs is None:
@@ -226,7 +248,7 @@ class HttpPolicy:
         return '; '.join(parts)
 
     # -- compression -----------------------------------------------------
-    def compress(self, req, body, headers):
+    def compress(self, req: Request, body: bytes, headers: Headers) -> bytes:
         """Compress ``body`` if the client accepts it and it is big enough.
 
         Returns the body to send; appends Content-Encoding to ``headers``.
@@ -252,14 +274,15 @@ class HttpPolicy:
         return body
 
     # -- responses -------------------------------------------------------
-    def error(self, req, code, message=None, status=400):
+    def error(self, req: Optional[Request], code: int,
+              message: Optional[str] = None, status: int = 400) -> Response:
         """An Engine.IO error response (JSON body, CORS headers)."""
         headers = [('Content-Type', JSON_TYPE)]
         if req is not None:
             headers += self.cors_headers(req)
         return Response(status, headers, error_body(code, message))
 
-    def unauthorized(self, req, value=None):
+    def unauthorized(self, req: Request, value: Any = None) -> Response:
         """The 401 response of a rejected connection."""
         body = _stdjson.dumps(
             'Unauthorized' if value is None else value,
@@ -267,10 +290,14 @@ class HttpPolicy:
         headers = [('Content-Type', JSON_TYPE)] + self.cors_headers(req)
         return Response(401, headers, body)
 
-    def text(self, req, text, jsonp_index=None, cookie=None,
-             jsonp_wrap=None):
-        """A 200 polling response carrying ``text`` (str)."""
+    def text(self, req: Request, text: str, jsonp_index: Optional[int] = None,
+             cookie: Optional[str] = None,
+             jsonp_wrap: Optional[Callable[[int, str], str]] = None
+             ) -> Response:
+        """A 200 polling response carrying ``text`` (str); for a JSONP
+        poll (``jsonp_index``) wrapped by ``jsonp_wrap`` (the kernel)."""
         if jsonp_index is not None:
+            assert jsonp_wrap is not None    # the engine always passes it
             text = jsonp_wrap(jsonp_index, text)
             headers = [('Content-Type', JAVASCRIPT)]
         else:

@@ -7,6 +7,22 @@
 :class:`EngineConfig` holds the server options in the engine's units.
 """
 
+from typing import Any, List, Optional, Sequence, Tuple, Union
+
+from .http import Response
+from .session import Session, WsLink
+
+#: an engine event: ``('message', sid, data)`` or ``('disconnect', sid,
+#: reason)``, dispatched by the adapters to the handlers
+Event = Tuple[str, str, Any]
+
+#: the ``ping_interval`` option: seconds, or ``(interval, grace)``
+PingInterval = Union[float, Tuple[float, float], List[float]]
+
+#: a connect handler's verdict: ``(accepted, value)`` (see
+#: :func:`connect_verdict`)
+Verdict = Tuple[bool, Any]
+
 # outcome kinds of Engine.handle_http
 RESPOND = 0     # send outcome.response
 CONNECT = 1     # run the connect handler, then connect_done
@@ -14,7 +30,7 @@ WAIT = 2        # park the GET until the session's poll waker fires
 WEBSOCKET = 3   # accept the websocket and run it with outcome.link
 
 
-def connect_verdict(ret):
+def connect_verdict(ret: Any) -> Verdict:
     """What a connect handler's return value means.
 
     Args:
@@ -32,7 +48,7 @@ def connect_verdict(ret):
 
 
 #: the verdict of a connect handler that raised (or was cancelled)
-REFUSED = (False, None)
+REFUSED: Verdict = (False, None)
 
 
 class Outcome:
@@ -40,23 +56,39 @@ class Outcome:
 
     __slots__ = ('kind', 'response', 'session', 'link', 'events', 'jsonp')
 
-    def __init__(self, kind, response=None, session=None, link=None,
-                 events=None, jsonp=None):
+    def __init__(self, kind: int, response: Optional[Response] = None,
+                 session: Optional[Session] = None,
+                 link: Optional[WsLink] = None,
+                 events: Optional[Sequence[Event]] = None,
+                 jsonp: Optional[int] = None) -> None:
+        #: RESPOND, CONNECT, WAIT or WEBSOCKET
         self.kind = kind
+        #: the response to write (RESPOND)
         self.response = response
+        #: the session (CONNECT, WAIT, WEBSOCKET)
         self.session = session
+        #: the websocket to accept and run (WEBSOCKET; CONNECT on the
+        #: websocket transport)
         self.link = link
+        #: events for the handlers, dispatched before anything else (after
+        #: the answer for the Outcome of ``connect_done``)
         self.events = events
+        #: the JSONP index of a polling request
         self.jsonp = jsonp
 
 
 class EngineConfig:
     """Validated server options, in the units the engine uses."""
 
-    def __init__(self, ping_interval=25, ping_timeout=20,
-                 max_http_buffer_size=1000000, allow_upgrades=True,
-                 transports=None, upgrade_timeout=10.0,
-                 max_queue_bytes=None, close_grace=None):
+    def __init__(self,
+                 ping_interval: PingInterval = 25,
+                 ping_timeout: float = 20,
+                 max_http_buffer_size: int = 1000000,
+                 allow_upgrades: bool = True,
+                 transports: Union[None, str, Sequence[str]] = None,
+                 upgrade_timeout: float = 10.0,
+                 max_queue_bytes: Optional[int] = None,
+                 close_grace: Optional[float] = None) -> None:
         if isinstance(ping_interval, (tuple, list)):
             self.ping_interval = float(ping_interval[0])
             self.ping_grace = float(ping_interval[1])
@@ -76,7 +108,7 @@ class EngineConfig:
         for t in transports:
             if t not in valid:
                 raise ValueError('Invalid transport')
-        self.transports = list(transports)
+        self.transports: List[str] = list(transports)
         self.upgrade_timeout = float(upgrade_timeout)
         self.max_queue_bytes = int(max_queue_bytes or
                                    max(16 << 20,
@@ -85,6 +117,6 @@ class EngineConfig:
                                  else min(30.0, self.ping_interval +
                                           self.ping_timeout))
 
-    def ms(self, seconds):
+    def ms(self, seconds: float) -> int:
         """Milliseconds, exactly (0.3 s -> 300, not python-engineio's 0)."""
         return int(round(seconds * 1000))

@@ -7,8 +7,12 @@ app's lifespan runs at startup and shutdown.
 """
 
 import asyncio
+from typing import Any, Optional, Tuple, cast
 
 from .wire import plain, status_line
+
+# a lifespan step's result: (completed, message)
+_Step = asyncio.Future[Tuple[bool, str]]
 
 
 async def run_http(proto, r):
@@ -102,27 +106,27 @@ class Lifespan:
     def __init__(self, app, logger):
         self.app = app
         self.logger = logger
-        self.inbox = asyncio.Queue(maxsize=2)
-        self.startup = None
-        self.shutdown = None
-        self.task = None
+        self.inbox: asyncio.Queue[Any] = asyncio.Queue(maxsize=2)
+        self.startup: Optional[_Step] = None
+        self.shutdown: Optional[_Step] = None
+        self.task: Optional[asyncio.Task[None]] = None
         self.supported = True
 
     async def start(self, timeout=30.0):
         loop = asyncio.get_running_loop()
-        self.startup = loop.create_future()
+        startup = self.startup = loop.create_future()
         self.shutdown = loop.create_future()
-        self.task = loop.create_task(self._run())
+        task = self.task = loop.create_task(self._run())
         await self.inbox.put({'type': 'lifespan.startup'})
-        done, _ = await asyncio.wait([self.startup, self.task],
+        done, _ = await asyncio.wait([startup, task],
                                      timeout=timeout,
                                      return_when=asyncio.FIRST_COMPLETED)
-        if self.startup.done():
-            ok, message = self.startup.result()
+        if startup.done():
+            ok, message = startup.result()
             if not ok:
                 raise RuntimeError('application startup failed: %s'
                                    % message)
-        elif self.task.done():
+        elif task.done():
             self.supported = False   # the app does not speak lifespan
         else:
             raise RuntimeError('application startup timed out')
@@ -131,27 +135,30 @@ class Lifespan:
         if not self.supported or self.task is None or self.task.done():
             return
         await self.inbox.put({'type': 'lifespan.shutdown'})
-        await asyncio.wait([self.shutdown, self.task], timeout=timeout,
+        shutdown = cast('asyncio.Future[Any]', self.shutdown)    # (started)
+        await asyncio.wait([shutdown, self.task], timeout=timeout,
                            return_when=asyncio.FIRST_COMPLETED)
 
     async def _run(self):
         scope = {'type': 'lifespan',
                  'asgi': {'version': '3.0', 'spec_version': '2.0'},
                  'state': {}}
+        startup = cast(_Step, self.startup)     # (set by start())
+        shutdown = cast(_Step, self.shutdown)
 
         async def send(message):
             kind = message['type']
             if kind.startswith('lifespan.startup.') and \
-                    not self.startup.done():
-                self.startup.set_result((kind.endswith('complete'),
-                                         message.get('message', '')))
+                    not startup.done():
+                startup.set_result((kind.endswith('complete'),
+                                    message.get('message', '')))
             elif kind.startswith('lifespan.shutdown.') and \
-                    not self.shutdown.done():
-                self.shutdown.set_result((kind.endswith('complete'),
-                                          message.get('message', '')))
+                    not shutdown.done():
+                shutdown.set_result((kind.endswith('complete'),
+                                     message.get('message', '')))
 
         try:
             await self.app(scope, self.inbox.get, send)
         except Exception:
-            if self.startup.done():
+            if startup.done():
                 self.logger.exception('error in ASGI lifespan')

@@ -12,6 +12,7 @@ import asyncio
 import time
 import urllib.parse
 from collections import deque
+from typing import Deque, Dict, Optional
 
 import httptools
 
@@ -66,7 +67,7 @@ class ParsedRequest:
         self.http_version = '1.1'
 
     def header_dict(self):
-        out = {}
+        out: Dict[str, str] = {}
         for name, value in self.headers:
             name = name.decode('latin-1').lower()
             value = value.decode('latin-1')
@@ -79,14 +80,17 @@ class HttpProtocol(asyncio.Protocol):
 
     def __init__(self, ctx):
         self.ctx = ctx
-        self.transport = None
+        # set by connection_made, which asyncio calls first
+        self.transport: asyncio.Transport = None  # type: ignore[assignment]
         self.parser = httptools.HttpRequestParser(self)
-        self.cur = None
+        # the request being parsed: set by on_message_begin, so the
+        # parser's other callbacks of a request find it set
+        self.cur: Optional[ParsedRequest] = None
         self.header_bytes = 0
         self.body_size = 0
         self.body_limit = 0
         self.upgrade = False
-        self.pending = deque()
+        self.pending: Deque[ParsedRequest] = deque()
         self.busy = False
         self.closed = False
         self.write_paused = False
@@ -208,14 +212,14 @@ class HttpProtocol(asyncio.Protocol):
         self.deadline = time.monotonic() + self.ctx.limits['header_timeout']
 
     def on_url(self, url):
-        cur = self.cur
+        cur: ParsedRequest = self.cur  # type: ignore[assignment]
         cur.url += url
         if len(cur.url) > self.ctx.limits['max_request_line']:
             raise _Reject(414)
 
     def on_header(self, name, value):
         limits = self.ctx.limits
-        headers = self.cur.headers
+        headers = self.cur.headers  # type: ignore[union-attr]
         self.header_bytes += len(name) + len(value)
         if self.header_bytes > limits['max_header_bytes'] or \
                 len(headers) >= limits['max_headers']:
@@ -223,7 +227,7 @@ class HttpProtocol(asyncio.Protocol):
         headers.append((name, value))
 
     def on_headers_complete(self):
-        cur = self.cur
+        cur: ParsedRequest = self.cur  # type: ignore[assignment]
         parser = self.parser
         self.in_headers = False
         cur.method = parser.get_method().decode('ascii', 'replace')
@@ -268,7 +272,7 @@ class HttpProtocol(asyncio.Protocol):
         return None
 
     def on_body(self, body):
-        cur = self.cur
+        cur: ParsedRequest = self.cur  # type: ignore[assignment]
         self.body_size += len(body)
         self.deadline = time.monotonic() + self.ctx.limits['body_timeout']
         if self.body_size > self.body_limit:
@@ -292,7 +296,7 @@ class HttpProtocol(asyncio.Protocol):
         return True
 
     def on_message_complete(self):
-        cur = self.cur
+        cur: ParsedRequest = self.cur  # type: ignore[assignment]
         self.cur = None
         if self.upgrade:
             self.cur = cur   # the upgrade handler takes it
@@ -437,7 +441,7 @@ class HttpProtocol(asyncio.Protocol):
 
     # -- websocket upgrade -------------------------------------------------
     def _websocket(self, rest):
-        r = self.cur
+        r: ParsedRequest = self.cur  # type: ignore[assignment]  # (upgrade)
         self.cur = None
         ctx = self.ctx
         if not ctx.is_engineio_path(r.path) or self.pending or self.busy:

@@ -3,8 +3,13 @@
 import asyncio
 import logging
 import signal
+import socket
+import ssl as _ssl
 import time
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union, cast
 
+from ...async_server import AsyncServer
+from ..asgi_app import ASGIApp
 from .asgi_bridge import Lifespan
 from .context import ServerContext
 from .http_protocol import HttpProtocol
@@ -12,9 +17,8 @@ from .http_protocol import HttpProtocol
 logger = logging.getLogger('engineio_fast.server')
 
 
-def split_app(app):
+def split_app(app: Any) -> Tuple[AsyncServer, Optional[ASGIApp]]:
     """``(AsyncServer, ASGIApp or None)`` for what ``run`` was given."""
-    from ...async_server import AsyncServer
     if isinstance(app, AsyncServer):
         return app, None
     eio = getattr(app, 'engineio_server', None)
@@ -40,9 +44,13 @@ class BuiltinServer:
         backlog: the listen backlog.
     """
 
-    def __init__(self, app, host='127.0.0.1', port=5000, ssl=None,
-                 limits=None, per_message_deflate=None, sock=None,
-                 backlog=2048):
+    def __init__(self, app: Union[AsyncServer, ASGIApp],
+                 host: str = '127.0.0.1', port: int = 5000,
+                 ssl: Optional[_ssl.SSLContext] = None,
+                 limits: Optional[Dict[str, Any]] = None,
+                 per_message_deflate: Union[None, bool, Dict[str, int]] = None,
+                 sock: Optional[socket.socket] = None,
+                 backlog: int = 2048) -> None:
         self.eio, self.asgi_app = split_app(app)
         self.host = host
         self.port = port
@@ -51,18 +59,20 @@ class BuiltinServer:
         self.per_message_deflate = per_message_deflate
         self.sock = sock
         self.backlog = backlog
-        self.ctx = None
-        self.server = None
-        self.lifespan = None
+        self.ctx: Optional[ServerContext] = None
+        self.server: Optional[asyncio.Server] = None
+        self.lifespan: Optional[Lifespan] = None
         self.started = False
-        self._stop = None
-        self._sweeper = None
+        self._stop: Optional[asyncio.Event] = None
+        self._sweeper: Optional[asyncio.TimerHandle] = None
 
     @property
-    def sockets(self):
-        return self.server.sockets if self.server is not None else []
+    def sockets(self) -> Sequence[socket.socket]:
+        """The listening sockets (none before :meth:`start`)."""
+        server = self.server
+        return server.sockets if server is not None else []
 
-    async def start(self):
+    async def start(self) -> None:
         """Run the app's startup and start listening."""
         loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
@@ -72,7 +82,7 @@ class BuiltinServer:
         if self.asgi_app is not None:
             self.lifespan = Lifespan(self.asgi_app, self.eio.logger)
             await self.lifespan.start()
-        kwargs = {'ssl': self.ssl, 'backlog': self.backlog}
+        kwargs: Dict[str, Any] = {'ssl': self.ssl, 'backlog': self.backlog}
         try:
             if self.sock is not None:
                 self.server = await loop.create_server(
@@ -89,21 +99,22 @@ class BuiltinServer:
         self._sweeper = loop.call_later(1.0, self._sweep)
         self.started = True
 
-    def _sweep(self):
-        self.ctx.sweep()
-        self._sweeper = self.ctx.loop.call_later(1.0, self._sweep)
+    def _sweep(self) -> None:
+        ctx = cast(ServerContext, self.ctx)    # (started)
+        ctx.sweep()
+        self._sweeper = ctx.loop.call_later(1.0, self._sweep)
 
-    def request_shutdown(self):
+    def request_shutdown(self) -> None:
         """Ask :meth:`serve` to shut down (signal-safe)."""
         if self._stop is not None:
             self._stop.set()
 
-    async def serve(self, install_signal_handlers=True):
+    async def serve(self, install_signal_handlers: bool = True) -> None:
         """Start, serve until SIGINT/SIGTERM or :meth:`request_shutdown`,
         then shut down gracefully."""
         await self.start()
         loop = asyncio.get_running_loop()
-        installed = []
+        installed: List[signal.Signals] = []
         if install_signal_handlers:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 try:
@@ -112,13 +123,13 @@ class BuiltinServer:
                 except (NotImplementedError, RuntimeError, ValueError):
                     pass
         try:
-            await self._stop.wait()
+            await cast(asyncio.Event, self._stop).wait()    # (started)
         finally:
             for sig in installed:
                 loop.remove_signal_handler(sig)
             await self.shutdown()
 
-    async def shutdown(self, timeout=None):
+    async def shutdown(self, timeout: Optional[float] = None) -> None:
         """Stop accepting, close websockets with 1001, answer pending
         polls, run disconnect handlers and close every connection, within
         ``timeout`` seconds (default: the ``shutdown_timeout`` limit)."""
@@ -129,7 +140,8 @@ class BuiltinServer:
             timeout = ctx.limits['shutdown_timeout']
         deadline = time.monotonic() + timeout
         ctx.shutting_down = True
-        self.server.close()
+        server = cast(asyncio.Server, self.server)    # (started)
+        server.close()
         if self._sweeper is not None:
             self._sweeper.cancel()
         for conn in list(ctx.ws_conns):
@@ -155,14 +167,14 @@ class BuiltinServer:
             task.cancel()
         if self.lifespan is not None:
             await self.lifespan.stop(max(0.1, deadline - time.monotonic()))
-        self.server.close()
+        server.close()
         try:
-            await asyncio.wait_for(self.server.wait_closed(), 1.0)
+            await asyncio.wait_for(server.wait_closed(), 1.0)
         except asyncio.TimeoutError:
             pass
 
 
-def new_event_loop(loop='auto'):
+def new_event_loop(loop: str = 'auto') -> asyncio.AbstractEventLoop:
     """uvloop's loop when installed (and not ``loop='asyncio'``)."""
     if loop in ('auto', 'uvloop'):
         try:
@@ -174,7 +186,9 @@ def new_event_loop(loop='auto'):
     return asyncio.new_event_loop()
 
 
-def run(app, host='127.0.0.1', port=5000, ssl=None, loop='auto', **kwargs):
+def run(app: Union[AsyncServer, ASGIApp], host: str = '127.0.0.1',
+        port: int = 5000, ssl: Optional[_ssl.SSLContext] = None,
+        loop: str = 'auto', **kwargs: Any) -> None:
     """Serve ``app`` (an AsyncServer or an ASGIApp) until SIGINT/SIGTERM.
 
     Args:

@@ -25,8 +25,12 @@ import ssl
 import threading
 import time
 import zlib
+from typing import Any, cast
 
 import httptools
+
+# (typeshed leaves it out: it is not in the module's __all__)
+_http2time = http.cookiejar.http2time  # type: ignore[attr-defined]
 
 __all__ = ['HttpError', 'ConnectError', 'ReadTimeout', 'ResponseTooLarge',
            'ProtocolError', 'Http1Session', 'AsyncHttp1Session']
@@ -162,7 +166,10 @@ class _Response:
         self.headers_done = self.done = self.keep_alive = self.extra = False
         self.cookies = []
         self.chunks = []
-        self.inflate = self.body = None
+        # a zlib decompressor; b'deflate' until the first bytes say which
+        # kind; None without a content encoding
+        self.inflate: Any = None
+        self.body = None
         self.on_message_begin()
 
     def feed(self, data):
@@ -266,7 +273,7 @@ class _Response:
             out = d.flush() if flush else d.decompress(data, room + 1)
         except zlib.error as exc:
             raise ProtocolError('bad %s body: %s' % (
-                self.encoding.decode(), exc)) from None
+                cast(bytes, self.encoding).decode(), exc)) from None
         if len(out) > room:
             raise ResponseTooLarge('decoded body larger than %d' % (
                 self.max_body))
@@ -308,7 +315,7 @@ class _CookieJar:
                     except ValueError:
                         pass
                 elif key == 'expires':
-                    expires = http.cookiejar.http2time(arg.strip())
+                    expires = _http2time(arg.strip())
                 elif key == 'secure':
                     secure = True
             expires = max_age if max_age is not None else expires
@@ -416,6 +423,7 @@ class _Pool:
         conn.close()
         if not isinstance(exc, Exception):
             return exc      # CancelledError, KeyboardInterrupt...
+        err: Exception
         if self._closed:
             err = ConnectError('the session is closed')
         elif isinstance(exc, _Stale) and not req.reused:
@@ -586,7 +594,9 @@ class _AsyncConn(asyncio.Protocol):
 
     def __init__(self, loop):
         self.loop = loop
-        self.transport = self.resp = self.error = self.waiter = None
+        # set by connection_made, which asyncio calls first
+        self.transport: asyncio.Transport = None  # type: ignore[assignment]
+        self.resp = self.error = self.waiter = None
         self.paused = self.lost = False
 
     def connection_made(self, transport):

@@ -306,6 +306,7 @@ def wrap(session, own, verify, asynchronous):
 def default(verify, asynchronous):
     """Our own session, owned (closed) by the client."""
     ctx = ssl_context(verify)
+    adapter: _Http1Base
     if asynchronous:
         adapter = AsyncHttp1(http1.AsyncHttp1Session(ssl_context=ctx), True,
                              verify)

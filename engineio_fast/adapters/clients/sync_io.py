@@ -9,6 +9,7 @@ import threading
 import time
 import urllib.parse
 from collections import deque
+from typing import Any, Deque
 
 from ...protocol.client_machine import item_size
 from . import http_sessions
@@ -233,7 +234,7 @@ class Dispatcher:
         lock = threading.Lock()
         self._cond = threading.Condition(lock)
         self._space = threading.Condition(lock)
-        self._items = deque()
+        self._items: Deque[Any] = deque()
         self._workers = 0
         self._idle = 0
         self._closed = False

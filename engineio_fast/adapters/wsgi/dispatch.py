@@ -36,6 +36,7 @@ websocket or POST waits until they are down to :data:`LOW`.
 import collections
 import contextvars
 import time
+from typing import Any, Deque, Dict
 
 STALL = 0.05
 IDLE = 10.0
@@ -59,7 +60,7 @@ class Chain:
     __slots__ = ('events', 'drainer', 'started', 'scheduled', 'room')
 
     def __init__(self):
-        self.events = collections.deque()
+        self.events: Deque[Any] = collections.deque()
         self.drainer = None     # the running drainer's token
         self.started = 0.0      # when its current handler started
         self.scheduled = False  # a drain job for it is queued
@@ -74,7 +75,7 @@ class Dispatcher:
         self.lock = server._lock
         self.mode = mode = server._mode
         self.inline = not server.async_handlers
-        self.chains = {}
+        self.chains: Dict[str, Chain] = {}
         self.stalls = set()     # sids with events behind a running handler
         self.base = BASE_GREENLETS if mode.green else BASE_THREADS
         self.jobs = mode.JobQueue()
@@ -84,7 +85,8 @@ class Dispatcher:
         self.busy_at = 0.0      # when the last job was submitted
         self.waiting = 0        # jobs queued, not yet taken
         self.detached = 0       # detached handlers still running
-        self.queued_at = collections.deque()   # when each waiting job came
+        # when each waiting job came
+        self.queued_at: Deque[float] = collections.deque()
         self.watching = False   # the service loop checks us every STALL
 
     # -- queueing (under the server lock) -----------------------------------

@@ -11,6 +11,7 @@ is chosen.
 import importlib
 import os
 import select as _select
+from typing import Any, Callable, Optional, Tuple
 
 # the C-level os functions: eventlet's monkey patching makes os.read and
 # os.write wait cooperatively on a non-blocking fd instead of raising
@@ -25,10 +26,10 @@ class Mode:
     name = ''
     green = False
 
-    def spawn(self, target, *args, **kwargs):
-        raise NotImplementedError
+    #: ``sleep(seconds)`` in the way of the mode (set by each mode)
+    sleep: Callable[..., Any]
 
-    def sleep(self, seconds=0):
+    def spawn(self, target, *args, **kwargs):
         raise NotImplementedError
 
     def background(self, target, *args, **kwargs):
@@ -198,12 +199,13 @@ class _Waiter:
             # Windows selects sockets only, and has no non-blocking pipes
             # before Python 3.12
             import socket
-            self._pair = socket.socketpair()
+            self._pair: Optional[Tuple[socket.socket, socket.socket]] = \
+                socket.socketpair()
             for sock in self._pair:
                 sock.setblocking(False)
             self.r, self.w = (sock.fileno() for sock in self._pair)
-            self._write = self._pair[1].send
-            self._read = self._pair[0].recv
+            self._write: Callable[[bytes], Any] = self._pair[1].send
+            self._read: Callable[[int], bytes] = self._pair[0].recv
         else:
             self._pair = None
             self.r, self.w = os.pipe()
