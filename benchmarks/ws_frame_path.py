@@ -100,7 +100,7 @@ def bench_builtin(batch, count, cls):
     engine = ctx.engine
     req = ws_request()
     out = engine.handle_http(req, loop.time())
-    engine.finish_connect(out.session, req, loop.time())
+    engine.connect_done(out, req, (True, None), loop.time())
     transport = CountingTransport()
     proto = cls(ctx, transport, out.link, None)
     proto.start(b'')
@@ -157,11 +157,11 @@ def bench_wsgi(batch, count):
     engine = eio._engine
     req = ws_request()
     out = engine.handle_http(req, time.monotonic())
-    engine.finish_connect(out.session, req, time.monotonic())
+    engine.connect_done(out, req, (True, None), time.monotonic())
     sock = FeedSocket(masked_frame(MESSAGE) * batch, count)
     hijack = wsgi_handler._Hijack(sock, sock.recv, None)
-    conn = wsgi_handler.WsConn(eio, out.link, hijack, None)
     eio._ws_close_timeout = 0
+    conn = wsgi_handler.WsConn(eio.driver, out.link, hijack, None)
     start = time.perf_counter()
     conn.run()
     elapsed = time.perf_counter() - start
