@@ -31,6 +31,7 @@ from .outcome import (  # noqa: F401 - the engine's public names
     WEBSOCKET,
     EngineConfig,
     Event,
+    OpenPackets,
     Outcome,
     Verdict,
     connect_verdict,
@@ -108,7 +109,7 @@ class Engine:
         # the latest time an adapter passed in: used by calls that come from
         # the application (send) rather than from I/O, so they need no clock
         self.now = 0.0
-        self._hs_tails: Optional[List[Optional[str]]] = None
+        self._open = OpenPackets(config, dumps)
 
     # ------------------------------------------------------------------
     # timers
@@ -304,40 +305,6 @@ class Engine:
 
     # ------------------------------------------------------------------
     # handshake
-    def _handshake_packet(self, s: Session, upgrades: List[str]) -> str:
-        tails = self._hs_tails
-        if tails is None:
-            tails = self._hs_tails = self._handshake_tails()
-        tail = tails[bool(upgrades)]
-        if tail is not None:
-            return '0{"sid":"' + s.sid + tail
-        c = self.config
-        return '0' + self.dumps({
-            'sid': s.sid,
-            'upgrades': upgrades,
-            'pingInterval': c.ms(c.ping_interval + c.ping_grace),
-            'pingTimeout': c.ms(c.ping_timeout),
-            'maxPayload': c.max_http_buffer_size,
-        })
-
-    def _handshake_tails(self) -> List[Optional[str]]:
-        """The open packet after the sid, rendered once by the configured
-        json module (sids are url-safe base64: nothing to escape). None
-        when that module lays the object out differently."""
-        c = self.config
-        tails: List[Optional[str]] = []
-        for upgrades in ([], ['websocket']):
-            text = self.dumps({
-                'sid': 'SIDPLACEHOLDER',
-                'upgrades': upgrades,
-                'pingInterval': c.ms(c.ping_interval + c.ping_grace),
-                'pingTimeout': c.ms(c.ping_timeout),
-                'maxPayload': c.max_http_buffer_size,
-            })
-            head = '{"sid":"SIDPLACEHOLDER'
-            tails.append(text[len(head):] if text.startswith(head) else None)
-        return tails
-
     def connect_done(self, out: Outcome, req: _http.Request, verdict: Verdict,
                      now: float) -> Outcome:
         """Complete a handshake once its connect handler gave a verdict.
@@ -378,14 +345,14 @@ class Engine:
             s.queue_bytes = 1
             events = [('disconnect', s.sid, s.reason)]
         if s.transport == 'websocket':
-            s.queue.insert(0, self._handshake_packet(s, []))
+            s.queue.insert(0, self._open.render(s.sid, []))
             if events is not None:
                 cast(WsLink, out.link).closing = True
             return Outcome(WEBSOCKET, session=s, link=out.link,
                            events=events)
         upgrades = (['websocket'] if self.config.allow_upgrades and
                     'websocket' in self.config.transports else [])
-        items: List[Item] = [self._handshake_packet(s, upgrades)]
+        items: List[Item] = [self._open.render(s.sid, upgrades)]
         items.extend(s.queue)
         s.queue = []
         s.queue_bytes = 0

@@ -4,10 +4,20 @@
 <engineio_fast.protocol.engine.Engine.handle_http>` and
 :meth:`~engineio_fast.protocol.engine.Engine.connect_done` return;
 :func:`connect_verdict` reads a connect handler's return value;
-:class:`EngineConfig` holds the server options in the engine's units.
+:class:`EngineConfig` holds the server options in the engine's units;
+:class:`OpenPackets` renders the open packet of a new session.
 """
 
-from typing import Any, List, Optional, Sequence, Tuple, Union
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    List,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+)
 
 from .http import Response
 from .session import Session, WsLink
@@ -120,3 +130,50 @@ class EngineConfig:
     def ms(self, seconds: float) -> int:
         """Milliseconds, exactly (0.3 s -> 300, not python-engineio's 0)."""
         return int(round(seconds * 1000))
+
+
+class OpenPackets:
+    """The open packets of new sessions, as the configured json module
+    renders them.
+
+    The part after the sid is rendered once for each ``upgrades`` value
+    (sids are url-safe base64: nothing to escape); when the json module
+    lays the object out differently, the whole object is rendered each
+    time.
+
+    Args:
+        config: the server's :class:`EngineConfig`.
+        dumps: the compact JSON encoder.
+    """
+
+    def __init__(self, config: 'EngineConfig',
+                 dumps: Callable[[Any], str]) -> None:
+        self.config = config
+        self.dumps = dumps
+        self._tails: Optional[List[Optional[str]]] = None
+
+    def _object(self, sid: str, upgrades: List[str]) -> Dict[str, Any]:
+        c = self.config
+        return {
+            'sid': sid,
+            'upgrades': upgrades,
+            'pingInterval': c.ms(c.ping_interval + c.ping_grace),
+            'pingTimeout': c.ms(c.ping_timeout),
+            'maxPayload': c.max_http_buffer_size,
+        }
+
+    def render(self, sid: str, upgrades: List[str]) -> str:
+        """The open packet (``0`` + JSON) of the session ``sid``."""
+        tails = self._tails
+        if tails is None:
+            head = '{"sid":"SIDPLACEHOLDER'
+            tails = []
+            for each in ([], ['websocket']):
+                text = self.dumps(self._object('SIDPLACEHOLDER', each))
+                tails.append(text[len(head):] if text.startswith(head)
+                             else None)
+            self._tails = tails
+        tail = tails[bool(upgrades)]
+        if tail is not None:
+            return '0{"sid":"' + sid + tail
+        return '0' + self.dumps(self._object(sid, upgrades))
