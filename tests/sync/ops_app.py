@@ -17,6 +17,7 @@ import gc
 import json
 import os
 import sys
+import threading
 import time
 import urllib.parse
 
@@ -71,6 +72,12 @@ def routes(environ, start_response):
     if path == '/_count':
         return _json(start_response, {
             'threads': len(sys._current_frames()),
+            # gunicorn gthread's worker pool (ThreadPoolExecutor): its
+            # threads outlive the connections they served, and it may add
+            # one for any request that comes before the last one's thread
+            # marked itself idle
+            'executor': sum(1 for t in threading.enumerate()
+                            if t.name.startswith('ThreadPoolExecutor')),
             'greenlets': _greenlets(),
             # the handler pool's workers (threads, or greenlets)
             'handlers': eio._dispatcher.workers,
