@@ -2,7 +2,6 @@
 ``WSGIApp`` and the deprecated ``Middleware``)."""
 
 import os
-import stat
 from typing import IO, Any, Callable, Dict, Iterable, Optional, Protocol
 
 from . import static_files as _static
@@ -100,18 +99,11 @@ class WSGIApp:
         content_type = static_file.get('content_type') or \
             _static.content_type_for(filename)
         try:
-            f = open(filename, 'rb')
-            try:
-                st = os.fstat(f.fileno())
-                if not stat.S_ISREG(st.st_mode):
-                    raise IsADirectoryError(filename)
-            except BaseException:
-                f.close()
-                raise
+            f, size = _static.open_regular(filename)
         except OSError:
             return self.not_found(start_response)
         start_response('200 OK', [('Content-Type', content_type),
-                                  ('Content-Length', str(st.st_size))])
+                                  ('Content-Length', str(size))])
         if head:
             f.close()
             return [b'']

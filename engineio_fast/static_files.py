@@ -21,7 +21,9 @@ caller decides whether the resulting file exists.
 """
 
 import mimetypes
-from typing import Any, Dict, Optional, Tuple
+import os
+import stat
+from typing import IO, Any, Dict, Optional, Tuple
 from urllib.parse import unquote
 
 #: a static file configuration (see above): URL or prefix to a file name,
@@ -198,3 +200,24 @@ def resolve(static_files: StaticFiles, path: str) -> Optional[StaticFile]:
     if content_type is None:
         content_type = content_type_for(filename)
     return {'filename': filename, 'content_type': content_type}
+
+
+def open_regular(filename: str) -> Tuple[IO[bytes], int]:
+    """Open ``filename`` for reading if it is a regular file.
+
+    Returns:
+        ``(file, size)``; the caller closes the file.
+
+    Raises:
+        OSError: it cannot be opened, or is not a regular file (a
+            directory, a device, a fifo): never served.
+    """
+    f = open(filename, 'rb')
+    try:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise IsADirectoryError(filename)
+    except BaseException:
+        f.close()
+        raise
+    return f, st.st_size

@@ -15,10 +15,8 @@ import asyncio
 import inspect
 import logging
 import os
-import stat
 import traceback
 from typing import (
-    IO,
     Any,
     Awaitable,
     Callable,
@@ -26,7 +24,6 @@ from typing import (
     MutableMapping,
     Optional,
     Protocol,
-    Tuple,
     Union,
 )
 
@@ -186,7 +183,8 @@ class ASGIApp:
             _static.content_type_for(filename)
         loop = asyncio.get_running_loop()
         try:
-            f, size = await loop.run_in_executor(None, _open_regular, filename)
+            f, size = await loop.run_in_executor(None, _static.open_regular,
+                                                filename)
         except OSError:
             await self.not_found(receive, send)
             return
@@ -353,18 +351,6 @@ class ASGIApp:
                     'headers': [(b'content-type', b'text/plain'),
                                 (b'content-length', b'9')]})
         await send({'type': 'http.response.body', 'body': b'Not Found'})
-
-
-def _open_regular(filename: str) -> Tuple[IO[bytes], int]:
-    f = open(filename, 'rb')
-    try:
-        st = os.fstat(f.fileno())
-        if not stat.S_ISREG(st.st_mode):
-            raise IsADirectoryError(filename)
-    except BaseException:
-        f.close()
-        raise
-    return f, st.st_size
 
 
 async def _watch_disconnect(receive: Receive, gone: asyncio.Event) -> None:
