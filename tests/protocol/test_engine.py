@@ -410,6 +410,20 @@ def test_upgrade_keeps_order_and_loses_nothing(make):
     assert engine.ws_take(link) == ['4d'] and not link.closing
 
 
+def parked_mid_upgrade(engine, probed):
+    """A polling session with a probe websocket open (and answered with
+    '3probe' when ``probed``) and a GET parked at time 1; returns the
+    session, the probe link and the list its poll waker appends to."""
+    s, _ = open_polling(engine)
+    link = engine.handle_http(req(ws=True, sid=s.sid), 1).link
+    if probed:
+        engine.ws_receive(link, '2probe', 1)
+    assert engine.handle_http(req(sid=s.sid), 1).kind == E.WAIT
+    woken = []
+    s.poll_waker = lambda: woken.append(1)
+    return s, link, woken
+
+
 def test_get_parked_before_probe_gets_noop_at_once(make):
     engine = make()
     s, _ = open_polling(engine)
@@ -428,12 +442,7 @@ def test_get_parked_before_probe_gets_noop_at_once(make):
 def test_late_get_takes_what_is_queued(make):
     # as the JavaScript server flushes its buffer to any writable poll
     engine = make()
-    s, _ = open_polling(engine)
-    link = engine.handle_http(req(ws=True, sid=s.sid), 1).link
-    engine.ws_receive(link, '2probe', 1)
-    assert engine.handle_http(req(sid=s.sid), 1).kind == E.WAIT
-    woken = []
-    s.poll_waker = lambda: woken.append(1)
+    s, link, woken = parked_mid_upgrade(engine, probed=True)
     engine.send(s, '4now')
     assert woken == [1]
     assert engine.take_poll(s, req(sid=s.sid)).body == b'4now'
@@ -466,12 +475,7 @@ def test_late_get_answered_by_the_upgrade_gets_400(make):
     # under uvicorn a GET the client sent after '5' can overtake it: it
     # gets what any GET after the upgrade gets
     engine = make()
-    s, _ = open_polling(engine)
-    link = engine.handle_http(req(ws=True, sid=s.sid), 1).link
-    engine.ws_receive(link, '2probe', 1)
-    assert engine.handle_http(req(sid=s.sid), 1).kind == E.WAIT
-    woken = []
-    s.poll_waker = lambda: woken.append(1)
+    s, link, woken = parked_mid_upgrade(engine, probed=True)
     engine.ws_receive(link, '5', 1.02)
     assert woken == []
     engine.send(s, '4after')
@@ -489,11 +493,7 @@ def test_get_sent_after_the_probe_opened_waits_for_the_upgrade(make):
     # message; it waits, and once the upgrade completes it gets the 400 of
     # a GET after the upgrade
     engine = make()
-    s, _ = open_polling(engine)
-    link = engine.handle_http(req(ws=True, sid=s.sid), 1).link
-    assert engine.handle_http(req(sid=s.sid), 1).kind == E.WAIT
-    woken = []
-    s.poll_waker = lambda: woken.append(1)
+    s, link, woken = parked_mid_upgrade(engine, probed=False)
     engine.ws_receive(link, '2probe', 1.01)
     assert engine.ws_take(link) == ['3probe'] and woken == []
     engine.ws_receive(link, '5', 1.02)
@@ -551,11 +551,7 @@ def test_get_held_after_the_upgrade_is_answered_when_the_session_ends(make):
 
 def test_get_sent_after_the_probe_opened_gets_noop_after_3probe(make):
     engine = make(ping_interval=100, ping_timeout=100)
-    s, _ = open_polling(engine)
-    link = engine.handle_http(req(ws=True, sid=s.sid), 1).link
-    assert engine.handle_http(req(sid=s.sid), 1).kind == E.WAIT
-    woken = []
-    s.poll_waker = lambda: woken.append(1)
+    s, link, woken = parked_mid_upgrade(engine, probed=False)
     # no deadline of its own before '2probe' (the probe may never come)
     engine.tick(5)
     assert woken == [] and engine.take_poll(s, req(sid=s.sid)) is None
