@@ -212,18 +212,3 @@ class WerkzeugServer:
         self.httpd.shutdown()
         self.httpd.server_close()
         self.thread.join(self.wait)
-
-
-def closed_by_the_server(close, key):
-    """How the official client saw a server's close: its close packet
-    ('transport close'), or, over polling, a 400 to its next poll: the
-    server closed while none of the client's GETs was parked there (the
-    client re-polls right after each answer, and a threaded server may
-    read the POST that asked for the close before that GET). Nothing is
-    kept for a later poll (the sid is gone at once, as after every close);
-    the JavaScript server would keep the close packet for it."""
-    if close['reason'] == 'transport close':
-        return True
-    desc = close.get('description') or {}
-    return (key != 'websocket' and close['reason'] == 'transport error'
-            and desc.get('description') == 400)

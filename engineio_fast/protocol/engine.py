@@ -92,8 +92,8 @@ class Engine:
         self.dumps = dumps
         self.logger = logger
         self.sessions: _session.SessionTable = k.SessionTable()
-        # sid -> Session closed by the server mid-upgrade, whose close
-        # packet waits for the client's '5' on the probe (see _end)
+        # sid -> Session closed by the server whose close packet waits for
+        # the client's next GET (or its '5' on the probe; see _end)
         self.closing: Dict[str, Session] = {}
         self.timers: _session.TimerHeap = k.TimerHeap()
         # the adapter's callback(deadline) when an earlier one is scheduled
@@ -210,42 +210,44 @@ class Engine:
              how: int = ERROR_CLOSE) -> Event:
         """Close ``s`` (open) for the application: its disconnect event.
 
-        In every case the sid is gone at once: the next HTTP request for
-        it gets 400 (PROTOCOL.md "Polling rules"); only a GET already
-        parked is answered. ``how`` says what the client is told:
+        ``how`` says what the client is told:
 
-        - :data:`SERVER_CLOSE`: what is queued, then the close packet, on
-          the parked GET or the websocket. With no GET parked a probe
-          already answered with ``3probe`` carries them after the
-          client's ``5`` (the client stopped polling for good when it got
-          ``3probe``); otherwise nothing is kept. (The JavaScript server
-          keeps them for the next GET, for 30 s; PROTOCOL.md chooses the
-          unknown-sid 400 there, as for every other close.)
-        - :data:`ERROR_CLOSE`: a parked GET gets ``1``, a websocket ``1``
-          and a close frame; nothing is kept.
+        - :data:`SERVER_CLOSE` (the application's ``disconnect()``, the
+          server's shutdown): what is queued, then the close packet, on
+          the websocket, on the parked GET, or, with no GET parked, on
+          the client's next GET (within ``close_grace``); a probe already
+          answered with ``3probe`` may carry them instead. Only that GET
+          finds the sid, every other request gets the unknown-sid 400.
+          This is what the JavaScript server (and python-engineio) do: a
+          polling client is always between two GETs for a moment, and a
+          close that left nothing for its next one would reach it as a
+          400, a transport error, instead of the server's close.
+        - :data:`ERROR_CLOSE`: the sid is gone at once; a parked GET gets
+          ``1``, a websocket ``1`` and a close frame; nothing is kept.
         - :data:`QUIET_CLOSE` (the client closed, or its transport is
-          gone): a parked GET gets ``6``, a websocket just a close frame.
+          gone): the sid is gone at once; a parked GET gets ``6``, a
+          websocket just a close frame.
         """
         self.sessions.remove(s.sid)
         s.reason = reason
         ev = ('disconnect', s.sid, reason)
         if s.transport == 'polling':
             if how == SERVER_CLOSE:
-                if s.probed and not s.poll_pending:
-                    # the probe stays open while the session closes: the
-                    # client may be about to send '5' there, and the close
-                    # packet can reach it nowhere else
-                    s.state = CLOSING
-                    s.queue.append('1')
-                    s.queue_bytes += 1
-                    self.closing[s.sid] = s
-                    s.deadline = now + self.config.close_grace
-                    self._schedule(s.deadline, s)
-                    return ev
-                final = (self._encode_payload(s.queue + ['1'])
-                         if s.poll_pending else '1')
-            else:
-                final = '6' if how == QUIET_CLOSE else '1'
+                # A probe already answered with '3probe' stays open while
+                # the session closes: the client may have paused polling
+                # for good and be about to send '5' there, so the close
+                # packet may only reach it over that websocket.
+                if s.probe is not None and not s.probed:
+                    self._abort_probe(s)
+                s.state = CLOSING
+                s.queue.append('1')
+                s.queue_bytes += 1
+                self.closing[s.sid] = s
+                s.deadline = now + self.config.close_grace
+                self._schedule(s.deadline, s)
+                s.wake_poll()
+                return ev
+            final = '6' if how == QUIET_CLOSE else '1'
             if s.probe is not None:
                 self._abort_probe(s)
             s.state = CLOSED
@@ -279,8 +281,8 @@ class Engine:
     def close(self, session: Session, reason: str = DISCONNECT_SERVER,
               now: float = 0.0) -> Optional[Event]:
         """Close a session from the server side: its queue and the close
-        packet go out on the websocket or a parked GET (see :meth:`_end`);
-        the sid is gone at once.
+        packet go out on the websocket, the parked GET or the client's next
+        one (see :meth:`_end`).
 
         Returns:
             Its disconnect event, or None if it was already closed or its
@@ -405,6 +407,17 @@ class Engine:
             return self._new_session(req, transport, jsonp)
         s = self.sessions.get(sid)
         if s is None:
+            s = self.closing.get(sid)
+            if s is not None and transport == 'polling':
+                if method == 'GET' and not s.poll_pending:
+                    # the close packet of a server-closed session goes out
+                    # on its next GET (see _end)
+                    return self._poll(s, req, jsonp, now)
+                if method == 'POST':
+                    # sent before the client learnt of the close: taken
+                    # and dropped, as the JavaScript server does (a 400
+                    # would end the client with an error, not the close)
+                    return Outcome(RESPOND, self._ok(req))
             return Outcome(RESPOND, policy.error(req, _http.UNKNOWN_SID))
         if s.awaiting_pong and now >= s.deadline and s.state == OPEN:
             # its pong is overdue: it is closed now, whether or not the
@@ -586,10 +599,13 @@ class Engine:
                 events.append(self._end(s, DISCONNECT_TRANSPORT_ERROR, now))
                 return Outcome(RESPOND, policy.error(req, _http.BAD_REQUEST),
                                events=events)
+        return Outcome(RESPOND, self._ok(req), events=events)
+
+    def _ok(self, req: _http.Request) -> _http.Response:
+        """The answer to a POST that was taken."""
         headers = [('Content-Type', 'text/html; charset=UTF-8')]
-        headers += policy.cors_headers(req)
-        return Outcome(RESPOND, _http.Response(200, headers, b'ok'),
-                       events=events)
+        headers += self.policy.cors_headers(req)
+        return _http.Response(200, headers, b'ok')
 
     def _pong(self, s: Session, now: float) -> None:
         if s.awaiting_pong:
@@ -753,11 +769,8 @@ class Engine:
         s = link.session
         if link.is_probe:
             if s.probe is link:
-                if s.state == CLOSING:
-                    # closed by the server while its close packet waited
-                    # for '5' here: nothing can carry it now
-                    self._finish_closing(s)
-                    return ()
+                # (a server-closed session's close packet still waits for
+                # the next GET)
                 s.probe = None
                 s.probed = False
                 s.late_until = 0.0

@@ -235,10 +235,9 @@ def test_disconnect_all_and_shutdown(served):
         assert ws.recv(WAIT) == '1'
     assert sorted(e[1] for e in rec.of('disconnect')) == sorted(sids)
     assert {e[2] for e in rec.of('disconnect')} == {'server disconnect'}
-    # nothing is kept for a polling client's next GET (PROTOCOL.md): the
-    # sid is gone
-    r = poll(server.url, sids[0])
-    assert r.status_code == 400 and r.json()['code'] == 1
+    # each polling client still learns it was closed, on its next GET
+    assert poll(server.url, sids[0]).text == '1'
+    assert poll(server.url, sids[0]).status_code == 400
 
 
 def test_sessions(served):

@@ -219,20 +219,40 @@ def test_post_over_max_size(make):
     assert out.events == [('disconnect', s.sid, 'transport error')]
 
 
-def test_server_close_without_a_parked_get_keeps_nothing(make):
-    # PROTOCOL.md: the sid is gone at once, nothing waits for the next GET
-    # (the JavaScript server would keep '6\x1e1' for it)
+def test_server_close_delivers_queue_and_close_to_the_next_get(make):
+    # as the JavaScript server (and python-engineio): a polling client is
+    # between two GETs for a moment; its next one gets what was queued and
+    # the close packet, then the sid is gone
     engine = make(ping_interval=5, ping_timeout=5)
     s, _ = open_polling(engine)
     engine.send(s, '4bye')
     ev = engine.close(s, 'server disconnect', 1)
     assert ev == ('disconnect', s.sid, 'server disconnect')
     assert engine.close(s, 'server disconnect', 1) is None
-    assert engine.get(s.sid) is None and not engine.closing
+    assert engine.get(s.sid) is None and s.sid in engine.closing
+    # a POST sent before the client learnt of it is taken and dropped; a
+    # websocket finds no session
+    out = engine.handle_http(req('POST', b'4x', sid=s.sid), 1.5)
+    assert (out.response.status, out.response.body, out.events) == \
+        (200, b'ok', None)
+    assert engine.handle_http(req(ws=True, sid=s.sid),
+                              1.5).response.status == 400
     out = engine.handle_http(req(sid=s.sid), 2)
-    assert out.kind == E.RESPOND and out.response.status == 400
+    assert out.kind == E.RESPOND and out.response.body == b'4bye\x1e1'
+    assert not engine.closing
+    out = engine.handle_http(req(sid=s.sid), 2)
+    assert out.response.status == 400
     assert json.loads(out.response.body)['code'] == 1
-    assert engine.next_deadline() is None or not engine.tick(100)
+
+
+def test_closed_polling_session_expires(make):
+    engine = make(ping_interval=1, ping_timeout=1)
+    s, _ = open_polling(engine)
+    engine.close(s, 'server disconnect', 0)
+    assert s.sid in engine.closing
+    engine.tick(100)
+    assert s.sid not in engine.closing
+    assert engine.handle_http(req(sid=s.sid), 100).response.status == 400
 
 
 def test_server_close_answers_a_parked_get_with_queue_and_close(make):
@@ -645,24 +665,26 @@ def test_server_close_after_probe_reaches_client_over_the_upgrade(make):
     assert engine.get(s.sid) is None and not engine.closing
 
 
-def test_server_close_after_probe_is_not_kept_for_a_get(make):
+def test_server_close_after_probe_still_reaches_a_polling_client(make):
     engine = make()
     s, link = _probed(engine)
     engine.close(s, 'server disconnect', 1)
-    # the sid is gone for HTTP; the close packet waits for '5' on the probe
-    assert engine.handle_http(req(sid=s.sid), 1.1).response.status == 400
+    assert engine.handle_http(req(sid=s.sid), 1.1).response.body == b'1'
+    # the probe goes with the session; a late '5' changes nothing
+    assert link.closing and s.probe is None
+    assert engine.ws_receive(link, '5', 1.2) == ()
+    assert engine.ws_take(link) == []
+
+
+def test_server_close_after_probe_reaches_the_client_on_its_5(make):
+    engine = make()
+    s, link = _probed(engine)
+    engine.close(s, 'server disconnect', 1)
     assert not link.closing
     assert engine.ws_receive(link, '5', 1.2) == ()
     assert engine.ws_take(link) == ['1'] and link.closing
-
-
-def test_server_close_after_probe_ends_with_the_probe(make):
-    engine = make()
-    s, link = _probed(engine)
-    engine.close(s, 'server disconnect', 1)
-    assert s.sid in engine.closing
-    assert engine.ws_closed(link, 1.2) == ()
-    assert not engine.closing and s.state == E.CLOSED
+    assert not engine.closing
+    assert engine.handle_http(req(sid=s.sid), 1.3).response.status == 400
 
 
 def test_server_close_after_probe_times_out(make):
@@ -682,7 +704,7 @@ def test_server_close_before_probe_answer_aborts_probe(make):
     assert link.closing and s.probe is None
     assert engine.ws_receive(link, '2probe', 1.1) == ()
     assert engine.ws_take(link) == []
-    assert engine.handle_http(req(sid=s.sid), 1.1).response.status == 400
+    assert engine.handle_http(req(sid=s.sid), 1.1).response.body == b'1'
 
 
 # -- CORS, cookies, compression, JSONP ---------------------------------------

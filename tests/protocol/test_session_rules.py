@@ -122,16 +122,18 @@ def test_client_close_without_parked_get_keeps_nothing(make):
     assert gone(engine, s.sid)
 
 
-# -- server close: gone at once too (PROTOCOL.md) -----------------------------
+# -- server close keeps the JavaScript server's grace -------------------------
 
-def test_server_close_without_a_parked_get_is_gone_at_once(make):
-    # PROTOCOL.md "Polling rules": nothing is kept for the next GET (the
-    # JavaScript server would answer it '6\x1e1': a deliberate difference)
+def test_server_close_goes_out_on_the_next_get_then_gone(make):
+    # JS: socket.close() flushes the buffer and the close packet on the
+    # parked or the next GET ('6\x1e1' there), then the sid is unknown
     engine = make()
     s, _ = open_polling(engine)
     engine.send(s, '4last')
     assert engine.close(s, 'server disconnect', 1)[2] == 'server disconnect'
-    assert s.sid not in engine.closing
+    assert s.sid in engine.closing
+    assert engine.handle_http(req(sid=s.sid), 1.1).response.body == \
+        b'4last\x1e1'
     assert gone(engine, s.sid)
 
 

@@ -82,6 +82,9 @@ def routes(environ, start_response):
             # the handler pool's workers (threads, or greenlets)
             'handlers': eio._dispatcher.workers,
             'sessions': len(eio._engine.sessions),
+            # the sids with a GET parked
+            'parked': [s.sid for s in eio._engine.sessions.values()
+                       if s.poll_pending],
             'reasons': reasons,
         })
     start_response('404 Not Found', [('Content-Length', '0')])

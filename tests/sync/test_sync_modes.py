@@ -63,21 +63,23 @@ def test_disconnect_is_prompt_with_a_parked_poll(server):
     box = {}
 
     def parked():
-        # answered by pings (every 0.2 s) until the disconnect; a new
-        # connection per request (uWSGI's HTTP router does not keep
-        # connections alive)
+        # the first GET gets the first ping (0.2 s); it is not answered,
+        # so no other ping comes (for the 5 s ping timeout) and the next
+        # GET stays parked until the disconnect. A new connection per
+        # request (uWSGI's HTTP router does not keep connections alive)
         url = server.url + '/engine.io/?EIO=4&transport=polling&sid=' + sid
-        for _ in range(100):
+        for _ in range(10):
             r = httpx.get(url, timeout=WAIT)
             box.setdefault('bodies', []).append(r.text)
-            if '1' in r.text.split('\x1e'):
+            if r.status_code != 200 or '1' in r.text.split('\x1e'):
                 return
-            if '2' in r.text.split('\x1e'):
-                httpx.post(url, content='3', timeout=WAIT)
 
     t = threading.Thread(target=parked, daemon=True)
     t.start()
-    time.sleep(0.5)
+    # the close must find the GET parked (this test is about answering a
+    # parked GET at once)
+    assert wait_for(lambda: box.get('bodies') == ['2'] and
+                    sid in _get(server, '/_count')['parked'], 5), box
     t0 = time.monotonic()
     out = _get(server, '/_disconnect?sid=' + sid)
     assert out['elapsed'] < 0.3, out

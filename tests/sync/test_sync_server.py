@@ -295,8 +295,9 @@ def test_disconnect_polling_client_without_a_get_is_prompt(serve):
     t0 = time.monotonic()
     eio.disconnect(sid)
     assert time.monotonic() - t0 < 0.2
-    # nothing waits for the client's next poll: the sid is gone
-    # (PROTOCOL.md; only a GET parked at the close gets the close packet)
+    # the client's next poll still gets the close packet, then the sid is
+    # gone
+    assert poll(srv.url, sid) == ['1']
     r = httpx.get(srv.url + EIO_POLL + '&sid=' + sid, timeout=WAIT)
     assert r.status_code == 400 and r.json()['code'] == 1
     assert eio.rec.reason(sid) == 'server disconnect'
@@ -321,8 +322,7 @@ def test_disconnect_websocket_and_all(serve):
     assert time.monotonic() - t0 < 0.2
     assert b.recv_text() == '1' and b.expect_close() == 1000
     b.close()
-    r = httpx.get(srv.url + EIO_POLL + '&sid=' + sid_p, timeout=WAIT)
-    assert r.status_code == 400 and r.json()['code'] == 1
+    assert poll(srv.url, sid_p) == ['1']
     for sid in (sid_a, sid_b, sid_p):
         assert eio.rec.reason(sid) == 'server disconnect'
 
