@@ -132,8 +132,10 @@ class Server(base_server.BaseServer):
         json: an alternative json module.
         async_handlers: True (default): handlers run in a pool of
             reused threads (greenlets in the green modes), so the
-            connection goes on reading while they run and a POST is
-            answered at once; a session's handlers start in the order its
+            connection goes on reading while they run, and a POST is
+            answered once they have run or after 0.1 s, whichever comes
+            first (what quick handlers send is then queued before the
+            client polls for it); a session's handlers start in the order its
             client sent the messages, and one that runs long while more
             messages of its session wait no longer holds them up.
             python-engineio starts a thread per message instead. False:
@@ -198,7 +200,8 @@ class Server(base_server.BaseServer):
             conn.flush()
 
     def _locked(self, fn: Callable[..., Any], *args: Any,
-                alive: Optional[Callable[[], bool]] = None) -> Any:
+                alive: Optional[Callable[[], bool]] = None,
+                settle: float = 0.0) -> Any:
         """Call the engine (``fn(*args)``) under the lock, then flush the
         websockets it woke and run the handlers of the events it returned
         (a list, or an Outcome's ``events``): see :meth:`_run_events`.
@@ -212,16 +215,19 @@ class Server(base_server.BaseServer):
         if woken:
             self._flush(woken)
         if events:
-            self._run_events(events, todo, alive)
+            self._run_events(events, todo, alive, settle)
         return result
 
     def _run_events(self, events: Sequence[Event], todo: Any,
-                    alive: Optional[Callable[[], bool]] = None) -> None:
+                    alive: Optional[Callable[[], bool]] = None,
+                    settle: float = 0.0) -> None:
         """Run the handlers of ``events``, queued by ``_dispatcher.queue``
         (which returned ``todo``): in this thread with
         async_handlers=False, else by the handler pool. ``alive`` is given
         by a thread that reads a client: it then waits while that client's
-        session has too many events waiting (see dispatch.py)."""
+        session has too many events waiting (see dispatch.py); ``settle``
+        (a POST's thread): it waits up to that many seconds for the
+        handlers to have run."""
         d = self._dispatcher
         if d.inline:
             d.run_here(_sids(events))
@@ -230,6 +236,8 @@ class Server(base_server.BaseServer):
             d.submit(todo)
         if alive is not None:
             d.wait_for_room(_sids(events), alive)
+        if settle:
+            d.wait_for_handlers(_sids(events), settle)
 
     def _tick(self, now: float) -> None:
         with self._lock:

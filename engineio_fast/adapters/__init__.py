@@ -78,10 +78,12 @@ for ASGI and the built-in server, adds:
 ``Server.driver`` (:class:`~engineio_fast.server.SyncDriver`), for WSGI,
 adds:
 
-- ``lock`` (guards the engine), ``call(fn, *args, alive=None)``: call an
-  engine method under the lock, then write the websockets it woke and run
-  the handlers of the events it returned (``alive``: the reading thread
-  waits while its session has too many events queued);
+- ``lock`` (guards the engine), ``call(fn, *args, alive=None,
+  settle=0.0)``: call an engine method under the lock, then write the
+  websockets it woke and run the handlers of the events it returned
+  (``alive``: the reading thread waits while its session has too many
+  events queued; ``settle``: it waits up to that long for their handlers
+  to have run, as a POST does before its answer);
   ``handshake(out, req, environ)``: run the connect handler in this thread
   and complete the handshake.
 - ``ensure_service()`` (first thing on every request), ``woke(conn)`` (a

@@ -269,6 +269,36 @@ def test_post_waits_for_handlers_without_async_handlers(serve):
     assert [e[2] for e in eio.rec.of('message')] == ['hold', 'after']
 
 
+def test_post_answered_after_its_quick_handlers(serve):
+    # as the official suite does: POST several messages, then one GET must
+    # carry every echo (the handlers run on the pool; the POST's answer
+    # waits for them, up to a bound, as the JavaScript server's does)
+    eio = engineio.Server(async_mode='threading')
+
+    @eio.on('message')
+    def message(sid, data):
+        time.sleep(0.005)   # quick, but not instant
+        eio.send(sid, data)
+
+    srv = serve(eio)
+    sid = poll_open(srv.url)
+    with httpx.Client(timeout=WAIT) as client:
+        for i in range(10):
+            body = '\x1e'.join('4m%d-%d' % (i, j) for j in range(3))
+            assert post(srv.url, sid, body, client).text == 'ok'
+            got = poll(srv.url, sid, client)
+            assert got == ['4m%d-%d' % (i, j) for j in range(3)], (i, got)
+
+
+def test_post_does_not_wait_for_a_slow_handler(serve):
+    eio = echo(hold=2)
+    srv = serve(eio)
+    sid = poll_open(srv.url)
+    t0 = time.monotonic()
+    assert post(srv.url, sid, '4hold').text == 'ok'
+    assert time.monotonic() - t0 < 1.0
+
+
 # ---------------------------------------------------------------------------
 # disconnect(sid) returns at once (python-engineio 4.15 blocks on polling)
 

@@ -57,7 +57,8 @@ current_sid = contextvars.ContextVar('engineio_fast_handler_sid',
 class Chain:
     """The events of one session waiting for their handlers."""
 
-    __slots__ = ('events', 'drainer', 'started', 'scheduled', 'room')
+    __slots__ = ('events', 'drainer', 'started', 'scheduled', 'room',
+                 'done')
 
     def __init__(self):
         self.events: Deque[Any] = collections.deque()
@@ -65,6 +66,7 @@ class Chain:
         self.started = 0.0      # when its current handler started
         self.scheduled = False  # a drain job for it is queued
         self.room = None        # set when a waiting reader may go on
+        self.done = None        # set when its last handler has run
 
 
 class Dispatcher:
@@ -218,6 +220,9 @@ class Dispatcher:
                         room = chain.room
                         if room is not None:
                             room.set()
+                        done = chain.done
+                        if done is not None:
+                            done.set()
                         return
                     ev = events.popleft()
                     if events and watch and sid not in stalls:
@@ -316,6 +321,28 @@ class Dispatcher:
             self.jobs.put(None)
 
     # -- back-pressure -------------------------------------------------------
+    def wait_for_handlers(self, sids, timeout):
+        """Called by the thread of a POST before it answers: wait (at most
+        ``timeout`` seconds) until the handlers of these chains have run,
+        so that what quick handlers send in answer to the POST's messages
+        is queued before the client has the POST's answer (and polls for
+        it), as when handlers run in the reading thread, or in the
+        JavaScript server. A longer handler is not waited for."""
+        if self.inline or current_sid.get() is not None:
+            return
+        deadline = time.monotonic() + timeout
+        for sid in sids:
+            with self.lock:
+                chain = self.chains.get(sid)
+                if chain is None:
+                    continue
+                done = chain.done
+                if done is None:
+                    done = chain.done = self.mode.Event()
+            left = deadline - time.monotonic()
+            if left <= 0 or not done.wait(left):
+                return
+
     def wait_for_room(self, sids, alive):
         """Called by a thread that reads a client (websocket or POST), not
         by handlers: wait while ``HIGH`` events or more wait on one of these

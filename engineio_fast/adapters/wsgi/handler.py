@@ -109,6 +109,10 @@ def _read_body(environ, limit):
     return b''
 
 
+#: how long a POST's answer waits for the handlers of its messages
+POST_SETTLE = 0.1
+
+
 def _always():
     return True
 
@@ -140,11 +144,14 @@ def handle(server, environ, start_response):
             req.too_large = True
             body = b''
         req.body = body
-    # async_handlers: the pool runs the events' handlers and the client
-    # gets its answer at once (unless its session has too many events
-    # waiting); else they run here, before the answer
+    # async_handlers: the pool runs the events' handlers; a POST is
+    # answered once they have run, or after POST_SETTLE (a longer handler
+    # goes on by itself), so that the quick ones' answers are queued
+    # before the client polls for them; else they run here, before the
+    # answer
     out = driver.call(engine.handle_http, req, time.monotonic(),
-                      alive=_always)
+                      alive=_always,
+                      settle=POST_SETTLE if method == 'POST' else 0.0)
     kind = out.kind
     if kind == _RESPOND:
         return _respond(start_response, out.response)
