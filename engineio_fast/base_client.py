@@ -52,7 +52,6 @@ from typing import (
     TypeVar,
     Union,
     cast,
-    overload,
 )
 
 from . import json as _json
@@ -299,35 +298,6 @@ class BaseClient(HandlerRegistry):
     def is_asyncio_based(self) -> bool:
         """Whether this is an asyncio client."""
         return False
-
-    @overload
-    def on(self, event: str, handler: None = None) -> Callable[[_H], _H]:
-        ...
-
-    @overload
-    def on(self, event: str, handler: Handler) -> None:
-        ...
-
-    def on(self, event: str, handler: Optional[Handler] = None) -> Any:
-        """Register an event handler.
-
-        Args:
-            event: ``'connect'``, ``'message'`` or ``'disconnect'``.
-            handler: the function to call. Without it, ``on`` returns a
-                decorator.
-
-        Returns:
-            The decorator when ``handler`` is not given.
-
-        Raises:
-            ValueError: for an unknown event name.
-
-        The connect handler takes no arguments (raising in it makes
-        ``connect()`` fail); the message handler gets the data (str, bytes,
-        or the decoded JSON value); the disconnect handler gets the
-        ``reason`` (a handler taking no argument still works).
-        """
-        return self._register(event, handler)
 
     def transport(self) -> Optional[str]:
         """Return the transport in use: ``'polling'`` or ``'websocket'``

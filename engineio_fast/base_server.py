@@ -76,6 +76,40 @@ class HandlerRegistry:
     handlers: Dict[str, Handler]
     _arity: Dict[str, Optional[int]]
 
+    @overload
+    def on(self, event: str, handler: None = None) -> Callable[[_H], _H]:
+        ...
+
+    @overload
+    def on(self, event: str, handler: Handler) -> None:
+        ...
+
+    def on(self, event: str, handler: Optional[Handler] = None) -> Any:
+        """Register an event handler.
+
+        Args:
+            event: ``'connect'``, ``'message'`` or ``'disconnect'``.
+            handler: the function to call. Without it, ``on`` returns a
+                decorator.
+
+        Returns:
+            The decorator when ``handler`` is not given.
+
+        Raises:
+            ValueError: for an unknown event name.
+
+        On a server, the connect handler gets ``(sid, environ)`` and
+        rejects the client by returning False or any JSON value; the
+        message handler gets ``(sid, data)``; the disconnect handler gets
+        ``(sid, reason)`` (a handler taking only ``sid`` still works).
+
+        On a client, the connect handler takes no arguments (raising in it
+        makes ``connect()`` fail); the message handler gets the data (str,
+        bytes, or the decoded JSON value); the disconnect handler gets the
+        ``reason`` (a handler taking no argument still works).
+        """
+        return self._register(event, handler)
+
     def _register(self, event: str,
                   handler: Optional[Handler]) -> Optional[Callable[[_H], _H]]:
         if event not in self.event_names:
@@ -245,35 +279,6 @@ class BaseServer(HandlerRegistry):
     def async_modes(self) -> List[str]:
         """The async modes this server can run in, the default first."""
         return []
-
-    @overload
-    def on(self, event: str, handler: None = None) -> Callable[[_H], _H]:
-        ...
-
-    @overload
-    def on(self, event: str, handler: Handler) -> None:
-        ...
-
-    def on(self, event: str, handler: Optional[Handler] = None) -> Any:
-        """Register an event handler.
-
-        Args:
-            event: ``'connect'``, ``'message'`` or ``'disconnect'``.
-            handler: the function to call. Without it, ``on`` returns a
-                decorator.
-
-        Returns:
-            The decorator when ``handler`` is not given.
-
-        Raises:
-            ValueError: for an unknown event name.
-
-        The connect handler gets ``(sid, environ)`` and rejects the client by
-        returning False or any JSON value; the message handler gets
-        ``(sid, data)``; the disconnect handler gets ``(sid, reason)`` (a
-        handler taking only ``sid`` still works).
-        """
-        return self._register(event, handler)
 
     def _handler_args(self, event: str,
                       args: Tuple[Any, ...]) -> Tuple[Any, ...]:
