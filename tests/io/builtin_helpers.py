@@ -17,6 +17,8 @@ import httpx
 
 import engineio_fast as engineio
 
+from ..protocol.ws_frames import frame
+
 WAIT = 5.0
 WS_GUID = b'258EAFA5-E914-47DA-95CA-C5AB0DC85B11'
 EIO_POLL = '/engine.io/?EIO=4&transport=polling'
@@ -253,33 +255,6 @@ OP_CLOSE, OP_PING, OP_PONG = 8, 9, 10
 def accept_for(key):
     return base64.b64encode(hashlib.sha1(key.encode() + WS_GUID).digest()
                             ).decode()
-
-
-def frame(op, payload=b'', fin=True, rsv=0, mask=True):
-    """A client frame; ``rsv`` is the 3 RSV bits as an int (4 = RSV1)."""
-    if isinstance(payload, str):
-        payload = payload.encode('utf-8')
-    b0 = (0x80 if fin else 0) | (rsv << 4) | op
-    n = len(payload)
-    mbit = 0x80 if mask else 0
-    if n < 126:
-        head = struct.pack('!BB', b0, mbit | n)
-    elif n < 65536:
-        head = struct.pack('!BBH', b0, mbit | 126, n)
-    else:
-        head = struct.pack('!BBQ', b0, mbit | 127, n)
-    if not mask:
-        return head + payload
-    key = os.urandom(4)
-    masked = bytes(b ^ key[i % 4] for i, b in enumerate(payload)) \
-        if n < 4096 else _xor(payload, key)
-    return head + key + masked
-
-
-def _xor(payload, key):
-    n = len(payload)
-    k = int.from_bytes((key * (n // 4 + 1))[:n], 'big')
-    return (int.from_bytes(payload, 'big') ^ k).to_bytes(n, 'big')
 
 
 def close_code(payload):

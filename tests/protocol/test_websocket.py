@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from engineio_fast.protocol import websocket as W
 
-from ..io.builtin_helpers import frame
+from .ws_frames import frame
 
 RFC_KEY = 'dGhlIHNhbXBsZSBub25jZQ=='          # RFC 6455 1.3
 RFC_ACCEPT = b's3pPLMBiTxaQ9kYGzzhZRbK+xOo='
