@@ -2,7 +2,10 @@
 
 Metadata lives in pyproject.toml; this file only adds what needs code:
 the version (read from engineio_fast/__init__.py by regex, never by import)
-and the optional Cython extension ``engineio_fast._speedups``.
+the optional Cython extension ``engineio_fast._speedups``, and the start-up
+file ``engineio_fast_switch.pth`` copied to the top of site-packages (it runs
+``engineio_fast.install()`` when ``ENGINEIO_FAST_AS_ENGINEIO=1``; see
+engineio_fast/switch.py).
 
 Environment switches (same names as the runtime switch in _accel.py):
 
@@ -18,6 +21,7 @@ import sys
 
 from setuptools import setup
 from setuptools.command.build_ext import build_ext
+from setuptools.command.build_py import build_py
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -82,6 +86,23 @@ class OptionalBuildExt(build_ext):
             _warn('could not build %s: %s' % (ext.name, exc))
 
 
+SWITCH_PTH = 'engineio_fast_switch.pth'
+
+
+class BuildPyWithSwitch(build_py):
+    """build_py, plus the switch's .pth file at the top of the build (so a
+    wheel installs it into site-packages itself, next to the package)."""
+
+    def run(self):
+        super().run()
+        self.copy_file(os.path.join(HERE, 'engineio_fast', SWITCH_PTH),
+                       os.path.join(self.build_lib, SWITCH_PTH))
+
+    def get_outputs(self, include_bytecode=True):
+        return super().get_outputs(include_bytecode) + [
+            os.path.join(self.build_lib, SWITCH_PTH)]
+
+
 def extensions():
     if NO_EXTENSIONS:
         return []
@@ -117,5 +138,5 @@ def extensions():
 setup(
     version=read_version(),
     ext_modules=extensions(),
-    cmdclass={'build_ext': OptionalBuildExt},
+    cmdclass={'build_ext': OptionalBuildExt, 'build_py': BuildPyWithSwitch},
 )

@@ -1,8 +1,10 @@
 """engineio_fast: a fast, drop-in Engine.IO v4 server and client.
 
 ``import engineio_fast as engineio`` runs python-engineio applications
-unchanged. ``IMPLEMENTATION`` tells which kernels are active: ``'cython'``
-(compiled) or ``'python'`` (the pure twins).
+unchanged; ``engineio_fast.install()`` (before ``import socketio``) runs
+python-socketio and Flask-SocketIO applications on it. ``IMPLEMENTATION``
+tells which kernels are active: ``'cython'`` (compiled) or ``'python'`` (the
+pure twins).
 """
 
 from typing import TYPE_CHECKING, Any, Union
@@ -12,6 +14,7 @@ from .adapters.asgi_app import ASGIApp
 from .async_server import AsyncServer
 from .middleware import Middleware, WSGIApp
 from .server import Server
+from .switch import install
 
 if TYPE_CHECKING:     # imported on first use (below)
     from .async_client import AsyncClient
@@ -50,4 +53,5 @@ def run(app: Union[AsyncServer, ASGIApp], host: str = '127.0.0.1',
 
 
 __all__ = ['AsyncServer', 'ASGIApp', 'Server', 'Client', 'AsyncClient',
-           'WSGIApp', 'Middleware', 'IMPLEMENTATION', 'run', '__version__']
+           'WSGIApp', 'Middleware', 'IMPLEMENTATION', 'install', 'run',
+           '__version__']

@@ -4,6 +4,8 @@ built-in server, like uvicorn's command line.
     engineio-fast myapp:eio --host 0.0.0.0 --port 8000
     engineio-fast myapp:app            # an ASGIApp wrapping an AsyncServer
     engineio-fast demo                 # the chat/echo demo
+    engineio-fast exec gunicorn app:app  # any command, with `import engineio`
+                                         # resolving to engineio_fast
 """
 
 import argparse
@@ -47,7 +49,39 @@ def _parser():
     return parser
 
 
+def exec_command(argv):
+    """``engineio-fast exec CMD [ARGS...]``: run CMD with
+    ENGINEIO_FAST_AS_ENGINEIO=1, so that every Python process it starts
+    runs engineio_fast.install() at start-up (engineio_fast_switch.pth)."""
+    if argv and argv[0] == '--':
+        argv = argv[1:]
+    if not argv:
+        sys.stderr.write('usage: engineio-fast exec COMMAND [ARGS...]\n')
+        return 2
+    import site
+
+    from .switch import ENV_VAR
+    dirs = list(site.getsitepackages()) + [site.getusersitepackages()]
+    if not any(os.path.exists(os.path.join(d, 'engineio_fast_switch.pth'))
+               for d in dirs):
+        sys.stderr.write(
+            'engineio_fast_switch.pth is not in site-packages (an editable '
+            'install does not put it there): install engineio-fast with pip, '
+            'or call engineio_fast.install() in the app\n')
+        return 2
+    os.environ[ENV_VAR] = '1'
+    try:
+        os.execvp(argv[0], argv)
+    except OSError as exc:
+        sys.stderr.write('cannot run %s: %s\n' % (argv[0], exc))
+        return 127
+
+
 def main(argv=None):
+    if argv is None:
+        argv = sys.argv[1:]
+    if argv and argv[0] == 'exec':
+        return exec_command(argv[1:])
     args = _parser().parse_args(argv)
     logging.basicConfig(level=getattr(logging, args.log_level.upper()),
                         format='%(levelname)s: %(message)s')

@@ -42,6 +42,7 @@ TIERS = {
     'interop': 'interop',
     'conformance': 'interop',
     'packaging': 'slow',
+    'socketio': 'slow',
     'packaging/test_typing.py': '',
 }
 TIER_MARKS = ('slow', 'interop')

@@ -46,13 +46,15 @@ case "$(basename "$WHEEL")" in
 esac
 tar tzf "$SDIST" > "$WORK/sdist.txt"
 for f in src_pyx/_speedups.pyx tests/packaging/run_wheel_tests.py tests/conftest.py \
-         tests/kernels/kernel_helpers.py tests/protocol/test_engine.py engineio_fast/_speedups.pyi; do
+         tests/kernels/kernel_helpers.py tests/protocol/test_engine.py engineio_fast/_speedups.pyi \
+         engineio_fast/engineio_fast_switch.pth; do
   grep -q "/$f\$" "$WORK/sdist.txt" || { echo "the sdist lacks $f"; exit 1; }
 done
 "$PY" - "$WHEEL" <<'PYEOF'
 import sys, zipfile
 names = zipfile.ZipFile(sys.argv[1]).namelist()
-need = ['engineio_fast/py.typed', 'engineio_fast/_speedups.pyi']
+need = ['engineio_fast/py.typed', 'engineio_fast/_speedups.pyi',
+        'engineio_fast_switch.pth']
 missing = [n for n in need if n not in names]
 assert not missing, missing
 assert any(n.startswith('engineio_fast/_speedups.') and n.endswith('.so')
@@ -67,6 +69,15 @@ pipq "$WORK/v_wheel/bin/python" "$WHEEL" pytest pytest-timeout hypothesis
 (cd "$WORK" && "$WORK/v_wheel/bin/python" "$WORK/src/tests/packaging/run_wheel_tests.py" "$WORK/src" | tail -3)
 case "$(cd "$WORK" && "$WORK/v_wheel/bin/python" -c 'import engineio_fast; print(engineio_fast.__file__)')" in
   */site-packages/*) ;; *) echo "not the installed wheel"; exit 1 ;;
+esac
+
+step "2b. the installed wheel's switch: ENGINEIO_FAST_AS_ENGINEIO=1 and engineio-fast exec"
+(cd "$WORK" && ENGINEIO_FAST_AS_ENGINEIO=1 "$WORK/v_wheel/bin/python" -c \
+  "import engineio, engineio_fast; assert engineio is engineio_fast, engineio.__file__; print('switch by environment: engineio is engineio_fast')")
+(cd "$WORK" && "$WORK/v_wheel/bin/engineio-fast" exec "$WORK/v_wheel/bin/python" -c \
+  "import engineio, engineio_fast; assert engineio is engineio_fast, engineio.__file__; print('switch by engineio-fast exec: engineio is engineio_fast')")
+case "$(cd "$WORK" && "$WORK/v_wheel/bin/python" -c 'import importlib.util as u; print(u.find_spec("engineio"))')" in
+  None) ;; *) echo "without the variable, engineio must not resolve"; exit 1 ;;
 esac
 
 step "3. the sdist in a fresh venv with only pip"
