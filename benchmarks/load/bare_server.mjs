@@ -3,6 +3,10 @@
 // measure the load generator: if the generator drives this server faster than any real target, the
 // generator is not what limits the real targets. Not a conforming Engine.IO server (no heartbeats,
 // no upgrades, no limits). Usage: node bare_server.mjs --port PORT
+// It also speaks enough Socket.IO for the python-socketio group (benchmarks/sio/), told apart by the
+// message body (an Engine.IO message whose body starts with a digit is a Socket.IO packet; the engine.io
+// scenarios never send one): `40` -> `40{"sid":…}`; `42<id>["echo",X]` -> `43<id>[X]`;
+// `42["bcast",X]` -> `42["b",X]` to every websocket client; any path is accepted.
 import net from 'node:net';
 import crypto from 'node:crypto';
 
@@ -113,7 +117,8 @@ class Conn {
     if (!s) { this.out.push(httpResponse('400 Bad Request', '{"code":1,"message":"Session ID unknown"}')); return; }
     if (method === 'POST') {
       for (const pkt of body.split('\x1e')) {
-        if (pkt[0] === '4') s.queue.push(pkt);
+        if (pkt[0] === '4' && isDigit(pkt.charCodeAt(1))) { const r = sioReply(Buffer.from(pkt, 'latin1')); if (r) s.queue.push(r.toString('latin1')); }
+        else if (pkt[0] === '4') s.queue.push(pkt);
         else if (pkt[0] === '1') { pollSessions.delete(sid); s.queue.push('6'); }
       }
       this.out.push(httpResponse('200 OK', 'ok'));
@@ -146,20 +151,49 @@ class Conn {
       if (mask[0] | mask[1] | mask[2] | mask[3]) { payload = Buffer.from(payload); unmask(payload, mask); } // the generator sends zero keys
       if (opcode === 8) { this.out.push(frameHeader(8, payload.length), payload); this.flush(); this.sock.end(); wsClients.delete(this); break; }
       if (opcode === 9) { this.out.push(frameHeader(10, payload.length), payload); continue; }
+      if (opcode === 1 && len > 1 && payload[0] === 0x34 && isDigit(payload[1])) {
+        if (len > 11 && payload.toString('latin1', 0, 11) === SIO_BCAST) {
+          const text = Buffer.concat([SIO_B, payload.subarray(11)]);
+          this.broadcast(Buffer.concat([frameHeader(1, text.length), text]));
+          continue;
+        }
+        const r = sioReply(payload);
+        if (r) this.out.push(frameHeader(1, r.length), r);
+        continue;
+      }
       if (opcode === 1 && len > 6 && payload.toString('latin1', 0, 7) === '4bcast:') {
         const text = Buffer.concat([Buffer.from('4'), payload.subarray(7)]);
-        const frame = Buffer.concat([frameHeader(1, text.length), text]);
-        for (const c of wsClients) {
-          c.out.push(frame);
-          if (c !== this && !c.dirty) { c.dirty = true; dirty.push(c); }
-        }
-        if (!flushScheduled) { flushScheduled = true; setImmediate(flushDirty); }
+        this.broadcast(Buffer.concat([frameHeader(1, text.length), text]));
         continue;
       }
       if (opcode === 1 || opcode === 2) this.out.push(frameHeader(opcode, payload.length), payload);
     }
     this.buf = buf;
   }
+  broadcast(frame) {
+    for (const c of wsClients) {
+      c.out.push(frame);
+      if (c !== this && !c.dirty) { c.dirty = true; dirty.push(c); }
+    }
+    if (!flushScheduled) { flushScheduled = true; setImmediate(flushDirty); }
+  }
+}
+
+// Socket.IO, as little as the python-socketio scenarios need (the payload is a whole Engine.IO message).
+const isDigit = (b) => b >= 0x30 && b <= 0x39;
+const SIO_BCAST = '42["bcast",';
+const SIO_B = Buffer.from('42["b",');
+const SIO_ECHO = Buffer.from('["echo",');
+let nextSioSid = 1;
+function sioReply(payload) {
+  const type = payload[1];
+  if (type === 0x30) return Buffer.from(`40{"sid":"bare-sio-${(nextSioSid++).toString(36)}"}`); // CONNECT
+  if (type !== 0x32) return null; // DISCONNECT and the rest: nothing to answer
+  let i = 2;
+  while (i < payload.length && isDigit(payload[i])) i++;
+  if (i === 2 || payload.compare(SIO_ECHO, 0, SIO_ECHO.length, i, i + SIO_ECHO.length) !== 0) return null; // no ack asked
+  // 42<id>["echo",X] -> 43<id>[X]
+  return Buffer.concat([Buffer.from('43'), payload.subarray(2, i), Buffer.from('['), payload.subarray(i + SIO_ECHO.length)]);
 }
 
 const server = net.createServer({ noDelay: true }, (sock) => new Conn(sock));

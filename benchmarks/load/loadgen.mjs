@@ -632,9 +632,223 @@ async function rssScenario({ steps }) {
   };
 }
 
+// ------------------------------------------------------------------------------- Socket.IO
+// The python-socketio group (benchmarks/sio/): Socket.IO v5 packets over the same raw Engine.IO
+// clients. A Socket.IO packet is the body of an Engine.IO message, so on the wire `40` is "message" +
+// CONNECT, `42<id>["echo",data]` an EVENT asking for an ack, `43<id>[data]` its ACK; default namespace.
+
+// Latency histogram: log-spaced buckets (4 % wide) from 1 µs; quantiles in ms (bucket centre).
+class Hist {
+  constructor() { this.b = new Float64Array(700); this.n = 0; }
+  add(seconds) {
+    const us = seconds * 1e6;
+    this.b[us <= 1 ? 0 : Math.min(699, Math.floor(Math.log(us) * 25))]++; this.n++;
+  }
+  q(p) {
+    if (!this.n) return null;
+    let cum = 0; const want = p * this.n;
+    for (let i = 0; i < 700; i++) { cum += this.b[i]; if (cum >= want) return round(Math.exp((i + 0.5) / 25) / 1000, 3); }
+    return null;
+  }
+  fields(prefix = 'lat') { return { [`${prefix}_p50_ms`]: this.q(0.5), [`${prefix}_p99_ms`]: this.q(0.99), [`${prefix}_samples`]: this.n }; }
+}
+
+const SIO_CONNECT = Buffer.from('40');
+// Socket.IO namespace connect on an open Engine.IO websocket client: send `40`, wait for `40{...}`.
+function sioOpen(c, timeoutMs = 15000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { c.onMsg = null; reject(new Error('socket.io connect timeout')); }, timeoutMs);
+    c.onMsg = (buf, isBinary) => {
+      c.onMsg = null; clearTimeout(timer);
+      if (!isBinary && buf.length > 2 && buf[1] === 0x30 && buf[2] === 0x7b) resolve(c); // 40{
+      else reject(new Error('socket.io connect refused: ' + buf.toString('latin1', 0, 80)));
+    };
+    c.send(SIO_CONNECT);
+  });
+}
+
+async function sioOpenMany(n, concurrency = 100) {
+  const clients = [];
+  let failures = 0; let firstError = null;
+  await pool(n, concurrency, async (i) => {
+    const c = new Client(i);
+    try { await c.connect(); await sioOpen(c); clients.push(c); }
+    catch (e) { failures++; firstError = firstError || String(e.message || e); if (c.sock) c.sock.destroy(); }
+  }, 120);
+  return { clients, failures, firstError };
+}
+
+function sioText(prefix, id, seq, fill) {
+  // 32 characters of JSON-safe text, unique per client and sequence
+  return (prefix + String(id).padStart(6, '0') + '-' + String(seq).padStart(12, '0')).padEnd(32, fill);
+}
+
+// Emit echo: each client keeps K `echo` emits with an ack id in flight; the server's handler returns
+// the argument, which comes back as the ack. Checked: ack id and content (in order per client, or
+// counted as reordered), nothing lost after the drain. Latency: emit -> ack, over the window.
+async function sioEchoScenario({ clients: C, inflight: K }) {
+  const warmup = cfg.warmup_s ?? 0.5; const duration = cfg.duration_s ?? 2;
+  const { clients, failures, firstError } = await sioOpenMany(C);
+  let received = 0; let errors = 0; let reordered = 0; let running = true; let sent = 0; let measuring = false;
+  const hist = new Hist();
+  for (const c of clients) {
+    c.pending = []; c.seq = 0;
+    c.sendOne = () => {
+      const seq = c.seq++;
+      const text = sioText('m', c.id, seq, 'x');
+      c.pending.push({ exp: Buffer.from(`43${seq}["${text}"]`, 'latin1'), t: now() });
+      c.send(Buffer.from(`42${seq}["echo","${text}"]`, 'latin1'));
+      sent++;
+    };
+    c.onMsg = (buf, isBinary) => {
+      if (isBinary || buf[1] !== 0x33) { errors++; return; } // not an ACK
+      let p = null;
+      if (c.pending.length && c.pending[0].exp.equals(buf)) p = c.pending.shift();
+      else {
+        const i = c.pending.findIndex((q) => q.exp.equals(buf));
+        if (i >= 0) { p = c.pending.splice(i, 1)[0]; reordered++; }
+      }
+      if (!p) { errors++; return; }
+      received++;
+      if (measuring) hist.add(now() - p.t);
+      if (running) c.sendOne();
+    };
+  }
+  for (const c of clients) for (let k = 0; k < K; k++) c.sendOne();
+  await sleep(warmup * 1000);
+  const w = new Window(); const r0 = received; w.start(); measuring = true;
+  await sleep(duration * 1000);
+  const r1 = received; w.stop(); measuring = false;
+  running = false;
+  const drained = await waitFor(() => clients.every((c) => c.pending.length === 0), 15);
+  const lost = clients.reduce((a, c) => a + c.pending.length, 0);
+  const closeFailures = await closeMany(clients);
+  const ops = r1 - r0;
+  return {
+    ops, rate: ops / w.seconds, unit: 'msg/s', ...w.fields(ops), ...hist.fields(),
+    sent, received, errors, lost, reordered, drained, connect_failures: failures, first_error: firstError,
+    close_failures: closeFailures, clients: clients.length,
+  };
+}
+
+// Room broadcast: C clients in room "all"; client 0 emits `bcast` (K in flight, at most MAXB), the server
+// emits `b` to the room. A broadcast is done when all C clients have it. Checked per client: content and
+// order; after the window the run waits until every client has every broadcast. Latency per delivery
+// (emit by client 0 -> arrival at that client) and per broadcast (-> arrival at the last client).
+async function sioBroadcastScenario({ clients: C, inflight: K = 2, max_broadcasts: MAXB = 2000 }) {
+  const warmup = cfg.warmup_s ?? 0.5; const duration = cfg.duration_s ?? 2;
+  const { clients, failures, firstError } = await sioOpenMany(C);
+  const N = clients.length;
+  const texts = []; const expect = []; const sentAt = [];
+  const counts = new Map();
+  let delivered = 0; let errors = 0; let outOfOrder = 0; let sent = 0; let done = 0; let sending = true;
+  let measuring = false;
+  const hist = new Hist(); const histAll = new Hist();
+  const sender = clients[0];
+  const pump = () => {
+    while (sending && sent - done < K && sent < MAXB) {
+      const text = sioText('b', 0, sent, 'y');
+      texts[sent] = Buffer.from(`42["bcast","${text}"]`, 'latin1');
+      expect[sent] = Buffer.from(`42["b","${text}"]`, 'latin1');
+      sentAt[sent] = now();
+      sender.send(texts[sent]); sent++;
+    }
+  };
+  for (const c of clients) {
+    c.next = 0;
+    c.onMsg = (buf, isBinary) => {
+      // 42["b","b000000-<seq 12>yyy…"]: the sequence number sits at bytes 16..28
+      if (isBinary || buf.length !== 42) { errors++; return; }
+      const seq = Number(buf.toString('latin1', 16, 28));
+      if (!(seq < sent) || !expect[seq].equals(buf)) { errors++; return; }
+      if (seq !== c.next) outOfOrder++;
+      c.next = seq + 1;
+      delivered++;
+      const t = now();
+      if (measuring) hist.add(t - sentAt[seq]);
+      const k = (counts.get(seq) || 0) + 1;
+      if (k === N) { counts.delete(seq); done++; if (measuring) histAll.add(t - sentAt[seq]); pump(); } else counts.set(seq, k);
+    };
+  }
+  pump();
+  await sleep(warmup * 1000);
+  const w = new Window(); const d0 = delivered; w.start(); measuring = true;
+  await waitFor(() => sent >= MAXB, duration);
+  const d1 = delivered; w.stop(); measuring = false;
+  sending = false;
+  const drained = await waitFor(() => done === sent, 30);
+  const lost = sent * N - delivered;
+  const closeFailures = await closeMany(clients);
+  const ops = d1 - d0;
+  return {
+    ops, rate: ops / w.seconds, unit: 'deliveries/s', ...w.fields(ops), ...hist.fields(), ...histAll.fields('all'),
+    broadcasts_sent: sent, delivered, expected: sent * N, errors, lost, out_of_order: outOfOrder, drained,
+    connect_failures: failures, first_error: firstError, close_failures: closeFailures, clients: N,
+  };
+}
+
+// Connect rate: a full Socket.IO connect, then the end of the session.
+//   websocket: upgrade -> Engine.IO open packet -> `40` -> `40{sid}` -> client close frame -> close done;
+//   polling:   GET handshake -> POST `40` -> GET `40{sid}` -> POST `1` (close): 4 HTTP requests on one
+//              keep-alive connection per concurrent worker.
+// T connections at concurrency CC, after WU warm-up ones; the window is capped at max_s seconds.
+async function sioConnectScenario({ transport = 'websocket', total: T, concurrency: CC = 50, warmup_connections: WU = 200 }) {
+  let errors = 0; let firstError = null; let done = 0; let closeFailures = 0;
+  const hist = new Hist(); let measuring = false;
+  const fail = (e) => { errors++; firstError = firstError || String(e.message || e); };
+  const free = [];
+  const once = transport === 'polling' ? async () => {
+    const conn = free.pop() || new HttpConn();
+    if (!conns.includes(conn)) conns.push(conn);
+    try {
+      const t0 = now();
+      const sid = await pollHandshake(conn);
+      const q = `EIO=4&transport=polling&sid=${encodeURIComponent(sid)}`;
+      const p = await request(conn, 'POST', q, '40');
+      if (p.status !== 200 || p.body.toLowerCase() !== 'ok') throw new Error(`POST 40: ${p.status} ${p.body.slice(0, 80)}`);
+      let ok = false;
+      for (let tries = 0; !ok && tries < 3; tries++) {
+        const g = await request(conn, 'GET', q);
+        if (g.status !== 200) throw new Error(`GET ${g.status} ${g.body.slice(0, 80)}`);
+        for (const pkt of g.body.split('\x1e')) {
+          if (pkt.startsWith('40{')) ok = true;
+          else if (pkt !== '2') throw new Error(`unexpected packet ${pkt.slice(0, 40)}`);
+        }
+      }
+      if (!ok) throw new Error('no socket.io connect packet');
+      if (measuring) hist.add(now() - t0);
+      const c = await request(conn, 'POST', q, '1');
+      if (c.status !== 200) closeFailures++;
+      done++;
+    } catch (e) { fail(e); conn.close(); await sleep(10); }
+    free.push(conn);
+  } : async (i) => {
+    const c = new Client(i);
+    try {
+      const t0 = now();
+      await c.connect();
+      await sioOpen(c);
+      if (measuring) hist.add(now() - t0);
+      if (!(await c.close())) closeFailures++;
+      done++;
+    } catch (e) { fail(e); if (c.sock) c.sock.destroy(); }
+  };
+  await pool(WU, CC, once, 30);
+  const wu = { done, errors };
+  done = 0; errors = 0; closeFailures = 0;
+  const w = new Window(); w.start(); measuring = true;
+  const attempted = await pool(T, CC, once, cfg.max_s ?? 30);
+  w.stop(); measuring = false;
+  return {
+    ops: done, rate: done / w.seconds, unit: 'conn/s', ...w.fields(done), ...hist.fields(), transport, attempted,
+    completed: done, errors, first_error: firstError, close_failures: closeFailures, warmup: wu,
+  };
+}
+
 const scenarios = {
   echo: echoScenario, broadcast: broadcastScenario, connect: connectScenario,
   polling: pollingScenario, rss: rssScenario,
+  sio_echo: sioEchoScenario, sio_broadcast: sioBroadcastScenario, sio_connect: sioConnectScenario,
 };
 
 async function main() {

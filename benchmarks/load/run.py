@@ -1,12 +1,14 @@
 """End-to-end load suite for engineio_fast (see README.md in this directory).
 
-    python benchmarks/load/run.py [--quick] [--group async|sync] [--targets T ...] [--scenarios S ...] [--runs N]
+    python benchmarks/load/run.py [--quick] [--group async|sync|socketio] [--targets T ...] [--scenarios S ...] [--runs N]
 
 Each target server runs as its own process pinned to core 0 (``taskset -c 0``); the Node load generator
 (``loadgen.mjs``) runs pinned to core 1. Every (run, target, scenario) gets a fresh server process on a
 fresh port; the scenario's variants run against it in turn. Results (medians over the runs) go to
 ``results/results.json``, ``results/results.md`` and ``results/results.png``; with ``--group sync`` (the
-synchronous servers, engineio_fast against python-engineio per WSGI server and async mode) to ``results-sync/``.
+synchronous servers, engineio_fast against python-engineio per WSGI server and async mode) to ``results-sync/``;
+with ``--group socketio`` (python-socketio on engineio_fast, on python-engineio and Node's socket.io, see
+``benchmarks/sio/README.md``) to ``benchmarks/sio/results/``.
 """
 import argparse
 import datetime
@@ -26,6 +28,9 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
+if REPO not in sys.path:
+    # the tree the servers run (PYTHONPATH=REPO): availability checks and the machine description look there
+    sys.path.insert(1, REPO)
 RESULTS = os.path.join(HERE, 'results')
 LOADGEN = os.path.join(HERE, 'loadgen.mjs')
 PY = sys.executable
@@ -99,14 +104,72 @@ for _kind, _mode, _what, _mods, _extra in SYNC_KINDS:
 SYNC_REAL_TARGETS = [f'{impl}-{kind}' for kind, *_ in SYNC_KINDS for impl, *_ in SYNC_IMPLS]
 SYNC_RATIOS = [(f'fast-{kind}', f'pyeio-{kind}') for kind, *_ in SYNC_KINDS]
 
+# The python-socketio targets (``--group socketio``, benchmarks/sio/): python-socketio 5 on engineio_fast
+# (switched by engineio_fast.install() in the app module, before ``import socketio``) on the built-in server and
+# under uvicorn, python-socketio on python-engineio under uvicorn, and Node's socket.io 4.8. The Engine.IO path
+# is the group's (``/socket.io/``); the ``ceiling`` server answers the Socket.IO scenarios too.
+SIO_APPS = 'benchmarks.sio.apps'
+TARGETS.update({
+    'sio-builtin': {
+        'cmd': [PY, '-m', 'benchmarks.sio.serve_builtin', f'{SIO_APPS}.fast_app',
+                '--host', '127.0.0.1', '--port', '{port}'],
+        'modules': ['socketio', 'engineio_fast.__main__', 'uvloop', 'httptools'],
+        'group': 'socketio',
+        'what': "python-socketio AsyncServer on engineio_fast's built-in server (uvloop, httptools), started "
+                "as `python -m engineio_fast MODULE:ATTR` (benchmarks/sio/serve_builtin.py)",
+    },
+    'sio-fast-uvicorn': {
+        'cmd': [PY, '-m', 'uvicorn', f'{SIO_APPS}.fast_app:app'] + UVICORN,
+        'modules': ['socketio', 'engineio_fast', 'uvicorn', 'uvloop', 'httptools', 'websockets'],
+        'group': 'socketio',
+        'what': 'python-socketio AsyncServer + socketio.ASGIApp on engineio_fast (engineio_fast.install()) under '
+                'uvicorn (uvloop, httptools, websockets)',
+    },
+    'sio-pyeio-uvicorn': {
+        'cmd': [PY, '-m', 'uvicorn', f'{SIO_APPS}.pyeio_app:app'] + UVICORN,
+        'modules': ['socketio', 'engineio', 'uvicorn', 'uvloop', 'httptools', 'websockets'],
+        'group': 'socketio',
+        'what': 'python-socketio AsyncServer + socketio.ASGIApp on python-engineio under uvicorn (uvloop, '
+                'httptools, websockets)',
+    },
+    'sio-node': {
+        'cmd': ['node', 'benchmarks/sio/node_server.mjs', '--port', '{port}'],
+        'files': ['node_modules/socket.io/package.json'],
+        'group': 'socketio',
+        'what': 'JavaScript socket.io 4.8 (npm), plain `new Server(httpServer)` on node:http',
+    },
+})
+SIO_REAL_TARGETS = ['sio-builtin', 'sio-fast-uvicorn', 'sio-pyeio-uvicorn', 'sio-node']
+SIO_RATIOS = [('sio-builtin', 'sio-node'), ('sio-builtin', 'sio-pyeio-uvicorn'),
+              ('sio-fast-uvicorn', 'sio-pyeio-uvicorn'), ('sio-fast-uvicorn', 'sio-node')]
+
 # Target groups: what ``--group`` runs by default and how its report is laid out. ``async`` is the suite
-# as it was before the sync targets existed (same targets, scenarios, output directory and report).
+# as it was before the sync targets existed (same targets, scenarios, output directory and report). ``out`` is
+# relative to this directory; ``path`` is the Engine.IO path of the group's servers.
 GROUPS = {
     'async': {'targets': ['fast-uvicorn', 'pyeio-uvicorn', 'node', 'builtin', 'ceiling'],
-              'real': REAL_TARGETS, 'ratios': RATIOS, 'scenarios': None, 'out': 'results'},
+              'real': REAL_TARGETS, 'ratios': RATIOS, 'scenarios': ['S1', 'S2', 'S3', 'S4', 'S5', 'S6'],
+              'out': 'results'},
     'sync': {'targets': SYNC_REAL_TARGETS, 'real': SYNC_REAL_TARGETS, 'ratios': SYNC_RATIOS,
              'scenarios': ['S1', 'S3', 'S4'], 'out': 'results-sync'},
+    'socketio': {'targets': SIO_REAL_TARGETS + ['ceiling'], 'real': SIO_REAL_TARGETS, 'ratios': SIO_RATIOS,
+                 'scenarios': ['IO1', 'IO2', 'IO3'], 'out': os.path.join('..', 'sio', 'results'),
+                 'path': '/socket.io/', 'title': 'python-socketio'},
 }
+
+
+def target_group(name):
+    """The group a (non-ceiling) target belongs to."""
+    spec = TARGETS[name]
+    return spec.get('group') or ('sync' if spec.get('sync') else 'async')
+
+
+def runs_scenario(name, sid):
+    """Whether target ``name`` runs scenario ``sid``: its group's scenarios (the ceiling: all), less its skip list."""
+    spec = TARGETS[name]
+    if sid in spec.get('skip', []):
+        return False
+    return bool(spec.get('ceiling')) or sid in GROUPS[target_group(name)]['scenarios']
 
 # Scenarios: id -> list of variants (row label, loadgen config, quick overrides of params).
 SCENARIOS = {
@@ -127,8 +190,20 @@ SCENARIOS = {
     'S6': [(f'64 KiB binary echo ws C={c}', {'scenario': 'echo',
                                             'params': {'clients': c, 'inflight': 1, 'binary_size': 65536}}, {})
            for c in (1, 8)],
+    # python-socketio group (benchmarks/sio/README.md)
+    'IO1': [(f'emit echo ws C={c} x{k} (ack)', {'scenario': 'sio_echo', 'params': {'clients': c, 'inflight': k}}, {})
+            for c, k in ((50, 16), (500, 1))],
+    'IO2': [('room broadcast to 1000 ws clients', {'scenario': 'sio_broadcast',
+                                                   'params': {'clients': 1000, 'inflight': 2, 'max_broadcasts': 3000}},
+             {'clients': 200})],
+    'IO3': [(f'connect {tr} (concurrency 50)', {'scenario': 'sio_connect', 'max_s': 20,
+                                               'params': {'transport': tr, 'total': 4000, 'concurrency': 50}},
+             {'total': 1000}) for tr in ('websocket', 'polling')],
 }
 LOWER_IS_BETTER = {'S5'}
+# latency quantiles (ms) some scenarios report (the socketio group): per message or delivery, and for a broadcast
+# the time until its last client had it
+LATENCY_KEYS = ('lat_p50_ms', 'lat_p99_ms', 'all_p50_ms', 'all_p99_ms')
 GEN_BOUND = 0.9  # generator CPU fraction from which a rate is marked as limited by the generator
 
 
@@ -196,9 +271,10 @@ def proc_start(pid):
 
 
 class Server:
-    def __init__(self, name, port, logdir=RESULTS):
+    def __init__(self, name, port, logdir=RESULTS, path='/engine.io/'):
         self.name = name
         self.port = port
+        self.path = path  # the Engine.IO path the generator and the readiness check use
         spec = TARGETS[name]
         self.spec = spec
         cmd = [c.replace('{port}', str(port)) for c in spec['cmd']]
@@ -233,7 +309,7 @@ class Server:
         return self.measure_pid != self.pid and proc_start(self.measure_pid) != self.measure_start
 
     def wait_ready(self, timeout=20):
-        url = f'http://127.0.0.1:{self.port}/engine.io/?EIO=4&transport=polling'
+        url = f'http://127.0.0.1:{self.port}{self.path}?EIO=4&transport=polling'
         t0 = time.monotonic()
         last = None
         while time.monotonic() - t0 < timeout:
@@ -281,6 +357,23 @@ class Server:
         self.err.close()
 
 
+def sio_builtin_form():
+    """The ``MODULE:ATTR`` the sio-builtin target serves (``app`` once the CLI accepts a python-socketio app)."""
+    cmd = TARGETS['sio-builtin']['cmd'][:4] + ['--which']
+    try:
+        p = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=60,
+                           env=dict(os.environ, PYTHONPATH=REPO))
+    except subprocess.TimeoutExpired:
+        return 'form unknown (timed out)'
+    spec = p.stdout.strip()
+    if p.returncode or not spec:
+        return f'form unknown ({p.stderr.strip()[-200:]})'
+    if spec.endswith(':app'):
+        return f'`python -m engineio_fast {spec}` (socketio.ASGIApp)'
+    return (f'`python -m engineio_fast {spec}` (an engineio_fast ASGIApp around sio.eio at /socket.io/: the CLI '
+            f'does not take socketio.ASGIApp yet)')
+
+
 def availability(name):
     """None if the target can be tried, else the reason it cannot."""
     spec = TARGETS[name]
@@ -303,7 +396,7 @@ def availability(name):
 
 def run_loadgen(config, server, quick):
     cfg = dict(config)
-    cfg.update(port=server.port, pid=server.measure_pid, clk_tck=os.sysconf('SC_CLK_TCK'), path='/engine.io/',
+    cfg.update(port=server.port, pid=server.measure_pid, clk_tck=os.sysconf('SC_CLK_TCK'), path=server.path,
                warmup_s=0.3 if quick else 0.5, duration_s=1.0 if quick else 1.5)
     if server.spec.get('http_close'):
         # a server without HTTP keep-alive (uWSGI's --http-socket): the generator's polling clients open a
@@ -352,7 +445,8 @@ def machine(group='async'):
             return None
     try:
         import engineio_fast
-        kernels = getattr(engineio_fast, 'kernels', None) or getattr(engineio_fast, 'KERNELS', None)
+        kernels = getattr(engineio_fast, 'kernels', None) or getattr(engineio_fast, 'KERNELS', None) or \
+            getattr(engineio_fast, 'IMPLEMENTATION', None)
         fast_version = getattr(engineio_fast, '__version__', None)
     except Exception as e:
         kernels, fast_version = None, f'import failed: {e}'
@@ -361,16 +455,25 @@ def machine(group='async'):
     return {
         'cpu': info, 'memory_gib': round(int(mem) / 1024 / 1024, 1), 'kernel': platform.release(),
         'python': platform.python_version(), 'node': cmd(['node', '--version']),
-        'packages': {'engineio_fast': fast_version, 'engineio_fast_kernels': str(kernels) if kernels else None,
-                     'python-engineio': version('python-engineio'), 'uvicorn': version('uvicorn'),
-                     'uvloop': version('uvloop'), 'httptools': version('httptools'),
-                     'websockets': version('websockets'), 'engine.io (npm)': npm_version('engine.io'),
-                     'ws (npm)': npm_version('ws')}
-        if group != 'sync' else
-        {'engineio_fast': fast_version, 'engineio_fast_kernels': str(kernels) if kernels else None,
-         'python-engineio': version('python-engineio'), 'gunicorn': version('gunicorn'),
-         'eventlet': version('eventlet'), 'gevent': version('gevent'), 'gevent-websocket': version('gevent-websocket'),
-         'uWSGI': version('uWSGI'), 'simple-websocket': version('simple-websocket')},
+        'packages': {
+            'async': lambda: {'engineio_fast': fast_version, 'engineio_fast_kernels': str(kernels) if kernels else None,
+                              'python-engineio': version('python-engineio'), 'uvicorn': version('uvicorn'),
+                              'uvloop': version('uvloop'), 'httptools': version('httptools'),
+                              'websockets': version('websockets'), 'engine.io (npm)': npm_version('engine.io'),
+                              'ws (npm)': npm_version('ws')},
+            'sync': lambda: {'engineio_fast': fast_version, 'engineio_fast_kernels': str(kernels) if kernels else None,
+                             'python-engineio': version('python-engineio'), 'gunicorn': version('gunicorn'),
+                             'eventlet': version('eventlet'), 'gevent': version('gevent'),
+                             'gevent-websocket': version('gevent-websocket'), 'uWSGI': version('uWSGI'),
+                             'simple-websocket': version('simple-websocket')},
+            'socketio': lambda: {'engineio_fast': fast_version,
+                                 'engineio_fast_kernels': str(kernels) if kernels else None,
+                                 'python-socketio': version('python-socketio'),
+                                 'python-engineio': version('python-engineio'), 'uvicorn': version('uvicorn'),
+                                 'uvloop': version('uvloop'), 'httptools': version('httptools'),
+                                 'websockets': version('websockets'), 'socket.io (npm)': npm_version('socket.io'),
+                                 'engine.io (npm)': npm_version('engine.io')},
+        }[group](),
         'nofile_limit': resource.getrlimit(resource.RLIMIT_NOFILE),
         'git_head': cmd(['git', '-C', REPO, 'rev-parse', '--short', 'HEAD']),
         'git_modified': [ln.split(None, 1)[1] for ln in cmd(['git', '-C', REPO, 'status', '--porcelain', '--untracked-files=no']).splitlines()],
@@ -403,7 +506,7 @@ def summarise(raw, targets, scenario_ids, ratios=RATIOS):
                     for row_label, value, short in rows_of(sid, label, res):
                         d = per_label.setdefault(row_label, {}).setdefault(t, {
                             'values': [], 'cpu_us_per_op': [], 'gen_cpu_frac': [], 'gen_bound_rate': [],
-                            'errors': 0, 'lost': 0,
+                            'errors': 0, 'lost': 0, 'latency': {},
                             'failed_runs': 0, 'other_load': [], 'unit': res.get('unit')})
                         if 'error' in res or value is None:
                             d['failed_runs'] += 1
@@ -411,6 +514,9 @@ def summarise(raw, targets, scenario_ids, ratios=RATIOS):
                         d['unit'] = res.get('unit') or d['unit']
                         d['values'].append(value)
                         d['cpu_us_per_op'].append(res.get('server_cpu_us_per_op'))
+                        for k in LATENCY_KEYS:  # the socketio scenarios' latency quantiles (ms)
+                            if res.get(k) is not None:
+                                d['latency'].setdefault(k, []).append(res[k])
                         d['gen_cpu_frac'].append(res.get('gen_cpu_frac'))
                         if res.get('gen_cpu_frac'):
                             # the rate this run's generator work would give at 100 % of its core
@@ -435,6 +541,8 @@ def summarise(raw, targets, scenario_ids, ratios=RATIOS):
                         'other_load_on_server_core_median': median(d['other_load']),
                         'errors': d['errors'], 'lost': d['lost'], 'failed_runs': d['failed_runs'],
                     }
+                    if d['latency']:
+                        row['targets'][t]['latency_ms'] = {k: median(v) for k, v in d['latency'].items()}
                 for a, b in ratios:
                     va = row['targets'].get(a, {}).get('median')
                     vb = row['targets'].get(b, {}).get('median')
@@ -465,11 +573,13 @@ def shown_targets(group, targets):
 def write_markdown(path, summary, info, unavailable, targets, args, elapsed, group='async'):
     shown = shown_targets(group, targets)
     RATIOS = GROUPS[group]['ratios']
-    lines = ['# Load suite results' + (' — synchronous servers' if group == 'sync' else ''), '',
+    lines = ['# Load suite results' + {'sync': ' — synchronous servers', 'socketio': ' — python-socketio'}.get(group, ''), '',
              f'Generated {info["finished"]} by `python benchmarks/load/run.py {" ".join(args.argv)}`'
              f' ({info["runs"]} run(s) per scenario and target, medians shown; {elapsed:.0f} s).', '']
     if group == 'sync':
         lines += sync_intro(summary, info, unavailable, targets)
+    elif group == 'socketio':
+        lines += socketio_intro(info, unavailable, targets)
     m = info['machine']
     cpu = m['cpu']
     lines += ['## Machine', '',
@@ -492,7 +602,8 @@ def write_markdown(path, summary, info, unavailable, targets, args, elapsed, gro
     head = (['Scenario', 'unit'] + shown + [f'{a}/{b}' for a, b in RATIOS]
             + ['ceiling (bare)', 'gen. ceiling est.', 'max gen CPU'])
     lines += ['## Rates (median)', '',
-              'Higher is better except S5 (KiB of server RSS per idle websocket session; lower is better). '
+              ('Higher is better except S5 (KiB of server RSS per idle websocket session; lower is better). '
+               if 'S5' in GROUPS[group]['scenarios'] else 'Higher is better. ') +
               '"—" = not run or unavailable. "max gen CPU" is the highest fraction of its core the load '
               'generator used in any measurement of the row (1.0 = saturated). '
               f'**†** = the generator used ≥ {GEN_BOUND:.0%} of its core (median over runs): that rate is a '
@@ -546,6 +657,7 @@ def write_markdown(path, summary, info, unavailable, targets, args, elapsed, gro
             r = row.get('cpu_ratios', {}).get(f'{a}/{b}')
             cells.append(f'{r:.2f}×' if r else '—')
         lines.append('| ' + ' | '.join(cells) + ' |')
+    lines += latency_table(summary, shown + ['ceiling'])
     lines += ['', '## Correctness', '',
               'Per target, summed over runs: errors (wrong or unexpected echo content, failed connects/closes, '
               'unexpected packets, sessions closed by the server, failed runs) / lost (sent, never answered). '
@@ -572,6 +684,51 @@ def write_markdown(path, summary, info, unavailable, targets, args, elapsed, gro
     lines.append('')
     with open(path, 'w') as f:
         f.write('\n'.join(lines))
+
+
+def socketio_intro(info, unavailable, targets):
+    """The socketio report's head: what each target is (benchmarks/sio/README.md has the rest)."""
+    lines = ['python-socketio on engineio_fast (switched by `engineio_fast.install()` before `import socketio`) on '
+             'the built-in server and under uvicorn, against python-socketio on python-engineio under uvicorn and '
+             "Node's socket.io 4.8, with the same app (`benchmarks/sio/apps/common.py`, "
+             '`benchmarks/sio/node_server.mjs`) and the raw Socket.IO-over-Engine.IO generator '
+             '(`benchmarks/load/loadgen.mjs`). Emit echo: the client emits `echo` with an ack id, the handler '
+             'returns the data, which comes back as the ack (`42<id>["echo",d]` → `43<id>[d]`). Scenarios and '
+             'method: `benchmarks/sio/README.md`.', '',
+             '| target | what |', '|---|---|']
+    for t in targets:
+        why = unavailable.get(t)
+        lines.append(f'| `{t}` | {info["targets"].get(t, TARGETS[t]["what"])}'
+                     + (f' — **unavailable**: {why}' if why else '') + ' |')
+    lines.append('')
+    return lines
+
+
+def latency_table(summary, targets):
+    """Latency quantiles, for the rows whose measurements reported them (the socketio scenarios)."""
+    rows = [r for r in summary if any('latency_ms' in d for d in r['targets'].values())]
+    if not rows:
+        return []
+    lines = ['', '## Latency (ms, median over runs of each run\'s p50 / p99)', '',
+             'Emit echo: emit → ack, per message. Broadcast: emit by the sender → arrival, per delivery, and '
+             '(second line) → arrival at the last of the clients, per broadcast. Connect: start → Socket.IO '
+             'connect packet received. Measured under the row\'s load, inside its window, by the generator.', '',
+             '| Scenario | ' + ' | '.join(targets) + ' |', '|' + '---|' * (len(targets) + 1)]
+
+    def cell(lat, a, b):
+        if lat.get(a) is None:
+            return '—'
+        return f'{lat[a]:.2f} / {lat[b]:.2f}' if lat.get(b) is not None else f'{lat[a]:.2f}'
+    for row in rows:
+        for keys, suffix in ((('lat_p50_ms', 'lat_p99_ms'), ''), (('all_p50_ms', 'all_p99_ms'), ' (last client)')):
+            if not any(keys[0] in d.get('latency_ms', {}) for d in row['targets'].values()):
+                continue
+            cells = [row['scenario'] + ' ' + row['variant'] + suffix]
+            for t in targets:
+                d = row['targets'].get(t)
+                cells.append(cell(d.get('latency_ms', {}), *keys) if d else '—')
+            lines.append('| ' + ' | '.join(cells) + ' |')
+    return lines
 
 
 def sync_intro(summary, info, unavailable, targets):
@@ -627,7 +784,9 @@ def write_plot(path, summary, unavailable, group='async', targets=()):
     except ImportError:
         log('matplotlib missing (pip install -r benchmarks/requirements.txt): no plot')
         return
-    colors = {'fast-uvicorn': '#1f77b4', 'pyeio-uvicorn': '#ff7f0e', 'node': '#2ca02c', 'builtin': '#d62728'}
+    colors = {'fast-uvicorn': '#1f77b4', 'pyeio-uvicorn': '#ff7f0e', 'node': '#2ca02c', 'builtin': '#d62728',
+              'sio-fast-uvicorn': '#1f77b4', 'sio-pyeio-uvicorn': '#ff7f0e', 'sio-node': '#2ca02c',
+              'sio-builtin': '#d62728'}
     for kind, *_ in SYNC_KINDS:
         colors[f'fast-{kind}'] = '#1f77b4'
         colors[f'pyeio-{kind}'] = '#ff7f0e'
@@ -642,6 +801,8 @@ def write_plot(path, summary, unavailable, group='async', targets=()):
             d = row['targets'].get(t)
             bound = bool(d and (d.get('gen_cpu_frac_median') or 0) >= GEN_BOUND)
             label = t.replace('-', '\n', 1) if TARGETS[t].get('sync') else t.replace('-uvicorn', '\n+uvicorn')
+            if target_group(t) == 'socketio' and not TARGETS[t].get('ceiling'):
+                label = label[len('sio-'):]
             names.append((label if t not in unavailable else t + '\n(n/a)')
                          + (' †' if bound else ''))
             vals.append(d['median'] if d and d['median'] is not None else 0)
@@ -661,7 +822,7 @@ def write_plot(path, summary, unavailable, group='async', targets=()):
         ax.tick_params(axis='y', labelsize=7)
     for ax in list(axes.flat)[n:]:
         ax.axis('off')
-    fig.suptitle('engineio_fast load suite' + (', synchronous servers' if group == 'sync' else '') + ' (medians; S5 lower is better; † hatched = generator-bound, a lower bound)', fontsize=10)
+    fig.suptitle('engineio_fast load suite' + {'sync': ', synchronous servers', 'socketio': ', python-socketio'}.get(group, '') + ' (medians; ' + ('S5 lower is better; ' if 'S5' in GROUPS[group]['scenarios'] else '') + '† hatched = generator-bound, a lower bound)', fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -673,29 +834,32 @@ def main():
     ap.add_argument('--group', choices=list(GROUPS), default=None,
                     help='async (default): the uvicorn/Node/builtin targets, every scenario, --out results/; '
                          'sync: engineio_fast vs python-engineio Server on gunicorn gthread, eventlet, gevent '
-                         'and uwsgi, S1 S3 S4, --out results-sync/ (default: sync when every --targets is a '
-                         'sync target)')
+                         'and uwsgi, S1 S3 S4, --out results-sync/; socketio: python-socketio on engineio_fast '
+                         '(built-in, uvicorn) vs on python-engineio (uvicorn) vs Node socket.io 4.8, IO1-IO3, --out '
+                         '../sio/results/ (default: the group of the --targets given, ceiling aside)')
     ap.add_argument('--targets', nargs='+', default=None, choices=list(TARGETS),
                     help="default: the group's targets")
     ap.add_argument('--scenarios', nargs='+', default=None, choices=list(SCENARIOS),
-                    help="default: the group's scenarios (async: all)")
+                    help="default: the group's scenarios (async: S1-S6)")
     ap.add_argument('--runs', type=int, default=None, help='runs per scenario and target (default 3, quick 1)')
     ap.add_argument('--quiet-wait', type=float, default=None,
                     help='seconds to wait (at most) for an idle machine before each measurement (default 1.5, quick 1)')
-    ap.add_argument('--out', default=None, help="results directory (default: the group's, results/ or results-sync/)")
+    ap.add_argument('--out', default=None, help="results directory (default: the group's, results/, results-sync/ "
+                                                  "or ../sio/results/)")
     ap.add_argument('--report', action='store_true',
                     help='only rebuild results.md and results.png from the results.json in --out')
     args = ap.parse_args()
     args.argv = sys.argv[1:]
     if args.group is None:
-        args.group = 'sync' if args.targets and all(TARGETS[t].get('sync') for t in args.targets) else 'async'
+        groups = {target_group(t) for t in args.targets or () if not TARGETS[t].get('ceiling')}
+        args.group = groups.pop() if len(groups) == 1 else 'async'
     group = GROUPS[args.group]
     if args.out is None:
         args.out = os.path.join(HERE, group['out'])
     if args.targets is None:
         args.targets = list(group['targets'])
     if args.scenarios is None:
-        args.scenarios = list(group['scenarios'] or SCENARIOS)
+        args.scenarios = list(group['scenarios'])
     if args.report:
         with open(os.path.join(args.out, 'results.json')) as f:
             data = json.load(f)
@@ -724,6 +888,9 @@ def main():
             'machine': machine(args.group), 'targets': {t: TARGETS[t]['what'] for t in args.targets}}
     if args.group != 'async':
         info['group'] = args.group
+    if 'sio-builtin' in args.targets:
+        # which form the built-in server was started with (serve_builtin.py picks it)
+        info['targets']['sio-builtin'] += ': ' + sio_builtin_form()
     unavailable = {}
     for t in args.targets:
         why = availability(t)
@@ -738,10 +905,10 @@ def main():
     for run in range(runs):
         for sid in args.scenarios:
             for t in args.targets:
-                if t in unavailable or sid in TARGETS[t].get('skip', []):
+                if t in unavailable or not runs_scenario(t, sid):
                     continue
                 port = free_port(port)
-                server = Server(t, port, args.out)
+                server = Server(t, port, args.out, group.get('path', '/engine.io/'))
                 try:
                     why = server.wait_ready()
                     if why:

@@ -29,7 +29,8 @@ def test_ws_frame_path_runs():
         assert float(line.split()[1]) > 0, line
 
 
-@pytest.mark.parametrize('script', ['load/run.py', 'client_bench.py'])
+@pytest.mark.parametrize('script', ['load/run.py', 'client_bench.py',
+                                    'sio/profile_server.py'])
 def test_script_parses_its_options(script):
     r = _run(os.path.join(BENCH, script), '--help')
     assert r.returncode == 0 and 'usage:' in r.stdout, r.stdout + r.stderr
@@ -42,3 +43,49 @@ def test_load_apps_import(module, monkeypatch):
     monkeypatch.setenv('BENCH_ASYNC_MODE', 'threading')
     mod = importlib.import_module(module)
     assert getattr(mod, 'app', None) is not None
+
+
+@pytest.mark.parametrize('module,engine', [
+    ('benchmarks.sio.apps.fast_app', 'engineio_fast.async_server'),
+    ('benchmarks.sio.apps.pyeio_app', 'engineio.async_server')])
+def test_socketio_apps_run_on_their_engine(module, engine):
+    # a fresh interpreter: fast_app runs engineio_fast.install(), which is
+    # process-wide and must come before anything imports engineio
+    env = dict(os.environ, PYTHONPATH=REPO)
+    env.pop('ENGINEIO_FAST_AS_ENGINEIO', None)
+    r = subprocess.run(
+        [sys.executable, '-c', 'import %s as m; print(type(m.sio.eio).__module__)'
+         % module], cwd=REPO, capture_output=True, text=True, timeout=120,
+        env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.split() == [engine]
+
+
+def test_socketio_builtin_target_picks_a_form():
+    env = dict(os.environ, PYTHONPATH=REPO)
+    env.pop('ENGINEIO_FAST_AS_ENGINEIO', None)
+    r = subprocess.run(
+        [sys.executable, '-m', 'benchmarks.sio.serve_builtin',
+         'benchmarks.sio.apps.fast_app', '--which'], cwd=REPO,
+        capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.split() in (['benchmarks.sio.apps.fast_app:app'],
+                                ['benchmarks.sio.apps.fast_app:eio_app'])
+
+
+def test_socketio_group_is_wired(monkeypatch):
+    monkeypatch.syspath_prepend(REPO)
+    from benchmarks.load import run
+    group = run.GROUPS['socketio']
+    for target in group['targets']:
+        assert all(run.runs_scenario(target, sid)
+                   for sid in group['scenarios']), target
+        for f in run.TARGETS[target].get('files', []):
+            assert f.startswith('node_modules/') or \
+                os.path.exists(os.path.join(REPO, f)), f
+    for target in run.GROUPS['async']['targets']:
+        assert not any(run.runs_scenario(target, sid)
+                       for sid in group['scenarios']) or \
+            run.TARGETS[target].get('ceiling'), target
+    for name in ('node_server.mjs',):
+        assert os.path.exists(os.path.join(BENCH, 'sio', name))

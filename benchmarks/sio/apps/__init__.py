@@ -1,0 +1,1 @@
+"""The python-socketio benchmark app, the same on every Python target."""
