@@ -5,12 +5,15 @@ the engine's limit, whatever ``client_max_size`` says); the engine's answer
 is written with a ``web.Response``; a websocket is a ``WebSocketResponse``
 run by :class:`~engineio_fast.adapters.aio.WsSession`. aiohttp says nothing
 when the client of a parked GET leaves unless the runner cancels handlers
-(``handler_cancellation=True``): its socket is looked at each time the
-engine wakes the GET (at the latest at the next ping), and at once when the
-handler is cancelled.
+(``handler_cancellation=True``, then it is seen at once): the sockets of
+the parked GETs are looked at once a second (:data:`SWEEP_INTERVAL`, one
+timer per loop, only while GETs are parked), and each time the engine
+wakes one.
 """
 
-from typing import Any, List, Optional, Tuple
+import asyncio
+import weakref
+from typing import Any, Dict, List, Optional, Tuple
 
 from aiohttp import WSMsgType, web
 
@@ -21,6 +24,55 @@ from . import header_dict, is_websocket_upgrade, make_environ
 _TEXT = WSMsgType.TEXT
 _BINARY = WSMsgType.BINARY
 _ENDED = (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED)
+
+#: seconds between two looks at the sockets of the parked GETs
+SWEEP_INTERVAL = 1.0
+
+
+def _closed(request: web.BaseRequest) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing()
+
+
+class _Sweeper:
+    """The parked GETs of one loop, whose sockets are looked at every
+    :data:`SWEEP_INTERVAL` while there are any."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.parked: Dict['asyncio.Future[bool]', web.BaseRequest] = {}
+        self.handle: Optional[asyncio.TimerHandle] = None
+
+    def watch(self, request: web.BaseRequest) -> 'asyncio.Future[bool]':
+        fut = self.loop.create_future()
+        self.parked[fut] = request
+        fut.add_done_callback(self._forget)
+        if self.handle is None:
+            self.handle = self.loop.call_later(SWEEP_INTERVAL, self._sweep)
+        return fut
+
+    def _forget(self, fut: 'asyncio.Future[bool]') -> None:
+        self.parked.pop(fut, None)
+
+    def _sweep(self) -> None:
+        self.handle = None
+        for fut, request in list(self.parked.items()):
+            if not fut.done() and _closed(request):
+                fut.set_result(True)
+        if self.parked:
+            self.handle = self.loop.call_later(SWEEP_INTERVAL, self._sweep)
+
+
+_sweepers: 'weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Sweeper]' \
+    = weakref.WeakKeyDictionary()
+
+
+def _watch(request: web.BaseRequest) -> 'asyncio.Future[bool]':
+    loop = asyncio.get_running_loop()
+    sweeper = _sweepers.get(loop)
+    if sweeper is None:
+        sweeper = _sweepers[loop] = _Sweeper(loop)
+    return sweeper.watch(request)
 
 
 def create_route(app: web.Application, server: Any, path: str) -> None:
@@ -110,11 +162,8 @@ async def handle(server: Any, request: web.BaseRequest) -> Any:
         await response.write_eof()
         written.append(response)
 
-    def is_gone() -> bool:
-        transport = request.transport
-        return transport is None or transport.is_closing()
-
-    await _aio.exchange(driver, req, write, None, is_gone)
+    await _aio.exchange(driver, req, write, lambda: _watch(request),
+                        lambda: _closed(request))
     if written:
         return written[0]
     # the client is gone: nothing can reach it
