@@ -9,12 +9,14 @@ of a client that leaves: a parked GET reports it then.
 """
 
 import asyncio
-from typing import Any, List, Optional, Tuple
+from collections import deque
+from typing import Any, Deque, List, Optional, Tuple
 
 from sanic.compat import Header
 from sanic.exceptions import WebsocketClosed
 from sanic.response import HTTPResponse
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import Opcode
 from websockets.protocol import OPEN
 
 from ...protocol.http import Request, Response, parse_query
@@ -91,6 +93,69 @@ def _gone(request: Any) -> bool:
         return True
     transport = request.transport
     return transport is None or transport.is_closing()
+
+
+class _Messages:
+    """Takes the place of Sanic's frame assembler on one websocket.
+
+    Sanic's ``recv()`` can lose a message that arrives together with the
+    close frame (its fetch and its cancellation by the close both end, and
+    it may pick the cancellation): here a message stays queued until the
+    reader took it (:meth:`take`, after ``recv()`` returned it, or after the
+    close), and the next one is not put before that.
+    """
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+        self.messages: Deque[Any] = deque()
+        self.parts: List[bytes] = []
+        self.text = False
+        self.arrived = asyncio.Event()
+        self.taken = asyncio.Event()
+
+    async def put(self, frame: Any) -> None:
+        """A data frame (Sanic calls this for each, in order)."""
+        opcode = frame.opcode
+        if opcode is Opcode.TEXT or opcode is Opcode.BINARY:
+            self.text = opcode is Opcode.TEXT
+            self.parts = [frame.data]
+        elif opcode is Opcode.CONT:
+            self.parts.append(frame.data)
+        else:
+            return
+        if not frame.fin:
+            return
+        data: Any = b''.join(self.parts)
+        self.parts = []
+        if self.text:
+            try:
+                data = data.decode('utf-8')
+            except UnicodeDecodeError:
+                data = _BAD_TEXT
+                self.ws.fail_connection(1007, 'invalid UTF-8')
+        self.messages.append(data)
+        self.arrived.set()
+        while self.messages:
+            self.taken.clear()
+            await self.taken.wait()
+
+    async def get(self, timeout: Optional[float] = None) -> Any:
+        """What Sanic's ``recv()`` returns: the first message, left in the
+        queue."""
+        while not self.messages:
+            self.arrived.clear()
+            await self.arrived.wait()
+        return self.messages[0]
+
+    def take(self) -> Any:
+        data = self.messages.popleft()
+        self.taken.set()
+        if data is _BAD_TEXT:
+            raise _aio.WsFailed()
+        return data
+
+
+_BAD_TEXT = object()
 
 
 def _ended(ws: Any) -> None:
@@ -182,15 +247,21 @@ async def _websocket(driver: Any, request: Any, req: Request) -> Any:
         # protocol under Sanic's can say that)
         await ws.close(code)
 
+    messages = ws.assembler = _Messages(ws)
+
     async def receive() -> Any:
-        try:
-            return await ws.recv()
-        except asyncio.CancelledError:
-            if ws.ws_proto.state is OPEN:
-                raise           # the handler itself is cancelled
-            return _ended(ws)   # Sanic's way to say the socket closed
-        except (ConnectionClosed, WebsocketClosed):
-            return _ended(ws)
+        if not messages.messages:
+            try:
+                await ws.recv()
+            except asyncio.CancelledError:
+                if ws.ws_proto.state is OPEN:
+                    raise       # the handler itself is cancelled
+                # Sanic's way to say the socket closed
+            except (ConnectionClosed, WebsocketClosed):
+                pass
+        if messages.messages:
+            return messages.take()
+        return _ended(ws)
 
     try:
         await _aio.WsSession(driver, out.link, write, close).run(receive,
