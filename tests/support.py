@@ -1,5 +1,8 @@
-"""One way to run a real server for the tests: uvicorn (uvloop, httptools,
-websockets) on 127.0.0.1 in a background thread with its own loop."""
+"""Real servers for the tests, each on 127.0.0.1 in a background thread with
+its own loop: uvicorn (uvloop, httptools, websockets) with
+:class:`LiveServer`, the built-in server with :class:`BuiltinServer`, the
+AsyncServer inside aiohttp, Sanic or Tornado with :class:`FrameworkServer`;
+and the sync Server behind Werkzeug (:class:`WerkzeugServer`)."""
 
 import asyncio
 import os
