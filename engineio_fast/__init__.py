@@ -35,6 +35,21 @@ def __getattr__(name: str) -> Any:
     raise AttributeError('module %r has no attribute %r' % (__name__, name))
 
 
+def get_tornado_handler(engineio_server: AsyncServer) -> Any:
+    """A Tornado request handler class serving ``engineio_server`` (an
+    :class:`AsyncServer`), for the Engine.IO path of a Tornado
+    application::
+
+        app = tornado.web.Application([
+            (r'/engine.io/', engineio_fast.get_tornado_handler(eio))])
+
+    Also importable as
+    ``engineio_fast.async_drivers.tornado.get_tornado_handler``.
+    """
+    from .adapters.frameworks.tornado import get_tornado_handler as _get
+    return _get(engineio_server)
+
+
 def run(app: Union[AsyncServer, ASGIApp], host: str = '127.0.0.1',
         port: int = 5000, **kwargs: Any) -> None:
     """Serve an AsyncServer (or an ASGIApp wrapping one) on the built-in
@@ -54,4 +69,4 @@ def run(app: Union[AsyncServer, ASGIApp], host: str = '127.0.0.1',
 
 __all__ = ['AsyncServer', 'ASGIApp', 'Server', 'Client', 'AsyncClient',
            'WSGIApp', 'Middleware', 'IMPLEMENTATION', 'install', 'run',
-           '__version__']
+           'get_tornado_handler', '__version__']

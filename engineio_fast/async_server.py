@@ -20,6 +20,7 @@ from typing import (
 )
 
 from . import base_server
+from .adapters import frameworks as _frameworks
 from .base_server import LoggerOption
 from .packet import Packet
 from .protocol import engine as _engine
@@ -143,8 +144,15 @@ class AsyncServer(base_server.AsyncioUtilities,
     """An Engine.IO server for asyncio.
 
     Args:
-        async_mode: ``'asgi'`` (the default). Other python-engineio modes
-            (aiohttp, sanic, tornado) raise ValueError.
+        async_mode: ``'aiohttp'``, ``'sanic'``, ``'tornado'`` or
+            ``'asgi'``. When not given, the first of them whose framework
+            is installed, in that order (python-engineio's rule). The mode
+            names the framework that :meth:`attach` and
+            :meth:`handle_request` expect, but every server takes every
+            kind of request: an ASGI ``(scope, receive, send)`` is served
+            in any mode, so ``ASGIApp(AsyncServer())`` works even where
+            aiohttp is installed (python-engineio needs
+            ``async_mode='asgi'`` there).
         ping_interval: seconds between pings (int or float), or a tuple
             ``(interval, grace)``; the advertised interval includes the
             grace. Default 25.
@@ -172,8 +180,9 @@ class AsyncServer(base_server.AsyncioUtilities,
         return True
 
     def async_modes(self) -> List[str]:
-        """The async modes: ``['asgi']``."""
-        return ['asgi']
+        """The async modes, python-engineio's default order first:
+        ``['aiohttp', 'sanic', 'tornado', 'asgi']``."""
+        return list(_frameworks.ORDER)
 
     def __init__(self, async_mode: Optional[str] = None,
                  ping_interval: PingInterval = 25, ping_timeout: float = 20,
@@ -186,8 +195,10 @@ class AsyncServer(base_server.AsyncioUtilities,
                  monitor_clients: Optional[bool] = None,
                  transports: Union[None, str, Sequence[str]] = None,
                  **kwargs: Any) -> None:
+        # resolve the mode first: the base class only checks the name
         super().__init__(
-            async_mode, ping_interval, ping_timeout, max_http_buffer_size,
+            _frameworks.select_mode(async_mode), ping_interval, ping_timeout,
+            max_http_buffer_size,
             allow_upgrades, http_compression, compression_threshold, cookie,
             cors_allowed_origins, cors_credentials, logger, json,
             async_handlers, monitor_clients, transports, **kwargs)
@@ -422,11 +433,36 @@ class AsyncServer(base_server.AsyncioUtilities,
         if events:
             await self._dispatch(events)
 
+    def attach(self, app: Any, engineio_path: str = 'engine.io') -> None:
+        """Serve Engine.IO on an aiohttp ``web.Application`` or a Sanic
+        app, under ``/<engineio_path>/``.
+
+        The route takes every method (the engine answers the ones it does
+        not serve with its 400), and the app's shutdown (aiohttp's
+        ``on_shutdown``, Sanic's ``before_server_stop``) runs
+        :meth:`shutdown`. For Tornado use
+        :func:`engineio_fast.get_tornado_handler`; for ASGI servers,
+        :class:`engineio_fast.ASGIApp`.
+
+        Raises:
+            ValueError: ``app`` is neither.
+        """
+        from .adapters.frameworks import attach
+        attach(self, app, '/' + engineio_path.strip('/') + '/')
+
     async def handle_request(self, *args: Any, **kwargs: Any) -> Any:
-        """Handle an Engine.IO request: ``(scope, receive, send)`` in ASGI
-        mode."""
-        from .adapters import asgi as _asgi_driver
-        return await _asgi_driver.handle(self, *args, **kwargs)
+        """Handle an Engine.IO request.
+
+        Args:
+            *args: an ASGI ``(scope, receive, send)``, whatever the async
+                mode; or an aiohttp or Sanic request (then the response to
+                return from the route handler is returned).
+        """
+        if len(args) != 1:
+            from .adapters import asgi as _asgi_driver
+            return await _asgi_driver.handle(self, *args, **kwargs)
+        from .adapters.frameworks import handle_request
+        return await handle_request(self, args[0])
 
     async def shutdown(self) -> None:
         """Disconnect every client and stop the heartbeat timer."""

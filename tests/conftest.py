@@ -43,6 +43,7 @@ TIERS = {
     'conformance': 'interop',
     'packaging': 'slow',
     'socketio': 'slow',
+    'frameworks': 'slow',
     'packaging/test_typing.py': '',
 }
 TIER_MARKS = ('slow', 'interop')

@@ -6,6 +6,10 @@ server framework) and the sans-I/O core in :mod:`engineio_fast.protocol`.
 - :mod:`.asgi`: Engine.IO requests under any ASGI server (uvicorn, ...);
   :mod:`.asgi_app` is :class:`~engineio_fast.ASGIApp` (routing, static
   files, lifespan).
+- :mod:`.frameworks`: the AsyncServer inside aiohttp, Sanic and Tornado.
+  These and :mod:`.asgi` get whole requests and websocket messages from a
+  framework and share :mod:`.aio` (the request exchange, the parked GET,
+  the websocket session).
 - :mod:`.wsgi`: the synchronous :class:`~engineio_fast.Server` under WSGI
   servers, in each async mode (threading, eventlet, gevent, gevent_uwsgi).
   ``handler.py`` is the adapter; ``service.py`` (heartbeat timer, writer of

@@ -13,10 +13,10 @@ from typing import Any, Dict, List
 
 from ..protocol import engine as _engine
 from ..protocol.http import Request, Response, parse_query
+from . import aio as _aio
 
 _RESPOND = _engine.RESPOND
 _CONNECT = _engine.CONNECT
-_WAIT = _engine.WAIT
 
 
 def _headers(scope):
@@ -128,161 +128,36 @@ async def handle(server, scope, receive, send):
     driver = server.driver
     if scope['type'] == 'websocket':
         return await _handle_websocket(driver, scope, receive, send)
-    engine = driver.engine
     body = None
     if scope.get('method') == 'POST':
-        body = await _read_body(receive, engine.config.max_http_buffer_size)
+        body = await _read_body(receive,
+                                driver.engine.config.max_http_buffer_size)
         if body is None:
             # the client left before the end of its body
-            req = _request(scope, receive, send, None, False)
-            out = engine.post_lost(req, driver.now())
-            if out.events:
-                await driver.dispatch(out.events)
-            return
+            return await _aio.lost_post(
+                driver, _request(scope, receive, send, None, False))
     req = _request(scope, receive, send, body, False)
-    out = engine.handle_http(req, driver.now())
-    if out.events:
-        await driver.dispatch(out.events)
-    kind = out.kind
-    if kind == _RESPOND:
-        return await _send_response(send, out.response)
-    if kind == _CONNECT:
-        done = await driver.handshake(out, req)
-        await _send_response(send, done.response)
-        if done.events:
-            await driver.dispatch(done.events)
-        return
-    resp = await _park(driver, out, req, receive)
-    if resp is not None:
+
+    async def write(resp):
         await _send_response(send, resp)
-
-
-class _Parked:
-    """The wake-up of one parked GET: sets its current future."""
-
-    __slots__ = ('fut',)
-
-    def __init__(self):
-        self.fut = None
-
-    def wake(self, *_args):
-        fut = self.fut
-        if fut is not None and not fut.done():
-            fut.set_result(None)
-
-
-def _disconnected(task):
-    return (task is not None and task.done() and not task.cancelled() and
-            task.exception() is None and
-            task.result().get('type') == 'http.disconnect')
-
-
-async def _park(driver, out, req, receive):
-    """A parked GET (``WAIT``): wait for the engine's answer, watching the
-    connection so that a client that leaves is reported
-    (:meth:`Engine.poll_lost`). Returns the response, or None when the
-    client is gone."""
-    engine = driver.engine
-    s = out.session
-    resp = engine.take_poll(s, req, out.jsonp)
-    if resp is not None:
-        return resp
-    loop = asyncio.get_running_loop()
-    parked = _Parked()
 
     def watch():
         # the GET's (empty) body first, then receive() returns only when
         # the client disconnects (or after the response)
-        task = asyncio.ensure_future(receive())
-        task.add_done_callback(parked.wake)
-        return task
+        return asyncio.ensure_future(_watch_disconnect(receive))
 
-    gone = watch()
-    watches = 1
-    try:
-        while True:
-            parked.fut = loop.create_future()
-            s.poll_waker = parked.wake
-            await parked.fut
-            if gone is not None and gone.done():
-                if _disconnected(gone):
-                    events = engine.poll_lost(s, driver.now())
-                    if events:
-                        await driver.dispatch(events)
-                    return None
-                # the request's own body message: watch again (bounded:
-                # a server that never says more gets no more watching)
-                gone = watch() if watches < 3 else None
-                watches += 1
-            resp = engine.take_poll(s, req, out.jsonp)
-            if resp is not None:
-                return resp
-    except BaseException:
-        engine.poll_aborted(s)
-        raise
-    finally:
-        if gone is not None and not gone.done():
-            gone.cancel()
+    await _aio.exchange(driver, req, write, watch)
 
 
-def _future_setter(fut):
-    def wake():
-        if not fut.done():
-            fut.set_result(None)
-    return wake
-
-
-class _WsConn:
-    """The writer side of one ASGI websocket: flushes the engine's items,
-    one flush at a time, without a task per connection or per message."""
-
-    __slots__ = ('driver', 'link', 'send', 'flushing', 'scheduled',
-                 'in_reader', 'closed')
-
-    def __init__(self, driver, link, send):
-        self.driver = driver
-        self.link = link
-        self.send = send
-        self.flushing = False
-        self.scheduled = False
-        self.in_reader = False
-        self.closed = False
-        link.waker = self.wake
-
-    def wake(self):
-        if self.flushing or self.scheduled or self.in_reader:
-            return
-        self.scheduled = True
-        self.driver.spawn(self.flush())
-
-    async def flush(self):
-        self.scheduled = False
-        if self.flushing or self.closed:
-            return
-        self.flushing = True
-        link = self.link
-        take = self.driver.engine.ws_take
-        send = self.send
-        try:
-            while True:
-                items = take(link)
-                if not items:
-                    break
-                for item in items:
-                    if item.__class__ is str:
-                        await send({'type': 'websocket.send', 'text': item})
-                    else:
-                        await send({'type': 'websocket.send', 'bytes': item})
-            if link.closing and not self.closed:
-                self.closed = True
-                # no status (None): ASGI has no way to say it; 1000 then
-                await send({'type': 'websocket.close',
-                            'code': link.close_code or 1000})
-        except Exception:
-            # the peer is gone; the reader sees the disconnect
-            self.closed = True
-        finally:
-            self.flushing = False
+async def _watch_disconnect(receive):
+    """True once the client of a parked GET disconnects; False when the
+    server sends other messages instead (bounded: a server that never
+    says more gets no more watching)."""
+    for _ in range(3):
+        msg = await receive()
+        if msg.get('type') == 'http.disconnect':
+            return True
+    return False
 
 
 async def _reject_websocket(scope, send, resp):
@@ -313,40 +188,33 @@ async def _handle_websocket(driver, scope, receive, send):
         later = out.events
     if out.kind == _RESPOND:
         return await _reject_websocket(scope, send, out.response)
-    link = out.link
     await send({'type': 'websocket.accept'})
-    conn = _WsConn(driver, link, send)
-    await conn.flush()
-    if later:
-        # a session closed while its connect handler ran
-        await driver.dispatch(later)
-    receive_fn = receive
-    ws_receive = engine.ws_receive
-    dispatch = driver.dispatch
-    now = asyncio.get_running_loop().time   # the clock of driver.now()
-    try:
-        while not conn.closed:
-            msg = await receive_fn()
+
+    async def write(items):
+        for item in items:
+            if item.__class__ is str:
+                await send({'type': 'websocket.send', 'text': item})
+            else:
+                await send({'type': 'websocket.send', 'bytes': item})
+
+    async def close(code):
+        # no status (None): ASGI has no way to say it; 1000 then
+        await send({'type': 'websocket.close', 'code': code or 1000})
+
+    async def next_message():
+        while True:
+            msg = await receive()
             mtype = msg['type']
             if mtype == 'websocket.receive':
                 data = msg.get('text')
                 if data is None:
                     data = msg.get('bytes') or b''
-                conn.in_reader = True
-                try:
-                    events = ws_receive(link, data, now())
-                    if events:
-                        await dispatch(events)
-                finally:
-                    conn.in_reader = False
-                await conn.flush()
-            elif mtype == 'websocket.disconnect':
-                conn.closed = True
-                break
-    finally:
-        events = engine.ws_closed(link, now())
-        if events:
-            await dispatch(events)
+                return data
+            if mtype == 'websocket.disconnect':
+                return None
+
+    await _aio.WsSession(driver, out.link, write, close).run(next_message,
+                                                           later)
 
 
 __all__ = ['handle', 'make_environ', 'Response']

@@ -136,11 +136,12 @@ def make_wsgi_app():
     return engineio_fast.WSGIApp(eio, plain)
 
 
-def make_asgi_app():
-    """The app on :class:`engineio_fast.AsyncServer` (an ASGIApp)."""
+def make_async_server(async_mode='asgi'):
+    """The conformance app's :class:`engineio_fast.AsyncServer` with its
+    handlers: ``(eio, record)``."""
     import engineio_fast
 
-    eio = engineio_fast.AsyncServer(async_mode='asgi', **OPTIONS)
+    eio = engineio_fast.AsyncServer(async_mode=async_mode, **OPTIONS)
     record = Record()
 
     @eio.on('connect')
@@ -163,6 +164,27 @@ def make_asgi_app():
     @eio.on('disconnect')
     async def disconnect(sid, reason):
         record.disconnected(sid, reason)
+
+    return eio, record
+
+
+def make_plain(eio, record):
+    """The plain routes for a server framework (aiohttp, Sanic, Tornado):
+    ``async plain(method, path, query) -> (status, content_type, body)``,
+    as tests/support.py's FrameworkServer takes it."""
+    async def plain(method, path, query):
+        if path == '/_conf/disconnect':
+            await eio.disconnect(_sid_of(query))
+            return 200, 'application/json', b'{}'
+        return route(path, eio, record)
+    return plain
+
+
+def make_asgi_app():
+    """The app on :class:`engineio_fast.AsyncServer` (an ASGIApp)."""
+    import engineio_fast
+
+    eio, record = make_async_server()
 
     async def plain(scope, receive, send):
         if scope['type'] == 'lifespan':

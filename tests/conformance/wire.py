@@ -6,6 +6,8 @@ apps.py, or js/server.mjs on the official server) on 127.0.0.1:
 ``node``                the official engine.io 6 server from node_modules
 ``uvicorn``             ASGIApp under uvicorn (in this process)
 ``builtin``             engineio_fast's built-in server (in this process)
+``aiohttp`` ``sanic`` ``tornado``  the AsyncServer attached to each framework
+                        (in this process, tests/support.py FrameworkServer)
 ``werkzeug`` ...        the sync Server under a WSGI server, in a subprocess
                         (tests/sync/servers.py)
 
@@ -38,8 +40,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 NODE_SERVER = os.path.join(HERE, 'js', 'server.mjs')
 REPO_ROOT = os.path.dirname(os.path.dirname(HERE))
 
-TARGETS = ['node', 'uvicorn', 'builtin', 'werkzeug', 'gunicorn-gthread',
-           'eventlet', 'gevent', 'gevent-ws', 'uwsgi']
+FRAMEWORKS = ['aiohttp', 'sanic', 'tornado']
+TARGETS = ['node', 'uvicorn', 'builtin'] + FRAMEWORKS + [
+    'werkzeug', 'gunicorn-gthread', 'eventlet', 'gevent', 'gevent-ws',
+    'uwsgi']
 OURS = TARGETS[1:]
 
 PING_INTERVAL = 0.3
@@ -478,6 +482,15 @@ def _start_in_process(kind):
     return Target(kind, live.port, live.stop)
 
 
+def _start_framework(kind):
+    from ..support import FrameworkServer
+    from .apps import make_async_server, make_plain
+
+    eio, record = make_async_server(kind)
+    live = FrameworkServer(kind, eio, make_plain(eio, record)).start()
+    return Target(kind, live.port, live.stop)
+
+
 def _start_subprocess(kind):
     from ..sync.servers import ServerProcess
 
@@ -491,4 +504,6 @@ def start_target(kind):
         return _start_node()
     if kind in ('uvicorn', 'builtin'):
         return _start_in_process(kind)
+    if kind in FRAMEWORKS:
+        return _start_framework(kind)
     return _start_subprocess(kind)

@@ -143,7 +143,7 @@ def _short(value):
     return text if len(text) <= 80 else f'{text[:60]}... ({len(value)} long)'
 
 
-def make_app(**server_options):
+def make_app(async_mode='asgi', **server_options):
     """Build the echo app under test.
 
     Returns ``(eio, asgi_app, recorder)``: ``eio`` is an
@@ -153,7 +153,7 @@ def make_app(**server_options):
     already fed by the server's event handlers and, through
     ``recorder.instrument(eio)``, with every Engine.IO request.
     """
-    eio = engineio.AsyncServer(async_mode='asgi', **server_options)
+    eio = engineio.AsyncServer(async_mode=async_mode, **server_options)
     recorder = Recorder()
 
     @eio.on('connect')
@@ -175,6 +175,19 @@ def make_app(**server_options):
     recorder.instrument(eio)
     asgi_app = engineio.ASGIApp(eio, static_files=dict(STATIC_FILES))
     return eio, asgi_app, recorder
+
+
+async def static_plain(method, path, query):
+    """The static files of :data:`STATIC_FILES` for a server framework
+    (tests/support.py FrameworkServer's ``plain``)."""
+    filename = STATIC_FILES.get(path)
+    if filename is None or method != 'GET':
+        return 404, 'text/plain', b'not found'
+    with open(filename, 'rb') as f:
+        body = f.read()
+    ctype = 'text/html' if filename.endswith('.html') else \
+        'application/javascript'
+    return 200, ctype, body
 
 
 async def _command(eio, sid, command):

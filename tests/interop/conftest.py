@@ -2,7 +2,8 @@
 
 Fixtures (all module scoped, parametrised over ``SERVER_KINDS``):
 
-``server_kind``   the name of the server running the app ('uvicorn'; 'builtin' later)
+``server_kind``   the name of the server running the app ('uvicorn', 'builtin', or the
+                  AsyncServer in 'aiohttp', 'sanic', 'tornado')
 ``start_server``  factory ``start_server(**server_options) -> ServerHandle``; every server it
                   starts is stopped when the module ends
 ``server``        a ``ServerHandle`` with default server options
@@ -23,10 +24,11 @@ import subprocess
 
 import pytest
 
-from ..support import BuiltinServer, LiveServer
-from .app import NODE_MODULES, make_app
+from ..support import BuiltinServer, FrameworkServer, LiveServer
+from .app import NODE_MODULES, make_app, static_plain
 
-SERVER_KINDS = ['uvicorn', 'builtin']
+FRAMEWORKS = ['aiohttp', 'sanic', 'tornado']
+SERVER_KINDS = ['uvicorn', 'builtin'] + FRAMEWORKS
 JS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'js')
 CHROMIUM = '/usr/bin/chromium'
 
@@ -77,8 +79,13 @@ def start_server(server_kind):
     handles = []
 
     def start(**server_options):
-        eio, asgi_app, recorder = make_app(**server_options)
-        port, loop_getter, stop = STARTERS[server_kind](asgi_app)
+        if server_kind in FRAMEWORKS:
+            eio, asgi_app, recorder = make_app(server_kind, **server_options)
+            live = FrameworkServer(server_kind, eio, static_plain).start()
+            port, loop_getter, stop = live.port, (lambda: live.loop), live.stop
+        else:
+            eio, asgi_app, recorder = make_app(**server_options)
+            port, loop_getter, stop = STARTERS[server_kind](asgi_app)
         handle = ServerHandle(server_kind, port, eio, asgi_app, recorder, loop_getter, stop)
         handles.append(handle)
         return handle

@@ -1,6 +1,7 @@
 """The session rules of issue 11 over real sockets (scenarios in
 session_rules.py): on the official JavaScript server from node_modules (the
-reference), ASGI under uvicorn and the built-in server. Then the rule for a
+reference), ASGI under uvicorn, the built-in server, and the AsyncServer in
+aiohttp, Sanic and Tornado. Then the rule for a
 session closed while its connect handler runs, on ours (the JavaScript
 server has no connect handler that runs before the handshake answer).
 """
@@ -14,11 +15,14 @@ import pytest
 import engineio_fast as engineio
 
 from ..client.conftest import JSServer
+from ..support import FrameworkServer
 from . import session_rules as R
 from .builtin_helpers import OP_TEXT, RawWs, Recorder, wait_for
 
 pytestmark = pytest.mark.timeout(60)
-KINDS = [pytest.param('node', marks=pytest.mark.interop), 'asgi', 'builtin']
+FRAMEWORKS = ['aiohttp', 'sanic', 'tornado']
+KINDS = [pytest.param('node', marks=pytest.mark.interop), 'asgi',
+         'builtin'] + FRAMEWORKS
 
 
 class NodeTarget(R.Target):
@@ -48,7 +52,8 @@ class OurTarget(R.Target):
         self.kind = kind
         self.eio = eio
         self.port = port
-        self.no_status_close = 1000 if kind == 'asgi' else None
+        # ASGI cannot send a close frame without a status, nor can aiohttp
+        self.no_status_close = 1000 if kind in ('asgi', 'aiohttp') else None
 
     def gone(self, sid):
         engine = self.eio._engine
@@ -112,6 +117,10 @@ def start(kind, request, **ping):
         return NodeTarget(js)
     eio = rules_server(ping_interval=interval, ping_timeout=timeout,
                        max_queue_bytes=100)
+    if kind in FRAMEWORKS:
+        server = FrameworkServer(kind, eio).start()
+        request.addfinalizer(server.stop)
+        return OurTarget(kind, eio, server.port)
     runner = request.getfixturevalue(
         'live_server' if kind == 'asgi' else 'builtin')
     server = runner(engineio.ASGIApp(eio))
@@ -144,7 +153,7 @@ def test_ping_timeout_then_gone(kind, request):
 
 # -- a session closed while its connect handler runs (ours) ------------------
 
-@pytest.fixture(params=['asgi', 'builtin'])
+@pytest.fixture(params=['asgi', 'builtin'] + FRAMEWORKS)
 def ours(request):
     return start(request.param, request)
 

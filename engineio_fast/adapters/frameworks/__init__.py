@@ -1,0 +1,146 @@
+"""Engine.IO inside server frameworks: aiohttp, Sanic and Tornado.
+
+Each module translates its framework's requests into the engine's
+:class:`~engineio_fast.protocol.http.Request` and performs the engine's
+answer through the pieces every asyncio adapter shares
+(:mod:`engineio_fast.adapters.aio`); no protocol decision is made here.
+
+- :mod:`.aiohttp`: ``AsyncServer.attach(web.Application)``;
+- :mod:`.sanic`: ``AsyncServer.attach(Sanic)``;
+- :mod:`.tornado`: ``get_tornado_handler(server)``.
+
+This module picks the async mode (python-engineio's order) and sends
+``attach()`` and ``handle_request()`` to the right one; it imports no
+framework until one is used.
+"""
+
+import importlib.util
+import io
+import sys
+from typing import Any, Dict, Iterable, Optional, Tuple
+
+#: python-engineio's AsyncServer modes, in its order of preference
+ORDER = ('aiohttp', 'sanic', 'tornado', 'asgi')
+
+
+def available(mode: str) -> bool:
+    """Whether the framework of ``mode`` is installed (found, not
+    imported: AsyncServer() does not pay for importing aiohttp)."""
+    if mode == 'asgi':
+        return True
+    return importlib.util.find_spec(mode) is not None
+
+
+def select_mode(requested: Optional[str] = None) -> str:
+    """The async mode of an AsyncServer: ``requested``, or the first of
+    :data:`ORDER` whose framework is installed.
+
+    Raises:
+        ValueError: ``'Invalid async_mode specified'``, as python-engineio,
+            for an unknown mode or one whose framework is missing.
+    """
+    for mode in ORDER if requested is None else (requested,):
+        if mode in ORDER and available(mode):
+            return mode
+    raise ValueError('Invalid async_mode specified')
+
+
+def _kind_of(obj: Any, names: Dict[str, Tuple[str, str]]) -> Optional[str]:
+    """Which framework ``obj`` belongs to: each name maps to (module,
+    class); a framework that is not imported cannot have made ``obj``."""
+    for kind, (module_name, class_name) in names.items():
+        module = sys.modules.get(module_name)
+        if module is not None and isinstance(obj, getattr(module,
+                                                          class_name)):
+            return kind
+    return None
+
+
+_APPS = {'aiohttp': ('aiohttp.web', 'Application'),
+         'sanic': ('sanic', 'Sanic')}
+_REQUESTS = {'aiohttp': ('aiohttp.web', 'BaseRequest'),
+             'sanic': ('sanic.request', 'Request')}
+
+
+def attach(server: Any, app: Any, path: str) -> None:
+    """``AsyncServer.attach``: route ``path`` of an aiohttp or Sanic app to
+    ``server``."""
+    kind = _kind_of(app, _APPS)
+    if kind is None:
+        raise ValueError(
+            'attach() takes an aiohttp web.Application or a Sanic app, not '
+            '%r; use engineio_fast.get_tornado_handler() for Tornado and '
+            'engineio_fast.ASGIApp for ASGI servers' % type(app).__name__)
+    module = importlib.import_module(__name__ + '.' + kind)
+    module.create_route(app, server, path)
+
+
+async def handle_request(server: Any, request: Any) -> Any:
+    """``AsyncServer.handle_request(request)`` for an aiohttp or Sanic
+    request: the response to return from the route handler."""
+    kind = _kind_of(request, _REQUESTS)
+    if kind is None:
+        raise TypeError(
+            'handle_request() takes an ASGI (scope, receive, send) or an '
+            'aiohttp or Sanic request, not %r' % type(request).__name__)
+    module = importlib.import_module(__name__ + '.' + kind)
+    return await module.handle(server, request)
+
+
+def header_dict(items: Iterable[Tuple[str, str]]) -> Dict[str, str]:
+    """The engine's header dict: lower-case names, repeated ones joined."""
+    out: Dict[str, str] = {}
+    for name, value in items:
+        name = name.lower()
+        out[name] = out[name] + ', ' + value if name in out else value
+    return out
+
+
+def make_environ(software: str, method: str, path: str, query: str,
+                 scheme: str, version: str, headers: Iterable[Tuple[str,
+                                                                    str]],
+                 peer: Any, local: Any, body: Optional[bytes],
+                 extra: Dict[str, Any]) -> Dict[str, Any]:
+    """A WSGI-style environ for the connect handler, as python-engineio's
+    drivers build one (with the real addresses, and ``extra``: e.g.
+    ``'aiohttp.request'``)."""
+    peer = peer if isinstance(peer, (tuple, list)) and peer else ('', 0)
+    local = local if isinstance(local, (tuple, list)) and local \
+        else ('localhost', 0)
+    environ: Dict[str, Any] = {
+        'wsgi.input': io.BytesIO(body or b''),
+        'wsgi.errors': sys.stderr,
+        'wsgi.version': (1, 0),
+        'wsgi.async': True,
+        'wsgi.multithread': False,
+        'wsgi.multiprocess': False,
+        'wsgi.run_once': False,
+        'wsgi.url_scheme': scheme,
+        'SERVER_SOFTWARE': software,
+        'REQUEST_METHOD': method,
+        'PATH_INFO': path,
+        'SCRIPT_NAME': '',
+        'QUERY_STRING': query,
+        'RAW_URI': path + ('?' + query if query else ''),
+        'SERVER_PROTOCOL': 'HTTP/' + version,
+        'SERVER_NAME': str(local[0]),
+        'SERVER_PORT': str(local[1]) if len(local) > 1 else '0',
+        'REMOTE_ADDR': str(peer[0]),
+        'REMOTE_PORT': str(peer[1]) if len(peer) > 1 else '0',
+    }
+    for name, value in headers:
+        key = name.upper().replace('-', '_')
+        if key in ('CONTENT_TYPE', 'CONTENT_LENGTH'):
+            environ[key] = value
+            continue
+        key = 'HTTP_' + key
+        environ[key] = environ[key] + ',' + value if key in environ \
+            else value
+    environ.update(extra)
+    return environ
+
+
+def is_websocket_upgrade(method: str, headers: Dict[str, str]) -> bool:
+    """A GET asking for a websocket (``Upgrade: websocket``)."""
+    return method == 'GET' and \
+        headers.get('upgrade', '').lower() == 'websocket'
