@@ -4,7 +4,7 @@ engineio_fast by itself) and ``engineio_fast.run()`` after
 ``engineio_fast.install()``, for every shape of tests/socketio/shapes.py (a
 bare AsyncServer, its ASGIApp, an ASGIApp in front of FastAPI, FastAPI with
 the ASGIApp mounted at ``/``, at ``/ws``, and at ``/ws`` with the full
-path); python-socketio's AsyncClient (on python-engineio) and the official
+path), the mounted ones under uvicorn too, at the same paths; python-socketio's AsyncClient (on python-engineio) and the official
 socket.io-client (node) connect to each. And what cannot be served is
 refused with a message that says what to do.
 
@@ -27,12 +27,15 @@ from .shapes import PATHS, WITH_API
 pytestmark = pytest.mark.timeout(120)
 
 JS = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'js')
-# the shapes also served through engineio_fast.run() (the CLI serves all)
+# the shapes also served through engineio_fast.run() (the CLI serves all),
+# and under uvicorn (the same paths answer there)
 RUN_SHAPES = ('sio', 'app_other', 'api_ws')
+UVICORN_SHAPES = ('app_other', 'api_ws', 'api_full')
 # no switch from the environment: the CLI (or install()) must make it
 NO_ENV_SWITCH = {'ENGINEIO_FAST_AS_ENGINEIO': ''}
 TARGETS = [('cli', name) for name in PATHS] + \
-    [('run', name) for name in RUN_SHAPES]
+    [('run', name) for name in RUN_SHAPES] + \
+    [('uvicorn', name) for name in UVICORN_SHAPES]
 IDS = ['%s-%s' % target for target in TARGETS]
 
 
@@ -48,7 +51,8 @@ def servers(tmp_path_factory):
                     env=NO_ENV_SWITCH)
             else:
                 procs[how, name] = ServerProcess(
-                    [name], folder, env=NO_ENV_SWITCH,
+                    [name] + (['--uvicorn'] if how == 'uvicorn' else []),
+                    folder, env=NO_ENV_SWITCH,
                     module='tests.socketio.run_shape')
         for proc in procs.values():
             proc.wait_listening(30)
