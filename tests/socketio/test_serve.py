@@ -4,7 +4,8 @@ engineio_fast by itself) and ``engineio_fast.run()`` after
 ``engineio_fast.install()``, for every shape of tests/socketio/shapes.py (a
 bare AsyncServer, its ASGIApp, an ASGIApp in front of FastAPI, FastAPI with
 the ASGIApp mounted at ``/``, at ``/ws``, and at ``/ws`` with the full
-path), the mounted ones under uvicorn too, at the same paths; python-socketio's AsyncClient (on python-engineio) and the official
+path), the mounted ones under uvicorn too, at the same paths;
+python-socketio's AsyncClient (on python-engineio) and the official
 socket.io-client (node) connect to each. And what cannot be served is
 refused with a message that says what to do.
 
