@@ -43,6 +43,7 @@ TIERS = {
     'conformance': 'interop',
     'packaging': 'slow',
     'socketio': 'slow',
+    'socketio/test_js_matrix.py': 'interop',
     'packaging/test_typing.py': '',
 }
 TIER_MARKS = ('slow', 'interop')
