@@ -28,14 +28,13 @@ from .shapes import PATHS, WITH_API
 pytestmark = pytest.mark.timeout(120)
 
 JS = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'js')
-# the shapes also served through engineio_fast.run() (the CLI serves all),
-# and under uvicorn (the same paths answer there)
-RUN_SHAPES = ('sio', 'app_other', 'api_ws')
+# every shape through the CLI and through engineio_fast.run(); the ASGI
+# ones under uvicorn too (the same paths answer there)
 UVICORN_SHAPES = ('app_other', 'api_ws', 'api_full')
 # no switch from the environment: the CLI (or install()) must make it
 NO_ENV_SWITCH = {'ENGINEIO_FAST_AS_ENGINEIO': ''}
 TARGETS = [('cli', name) for name in PATHS] + \
-    [('run', name) for name in RUN_SHAPES] + \
+    [('run', name) for name in PATHS] + \
     [('uvicorn', name) for name in UVICORN_SHAPES]
 IDS = ['%s-%s' % target for target in TARGETS]
 
