@@ -15,6 +15,7 @@ once for all of them.
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -174,3 +175,16 @@ def test_run_before_install_says_how_to_fix_it(shape):
         'not engineio_fast' in out.stdout
     assert 'call engineio_fast.install() before "import socketio"' \
         in out.stdout
+
+
+def test_servers_stop_on_sigterm(servers):
+    """Last: every server shuts down cleanly (the app's lifespan, the
+    python-socketio server's shutdown) on SIGTERM."""
+    for proc in servers.values():
+        assert proc.proc.poll() is None, proc.stderr
+        proc.proc.send_signal(signal.SIGTERM)
+    for (how, name), proc in servers.items():
+        # uvicorn re-raises the signal once it has shut down
+        clean = (0, -signal.SIGTERM) if how == 'uvicorn' else (0,)
+        assert proc.proc.wait(15) in clean, (how, name, proc.stderr)
+        assert 'Traceback' not in proc.stderr, (how, name, proc.stderr)
