@@ -121,3 +121,15 @@ def test_anything_else_is_refused(obj):
     with pytest.raises(TypeError, match='expected an engineio_fast.'
                        'AsyncServer, a python-socketio AsyncServer'):
         resolve_app(obj)
+
+
+def test_split_app_is_resolve_app_without_the_path():
+    # serve.split_app stays: benchmarks/sio/serve_builtin.py asks it whether
+    # the CLI accepts an app
+    from engineio_fast.adapters.builtin.serve import split_app
+    eio = engineio_fast.AsyncServer()
+    api = mounted(engineio_fast.ASGIApp(eio))
+    assert split_app(api) == (eio, api)
+    assert split_app(eio) == (eio, None)
+    with pytest.raises(TypeError, match='expected an engineio_fast'):
+        split_app(FastAPI())

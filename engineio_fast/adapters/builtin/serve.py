@@ -6,14 +6,26 @@ import signal
 import socket
 import ssl as _ssl
 import time
-from typing import Any, Dict, List, Optional, Sequence, Union, cast
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union, cast
 
+from ...async_server import AsyncServer
 from .apps import resolve_app
 from .asgi_bridge import Lifespan
 from .context import ServerContext
 from .http_protocol import HttpProtocol
 
 logger = logging.getLogger('engineio_fast.server')
+
+
+def split_app(app: Any) -> Tuple[AsyncServer, Any]:
+    """``(AsyncServer, the ASGI app for other requests or None)`` for what
+    ``run`` was given (:func:`.apps.resolve_app` without the path).
+
+    Raises:
+        TypeError: ``app`` cannot be served (the message says why).
+    """
+    served = resolve_app(app)
+    return served.eio, served.asgi_app
 
 
 class BuiltinServer:
