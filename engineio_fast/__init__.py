@@ -7,7 +7,7 @@ tells which kernels are active: ``'cython'`` (compiled) or ``'python'`` (the
 pure twins).
 """
 
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
 from ._accel import IMPLEMENTATION
 from .adapters.asgi_app import ASGIApp
@@ -50,18 +50,30 @@ def get_tornado_handler(engineio_server: AsyncServer) -> Any:
     return _get(engineio_server)
 
 
-def run(app: Union[AsyncServer, ASGIApp], host: str = '127.0.0.1',
-        port: int = 5000, **kwargs: Any) -> None:
-    """Serve an AsyncServer (or an ASGIApp wrapping one) on the built-in
-    uvloop + httptools server until SIGINT/SIGTERM.
+def run(app: Any, host: str = '127.0.0.1', port: int = 5000,
+        **kwargs: Any) -> None:
+    """Serve an app on the built-in uvloop + httptools server until
+    SIGINT/SIGTERM.
 
     Args:
-        app: the :class:`AsyncServer` or :class:`ASGIApp`.
+        app: an :class:`AsyncServer` (served at ``/engine.io/``), an
+            :class:`ASGIApp` wrapping one (at its ``engineio_path``),
+            python-socketio's ``AsyncServer`` (at ``/socket.io/``) or
+            ``ASGIApp`` (at its ``socketio_path``), or an ASGI app (FastAPI,
+            Starlette) with one of those mounted (at the mount point plus
+            its path); requests off the Engine.IO path go to the ASGI app.
+            python-socketio must run on engineio_fast: call :func:`install`
+            before ``import socketio``.
         host: the address to listen on (default ``127.0.0.1``).
         port: the port (default 5000).
         **kwargs: ``ssl`` (an :class:`ssl.SSLContext`), ``loop``
             (``'auto'``, ``'uvloop'``, ``'asyncio'``), ``limits``,
             ``per_message_deflate``, ``backlog``.
+
+    Raises:
+        TypeError: ``app`` holds no engineio_fast AsyncServer that can be
+            served; the message says why (a python-socketio app created
+            before :func:`install`, a synchronous server...).
     """
     from .adapters.builtin import run as _run
     return _run(app, host=host, port=port, **kwargs)

@@ -3,6 +3,8 @@ built-in server, like uvicorn's command line.
 
     engineio-fast myapp:eio --host 0.0.0.0 --port 8000
     engineio-fast myapp:app            # an ASGIApp wrapping an AsyncServer
+    engineio-fast chat:sio             # a python-socketio AsyncServer, its
+                                       # ASGIApp, or a FastAPI app with it
     engineio-fast demo                 # the chat/echo demo
     engineio-fast exec gunicorn app:app  # any command, with `import engineio`
                                          # resolving to engineio_fast
@@ -31,9 +33,12 @@ def load_app(spec):
 def _parser():
     parser = argparse.ArgumentParser(
         prog='engineio-fast',
-        description='Serve an engineio_fast AsyncServer (or an ASGIApp '
-                    'wrapping one) on the built-in uvloop + httptools '
-                    'server. "engineio-fast demo" runs the demo.')
+        description='Serve an engineio_fast AsyncServer, a python-socketio '
+                    'AsyncServer, an ASGIApp wrapping either, or an ASGI app '
+                    '(FastAPI, Starlette) with one mounted, on the built-in '
+                    'uvloop + httptools server. "import engineio" resolves '
+                    'to engineio_fast for the app (engineio_fast.install()). '
+                    '"engineio-fast demo" runs the demo.')
     parser.add_argument('app', help='module:attribute, or "demo"')
     parser.add_argument('--host', default='127.0.0.1')
     parser.add_argument('--port', type=int, default=5000)
@@ -77,6 +82,20 @@ def exec_command(argv):
         return 127
 
 
+def switch_engineio():
+    """Run :func:`engineio_fast.install` before the app is imported, so a
+    python-socketio app (or anything written for python-engineio) runs on
+    engineio_fast: the built-in server serves nothing else. Returns None,
+    or why the switch could not be made (``engineio`` was imported already,
+    e.g. by a sitecustomize)."""
+    from .switch import install
+    try:
+        install()
+    except RuntimeError as exc:
+        return str(exc)
+    return None
+
+
 def main(argv=None):
     if argv is None:
         argv = sys.argv[1:]
@@ -87,7 +106,7 @@ def main(argv=None):
                         format='%(levelname)s: %(message)s')
     from . import IMPLEMENTATION, __version__
     from .adapters.builtin import run
-    from .adapters.builtin.serve import split_app
+    from .adapters.builtin.apps import resolve_app
 
     if args.app == 'demo':
         from . import demo
@@ -97,15 +116,18 @@ def main(argv=None):
             return 2
         _, app = demo.create_app(client_js)
     else:
+        switched = switch_engineio()
         try:
             app = load_app(args.app)
         except (ImportError, AttributeError, ValueError) as exc:
             sys.stderr.write('cannot load %s: %s\n' % (args.app, exc))
             return 2
         try:
-            split_app(app)
+            resolve_app(app)
         except TypeError as exc:
             sys.stderr.write('cannot serve %s: %s\n' % (args.app, exc))
+            if switched is not None:
+                sys.stderr.write(switched + '\n')
             return 2
     ssl_context = None
     if args.ssl_certfile:

@@ -44,6 +44,7 @@ TIERS = {
     'packaging': 'slow',
     'socketio': 'slow',
     'frameworks': 'slow',
+    'socketio/test_js_matrix.py': 'interop',
     'packaging/test_typing.py': '',
 }
 TIER_MARKS = ('slow', 'interop')

@@ -3,7 +3,9 @@
 Routing precedence, as in python-engineio:
 
 1. ``http`` and ``websocket`` requests under the Engine.IO path go to the
-   Engine.IO server;
+   Engine.IO server (when the app is mounted, as with Starlette's
+   ``app.mount('/ws', ...)``, the path below the mount point, the scope's
+   ``root_path``, is matched too);
 2. ``GET``/``HEAD`` requests that match a static file rule and name an
    existing file are answered with that file, streamed in chunks;
 3. everything else (``lifespan`` included) goes to ``other_asgi_app`` when
@@ -154,7 +156,15 @@ class ASGIApp:
         path = scope['path']
         if not path.endswith('/'):
             path += '/'
-        return path.startswith(self.engineio_path)
+        if path.startswith(self.engineio_path):
+            return True
+        # mounted (Starlette/FastAPI ``app.mount('/ws', app)``): the ASGI
+        # path is the full one, root_path the mount point; the Engine.IO
+        # path is matched below the mount point too (python-engineio only
+        # matches the full path, so a mounted app is unreachable there)
+        root = scope.get('root_path') or ''
+        return bool(root) and path.startswith(root + '/') and \
+            path[len(root):].startswith(self.engineio_path)
 
     async def serve_static_file(self,
                                 static_file: Union[_static.StaticFile, str],

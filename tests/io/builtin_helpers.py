@@ -331,10 +331,12 @@ def free_port():
 
 
 class ServerProcess:
-    """``python -m engineio_fast ARGS --port P`` in a subprocess, run from
-    the repository root; output goes to files in ``directory``."""
+    """``python -m engineio_fast ARGS --port P`` (or ``-m MODULE``) in a
+    subprocess, run from the repository root; output goes to files in
+    ``directory``."""
 
-    def __init__(self, args, directory, env=None, port=None):
+    def __init__(self, args, directory, env=None, port=None,
+                 module='engineio_fast'):
         self.port = port or free_port()
         self.url = 'http://127.0.0.1:%d' % self.port
         self.ws_url = 'ws://127.0.0.1:%d' % self.port
@@ -344,7 +346,7 @@ class ServerProcess:
         full_env = dict(os.environ, BUILTIN_APP_LOG=self.log,
                         PYTHONUNBUFFERED='1')
         full_env.update(env or {})
-        self.cmd = [sys.executable, '-m', 'engineio_fast'] + list(args) + \
+        self.cmd = [sys.executable, '-m', module] + list(args) + \
             ['--port', str(self.port)]
         self.out = open(self.out_path, 'wb')
         self.err = open(self.err_path, 'wb')

@@ -52,8 +52,10 @@ def run(coro):
     return asyncio.run(coro)
 
 
-async def call(app, path, kind='http', method='GET', events=None):
-    scope = {'type': kind, 'path': path, 'headers': [], 'query_string': b''}
+async def call(app, path, kind='http', method='GET', events=None,
+               root_path=''):
+    scope = {'type': kind, 'path': path, 'headers': [], 'query_string': b'',
+             'root_path': root_path}
     if kind == 'http':
         scope['method'] = method
     incoming = list(events or [{'type': 'http.request', 'body': b'',
@@ -97,6 +99,25 @@ def test_engineio_path_is_a_segment_prefix():
     assert body(run(call(app, '/engine.iox'))) == b'other'
     assert body(run(call(app, '/engine.io/x'))) == b'engine'
     assert body(run(call(app, '/x/engine.io/'))) == b'other'
+
+
+@pytest.mark.parametrize('engineio_path', ['socket.io', '/ws/socket.io'])
+def test_mounted_app_matches_below_its_mount_point(engineio_path):
+    # Starlette's app.mount('/ws', app) hands the full path and the mount
+    # point as root_path: the Engine.IO path is matched below it too
+    engine = FakeEngine()
+    app = ASGIApp(engine, other_asgi_app=OtherApp(),
+                  engineio_path=engineio_path)
+    assert body(run(call(app, '/ws/socket.io/', root_path='/ws'))) == \
+        b'engine'
+    assert body(run(call(app, '/ws/socket.io', root_path='/ws'))) == \
+        b'engine'
+    assert body(run(call(app, '/wsx/socket.io/', root_path='/ws'))) == \
+        b'other'
+    assert body(run(call(app, '/ws/other/', root_path='/ws'))) == b'other'
+    assert body(run(call(app, '/ws/socket.io/', root_path='/w'))) == \
+        (b'engine' if engineio_path.startswith('/ws') else b'other')
+    assert engine.requests[:2] == ['/ws/socket.io/', '/ws/socket.io']
 
 
 def test_custom_nested_path():

@@ -22,14 +22,19 @@ class ServerContext:
 
     Args:
         eio: the :class:`engineio_fast.AsyncServer`.
-        asgi_app: the :class:`engineio_fast.ASGIApp` wrapping it, or None.
+        asgi_app: the ASGI app for the other requests and the lifespan (the
+            :class:`engineio_fast.ASGIApp` wrapping ``eio``, or an app with
+            one mounted), or None.
         loop: the event loop.
         limits: overrides for :data:`DEFAULT_LIMITS`.
         ssl: True when serving TLS (sets the request scheme).
+        per_message_deflate: websocket compression (None: ``eio``'s).
+        eio_path: the Engine.IO path prefix (``'/engine.io/'``), or None
+            for every request.
     """
 
     def __init__(self, eio, asgi_app, loop, limits=None, ssl=False,
-                 per_message_deflate=None):
+                 per_message_deflate=None, eio_path='/engine.io/'):
         self.driver = eio.driver
         self.engine = eio.driver.engine
         self.loop = loop
@@ -39,8 +44,7 @@ class ServerContext:
         # requests off the Engine.IO path go to the ASGIApp (static files,
         # the other ASGI app, 404) through the ASGI bridge
         self.asgi_app = asgi_app
-        self.eio_prefix = (asgi_app.engineio_path if asgi_app is not None
-                           else '/engine.io/')
+        self.eio_prefix = eio_path
         if per_message_deflate is None:
             per_message_deflate = self.driver.per_message_deflate
         self.per_message_deflate = per_message_deflate

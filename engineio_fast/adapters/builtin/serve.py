@@ -9,7 +9,7 @@ import time
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union, cast
 
 from ...async_server import AsyncServer
-from ..asgi_app import ASGIApp
+from .apps import resolve_app
 from .asgi_bridge import Lifespan
 from .context import ServerContext
 from .http_protocol import HttpProtocol
@@ -17,23 +17,26 @@ from .http_protocol import HttpProtocol
 logger = logging.getLogger('engineio_fast.server')
 
 
-def split_app(app: Any) -> Tuple[AsyncServer, Optional[ASGIApp]]:
-    """``(AsyncServer, ASGIApp or None)`` for what ``run`` was given."""
-    if isinstance(app, AsyncServer):
-        return app, None
-    eio = getattr(app, 'engineio_server', None)
-    if isinstance(eio, AsyncServer):
-        return eio, app
-    raise TypeError('expected an engineio_fast.AsyncServer or an ASGIApp '
-                    'wrapping one, got %r' % (app,))
+def split_app(app: Any) -> Tuple[AsyncServer, Any]:
+    """``(AsyncServer, the ASGI app for other requests or None)`` for what
+    ``run`` was given (:func:`.apps.resolve_app` without the path).
+
+    Raises:
+        TypeError: ``app`` cannot be served (the message says why).
+    """
+    served = resolve_app(app)
+    return served.eio, served.asgi_app
 
 
 class BuiltinServer:
-    """Serve an :class:`AsyncServer` (or an :class:`ASGIApp` wrapping one)
-    from an asyncio Protocol on uvloop + httptools.
+    """Serve an :class:`~engineio_fast.AsyncServer` from an asyncio Protocol
+    on uvloop + httptools: the server itself, an
+    :class:`~engineio_fast.ASGIApp` wrapping it, python-socketio's
+    ``AsyncServer`` or ``ASGIApp``, or an ASGI app (FastAPI, Starlette) with
+    one of those mounted (see :mod:`.apps`).
 
     Args:
-        app: the AsyncServer or ASGIApp.
+        app: what to serve.
         host: the address to listen on (default ``127.0.0.1``).
         port: the port (default 5000; 0 picks a free one).
         ssl: an :class:`ssl.SSLContext` to serve https/wss.
@@ -42,16 +45,20 @@ class BuiltinServer:
             AsyncServer's ``per_message_deflate`` option, off).
         sock: an already bound listening socket to use instead of host/port.
         backlog: the listen backlog.
+
+    Raises:
+        TypeError: ``app`` holds no engineio_fast AsyncServer that can be
+            served (the message says why and what to do).
     """
 
-    def __init__(self, app: Union[AsyncServer, ASGIApp],
+    def __init__(self, app: Any,
                  host: str = '127.0.0.1', port: int = 5000,
                  ssl: Optional[_ssl.SSLContext] = None,
                  limits: Optional[Dict[str, Any]] = None,
                  per_message_deflate: Union[None, bool, Dict[str, int]] = None,
                  sock: Optional[socket.socket] = None,
                  backlog: int = 2048) -> None:
-        self.eio, self.asgi_app = split_app(app)
+        self.eio, self.asgi_app, self.path = resolve_app(app)
         self.host = host
         self.port = port
         self.ssl = ssl
@@ -78,7 +85,7 @@ class BuiltinServer:
         self._stop = asyncio.Event()
         ctx = self.ctx = ServerContext(
             self.eio, self.asgi_app, loop, self.limits, self.ssl is not None,
-            self.per_message_deflate)
+            self.per_message_deflate, self.path)
         if self.asgi_app is not None:
             self.lifespan = Lifespan(self.asgi_app, self.eio.logger)
             await self.lifespan.start()
@@ -186,19 +193,24 @@ def new_event_loop(loop: str = 'auto') -> asyncio.AbstractEventLoop:
     return asyncio.new_event_loop()
 
 
-def run(app: Union[AsyncServer, ASGIApp], host: str = '127.0.0.1',
+def run(app: Any, host: str = '127.0.0.1',
         port: int = 5000, ssl: Optional[_ssl.SSLContext] = None,
         loop: str = 'auto', **kwargs: Any) -> None:
-    """Serve ``app`` (an AsyncServer or an ASGIApp) until SIGINT/SIGTERM.
+    """Serve ``app`` until SIGINT/SIGTERM.
 
     Args:
-        app: the :class:`AsyncServer` or :class:`ASGIApp` to serve.
+        app: what :class:`BuiltinServer` serves: an AsyncServer, an
+            ASGIApp, python-socketio's AsyncServer or ASGIApp, or an ASGI
+            app with one of those mounted.
         host: the address to listen on.
         port: the port.
         ssl: an :class:`ssl.SSLContext` for https/wss.
         loop: ``'auto'`` (uvloop when installed), ``'uvloop'`` or
             ``'asyncio'``.
         **kwargs: more :class:`BuiltinServer` options.
+
+    Raises:
+        TypeError: ``app`` cannot be served (see :class:`BuiltinServer`).
     """
     server = BuiltinServer(app, host=host, port=port, ssl=ssl, **kwargs)
     event_loop = new_event_loop(loop)

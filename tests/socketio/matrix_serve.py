@@ -1,0 +1,57 @@
+"""``python -m tests.socketio.matrix_serve MODE --port P``: serve
+matrix_app.py's python-socketio AsyncServer in an asyncio async mode that
+needs its own web framework: ``aiohttp``, ``sanic`` or ``tornado``, the way
+python-socketio documents each (``sio.attach(app)``, or
+``socketio.get_tornado_handler(sio)``). The ASGI mode is served by
+``engineio-fast`` and uvicorn directly (tests/socketio/test_js_matrix.py).
+"""
+
+import argparse
+import asyncio
+
+HOST = '127.0.0.1'
+
+
+def serve_aiohttp(sio, port):
+    from aiohttp import web
+    app = web.Application()
+    sio.attach(app)
+    web.run_app(app, host=HOST, port=port, print=None)
+
+
+def serve_sanic(sio, port):
+    from sanic import Sanic
+    app = Sanic('matrix')
+    sio.attach(app)
+    app.run(host=HOST, port=port, single_process=True, access_log=False,
+            motd=False)
+
+
+def serve_tornado(sio, port):
+    import socketio
+    import tornado.web
+
+    async def main():
+        app = tornado.web.Application(
+            [(r'/socket.io/', socketio.get_tornado_handler(sio))])
+        app.listen(port, address=HOST)
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+SERVE = {'aiohttp': serve_aiohttp, 'sanic': serve_sanic,
+         'tornado': serve_tornado}
+
+
+def main():
+    parser = argparse.ArgumentParser(prog='python -m tests.socketio.matrix_serve')
+    parser.add_argument('mode', choices=sorted(SERVE))
+    parser.add_argument('--port', type=int, required=True)
+    args = parser.parse_args()
+    from .matrix_app import make_server  # makes the switch first
+    SERVE[args.mode](make_server(args.mode), args.port)
+
+
+if __name__ == '__main__':
+    main()
