@@ -18,8 +18,9 @@ Socket.IO events on the default namespace:
 
 Plain HTTP routes: ``GET /_health`` (``ok``) and ``GET /_record``: JSON with
 ``impl``, ``engine`` (the module of ``sio.eio``), ``sockets``
-(``len(sio.eio.sockets)``) and ``events``: ``[kind, sid, detail]`` for every
-connect (``auth``), disconnect (python-socketio's reason) and event.
+(``len(sio.eio.sockets)``), ``events``: ``[kind, sid, detail, eio_sid]``
+for every connect (``auth``), disconnect (python-socketio's reason) and
+event, and on engineio_fast ``parked``: the eio sids with a GET parked.
 
 Attributes served: ``asgi_app`` (socketio.ASGIApp, for uvicorn),
 ``builtin_app`` (engineio_fast's ASGIApp around ``sio.eio``, for the built-in
@@ -50,18 +51,24 @@ OPTIONS = dict(ping_interval=_number('SIO_PING_INTERVAL', 25),
 
 _lock = threading.Lock()
 events = []
+eio_sids = {}
 
 
 def record(kind, sid, detail=None):
     with _lock:
-        events.append([kind, sid, detail])
+        events.append([kind, sid, detail, eio_sids.get(sid)])
 
 
 def report():
     with _lock:
         seen = list(events)
-    return {'impl': IMPL, 'engine': type(sio.eio).__module__,
-            'sockets': len(sio.eio.sockets), 'events': seen}
+    out = {'impl': IMPL, 'engine': type(sio.eio).__module__,
+           'sockets': len(sio.eio.sockets), 'events': seen}
+    if IMPL == 'engineio_fast':
+        # the sessions with a GET parked (engineio_fast's own state)
+        out['parked'] = [s.sid for s in sio.eio._engine.sessions.values()
+                         if s.poll_pending]
+    return out
 
 
 if MODE == 'asyncio':
@@ -80,6 +87,7 @@ else:
 
 @sio.event
 def connect(sid, environ, auth):
+    eio_sids[sid] = sio.manager.eio_sid_from_sid(sid, '/')
     record('connect', sid, auth)
 
 
