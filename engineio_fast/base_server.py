@@ -346,6 +346,10 @@ class BaseServer(HandlerRegistry):
     # python-engineio's internals that python-socketio's admin
     # instrumentation uses (see base_socket.py)
     _socket_class: Type[_base_socket.BaseSocket]
+    # what replaced _ok (None: nothing); an attribute, not a look into
+    # __dict__: on CPython >= 3.11 a materialized instance dict makes every
+    # attribute read of the server slower
+    _ok_hook: Optional[Callable[..., Dict[str, Any]]] = None
 
     @property
     def sockets(self) -> _base_socket.SocketsView:
@@ -369,15 +373,12 @@ class BaseServer(HandlerRegistry):
         """Renders every 200 answer to a polling request (python-engineio's
         ``_ok``); assigning another callable routes the answers through it
         (see base_socket.py), assigning the original back stops that."""
-        hook = self.__dict__.get('_ok_hook')
+        hook = self._ok_hook
         return hook if hook is not None else self._render_ok
 
     @_ok.setter
     def _ok(self, fn: Callable[..., Dict[str, Any]]) -> None:
-        if fn == self._render_ok:
-            self.__dict__.pop('_ok_hook', None)
-        else:
-            self.__dict__['_ok_hook'] = fn
+        self._ok_hook = None if fn == self._render_ok else fn
         _base_socket.refresh(self)
 
     def _render_ok(self, packets: Optional[List[Packet]] = None,

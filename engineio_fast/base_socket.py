@@ -105,16 +105,19 @@ def replaced(cls: type, name: str) -> bool:
 
 def register(server: Any) -> None:
     """Follow ``server``'s socket class (its ``_socket_class``) from now
-    on, and apply what is replaced already."""
+    on, and apply what is replaced already (nothing is touched when
+    nothing is)."""
     _SERVERS.add(server)
-    refresh(server)
+    cls = server._socket_class
+    if any(replaced(cls, name) for name in HOOKED):
+        refresh(server)
 
 
 def refresh(server: Any) -> None:
     """Install on ``server``'s engine the hooks its socket class and its
     ``_ok`` call for, or none."""
     cls = server._socket_class
-    ok = '_ok_hook' in server.__dict__
+    ok = server._ok_hook is not None
     post, ws, ping = (replaced(cls, name) for name in HOOKED)
     hooks = None
     if ok or post or ws or ping:

@@ -163,7 +163,7 @@ class Server(base_server.BaseServer):
     @async_handlers.setter
     def async_handlers(self, value: bool) -> None:
         self._async_handlers = bool(value)
-        dispatcher = self.__dict__.get('_dispatcher')
+        dispatcher = getattr(self, '_dispatcher', None)
         if dispatcher is not None:
             with self._lock:
                 dispatcher.inline = not value

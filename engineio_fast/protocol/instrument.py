@@ -65,7 +65,12 @@ def instrument(engine: Any, hooks: Optional[EngineHooks]) -> None:
         hooks: the :class:`EngineHooks`, or None.
     """
     for name in SHADOWED:
-        engine.__dict__.pop(name, None)
+        # (never engine.__dict__: on CPython >= 3.11 materializing an
+        # instance dict makes every attribute read of the engine slower)
+        try:
+            delattr(engine, name)
+        except AttributeError:
+            pass
     engine._reply = engine.policy.text
     if hooks is None:
         return
