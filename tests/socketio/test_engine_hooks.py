@@ -462,3 +462,38 @@ def test_sync_async_handlers_is_writable():
         srv.stop()
     assert threads[0] == ('pool', WORKER_NAME)
     assert threads[1][0] == 'inline' and threads[1][1] != WORKER_NAME
+
+
+@pytest.mark.parametrize('hooks', [False, True])
+def test_hook_path_benchmark_runs(hooks):
+    """benchmarks/hook_path.py (the figures of the plain and instrumented
+    paths) runs against today's package, at tiny sizes; with --hooks its
+    counting replacements see every POST, answer and websocket message."""
+    import ast
+    import os
+    import subprocess
+    import sys
+
+    from ..sync.servers import REPO_ROOT
+
+    args = [sys.executable, os.path.join(REPO_ROOT, 'benchmarks',
+                                         'hook_path.py'),
+            '--count', '20', '--batch', '4', '--rounds', '1']
+    out = subprocess.run(args + (['--hooks'] if hooks else []), cwd=REPO_ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    lines = dict(line.split(None, 1) for line in out.stdout.splitlines()
+                 if line.startswith(('poll-', 'ws-')))
+    assert sorted(lines) == ['poll-builtin', 'poll-wsgi', 'ws-builtin',
+                             'ws-wsgi']
+    assert all(float(v.split()[0]) > 0 for v in lines.values())
+    counted = [line for line in out.stdout.splitlines()
+               if line.startswith('counted:')]
+    if not hooks:
+        assert counted == []
+        return
+    totals = ast.literal_eval(counted[0].split(':', 1)[1].strip())
+    # 2 polling benchmarks x 20 POSTs, 2 websocket ones x 20 x 4 frames
+    assert totals['packetsIn'] == 2 * 20 + 2 * 20 * 4
+    assert totals['bytesIn'] == 32 * totals['packetsIn']
+    assert totals['packetsOut'] >= totals['packetsIn']
