@@ -120,11 +120,12 @@ try {
   await page.goto(input.uiUrl + "#/servers/", { timeout });
   await page.waitForFunction(([host, count]) => [...document.querySelectorAll("tr")]
     .some((tr) => tr.innerText.includes(host) &&
-                  tr.innerText.split("\t")[4].trim() === count),
+                  (tr.innerText.split("\t")[4] || "").trim() === count),
     [input.hostname, String(out.clients.length + 1)],
     { timeout: timeout / 4, polling: 100 });
   out.servers = await page.evaluate((host) => [...document.querySelectorAll("tr")]
-    .filter((tr) => tr.innerText.includes(host)).map((tr) => tr.innerText).join("\n"),
+    .map((tr) => tr.innerText)
+    .find((text) => text.includes(host) && text.split("\t").length >= 7),
     input.hostname);
 
   for (const s of sockets) s.disconnect();
