@@ -32,7 +32,7 @@ pytestmark = pytest.mark.timeout(300)
 
 KINDS = ['builtin', 'uvicorn', 'gunicorn-gthread', 'eventlet', 'gevent']
 ENV = {'SIO_PING_INTERVAL': '1', 'SIO_PING_TIMEOUT': '1'}
-WAIT = 4.0   # for a disconnect: a ping timeout comes after 2 s
+WAIT = 8.0   # for a disconnect (a ping timeout comes after 2 s)
 
 # python-socketio's disconnect reason for each Engine.IO-level error on
 # engineio_fast ('after close': the session ended only when the client

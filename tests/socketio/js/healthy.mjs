@@ -4,7 +4,7 @@
 // Input (JSON, the first line of stdin): { "url", "path",
 //   "clients": [{"name", "transports"}], "intervalMs": pause between
 //   calls, "timeoutMs": overall limit }
-// Each client connects, then calls echo(n) with an ack (2 s timeout) again
+// Each client connects, then calls echo(n) with an ack (5 s timeout) again
 // and again, until a second line arrives on stdin (any text); then each
 // makes one last call, disconnects, and the driver prints JSON:
 //   { "ready": ms when all were connected, "clients": [{"name", "id",
@@ -40,7 +40,7 @@ async function loop(entry, pause) {
   while (true) {
     const last = stop;
     try {
-      const ack = await entry.socket.timeout(2000).emitWithAck("echo", "n" + n);
+      const ack = await entry.socket.timeout(5000).emitWithAck("echo", "n" + n);
       const value = Array.isArray(ack) ? ack[0] : ack;
       if (value === "n" + n) entry.acks++;
       else entry.wrong++;
