@@ -497,3 +497,48 @@ def test_hook_path_benchmark_runs(hooks):
     assert totals['packetsIn'] == 2 * 20 + 2 * 20 * 4
     assert totals['bytesIn'] == 32 * totals['packetsIn']
     assert totals['packetsOut'] >= totals['packetsIn']
+
+
+UNINSTRUMENT = '''
+import json
+import engineio_fast
+engineio_fast.install()
+import socketio
+from engineio_fast.protocol import instrument
+
+def shadows(sio):
+    engine = sio.eio._engine
+    return sorted(name for name in instrument.SHADOWED
+                  if name in vars(engine) and name != '_reply')
+
+out = {}
+for name, sio in (('async', socketio.AsyncServer(async_mode='asgi')),
+                  ('sync', socketio.Server(async_mode='threading'))):
+    before = shadows(sio)
+    admin = sio.instrument(auth=False)
+    during = shadows(sio)
+    admin.uninstrument()
+    out[name] = [before, during, shadows(sio),
+                 sio.eio._engine._reply == sio.eio._engine.policy.text]
+print(json.dumps(out))
+'''
+
+
+def test_python_socketio_instrument_and_uninstrument():
+    """python-socketio's own instrument() installs every hook on the
+    engine of its server (sync and asyncio), and its uninstrument() takes
+    them all away again (in a subprocess: the switch comes first)."""
+    import os
+    import subprocess
+    import sys
+
+    from ..sync.servers import REPO_ROOT
+
+    out = subprocess.run([sys.executable, '-c', UNINSTRUMENT],
+                         capture_output=True, text=True, timeout=60,
+                         cwd=REPO_ROOT,
+                         env=dict(os.environ, PYTHONPATH=REPO_ROOT))
+    assert out.returncode == 0, out.stderr[-3000:]
+    every = sorted(set(_instrument.SHADOWED) - {'_reply'})
+    assert json.loads(out.stdout) == {
+        'async': [[], every, [], True], 'sync': [[], every, [], True]}
