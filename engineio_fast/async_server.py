@@ -21,6 +21,7 @@ from typing import (
 
 from . import base_server
 from .adapters import frameworks as _frameworks
+from .async_socket import AsyncSocket
 from .base_server import LoggerOption
 from .packet import Packet
 from .protocol import engine as _engine
@@ -174,6 +175,8 @@ class AsyncServer(base_server.AsyncioUtilities,
         monitor_clients: accepted for compatibility; heartbeats always run.
         transports: the allowed transports. Default both.
     """
+
+    _socket_class = AsyncSocket
 
     def is_asyncio_based(self) -> bool:
         """Whether this is an asyncio server: True."""
@@ -341,6 +344,13 @@ class AsyncServer(base_server.AsyncioUtilities,
         pending = self._fire_events(events)
         if pending is not None:
             await pending
+
+    def _resume_task(self, coro: Any, first: Any) -> None:
+        """Finish as a task a coroutine that suspended on ``first``."""
+        self._spawn(self._call_guarded('hook', _Resume(coro, first)))
+
+    def _send_ping_now(self, session: Session) -> None:
+        self._engine.send_ping(session)
 
     def _connect_now(self, session: Session,
                      req: Request) -> Union[Verdict, _Task]:

@@ -21,10 +21,12 @@ from typing import (
 )
 
 from . import _accel
+from . import base_socket as _base_socket
 from . import json as _json
 from .packet import Packet
 from .protocol import engine as _engine
 from .protocol import http as _http
+from .protocol.http import POST_OK_BODY, POST_OK_TYPE, payload_answer
 from .protocol.outcome import Event, PingInterval
 from .protocol.packets import MESSAGE as _MESSAGE
 from .protocol.packets import Data, Item
@@ -271,6 +273,7 @@ class BaseServer(HandlerRegistry):
         self._engine = _engine.Engine(config, policy, self.json.loads,
                                       compact_dumps, logger=self.logger)
         self.logger.info('Server initialized for %s.', self.async_mode)
+        _base_socket.register(self)
 
     def is_asyncio_based(self) -> bool:
         """Whether this is an asyncio server."""
@@ -338,3 +341,59 @@ class BaseServer(HandlerRegistry):
 
     def _log_send_to_closed(self, sid: str) -> None:
         self.logger.warning('Cannot send to sid %s', sid)
+
+    # ------------------------------------------------------------------
+    # python-engineio's internals that python-socketio's admin
+    # instrumentation uses (see base_socket.py)
+    _socket_class: Type[_base_socket.BaseSocket]
+    # what replaced _ok (None: nothing); an attribute, not a look into
+    # __dict__: on CPython >= 3.11 a materialized instance dict makes every
+    # attribute read of the server slower
+    _ok_hook: Optional[Callable[..., Dict[str, Any]]] = None
+
+    @property
+    def sockets(self) -> _base_socket.SocketsView:
+        """sid -> socket object of every session (python-engineio's
+        ``eio.sockets``; a live read-only view)."""
+        return _base_socket.SocketsView(self)
+
+    def _get_socket(self, sid: str) -> Any:
+        """The socket object of ``sid``.
+
+        Raises:
+            KeyError: ``sid`` is not a connected session.
+        """
+        s = self._engine.get(sid)
+        if s is None:
+            raise KeyError('Session not found')
+        return self._socket_class._of(self, s)
+
+    @property
+    def _ok(self) -> Callable[..., Dict[str, Any]]:
+        """Renders every 200 answer to a polling request (python-engineio's
+        ``_ok``); assigning another callable routes the answers through it
+        (see base_socket.py), assigning the original back stops that."""
+        hook = self._ok_hook
+        return hook if hook is not None else self._render_ok
+
+    @_ok.setter
+    def _ok(self, fn: Callable[..., Dict[str, Any]]) -> None:
+        self._ok_hook = None if fn == self._render_ok else fn
+        _base_socket.refresh(self)
+
+    def _render_ok(self, packets: Optional[List[Packet]] = None,
+                   headers: Optional[List[Tuple[str, str]]] = None,
+                   jsonp_index: Optional[int] = None) -> Dict[str, Any]:
+        """The 200 answer carrying ``packets`` (None: the answer to a
+        POST) as python-engineio's response dict, before CORS and
+        compression: what the server sends when ``_ok`` is not replaced.
+        """
+        if packets is None:
+            return {'status': '200 OK',
+                    'headers': [('Content-Type', POST_OK_TYPE)],
+                    'response': POST_OK_BODY}
+        kernels = _accel.active
+        text = kernels.encode_payload([p.encode(b64=True) for p in packets])
+        out, body = payload_answer(text, jsonp_index, kernels.jsonp_wrap)
+        return {'status': '200 OK', 'headers': out + list(headers or ()),
+                'response': body}

@@ -36,6 +36,7 @@ from .protocol.engine import Event, Outcome, Session, Verdict
 from .protocol.http import Cookie, CorsOrigins, Request
 from .protocol.outcome import PingInterval
 from .protocol.packets import Data, Item
+from .socket import Socket
 
 
 def _sids(events: Sequence[Event]) -> Sequence[str]:
@@ -146,9 +147,26 @@ class Server(base_server.BaseServer):
         transports: the allowed transports. Default both.
     """
 
+    _socket_class = Socket
+
     def async_modes(self) -> List[str]:
         """The async modes, python-engineio's default order first."""
         return list(_modes.ORDER)
+
+    @property
+    def async_handlers(self) -> bool:
+        """Whether handlers run in the handler pool (True) or in the
+        thread that received their messages; it may be changed at any
+        time (Flask-SocketIO's test client sets it)."""
+        return self._async_handlers
+
+    @async_handlers.setter
+    def async_handlers(self, value: bool) -> None:
+        self._async_handlers = bool(value)
+        dispatcher = getattr(self, '_dispatcher', None)
+        if dispatcher is not None:
+            with self._lock:
+                dispatcher.inline = not value
 
     def __init__(self, async_mode: Optional[str] = None,
                  ping_interval: PingInterval = 25, ping_timeout: float = 20,
@@ -253,6 +271,9 @@ class Server(base_server.BaseServer):
                 self._mode.spawn(self._run_events, events, todo)
             else:
                 self._run_events(events, todo)
+
+    def _send_ping_now(self, session: Session) -> None:
+        self._locked(self._engine.send_ping, session)
 
     def _fire_event(self, ev: Event) -> None:
         """Run the handler of one engine event in this thread."""

@@ -110,6 +110,9 @@ class Engine:
         # the application (send) rather than from I/O, so they need no clock
         self.now = 0.0
         self._open = OpenPackets(config, dumps)
+        # what renders a poll's answer (protocol.instrument may shadow it,
+        # and _ok, _post, _ping and the ws_* methods, on an instance)
+        self._reply = policy.text
 
     # ------------------------------------------------------------------
     # timers
@@ -155,8 +158,16 @@ class Engine:
                     s.awaiting_pong = True
                     s.deadline = now + self._ping_timeout
                     self._schedule(s.deadline, s)
-                    self._enqueue(s, '2')
+                    self._ping(s)
         return events
+
+    def send_ping(self, session: Session) -> None:
+        """Queue a ping for ``session`` if it is open (the heartbeat
+        decides when: :meth:`tick`)."""
+        if session.state == OPEN:
+            self._enqueue(session, '2')
+
+    _ping = send_ping
 
     # ------------------------------------------------------------------
     # queueing
@@ -358,7 +369,7 @@ class Engine:
         items.extend(s.queue)
         s.queue = []
         s.queue_bytes = 0
-        return Outcome(RESPOND, self.policy.text(
+        return Outcome(RESPOND, self._reply(
             req, self._encode_payload(items), out.jsonp,
             self.policy.sid_cookie(s.sid), self._jsonp_wrap), events=events)
 
@@ -523,7 +534,7 @@ class Engine:
         s.late_until = 0.0
         s.poll_pending = False
         s.poll_waker = None
-        return self.policy.text(req, text, jsonp, None, self._jsonp_wrap)
+        return self._reply(req, text, jsonp, None, self._jsonp_wrap)
 
     def poll_aborted(self, s: Session) -> None:
         """The adapter gave up on a parked GET without knowing why."""
@@ -603,9 +614,9 @@ class Engine:
 
     def _ok(self, req: _http.Request) -> _http.Response:
         """The answer to a POST that was taken."""
-        headers = [('Content-Type', 'text/html; charset=UTF-8')]
+        headers = [('Content-Type', _http.POST_OK_TYPE)]
         headers += self.policy.cors_headers(req)
-        return _http.Response(200, headers, b'ok')
+        return _http.Response(200, headers, _http.POST_OK_BODY)
 
     def _pong(self, s: Session, now: float) -> None:
         if s.awaiting_pong:

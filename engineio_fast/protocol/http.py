@@ -295,7 +295,11 @@ class HttpPolicy:
              jsonp_wrap: Optional[Callable[[int, str], str]] = None
              ) -> Response:
         """A 200 polling response carrying ``text`` (str); for a JSONP
-        poll (``jsonp_index``) wrapped by ``jsonp_wrap`` (the kernel)."""
+        poll (``jsonp_index``) wrapped by ``jsonp_wrap`` (the kernel).
+
+        It is :func:`payload_answer`, the cookie, then :meth:`finish`,
+        written out here because every poll is answered through it (a
+        test keeps the two forms equal)."""
         if jsonp_index is not None:
             assert jsonp_wrap is not None    # the engine always passes it
             text = jsonp_wrap(jsonp_index, text)
@@ -307,3 +311,28 @@ class HttpPolicy:
         headers += self.cors_headers(req)
         body = self.compress(req, text.encode('utf-8'), headers)
         return Response(200, headers, body)
+
+    def finish(self, req: Request, status: int, headers: Headers,
+               body: bytes) -> Response:
+        """A response to ``req``: ``headers`` (extended in place) with the
+        CORS headers, ``body`` compressed when it should be."""
+        headers += self.cors_headers(req)
+        return Response(status, headers, self.compress(req, body, headers))
+
+
+#: the Content-Type and body of the answer to a POST that was taken
+POST_OK_TYPE = 'text/html; charset=UTF-8'
+POST_OK_BODY = b'ok'
+
+
+def payload_answer(text: str, jsonp_index: Optional[int] = None,
+                   jsonp_wrap: Optional[Callable[[int, str], str]] = None
+                   ) -> Tuple[Headers, bytes]:
+    """The headers (its Content-Type) and the body of a polling answer
+    carrying the payload ``text``, before cookies, CORS and compression;
+    for a JSONP poll (``jsonp_index``) wrapped by ``jsonp_wrap``."""
+    if jsonp_index is not None:
+        assert jsonp_wrap is not None    # the engine always passes it
+        return ([('Content-Type', JAVASCRIPT)],
+                jsonp_wrap(jsonp_index, text).encode('utf-8'))
+    return [('Content-Type', TEXT_PLAIN)], text.encode('utf-8')

@@ -37,6 +37,8 @@ TYPED_MODULES = [
     'engineio_fast.middleware', 'engineio_fast.packet',
     'engineio_fast.payload', 'engineio_fast.exceptions',
     'engineio_fast.json', 'engineio_fast.static_files',
+    'engineio_fast.base_socket', 'engineio_fast.socket',
+    'engineio_fast.async_socket', 'engineio_fast.protocol.instrument',
     'engineio_fast.adapters.asgi_app', 'engineio_fast.adapters.builtin.serve',
     'engineio_fast.protocol.engine', 'engineio_fast.protocol.outcome',
     'engineio_fast.protocol.session', 'engineio_fast.protocol.http',

@@ -119,11 +119,16 @@ class ServerProcess:
     404 fallback answers too).
     """
 
+    # the kinds this class runs (kind -> async mode), and the module that
+    # serves one (a subclass may run more kinds through its own module)
+    MODES = MODE_OF_KIND
+    SERVE_MODULE = 'tests.sync.serve'
+
     def __init__(self, kind, app='tests.sync.echo_app:app', env=None,
                  host='127.0.0.1', ready_path='/_health',
                  start_timeout=START_TIMEOUT, stop_timeout=STOP_TIMEOUT,
                  hide_geventwebsocket=None, extra_args=()):
-        if kind not in MODE_OF_KIND:
+        if kind not in self.MODES:
             raise ValueError('unknown server kind %r' % kind)
         self.kind = kind
         self.app = app
@@ -190,7 +195,8 @@ class ServerProcess:
 
     # -- lifecycle ----------------------------------------------------------
     def start(self):
-        unavailable = kind_unavailable(self.kind)
+        unavailable = (kind_unavailable(self.kind)
+                       if self.kind in MODE_OF_KIND else None)
         if unavailable:
             raise ServerError('server kind unavailable: ' + unavailable)
         last_error = None
@@ -208,13 +214,13 @@ class ServerProcess:
         self.port = free_port(self.host)
         env = dict(os.environ)
         env.setdefault('EIO_IMPL', 'engineio_fast')
-        env['EIO_ASYNC_MODE'] = MODE_OF_KIND[self.kind]
+        env['EIO_ASYNC_MODE'] = self.MODES[self.kind]
         env.update(self.env)
         env['PYTHONUNBUFFERED'] = '1'
         env['PYTHONPATH'] = os.pathsep.join(
             [REPO_ROOT] + ([env['PYTHONPATH']] if env.get('PYTHONPATH')
                            else []))
-        argv = [sys.executable, '-m', 'tests.sync.serve', self.kind,
+        argv = [sys.executable, '-m', self.SERVE_MODULE, self.kind,
                 self.host, str(self.port), '--app', self.app]
         if self.hide_geventwebsocket:
             argv.append('--hide-geventwebsocket')

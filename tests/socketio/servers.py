@@ -1,0 +1,31 @@
+"""The servers the Socket.IO tests run their apps on, each in its own
+subprocess: :class:`SioServer` is ``tests.sync.servers.ServerProcess`` with
+two more kinds, ``builtin`` and ``uvicorn`` (served by
+``tests/socketio/serve.py``)."""
+
+from ..sync.servers import MODE_OF_KIND, ServerProcess
+
+#: kind -> the app attribute of sio_app.py (or flask_app.py) it serves
+APP_ATTR = dict({kind: 'wsgi_app' for kind in MODE_OF_KIND},
+                builtin='builtin_app', uvicorn='asgi_app')
+APP_ATTR.update({'flask-threading': 'socketio', 'flask-eventlet': 'socketio',
+                 'flask-gevent': 'socketio'})
+
+
+class SioServer(ServerProcess):
+    """A Socket.IO app (``tests.socketio.sio_app`` by default) on KIND.
+
+    ``env`` sets the app's options (see sio_app.py); ``EIO_IMPL`` picks
+    engineio_fast (default) or python-engineio.
+    """
+
+    MODES = dict(MODE_OF_KIND, builtin='asyncio', uvicorn='asyncio')
+    MODES.update({'flask-threading': 'threading', 'flask-eventlet': 'eventlet',
+                  'flask-gevent': 'gevent'})
+    SERVE_MODULE = 'tests.socketio.serve'
+
+    def __init__(self, kind, module='tests.socketio.sio_app', env=None,
+                 **kwargs):
+        kwargs.setdefault('start_timeout', 30.0)
+        super().__init__(kind, app='%s:%s' % (module, APP_ATTR[kind]),
+                         env=env, **kwargs)

@@ -1,0 +1,190 @@
+"""Bad input on python-socketio apps served by engineio_fast, beside healthy
+sessions that keep working (issue 12, "Bad input").
+
+- Socket.IO-level garbage (tests/socketio/bad_clients.py: bad types, bad
+  JSON, deep nesting, unknown namespaces, attachments that never come...)
+  from raw clients over polling and websocket: python-socketio logs it and
+  carries on, as it does on python-engineio (the session is not closed: it
+  answers the client's next call).
+- Engine.IO-level errors (a dropped or closed websocket, close packets,
+  silent clients, a kick, invalid packets, oversized messages, a client
+  gone from its parked GET): each reaches python-socketio as a disconnect
+  with python-engineio's reasons; where engineio_fast decides differently
+  from python-engineio (PROTOCOL.md, README "Wire behaviour") the
+  difference is pinned below, and test_same_as_python_engineio runs both.
+- Meanwhile two official socket.io-client sessions (polling and websocket,
+  tests/socketio/js/healthy.mjs) call the server every 20 ms: every call is
+  answered, none is lost, neither is disconnected.
+"""
+
+import json
+import subprocess
+import time
+
+import pytest
+
+from ..interop.conftest import require_node
+from . import bad_clients
+from .node import JS_DIR
+from .servers import SioServer
+
+pytestmark = pytest.mark.timeout(300)
+
+KINDS = ['builtin', 'uvicorn', 'gunicorn-gthread', 'eventlet', 'gevent']
+ENV = {'SIO_PING_INTERVAL': '1', 'SIO_PING_TIMEOUT': '1'}
+WAIT = 8.0   # for a disconnect (a ping timeout comes after 2 s)
+
+# python-socketio's disconnect reason for each Engine.IO-level error on
+# engineio_fast ('after close': the session ended only when the client
+# closed its websocket after the wait)
+REASONS = {
+    'ws-dropped': 'transport close',
+    'ws-closed': 'transport close',
+    'ws-close-packet': 'client disconnect',
+    'poll-close-packet': 'client disconnect',
+    'poll-silent': 'ping timeout',
+    'ws-silent': 'ping timeout',
+    'kicked': 'server disconnect',
+    'poll-bad-packet': 'transport error',
+    'ws-bad-packet': 'transport error',
+    'poll-too-large': 'transport error',
+    'ws-too-large': 'transport error',
+    'poll-left-while-parked': 'transport error',
+}
+# where python-socketio on python-engineio 4.15 reports otherwise: a
+# websocket whose client stops answering pings ends as a transport close
+# (its read times out after pingInterval + pingTimeout), an invalid
+# packet is ignored (the session then ends as the raw client answers no
+# ping: a ping timeout over polling, a transport close over websocket),
+# an oversized POST ends as a server disconnect once its read gives up,
+# an oversized websocket message as a transport close, and a client gone
+# from its parked GET is found at its ping timeout
+PYTHON_ENGINEIO = {
+    'ws-silent': 'transport close',
+    'poll-bad-packet': 'ping timeout',
+    'ws-bad-packet': 'transport close',
+    'poll-too-large': 'server disconnect',
+    'ws-too-large': 'transport close',
+    'poll-left-while-parked': 'ping timeout',
+}
+
+
+def reason_of(srv, eio_sid, timeout=WAIT):
+    """python-socketio's disconnect reason for the session ``eio_sid``
+    (waits, bounded), or None."""
+    deadline = time.monotonic() + timeout
+    while True:
+        for kind, _sid, detail, eio in srv.record()['events']:
+            if kind == 'disconnect' and eio == eio_sid:
+                return detail
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.05)
+
+
+def engine_errors(srv):
+    out = {}
+    for name, scenario in bad_clients.ENGINE_ERRORS.items():
+        sid, cleanup = scenario(srv.url, srv)
+        try:
+            reason = reason_of(srv, sid)
+        finally:
+            cleanup()
+        if reason is None:
+            reason = 'after close: %s' % reason_of(srv, sid)
+        out[name] = reason
+    return out
+
+
+def sio_garbage(srv):
+    """What each Socket.IO-level garbage packet led to, over each
+    transport: the answers to the valid call sent after it, and whether
+    the session was still there to answer."""
+    out, sids = {}, []
+    for garbage in bad_clients.SIO_GARBAGE:
+        sid, status, text = bad_clients.garbage_over_polling(srv.url, garbage)
+        sids.append(sid)
+        out['polling ' + garbage[:24]] = (status, text)
+    for garbage in bad_clients.SIO_GARBAGE + [b'\x00\x01']:
+        sid, seen = bad_clients.garbage_over_websocket(srv.url, garbage)
+        sids.append(sid)
+        out['websocket ' + repr(garbage)[:24]] = seen and seen[-1]
+    reasons = [reason_of(srv, sid) for sid in sids]
+    return out, reasons
+
+
+def check_garbage(out, reasons):
+    for key, got in out.items():
+        garbage = key.split(' ', 1)[1]
+        if key.startswith('polling'):
+            status, text = got
+            assert status == 200, (key, got)
+            assert text is not None and text.endswith('431["ok"]'), \
+                (key, got)
+            refused = bad_clients.CONNECT_ERRORS.get(garbage)
+            if refused:
+                assert text.startswith(refused), (key, got)
+        else:
+            assert got == '431["ok"]', (key, got)
+    # each ended when the client closed it (polling: its close packet)
+    assert set(reasons) <= {'client disconnect', 'transport close'}, reasons
+
+
+@pytest.mark.interop
+@pytest.mark.parametrize('kind', KINDS)
+def test_bad_clients_beside_healthy_ones(kind):
+    clients = [{'name': 'polling', 'transports': ['polling']},
+               {'name': 'websocket', 'transports': ['websocket']}]
+    with SioServer(kind, env=ENV) as srv:
+        require_node()
+        node = subprocess.Popen(
+            ['node', JS_DIR + '/healthy.mjs'], cwd=JS_DIR,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE)
+        try:
+            node.stdin.write(json.dumps({
+                'url': srv.url, 'clients': clients, 'intervalMs': 20,
+                'timeoutMs': 240000}).encode() + b'\n')
+            node.stdin.flush()
+            deadline = time.monotonic() + 20
+            while len([e for e in srv.record()['events']
+                       if e[0] == 'connect']) < 2:
+                assert time.monotonic() < deadline, srv.output()[-3000:]
+                assert node.poll() is None, node.communicate()
+                time.sleep(0.05)
+            garbage, garbage_reasons = sio_garbage(srv)
+            errors = engine_errors(srv)
+            node.stdin.write(b'stop\n')
+            node.stdin.flush()
+            stdout, stderr = node.communicate(timeout=30)
+        finally:
+            if node.poll() is None:
+                node.kill()
+                node.communicate()
+    healthy = json.loads(stdout.decode())
+    assert healthy['error'] is None, (healthy, stderr.decode()[-3000:])
+    check_garbage(garbage, garbage_reasons)
+    assert errors == REASONS
+    for c in healthy['clients']:
+        # every call answered, right, and the session never dropped
+        assert c['failures'] == [] and c['wrong'] == 0, c
+        assert c['disconnects'] == [], c
+        assert c['acks'] >= 20, c
+        assert c['transport'] == c['name'], c
+
+
+def test_same_as_python_engineio():
+    """The same raw clients against python-socketio on python-engineio and
+    on engineio_fast (uvicorn): the same outcome for every Socket.IO-level
+    garbage packet, the same disconnect reasons but where engineio_fast
+    decides otherwise (PYTHON_ENGINEIO)."""
+    results = {}
+    for impl in ('engineio', 'engineio_fast'):
+        with SioServer('uvicorn', env=dict(ENV, EIO_IMPL=impl)) as srv:
+            garbage, reasons = sio_garbage(srv)
+            results[impl] = garbage, reasons, engine_errors(srv)
+    (g1, r1, e1), (g2, r2, e2) = results['engineio'], results['engineio_fast']
+    assert (g1, r1) == (g2, r2)
+    check_garbage(g2, r2)
+    assert e2 == REASONS
+    assert e1 == dict(REASONS, **PYTHON_ENGINEIO)
