@@ -4,6 +4,9 @@ needs its own web framework: ``aiohttp``, ``sanic`` or ``tornado``, the way
 python-socketio documents each (``sio.attach(app)``, or
 ``socketio.get_tornado_handler(sio)``). The ASGI mode is served by
 ``engineio-fast`` and uvicorn directly (tests/socketio/test_js_matrix.py).
+The browser page and what it loads (matrix_common.STATIC_FILES) are
+served by each framework's own means, as an app of that framework would
+serve its pages.
 """
 
 import argparse
@@ -12,10 +15,21 @@ import asyncio
 HOST = '127.0.0.1'
 
 
+def _pages():
+    """``(url path, file, content type)`` of the browser page's files."""
+    from .matrix_common import STATIC_FILES
+    return [(path, f['filename'], f['content_type'])
+            for path, f in STATIC_FILES.items()]
+
+
 def serve_aiohttp(sio, port):
     from aiohttp import web
     app = web.Application()
     sio.attach(app)
+    for path, filename, ctype in _pages():
+        async def page(request, filename=filename, ctype=ctype):
+            return web.FileResponse(filename, headers={'Content-Type': ctype})
+        app.router.add_get(path, page)
     web.run_app(app, host=HOST, port=port, print=None)
 
 
@@ -23,6 +37,8 @@ def serve_sanic(sio, port):
     from sanic import Sanic
     app = Sanic('matrix')
     sio.attach(app)
+    for n, (path, filename, ctype) in enumerate(_pages()):
+        app.static(path, filename, name='page%d' % n, content_type=ctype)
     app.run(host=HOST, port=port, single_process=True, access_log=False,
             motd=False)
 
@@ -32,8 +48,19 @@ def serve_tornado(sio, port):
     import tornado.web
 
     async def main():
+        class Page(tornado.web.RequestHandler):
+            def initialize(self, filename, ctype):
+                self.filename, self.ctype = filename, ctype
+
+            def get(self):
+                self.set_header('Content-Type', self.ctype)
+                with open(self.filename, 'rb') as f:
+                    self.write(f.read())
+
         app = tornado.web.Application(
-            [(r'/socket.io/', socketio.get_tornado_handler(sio))])
+            [(r'/socket.io/', socketio.get_tornado_handler(sio))]
+            + [(path, Page, {'filename': filename, 'ctype': ctype})
+               for path, filename, ctype in _pages()])
         app.listen(port, address=HOST)
         await asyncio.Event().wait()
 

@@ -168,8 +168,8 @@ ROWS = {
     'tornado': Module('tests.socketio.matrix_serve', 'tornado'),
 }
 #: the rows the browser page runs on too (it is served by the app, as
-#: static files: the ASGI rows)
-BROWSER_ROWS = ('builtin', 'uvicorn')
+#: static files: the ASGI rows, and the framework rows by their own means)
+BROWSER_ROWS = ('builtin', 'uvicorn', 'aiohttp', 'sanic', 'tornado')
 
 MODES = ('polling', 'websocket', 'upgrade')
 FINAL = {'polling': 'polling', 'websocket': 'websocket',
