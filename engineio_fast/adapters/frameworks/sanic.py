@@ -112,6 +112,36 @@ class _Messages:
         self.text = False
         self.arrived = asyncio.Event()
         self.taken = asyncio.Event()
+        # Sanic parses what it reads at once (the socket's state may say
+        # closed already) and hands the frames to a task it starts then;
+        # ``pending`` counts those tasks, so that a reader told "closed"
+        # still gets the messages that were read before the close
+        self.pending = 0
+        self.changed = asyncio.Event()
+        for name in ('async_data_received', 'async_eof_received'):
+            setattr(ws, name, self._counted(getattr(ws, name)))
+
+    def _counted(self, step: Any) -> Any:
+        def start(*args: Any) -> Any:
+            # called by Sanic's data_received / eof_received themselves,
+            # before the task that runs the coroutine exists
+            self.pending += 1
+            return self._run(step(*args))
+        return start
+
+    async def _run(self, coro: Any) -> None:
+        try:
+            await coro
+        finally:
+            self.pending -= 1
+            self.changed.set()
+
+    async def settled(self) -> None:
+        """Until a message is queued or Sanic has handed over every frame
+        it read."""
+        while not self.messages and self.pending:
+            self.changed.clear()
+            await self.changed.wait()
 
     async def put(self, frame: Any) -> None:
         """A data frame (Sanic calls this for each, in order)."""
@@ -135,6 +165,7 @@ class _Messages:
                 self.ws.fail_connection(1007, 'invalid UTF-8')
         self.messages.append(data)
         self.arrived.set()
+        self.changed.set()
         while self.messages:
             self.taken.clear()
             await self.taken.wait()
@@ -259,6 +290,9 @@ async def _websocket(driver: Any, request: Any, req: Request) -> Any:
                 # Sanic's way to say the socket closed
             except (ConnectionClosed, WebsocketClosed):
                 pass
+            # the close may have been seen before the frames read ahead
+            # of it were handed over
+            await messages.settled()
         if messages.messages:
             return messages.take()
         return _ended(ws)
