@@ -12,8 +12,9 @@ import importlib
 import json
 import os
 import socket
+import subprocess
+import sys
 import time
-import warnings
 
 import httpx
 import pytest
@@ -25,6 +26,9 @@ from engineio_fast.adapters import frameworks as _frameworks
 from ..io.builtin_helpers import OP_CLOSE, RawWs, close_code, wait_for
 from ..support import FrameworkServer
 from .conftest import echo_server
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -90,27 +94,49 @@ def _driver_modules():
                   if name.endswith('.py') and not name.startswith('_'))
 
 
-def _imports(module):
+_IMPORTS = r"""
+import importlib, json, sys, warnings
+out = {}
+for module in sys.argv[1:]:
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')   # eventlet's deprecation notice
         try:
             importlib.import_module(module)
+            out[module] = 'ok'
         except ImportError as exc:
-            return type(exc).__name__
-    return 'ok'
+            out[module] = type(exc).__name__
+print(json.dumps(out))
+"""
+
+
+def _imports(*modules):
+    """What importing each module gives (``'ok'`` or the ImportError's
+    class name), each in the same fresh interpreter: importing the green
+    frameworks' drivers into the test process would leave eventlet's and
+    gevent's hubs about for every later test."""
+    out = subprocess.run([sys.executable, '-c', _IMPORTS] + list(modules),
+                         capture_output=True, text=True, timeout=120,
+                         cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def test_every_python_engineio_driver_path_exists():
     names = _driver_modules()
     assert set(names) >= {'aiohttp', 'asgi', 'eventlet', 'gevent',
                           'gevent_uwsgi', 'sanic', 'threading', 'tornado'}
+    got = _imports(*[prefix + name for name in names
+                     for prefix in ('engineio_fast.async_drivers.',
+                                    'engineio.async_drivers.')])
     for name in names:
-        ours = _imports('engineio_fast.async_drivers.' + name)
-        theirs = _imports('engineio.async_drivers.' + name)
+        ours = got['engineio_fast.async_drivers.' + name]
+        theirs = got['engineio.async_drivers.' + name]
         assert ours == theirs, (name, ours, theirs)
     # outside uWSGI both fail alike; everything else imports
-    assert _imports('engineio_fast.async_drivers.gevent_uwsgi') == \
+    assert got['engineio_fast.async_drivers.gevent_uwsgi'] == \
         'ModuleNotFoundError'
+    assert [n for n in names if got['engineio.async_drivers.' + n] == 'ok'] \
+        == [n for n in names if n != 'gevent_uwsgi']
 
 
 def test_driver_paths_name_what_python_socketio_imports():
