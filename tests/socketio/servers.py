@@ -7,7 +7,7 @@ from ..sync.servers import MODE_OF_KIND, ServerProcess
 
 #: kind -> the app attribute of sio_app.py (or flask_app.py) it serves
 APP_ATTR = dict({kind: 'wsgi_app' for kind in MODE_OF_KIND},
-                builtin='builtin_app', uvicorn='asgi_app')
+                builtin='asgi_app', uvicorn='asgi_app')
 APP_ATTR.update({'flask-threading': 'socketio', 'flask-eventlet': 'socketio',
                  'flask-gevent': 'socketio'})
 

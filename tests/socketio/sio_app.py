@@ -22,9 +22,9 @@ Plain HTTP routes: ``GET /_health`` (``ok``) and ``GET /_record``: JSON with
 for every connect (``auth``), disconnect (python-socketio's reason) and
 event, and on engineio_fast ``parked``: the eio sids with a GET parked.
 
-Attributes served: ``asgi_app`` (socketio.ASGIApp, for uvicorn),
-``builtin_app`` (engineio_fast's ASGIApp around ``sio.eio``, for the built-in
-server) and ``wsgi_app`` (socketio.WSGIApp, for the WSGI servers).
+Attributes served: ``asgi_app`` (socketio.ASGIApp, for uvicorn and, as it
+is, ``engineio_fast.run()``) and ``wsgi_app`` (socketio.WSGIApp, for the
+WSGI servers).
 """
 
 import json
@@ -134,11 +134,5 @@ async def record_asgi(scope, receive, send):
 
 if MODE == 'asyncio':
     asgi_app = socketio.ASGIApp(sio, other_asgi_app=record_asgi)
-    if IMPL == 'engineio_fast':
-        # the built-in server takes engineio_fast's own ASGIApp (it calls
-        # the engine directly); socketio.ASGIApp wraps the Socket.IO
-        # server, which engineio_fast.run() does not take yet
-        builtin_app = engineio_fast.ASGIApp(
-            sio.eio, other_asgi_app=record_asgi, engineio_path='socket.io')
 else:
     wsgi_app = socketio.WSGIApp(sio, wsgi_app=record_wsgi)
