@@ -4,37 +4,67 @@ needs its own web framework: ``aiohttp``, ``sanic`` or ``tornado``, the way
 python-socketio documents each (``sio.attach(app)``, or
 ``socketio.get_tornado_handler(sio)``). The ASGI mode is served by
 ``engineio-fast`` and uvicorn directly (tests/socketio/test_js_matrix.py).
+
+:data:`SERVE` is also how tests/socketio/serve.py serves sio_app.py's
+AsyncServer in these modes, with its plain HTTP routes beside Socket.IO
+(``routes``: a GET's path -> ``(status line, body)``).
 """
 
 import argparse
 import asyncio
 
 HOST = '127.0.0.1'
+#: the plain HTTP routes served beside Socket.IO when ``routes`` is given
+ROUTES = ('/_health', '/_record')
 
 
-def serve_aiohttp(sio, port):
+def serve_aiohttp(sio, port, host=HOST, routes=None):
     from aiohttp import web
     app = web.Application()
     sio.attach(app)
-    web.run_app(app, host=HOST, port=port, print=None)
+    if routes is not None:
+        async def get(request):
+            status, body = routes(request.path)
+            return web.Response(body=body, status=int(status.split()[0]),
+                                content_type='application/json')
+        for path in ROUTES:
+            app.router.add_get(path, get)
+    web.run_app(app, host=host, port=port, print=None)
 
 
-def serve_sanic(sio, port):
-    from sanic import Sanic
+def serve_sanic(sio, port, host=HOST, routes=None):
+    from sanic import Sanic, response
     app = Sanic('matrix')
     sio.attach(app)
-    app.run(host=HOST, port=port, single_process=True, access_log=False,
+    if routes is not None:
+        async def get(request):
+            status, body = routes(request.path)
+            return response.raw(body, status=int(status.split()[0]),
+                                content_type='application/json')
+        for path in ROUTES:
+            app.add_route(get, path, name=path.strip('/'))
+    app.run(host=host, port=port, single_process=True, access_log=False,
             motd=False)
 
 
-def serve_tornado(sio, port):
+def serve_tornado(sio, port, host=HOST, routes=None):
     import socketio
     import tornado.web
 
+    class Get(tornado.web.RequestHandler):
+        def get(self):
+            status, body = routes(self.request.path)
+            self.set_status(int(status.split()[0]))
+            self.set_header('Content-Type', 'application/json')
+            self.finish(body)
+
+    handlers = [(r'/socket.io/', socketio.get_tornado_handler(sio))]
+    if routes is not None:
+        handlers += [(path, Get) for path in ROUTES]
+
     async def main():
-        app = tornado.web.Application(
-            [(r'/socket.io/', socketio.get_tornado_handler(sio))])
-        app.listen(port, address=HOST)
+        app = tornado.web.Application(handlers)
+        app.listen(port, address=host)
         await asyncio.Event().wait()
 
     asyncio.run(main())
