@@ -1,13 +1,16 @@
 """The servers the Socket.IO tests run their apps on, each in its own
 subprocess: :class:`SioServer` is ``tests.sync.servers.ServerProcess`` with
-two more kinds, ``builtin`` and ``uvicorn`` (served by
-``tests/socketio/serve.py``)."""
+more kinds (served by ``tests/socketio/serve.py``): ``builtin`` and
+``uvicorn`` (an ASGI app), ``aiohttp``, ``sanic`` and ``tornado`` (an
+AsyncServer in that async mode), and the ``flask-*`` kinds (Flask-SocketIO's
+``socketio.run(app)``)."""
 
 from ..sync.servers import MODE_OF_KIND, ServerProcess
 
 #: kind -> the app attribute of sio_app.py (or flask_app.py) it serves
 APP_ATTR = dict({kind: 'wsgi_app' for kind in MODE_OF_KIND},
-                builtin='builtin_app', uvicorn='asgi_app')
+                builtin='asgi_app', uvicorn='asgi_app', aiohttp='sio',
+                sanic='sio', tornado='sio')
 APP_ATTR.update({'flask-threading': 'socketio', 'flask-eventlet': 'socketio',
                  'flask-gevent': 'socketio'})
 
@@ -19,7 +22,8 @@ class SioServer(ServerProcess):
     engineio_fast (default) or python-engineio.
     """
 
-    MODES = dict(MODE_OF_KIND, builtin='asyncio', uvicorn='asyncio')
+    MODES = dict(MODE_OF_KIND, builtin='asyncio', uvicorn='asyncio',
+                 aiohttp='aiohttp', sanic='sanic', tornado='tornado')
     MODES.update({'flask-threading': 'threading', 'flask-eventlet': 'eventlet',
                   'flask-gevent': 'gevent'})
     SERVE_MODULE = 'tests.socketio.serve'

@@ -4,9 +4,11 @@ runs first, before ``import socketio``) or, for comparison, on
 python-engineio. Configured by environment variables:
 
 ``EIO_IMPL``            ``engineio_fast`` (default) or ``engineio``
-``EIO_ASYNC_MODE``      ``asyncio`` (an AsyncServer: uvicorn, the built-in
-                        server) or a sync mode (a Server: threading,
-                        eventlet, gevent)
+``EIO_ASYNC_MODE``      ``asyncio`` (an AsyncServer in ``socketio.ASGIApp``:
+                        uvicorn, the built-in server), ``aiohttp``,
+                        ``sanic`` or ``tornado`` (an AsyncServer in that
+                        mode, served by tests/socketio/serve.py) or a sync
+                        mode (a Server: threading, eventlet, gevent)
 ``SIO_PING_INTERVAL``   / ``SIO_PING_TIMEOUT``: seconds (default 25 / 20)
 ``SIO_INSTRUMENT``      ``1``: ``sio.instrument(auth=False)`` (default ``0``)
 ``SIO_STATS_INTERVAL``  the admin UI's server_stats interval (default 0.5 s)
@@ -17,14 +19,16 @@ Socket.IO events on the default namespace:
 ``kick``   the server disconnects the sender (``sio.disconnect(sid)``)
 
 Plain HTTP routes: ``GET /_health`` (``ok``) and ``GET /_record``: JSON with
-``impl``, ``engine`` (the module of ``sio.eio``), ``sockets``
+``impl``, ``engine`` (the module of ``sio.eio``), ``async_mode`` (its
+``async_mode``), ``sockets``
 (``len(sio.eio.sockets)``), ``events``: ``[kind, sid, detail, eio_sid]``
 for every connect (``auth``), disconnect (python-socketio's reason) and
 event, and on engineio_fast ``parked``: the eio sids with a GET parked.
 
-Attributes served: ``asgi_app`` (socketio.ASGIApp, for uvicorn),
-``builtin_app`` (engineio_fast's ASGIApp around ``sio.eio``, for the built-in
-server) and ``wsgi_app`` (socketio.WSGIApp, for the WSGI servers).
+Attributes served: ``asgi_app`` (socketio.ASGIApp, for uvicorn and, as it
+is, ``engineio_fast.run()``), ``sio`` (the AsyncServer, for aiohttp, Sanic and
+Tornado, with ``route`` answering the plain HTTP routes) and ``wsgi_app``
+(socketio.WSGIApp, for the WSGI servers).
 """
 
 import json
@@ -63,6 +67,7 @@ def report():
     with _lock:
         seen = list(events)
     out = {'impl': IMPL, 'engine': type(sio.eio).__module__,
+           'async_mode': sio.eio.async_mode,
            'sockets': len(sio.eio.sockets), 'events': seen}
     if IMPL == 'engineio_fast':
         # the sessions with a GET parked (engineio_fast's own state)
@@ -71,8 +76,12 @@ def report():
     return out
 
 
-if MODE == 'asyncio':
-    sio = socketio.AsyncServer(async_mode='asgi', **OPTIONS)
+#: the AsyncServer modes (``asyncio``: ASGI)
+ASYNC_MODES = {'asyncio': 'asgi', 'aiohttp': 'aiohttp', 'sanic': 'sanic',
+               'tornado': 'tornado'}
+
+if MODE in ASYNC_MODES:
+    sio = socketio.AsyncServer(async_mode=ASYNC_MODES[MODE], **OPTIONS)
 
     @sio.event
     async def kick(sid):
@@ -107,7 +116,8 @@ if os.environ.get('SIO_INSTRUMENT', '0') == '1':
         'SIO_STATS_INTERVAL', 0.5))
 
 
-def _route(path):
+def route(path):
+    """The plain HTTP routes: ``(status line, body)`` of a GET of ``path``."""
     if path == '/_health':
         return '200 OK', b'ok'
     if path == '/_record':
@@ -116,7 +126,7 @@ def _route(path):
 
 
 def record_wsgi(environ, start_response):
-    status, body = _route(environ.get('PATH_INFO', ''))
+    status, body = route(environ.get('PATH_INFO', ''))
     start_response(status, [('Content-Type', 'application/json'),
                             ('Content-Length', str(len(body)))])
     return [body]
@@ -125,7 +135,7 @@ def record_wsgi(environ, start_response):
 async def record_asgi(scope, receive, send):
     if scope['type'] != 'http':
         return
-    status, body = _route(scope.get('path', ''))
+    status, body = route(scope.get('path', ''))
     await send({'type': 'http.response.start',
                 'status': int(status.split()[0]),
                 'headers': [(b'content-type', b'application/json')]})
@@ -134,11 +144,5 @@ async def record_asgi(scope, receive, send):
 
 if MODE == 'asyncio':
     asgi_app = socketio.ASGIApp(sio, other_asgi_app=record_asgi)
-    if IMPL == 'engineio_fast':
-        # the built-in server takes engineio_fast's own ASGIApp (it calls
-        # the engine directly); socketio.ASGIApp wraps the Socket.IO
-        # server, which engineio_fast.run() does not take yet
-        builtin_app = engineio_fast.ASGIApp(
-            sio.eio, other_asgi_app=record_asgi, engineio_path='socket.io')
-else:
+elif MODE not in ASYNC_MODES:
     wsgi_app = socketio.WSGIApp(sio, wsgi_app=record_wsgi)

@@ -1,6 +1,8 @@
 """The Socket.IO admin UI on engineio_fast: python-socketio's
-``sio.instrument(auth=False)`` on the built-in server, uvicorn, and the sync
-Server under gunicorn (gthread), eventlet and gevent, read by the official
+``sio.instrument(auth=False)`` on the built-in server, uvicorn, aiohttp,
+Sanic and Tornado (the AsyncServer in that async mode, attached as
+python-socketio documents it), and the sync Server under gunicorn
+(gthread), eventlet and gevent, read by the official
 socket.io-client on the '/admin' namespace the way @socket.io/admin-ui's UI
 connects (tests/socketio/js/admin.mjs), while three other socket.io-client
 sockets (polling only, websocket only, polling upgraded to websocket)
@@ -23,7 +25,13 @@ from .servers import SioServer
 
 pytestmark = [pytest.mark.interop, pytest.mark.timeout(240)]
 
-KINDS = ['builtin', 'uvicorn', 'gunicorn-gthread', 'eventlet', 'gevent']
+#: kind -> the async mode of the server it runs
+MODES = {'builtin': 'asgi', 'uvicorn': 'asgi', 'aiohttp': 'aiohttp',
+         'sanic': 'sanic', 'tornado': 'tornado',
+         'gunicorn-gthread': 'threading', 'eventlet': 'eventlet',
+         'gevent': 'gevent'}
+ASYNC_KINDS = ['builtin', 'uvicorn', 'aiohttp', 'sanic', 'tornado']
+KINDS = list(MODES)
 ENV = {'SIO_INSTRUMENT': '1', 'SIO_PING_INTERVAL': '1',
        'SIO_PING_TIMEOUT': '2', 'SIO_STATS_INTERVAL': '0.5'}
 CLIENTS = [{'name': 'polling', 'transports': ['polling']},
@@ -125,8 +133,8 @@ def test_sockets_transports_and_events(run):
     assert gone == {c['id']: 'client disconnect' for c in run['clients']}
     record = run['record']
     assert record['engine'] == 'engineio_fast.' + (
-        'async_server' if run['kind'] in ('builtin', 'uvicorn')
-        else 'server')
+        'async_server' if run['kind'] in ASYNC_KINDS else 'server')
+    assert record['async_mode'] == MODES[run['kind']]
     assert sorted(e[2] for e in record['events'] if e[0] == 'disconnect') \
         == ['client disconnect'] * 3
 

@@ -1,7 +1,8 @@
 """The official Socket.IO admin UI (@socket.io/admin-ui 0.5's ``ui/dist``,
 the page admin.socket.io serves) in headless Chromium, against python-socketio
 with ``sio.instrument(auth=False)`` on engineio_fast: the built-in server,
-uvicorn, and the sync Server under gunicorn (gthread), eventlet and gevent.
+uvicorn, aiohttp, Sanic and Tornado, and the sync Server under gunicorn
+(gthread), eventlet and gevent.
 
 The page is served from another origin (a static HTTP server of the test),
 as admin.socket.io is, and connects by itself from its saved settings. Node
@@ -30,7 +31,8 @@ pytestmark = [pytest.mark.interop, pytest.mark.timeout(180)]
 
 UI_DIST = os.path.join(REPO_ROOT, 'node_modules', '@socket.io', 'admin-ui',
                        'ui', 'dist')
-KINDS = ['builtin', 'uvicorn', 'gunicorn-gthread', 'eventlet', 'gevent']
+KINDS = ['builtin', 'uvicorn', 'aiohttp', 'sanic', 'tornado',
+         'gunicorn-gthread', 'eventlet', 'gevent']
 CLIENTS = [{'name': 'polling', 'transports': ['polling']},
            {'name': 'websocket', 'transports': ['websocket']},
            {'name': 'upgrade', 'transports': ['polling', 'websocket']}]

@@ -2,18 +2,24 @@
 on every server: python-socketio's AsyncServer on the built-in server
 (``engineio-fast tests.socketio.matrix_app:app``) and uvicorn, its Server on
 gunicorn gthread, eventlet and gevent (pywsgi + gevent-websocket), all
-switched with ``engineio_fast.install()``; and Node's socket.io 4.8 server,
-the reference row that proves the scenarios themselves right.
+switched with ``engineio_fast.install()``; a Flask-SocketIO 5 app on the
+same sync servers and on Werkzeug (Flask-SocketIO's ``socketio.run(app)``);
+and Node's socket.io 4.8 server, the reference row that proves the
+scenarios themselves right.
 
 The scenarios (js/scenarios.mjs, the client side; matrix_app.py,
-matrix_wsgi.py and js/server.mjs, the server side): connect with auth,
-accepted and refused with data; several namespaces on one connection; emit
-with ack both ways; binary events and binary acks both ways; rooms and
-broadcast with several clients; disconnect from either side, the reason
-seen on both; heartbeats at ping_interval 300 ms / ping_timeout 200 ms (a
-session stays up across several pings; a client that stops answering is
-dropped with 'ping timeout'); each over polling only, websocket only, and
-polling upgraded to websocket.
+matrix_wsgi.py, matrix_flask.py and js/server.mjs, the server side):
+connect with auth, accepted and refused with data; several namespaces on
+one connection; emit with ack both ways; binary events and binary acks both
+ways; rooms and broadcast with several clients; disconnect from either
+side, the reason seen on both; heartbeats at ping_interval 300 ms /
+ping_timeout 200 ms (a session stays up across several pings; a client that
+stops answering is dropped with 'ping timeout'); each over polling only,
+websocket only, and polling upgraded to websocket. The Flask-SocketIO rows run one scenario
+more, ``flask_context``: every handler sees the request context of the
+connection (``flask.request.sid``, the connect request's query, a Flask
+session that began as the HTTP session the client logged in with, and
+persists from event to event across the upgrade).
 
 Per row, two server processes (one with the short heartbeat), and ONE node
 process that runs every scenario (the three transports concurrently, then
@@ -40,6 +46,7 @@ from ..io.builtin_helpers import ServerProcess as ModuleProcess
 from ..io.builtin_helpers import free_port
 from ..sync.servers import ServerProcess as WsgiProcess
 from .matrix_common import HEARTBEAT, HEARTBEAT_ENV, REFUSAL
+from .servers import SioServer
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -64,6 +71,8 @@ class Module:
     setting from the environment."""
 
     words = PYTHON_SOCKETIO
+    #: the EXTRA scenarios of js/scenarios.mjs this row runs too
+    extra = ()
 
     def __init__(self, module, *args):
         self.module = module
@@ -90,17 +99,19 @@ class Wsgi:
     """tests/sync/serve.py's server KIND running matrix_wsgi.py."""
 
     words = PYTHON_SOCKETIO
+    extra = ()
 
     def __init__(self, kind, *args):
         self.kind = kind
         self.args = list(args)
 
+    def process(self, flag):
+        return WsgiProcess(self.kind, app='tests.socketio.matrix_wsgi:app',
+                           env={HEARTBEAT_ENV: flag}, ready_path='/_ready',
+                           start_timeout=START_TIMEOUT, extra_args=self.args)
+
     def start(self, folder):
-        procs = [WsgiProcess(self.kind, app='tests.socketio.matrix_wsgi:app',
-                             env={HEARTBEAT_ENV: flag}, ready_path='/_ready',
-                             start_timeout=START_TIMEOUT,
-                             extra_args=self.args)
-                 for flag in ('0', '1')]
+        procs = [self.process(flag) for flag in ('0', '1')]
         with concurrent.futures.ThreadPoolExecutor(2) as pool:
             started = [pool.submit(proc.start) for proc in procs]
         try:
@@ -113,10 +124,24 @@ class Wsgi:
         return procs[0].url, procs[1].url, lambda: [p.stop() for p in procs]
 
 
+class Flask(Wsgi):
+    """matrix_flask.py (Flask-SocketIO) on tests/socketio/servers.py's
+    server KIND: a WSGI server, or ``flask-threading`` (Flask-SocketIO's
+    ``socketio.run(app)``, Werkzeug)."""
+
+    extra = ('flask_context',)
+
+    def process(self, flag):
+        return SioServer(self.kind, module='tests.socketio.matrix_flask',
+                         env={HEARTBEAT_ENV: flag}, ready_path='/_ready',
+                         start_timeout=START_TIMEOUT, extra_args=self.args)
+
+
 class NodeReference:
     """js/server.mjs: both instances in one node process."""
 
     words = JAVASCRIPT
+    extra = ()
 
     def start(self, folder):
         require_node()
@@ -166,6 +191,10 @@ ROWS = {
     'aiohttp': Module('tests.socketio.matrix_serve', 'aiohttp'),
     'sanic': Module('tests.socketio.matrix_serve', 'sanic'),
     'tornado': Module('tests.socketio.matrix_serve', 'tornado'),
+    'flask-gthread': Flask('gunicorn-gthread', '--threads', '100'),
+    'flask-eventlet': Flask('eventlet'),
+    'flask-gevent': Flask('gevent-ws'),
+    'flask-werkzeug': Flask('flask-threading'),
 }
 #: the rows the browser page runs on too (it is served by the app, as
 #: static files: the ASGI rows, and the framework rows by their own means)
@@ -275,6 +304,17 @@ def check_hb_dropped(obs, mode, words):
     assert obs['transport'] == FINAL[mode]
 
 
+def check_flask_context(obs, mode, words):
+    # the same request context in every event: the socket's sid, the
+    # connect request's query and environ, the HTTP session's user; the
+    # managed session's counter goes on from event to event
+    same = {'sid': True, 'namespace': '/', 'event': 'flask_ctx',
+            'tag': mode, 'same_environ': True, 'user': True,
+            'app': 'tests.socketio.matrix_flask'}
+    assert obs == {'calls': [dict(same, count=n) for n in (1, 2, 3)],
+                   'transport': FINAL[mode]}
+
+
 CHECKS = {
     'auth_ok': check_auth_ok,
     'auth_refused': check_auth_refused,
@@ -289,12 +329,17 @@ CHECKS = {
     'hb_alive': check_hb_alive,
     'hb_dropped': check_hb_dropped,
 }
+#: the scenarios of some rows only (a row's ``extra``)
+EXTRA_CHECKS = {
+    'flask_context': check_flask_context,
+}
 
 CASES = [(row, client, mode, scenario)
          for row in ROWS
          for client in (('node', 'chromium') if row in BROWSER_ROWS
                         else ('node',))
-         for mode in MODES for scenario in CHECKS]
+         for mode in MODES
+         for scenario in list(CHECKS) + list(ROWS[row].extra)]
 
 
 class Matrix:
@@ -328,6 +373,7 @@ class Matrix:
         if client == 'node':
             out = run_node(os.path.join(JS, 'matrix.mjs'), {
                 'url': self.url, 'hbUrl': self.hb_url, 'path': '/socket.io',
+                'extra': list(ROWS[row].extra),
                 'timeoutMs': NODE_TIMEOUT_MS}, NODE_TIMEOUT_MS / 1000 + 30)
         else:
             require_chromium()
@@ -359,4 +405,5 @@ def matrix(tmp_path_factory):
 def test_matrix(matrix, row, client, mode, scenario):
     got = matrix.result(row, client)['%s/%s' % (mode, scenario)]
     assert 'error' not in got, got['error']
-    CHECKS[scenario](got['obs'], mode, ROWS[row].words)
+    check = CHECKS.get(scenario) or EXTRA_CHECKS[scenario]
+    check(got['obs'], mode, ROWS[row].words)

@@ -4,7 +4,8 @@
 //
 // runMatrix(lib, config) -> { "<mode>/<scenario>": { obs: {...} } | { error: str } }
 //   lib: { io, Manager } from socket.io-client
-//   config: { url, hbUrl, path, modes: ["polling", "websocket", "upgrade"] }
+//   config: { url, hbUrl, path, modes: ["polling", "websocket", "upgrade"],
+//             extra: names of EXTRA scenarios to run too (none by default) }
 // Binary values are reported as { $bin: hex }. Every wait is bounded (STEP_MS).
 // The main scenarios of the three modes run concurrently against `url` (their rooms and
 // broadcast texts carry the mode, so they do not see each other's), then the heartbeat
@@ -308,6 +309,33 @@ const HEARTBEAT = {
   },
 };
 
+// scenarios for one kind of server only, run when config.extra names them
+const EXTRA = {
+  // Flask-SocketIO (matrix_flask.py): a handler sees Flask's request context, the one of
+  // the connect request, in every event: flask.request.sid (the socket's id), a query
+  // argument of the connect request, the Flask session the client logged in with over
+  // HTTP (the cookie sent with the connection), and a counter kept in the session
+  // Flask-SocketIO manages, one more per event (before and after an upgrade)
+  async flask_context(scene) {
+    const user = `ana-${scene.mode}`;
+    const login = await bounded(fetch(`${scene.url}/login?user=${user}`), "login");
+    const cookie = (login.headers.get("set-cookie") || "").split(";")[0];
+    if (login.status !== 200 || !cookie) {
+      throw new Error(`login: ${login.status}, cookie ${JSON.stringify(cookie)}`);
+    }
+    const socket = scene.open("/", { auth: AUTH, query: { tag: scene.mode },
+                                     extraHeaders: { cookie } });
+    await mustConnect(socket);
+    const seen = [(await ack(socket, "flask_ctx"))[0]];
+    const transport = await scene.settle(socket);
+    seen.push((await ack(socket, "flask_ctx"))[0]);
+    seen.push((await ack(socket, "flask_ctx"))[0]);
+    const calls = seen.map(({ sid, user: who, ...rest }) => (
+      { ...rest, sid: sid === socket.id, user: who === user }));
+    return { calls, transport };
+  },
+};
+
 async function attempt(fn, scene) {
   try {
     return { obs: await fn(scene) };
@@ -330,7 +358,8 @@ async function runGroup(lib, config, url, scenarios, out) {
 export async function runMatrix(lib, config) {
   const out = {};
   const started = Date.now();
-  await runGroup(lib, config, config.url, MAIN, out);
+  const extra = Object.fromEntries((config.extra || []).map((name) => [name, EXTRA[name]]));
+  await runGroup(lib, config, config.url, { ...MAIN, ...extra }, out);
   await runGroup(lib, config, config.hbUrl, HEARTBEAT, out);
   out.elapsedMs = Date.now() - started;
   return out;
