@@ -26,7 +26,12 @@ from typing import (
 
 from . import base_server
 from .adapters.wsgi import modes as _modes
-from .adapters.wsgi.dispatch import Dispatcher, current_sid
+from .adapters.wsgi.dispatch import (
+    Dispatcher,
+    current_sid,
+    parked_wait,
+    parking_event,
+)
 from .adapters.wsgi.service import Service
 from .base_server import LoggerOption
 from .middleware import StartResponse, WSGIEnviron
@@ -396,7 +401,7 @@ class Server(base_server.BaseServer):
                 # that handler, so run the disconnect handler now
                 d.fire_now(each, [ev for ev in events if ev[1] == each])
             else:
-                d.drain(each)
+                d.drain(each, hold=sid is not None)
         if todo:
             d.submit(todo)   # found empty if drained here
 
@@ -415,12 +420,16 @@ class Server(base_server.BaseServer):
                               **kwargs: Any) -> Any:
         """Run ``target(*args, **kwargs)`` in a thread (threading) or a
         greenlet (eventlet, gevent); returns the thread/greenlet object,
-        which has ``join()``."""
-        return self._mode.background(target, *args, **kwargs)
+        which has ``join()``. Started from a handler of a session (as
+        python-socketio runs each event), the task counts as a handler of
+        that session: the session's disconnect handler runs after it, as
+        adapters/wsgi/dispatch.py says."""
+        return self._mode.background(self._dispatcher.adopt(target), *args,
+                                     **kwargs)
 
     def sleep(self, seconds: float = 0) -> None:
         """Sleep for ``seconds`` in the way of the async mode."""
-        return self._mode.sleep(seconds)
+        return parked_wait(self._mode.sleep, seconds)
 
     def create_queue(self, *args: Any, **kwargs: Any) -> Any:
         """Return a queue object of the async mode."""
@@ -432,4 +441,4 @@ class Server(base_server.BaseServer):
 
     def create_event(self, *args: Any, **kwargs: Any) -> Any:
         """Return an event object of the async mode."""
-        return self._mode.Event(*args, **kwargs)
+        return parking_event(self._mode.Event)(*args, **kwargs)

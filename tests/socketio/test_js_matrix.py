@@ -191,13 +191,11 @@ ROWS = {
     'aiohttp': Module('tests.socketio.matrix_serve', 'aiohttp'),
     'sanic': Module('tests.socketio.matrix_serve', 'sanic'),
     'tornado': Module('tests.socketio.matrix_serve', 'tornado'),
+    'flask-gthread': Flask('gunicorn-gthread', '--threads', '100'),
+    'flask-eventlet': Flask('eventlet'),
+    'flask-gevent': Flask('gevent-ws'),
+    'flask-werkzeug': Flask('flask-threading'),
 }
-# The Flask-SocketIO rows (Flask('gunicorn-gthread', '--threads', '100'),
-# Flask('eventlet'), Flask('gevent-ws'), Flask('flask-threading')) are out
-# of ROWS until a race is fixed: a server disconnect's handler is sometimes
-# skipped (the client closes on the DISCONNECT packet and the engine
-# reports that close before python-socketio has run the handler, and
-# Flask-SocketIO skips a handler whose environ is gone; 1 CI run in 2).
 #: the rows the browser page runs on too (it is served by the app, as
 #: static files: the ASGI rows, and the framework rows by their own means)
 BROWSER_ROWS = ('builtin', 'uvicorn', 'aiohttp', 'sanic', 'tornado')

@@ -922,6 +922,204 @@ def test_disconnect_from_own_handler_runs_the_disconnect_handler_there(
     assert order == ['before', 'server disconnect', 'after']
 
 
+def _busy(seconds):
+    """Hold the CPU (no wait in the engine's primitives) for ``seconds``."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pass
+
+
+def test_client_close_waits_for_the_handler_that_asked_for_it(serve):
+    """python-socketio's disconnect() from a handler: the DISCONNECT packet
+    goes out, the client closes at once, and only then does the handler run
+    the disconnect handler of its namespace (Flask-SocketIO needs the
+    connection's environ, which python-socketio drops on the engine's
+    disconnect). The engine's disconnect waits for that handler, though it
+    runs far past STALL without waiting in the engine."""
+    eio = engineio.Server(async_mode='threading')
+    order = []
+
+    @eio.on('message')
+    def message(sid, data):
+        eio.send(sid, 'bye')
+        _busy(0.4)      # a busy machine: the client closes meanwhile
+        order.append('handler done')
+
+    @eio.on('disconnect')
+    def disconnect(sid, reason):
+        order.append(reason)
+
+    srv = serve(eio)
+    ws = RawWs(srv.port)
+    ws.open_packet()
+    ws.send_text('4go')
+    assert ws.recv_text() == '4bye'
+    ws.send_text('1')
+    assert wait_for(lambda: len(order) == 2)
+    assert order == ['handler done', 'client disconnect']
+    ws.close()
+
+
+@pytest.mark.parametrize('wait', ['sleep', 'event'])
+def test_client_close_does_not_wait_for_a_handler_that_waits(serve, wait):
+    """A handler that runs until its client goes (a loop in eio.sleep(), or
+    an event it waits for, set by the disconnect handler) is not waited
+    for: the disconnect handler runs while it waits."""
+    eio = engineio.Server(async_mode='threading')
+    gone = eio.create_event()
+    done = []
+
+    @eio.on('message')
+    def message(sid, data):
+        started = time.monotonic()
+        if wait == 'sleep':
+            while not gone.is_set() and time.monotonic() - started < 10:
+                eio.sleep(0.01)
+        else:
+            gone.wait(10)
+        done.append(time.monotonic() - started)
+
+    @eio.on('disconnect')
+    def disconnect(sid, reason):
+        gone.set()
+
+    srv = serve(eio)
+    ws = RawWs(srv.port)
+    ws.open_packet()
+    ws.send_text('4stream')
+    time.sleep(0.1)
+    closed = time.monotonic()
+    ws.send_text('1')
+    assert wait_for(lambda: done, timeout=12)
+    assert time.monotonic() - closed < 1.5
+    ws.close()
+
+
+@pytest.mark.parametrize('mode', ['threading', 'eventlet', 'gevent'])
+def test_client_close_waits_for_the_task_of_a_handler(mode):
+    """python-socketio runs each event in a background task started by the
+    engine's message handler (eio.start_background_task): a disconnect
+    waits for the tasks its session's handlers started, unless they wait
+    in the engine (in a fresh interpreter per async mode)."""
+    out = subprocess.run(
+        [sys.executable, '-c', TASK_ORDER_SCRIPT, mode],
+        capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stdout.split() == ['busy-task-done', 'client-disconnect',
+                                  'parked-prompt'], out.stdout + out.stderr
+
+
+TASK_ORDER_SCRIPT = r"""
+import sys
+mode = sys.argv[1]
+if mode == 'eventlet':
+    import eventlet
+    eventlet.monkey_patch()
+elif mode == 'gevent':
+    from gevent import monkey
+    monkey.patch_all()
+import time
+
+import engineio_fast as engineio
+from tests.io.builtin_helpers import RawWs, wait_for
+from tests.support import WerkzeugServer
+
+# python-socketio's way: engine handlers inline, each event in a task
+eio = engineio.Server(async_mode=mode, async_handlers=False)
+order = []
+gone = {}
+ended = {}
+
+
+def busy(seconds):
+    # CPU held without waiting in the engine (green modes: yield to the
+    # hub now and then, as code that does I/O would)
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if mode != 'threading':
+            time.sleep(0)
+
+
+def task(sid, data):
+    if data == 'busy':
+        eio.send(sid, 'bye')
+        busy(0.4)
+        order.append('busy-task-done')
+    else:
+        gone[sid] = eio.create_event()
+        eio.send(sid, 'looping')
+        started = time.monotonic()
+        while not gone[sid].is_set() and time.monotonic() - started < 10:
+            eio.sleep(0.01)
+        ended[sid] = time.monotonic()
+
+
+@eio.on('message')
+def message(sid, data):
+    eio.start_background_task(task, sid, data)
+
+
+@eio.on('disconnect')
+def disconnect(sid, reason):
+    order.append(reason.replace(' ', '-'))
+    if sid in gone:
+        gone[sid].set()
+
+
+srv = WerkzeugServer(eio)
+ws = RawWs(srv.port)
+ws.open_packet()
+ws.send_text('4busy')
+assert ws.recv_text() == '4bye'
+ws.send_text('1')
+assert wait_for(lambda: len(order) == 2), order
+ws.close()
+print(*order)
+ws = RawWs(srv.port)
+sid = ws.open_packet()['sid']
+ws.send_text('4loop')
+assert ws.recv_text() == '4looping'
+closed = time.monotonic()
+ws.send_text('1')
+assert wait_for(lambda: sid in ended, timeout=12)
+print('parked-prompt' if ended[sid] - closed < 1.5 else
+      'parked-late %.2f' % (ended[sid] - closed))
+srv.stop()
+"""
+
+
+def test_client_close_waits_for_a_blocked_handler_at_most_close_stall(
+        serve, monkeypatch):
+    """A handler blocked outside the engine (time.sleep, a database call)
+    holds the disconnect handler back CLOSE_STALL seconds at most."""
+    monkeypatch.setattr(dispatch, 'CLOSE_STALL', 0.5)
+    eio = engineio.Server(async_mode='threading')
+    release = threading.Event()      # not the engine's: not a parked wait
+    got = []
+
+    @eio.on('message')
+    def message(sid, data):
+        release.wait(10)
+
+    @eio.on('disconnect')
+    def disconnect(sid, reason):
+        got.append(time.monotonic())
+
+    srv = serve(eio)
+    ws = RawWs(srv.port)
+    ws.open_packet()
+    ws.send_text('4block')
+    time.sleep(0.1)
+    closed = time.monotonic()
+    ws.send_text('1')
+    try:
+        assert wait_for(lambda: got, timeout=8)
+        assert 0.3 <= got[0] - closed < 5
+    finally:
+        release.set()
+        ws.close()
+
+
 def test_cors_list_with_star_allows_every_origin(serve):
     srv = serve(engineio.Server(async_mode='threading',
                                 cors_allowed_origins=['*']))

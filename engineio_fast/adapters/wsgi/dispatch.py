@@ -22,6 +22,18 @@ reused, and the pool grows past its base size only while work waits:
   handler that suspends gets its own task in :class:`AsyncServer`), so a
   handler that waits for a later message of its own client (an
   acknowledgement) does not wait forever;
+- a disconnect is held back longer, behind the running handler of its
+  session and behind the background tasks that handlers of its session
+  started (``eio.start_background_task()``: python-socketio runs each of
+  its events in one): it goes ahead only once each of them has ended, waits
+  in the engine's primitives (``eio.sleep()``, an event of
+  ``eio.create_event()``: an acknowledgement, a loop that runs until its
+  client goes) or has run :data:`CLOSE_STALL` seconds. A handler that ends
+  its own session (python-socketio's ``disconnect()`` sends the DISCONNECT
+  packet, then runs the namespace's disconnect handler, which Flask-SocketIO
+  skips once the engine's disconnect has dropped the connection's environ)
+  thus finishes before the client's answering close is reported, as it does
+  on an idle machine, whatever the load;
 - a drain job that found no idle worker for :data:`STALL` seconds gets a
   new one.
 
@@ -36,9 +48,10 @@ websocket or POST waits until they are down to :data:`LOW`.
 import collections
 import contextvars
 import time
-from typing import Any, Deque, Dict
+from typing import Any, Deque, Dict, Optional
 
 STALL = 0.05
+CLOSE_STALL = 2.0
 IDLE = 10.0
 HIGH = 256
 LOW = 64
@@ -54,6 +67,51 @@ current_sid = contextvars.ContextVar('engineio_fast_handler_sid',
                                      default=None)
 
 
+class Running:
+    """A drainer running a session's handlers, or a background task a
+    handler started, in one thread or greenlet."""
+
+    __slots__ = ('parked', 'started')
+
+    def __init__(self, started=0.0):
+        self.parked = False     # it waits in eio.sleep() or an engine event
+        self.started = started  # when it (or its current handler) started
+
+
+# the Running of this thread or greenlet (None outside handlers and tasks)
+_running: 'contextvars.ContextVar[Optional[Running]]' = \
+    contextvars.ContextVar('engineio_fast_running', default=None)
+
+
+def parked_wait(wait, *args, **kwargs):
+    """Call ``wait(*args, **kwargs)`` (a sleep or an event's wait) with the
+    running handler or task, if any, marked as waiting for the while: a
+    disconnect held behind it may then go ahead (see the module's doc)."""
+    run = _running.get()
+    if run is None:
+        return wait(*args, **kwargs)
+    run.parked = True
+    try:
+        return wait(*args, **kwargs)
+    finally:
+        run.parked = False
+
+
+_parking_events: Dict[Any, Any] = {}
+
+
+def parking_event(cls):
+    """A subclass of the mode's event class ``cls`` whose ``wait()`` marks
+    the running handler as waiting (made once per class)."""
+    sub = _parking_events.get(cls)
+    if sub is None:
+        def wait(self, timeout=None):
+            return parked_wait(cls.wait, self, timeout)
+        sub = _parking_events[cls] = type(cls.__name__, (cls,),
+                                          {'wait': wait})
+    return sub
+
+
 class Chain:
     """The events of one session waiting for their handlers."""
 
@@ -62,7 +120,7 @@ class Chain:
 
     def __init__(self):
         self.events: Deque[Any] = collections.deque()
-        self.drainer = None     # the running drainer's token
+        self.drainer = None     # the running drainer (a Running)
         self.started = 0.0      # when its current handler started
         self.scheduled = False  # a drain job for it is queued
         self.room = None        # set when a waiting reader may go on
@@ -79,6 +137,9 @@ class Dispatcher:
         self.inline = not server.async_handlers
         self.chains: Dict[str, Chain] = {}
         self.stalls = set()     # sids with events behind a running handler
+        # the running background tasks started by each session's handlers
+        self.tasks: Dict[str, set] = {}
+        self.held = set()       # sids whose disconnect waits for them
         self.base = BASE_GREENLETS if mode.green else BASE_THREADS
         self.jobs = mode.JobQueue()
         self.workers = 0
@@ -126,9 +187,10 @@ class Dispatcher:
     def next_check(self, now):
         """When the service loop should next call :meth:`check` (None:
         not needed; called under the server lock): every :data:`STALL`
-        seconds while a handler holds up its session or a job waits for a
-        worker, else when idle workers are due to retire."""
-        if self.stalls or self.waiting > self.idle - self.retiring:
+        seconds while a handler or task holds up its session or a job waits
+        for a worker, else when idle workers are due to retire."""
+        if self.stalls or self.held or \
+                self.waiting > self.idle - self.retiring:
             return now + STALL
         self.watching = False   # a new stall must wake the loop
         if self.idle > self.retiring:
@@ -166,6 +228,56 @@ class Dispatcher:
         for sid in sids:
             self.drain(sid)
 
+    # -- background tasks of handlers ----------------------------------------
+    def adopt(self, target):
+        """``target`` of a background task about to start: when started by
+        a handler of a session, wrapped so that the session's disconnect is
+        held behind it (see the module's doc)."""
+        sid = current_sid.get()
+        if sid is None:
+            return target
+        run = Running(time.monotonic())
+        with self.lock:
+            runs = self.tasks.get(sid)
+            if runs is None:
+                runs = self.tasks[sid] = set()
+            runs.add(run)
+
+        def task(*args, **kwargs):
+            token = _running.set(run)
+            try:
+                return target(*args, **kwargs)
+            finally:
+                _running.reset(token)
+                self._task_done(sid, run)
+        return task
+
+    def _task_done(self, sid, run):
+        with self.lock:
+            runs = self.tasks.get(sid)
+            if runs is not None:
+                runs.discard(run)
+                if not runs:
+                    del self.tasks[sid]
+            release = sid in self.held and \
+                not self._holding(sid, time.monotonic(), None)
+            if release:
+                self.held.discard(sid)
+        if release:
+            self.drain(sid)
+
+    def _holding(self, sid, now, me):
+        """Whether a task of ``sid`` other than ``me`` holds its disconnect
+        back: it runs, waits in none of the engine's primitives, and is
+        younger than CLOSE_STALL (under the lock)."""
+        runs = self.tasks.get(sid)
+        if runs:
+            for run in runs:
+                if run is not me and not run.parked and \
+                        now - run.started < CLOSE_STALL:
+                    return True
+        return False
+
     def _worker(self):
         jobs = self.jobs
         lock = self.lock
@@ -184,16 +296,19 @@ class Dispatcher:
                     self.queued_at.popleft()
             self.drain(sid, job=True)
 
-    def drain(self, sid, job=False):
+    def drain(self, sid, job=False, hold=True):
         """Run the queued handlers of ``sid`` one after the other, until its
-        chain is empty or this drainer is detached."""
+        chain is empty, this drainer is detached or (``hold``) its
+        disconnect is held behind a task of the session."""
         lock = self.lock
         chains = self.chains
         fire = self.server._fire_event
         monotonic = time.monotonic
         stalls = self.stalls
+        tasks = self.tasks
         watch = not self.inline
-        token = object()
+        me = _running.get()     # a task draining: never held behind itself
+        token = Running()
         with lock:
             chain = chains.get(sid)
             if chain is None:
@@ -204,6 +319,7 @@ class Dispatcher:
                 return          # another thread drains it
             chain.drainer = token
         outer = current_sid.set(sid)
+        outer_run = _running.set(token)
         detached = False
         try:
             while True:
@@ -224,6 +340,15 @@ class Dispatcher:
                         if done is not None:
                             done.set()
                         return
+                    if hold and sid in tasks and \
+                            events[0][0] == 'disconnect' and \
+                            self._holding(sid, monotonic(), me):
+                        # the last of those tasks to end, or check(),
+                        # drains it
+                        chain.drainer = None
+                        self.held.add(sid)
+                        self._watch()
+                        return
                     ev = events.popleft()
                     if events and watch and sid not in stalls:
                         # events wait behind this handler (they may have
@@ -234,9 +359,10 @@ class Dispatcher:
                     room = chain.room
                     if room is not None and len(events) <= LOW:
                         room.set()
-                    chain.started = monotonic()
+                    chain.started = token.started = monotonic()
                 fire(ev)
         finally:
+            _running.reset(outer_run)
             current_sid.reset(outer)
             if detached:
                 with lock:
@@ -262,6 +388,7 @@ class Dispatcher:
         """Detach handlers that stall their chain and add workers for jobs
         that wait (called by the service loop)."""
         resubmit = []
+        release = []            # held disconnects to run (inline mode)
         spawn = retire = 0
         with self.lock:
             chains = self.chains
@@ -270,13 +397,27 @@ class Dispatcher:
                 if chain is None or chain.drainer is None or \
                         not chain.events:
                     self.stalls.discard(sid)
-                elif now - chain.started >= STALL:
+                elif now - chain.started >= STALL and (
+                        chain.drainer.parked
+                        or chain.events[0][0] != 'disconnect'
+                        or now - chain.started >= CLOSE_STALL):
                     # the running handler finishes on its own; its worker
                     # does not count against the pool
                     chain.drainer = None
                     self.detached += 1
                     self.stalls.discard(sid)
                     if not chain.scheduled:
+                        chain.scheduled = True
+                        resubmit.append(sid)
+            for sid in list(self.held):
+                if not self._holding(sid, now, None):
+                    self.held.discard(sid)
+                    chain = chains.get(sid)
+                    if chain is None or chain.scheduled:
+                        continue
+                    if self.inline:
+                        release.append(sid)
+                    else:
                         chain.scheduled = True
                         resubmit.append(sid)
             queued_at = self.queued_at
@@ -302,6 +443,8 @@ class Dispatcher:
             put(None)
         for _ in range(spawn):
             self._spawn()
+        for sid in release:
+            self.mode.spawn(self.drain, sid)
 
     def _retiring(self):
         """Mark the idle workers as retiring; returns how many (each gets
