@@ -23,6 +23,7 @@ from typing import (
 from . import _accel
 from . import base_socket as _base_socket
 from . import json as _json
+from .cluster import node as _node
 from .packet import Packet
 from .protocol import engine as _engine
 from .protocol import http as _http
@@ -272,6 +273,7 @@ class BaseServer(HandlerRegistry):
             compression_threshold=compression_threshold)
         self._engine = _engine.Engine(config, policy, self.json.loads,
                                       compact_dumps, logger=self.logger)
+        _node.attach(self._engine)
         self.logger.info('Server initialized for %s.', self.async_mode)
         _base_socket.register(self)
 

@@ -47,8 +47,10 @@ cdef class SessionTable:
         """A list of the sessions now in the table."""
         return list(self._map.values())
 
-    def new_sid(self):
-        """Mint a random url-safe sid that is not in the table."""
+    def new_sid(self, str prefix=''):
+        """Mint a random url-safe sid, ``prefix`` first (the process that
+        owns it: see engineio_fast/cluster/node.py), that is not in the
+        table."""
         cdef bytes raw
         cdef str sid
         while True:
@@ -57,5 +59,7 @@ cdef class SessionTable:
             raw = os.urandom(_SID_BYTES)
             sid = _b64_str(<const unsigned char *>PyBytes_AS_STRING(raw),
                            len(raw), False, _B64URL)
+            if prefix:
+                sid = prefix + sid
             if sid not in self._map:
                 return sid

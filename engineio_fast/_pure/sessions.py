@@ -47,9 +47,12 @@ class SessionTable:
         """A list of the sessions now in the table."""
         return list(self._map.values())
 
-    def new_sid(self):
-        """Mint a random url-safe sid that is not in the table."""
+    def new_sid(self, prefix=''):
+        """Mint a random url-safe sid, ``prefix`` first (the process that
+        owns it: see engineio_fast/cluster/node.py), that is not in the
+        table."""
         while True:
-            sid = base64.urlsafe_b64encode(os.urandom(SID_BYTES)).decode()
+            sid = prefix + \
+                base64.urlsafe_b64encode(os.urandom(SID_BYTES)).decode()
             if sid not in self._map:
                 return sid

@@ -92,6 +92,9 @@ class Engine:
         self.dumps = dumps
         self.logger = logger
         self.sessions: _session.SessionTable = k.SessionTable()
+        # what every sid minted here starts with: the id of the process
+        # that owns it, set by the server (engineio_fast/cluster/node.py)
+        self.sid_prefix = ''
         # sid -> Session closed by the server whose close packet waits for
         # the client's next GET (or its '5' on the probe; see _end)
         self.closing: Dict[str, Session] = {}
@@ -465,7 +468,7 @@ class Engine:
 
     def _new_session(self, req: _http.Request, transport: str,
                      jsonp: Optional[int]) -> Outcome:
-        sid = self.sessions.new_sid()
+        sid = self.sessions.new_sid(self.sid_prefix)
         s = Session(sid, transport)
         self.sessions.add(sid, s)
         if transport == 'websocket':

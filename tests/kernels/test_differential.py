@@ -337,7 +337,10 @@ session_ops = st.lists(st.one_of(
     st.tuples(st.just('add'), st.just([]), st.none()),
     st.tuples(st.sampled_from(['get', 'remove', 'contains']),
               st.sampled_from(['a', 'b', 'c', 1, None, 'zz', ()])),
-    st.tuples(st.sampled_from(['len', 'sids', 'values', 'new_sid']))),
+    st.tuples(st.sampled_from(['len', 'sids', 'values', 'new_sid'])),
+    st.tuples(st.just('new_sid'), st.sampled_from(['', 'ab', 'AAAA'])),
+    st.tuples(st.just('add'), st.sampled_from(['AAAA' + 'A' * 20]),
+              st.integers())),
     max_size=30)
 
 

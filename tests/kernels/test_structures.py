@@ -44,6 +44,19 @@ def test_new_sid_retries_on_collision(kernels):
     assert first == '-' * 20 and second == 'A' * 20
 
 
+def test_new_sid_with_prefix(kernels):
+    draws = iter([b'\x00' * 15, b'\x00' * 15, b'\xfb\xef\xbe' * 5])
+    table = kernels.SessionTable()
+    with mock.patch('os.urandom', lambda n: next(draws)):
+        first = table.new_sid('nOdE1z')
+        table.add(first, object())
+        second = table.new_sid('nOdE1z')   # taken: drawn again
+    assert first == 'nOdE1z' + 'A' * 20
+    assert second == 'nOdE1z' + '-' * 20
+    with pytest.raises(TypeError):
+        table.new_sid(b'bytes')
+
+
 def test_timer_heap_order_and_fifo(kernels):
     heap = kernels.TimerHeap()
     assert len(heap) == 0 and heap.next_deadline() is None
