@@ -7,13 +7,12 @@ through :meth:`AsyncServer.handle_request`.
 """
 
 import asyncio
-import io
-import sys
 from typing import Any, Dict, List
 
 from ..protocol import engine as _engine
 from ..protocol.http import Request, Response, parse_query
 from . import aio as _aio
+from .environ import make_environ as _make_environ
 
 _RESPOND = _engine.RESPOND
 _CONNECT = _engine.CONNECT
@@ -37,48 +36,19 @@ def make_environ(scope, receive, send, body=b''):
     Carries the real client address in REMOTE_ADDR/REMOTE_PORT, the scope
     as ``environ['asgi.scope']`` and as ``environ['asgi']['scope']``.
     """
-    client = scope.get('client') or ('', 0)
-    server = scope.get('server') or ('localhost', 0)
     scheme = scope.get('scheme', 'http')
     if scheme in ('ws', 'wss'):
         scheme = 'https' if scheme == 'wss' else 'http'
-    query = scope.get('query_string', b'').decode('latin-1')
-    path = scope.get('path', '/')
-    environ = {
-        'wsgi.input': io.BytesIO(body or b''),
-        'wsgi.errors': sys.stderr,
-        'wsgi.version': (1, 0),
-        'wsgi.async': True,
-        'wsgi.multithread': False,
-        'wsgi.multiprocess': False,
-        'wsgi.run_once': False,
-        'wsgi.url_scheme': scheme,
-        'SERVER_SOFTWARE': 'engineio_fast',
-        'REQUEST_METHOD': scope.get('method', 'GET'),
-        'PATH_INFO': path,
-        'SCRIPT_NAME': scope.get('root_path', ''),
-        'QUERY_STRING': query,
-        'RAW_URI': path + ('?' + query if query else ''),
-        'SERVER_PROTOCOL': 'HTTP/' + scope.get('http_version', '1.1'),
-        'SERVER_NAME': str(server[0]) if server else 'localhost',
-        'SERVER_PORT': str(server[1]) if server and len(server) > 1 else '0',
-        'REMOTE_ADDR': str(client[0]),
-        'REMOTE_PORT': str(client[1]),
-        'asgi.scope': scope,
-        'asgi.receive': receive,
-        'asgi.send': send,
-        'asgi': {'scope': scope, 'receive': receive, 'send': send},
-    }
-    for name, value in scope.get('headers', ()):
-        name = name.decode('latin-1').upper().replace('-', '_')
-        value = value.decode('latin-1')
-        if name == 'CONTENT_TYPE' or name == 'CONTENT_LENGTH':
-            environ[name] = value
-            continue
-        key = 'HTTP_' + name
-        environ[key] = environ[key] + ',' + value if key in environ \
-            else value
-    return environ
+    headers = [(name.decode('latin-1'), value.decode('latin-1'))
+               for name, value in scope.get('headers', ())]
+    return _make_environ(
+        'engineio_fast', scope.get('method', 'GET'), scope.get('path', '/'),
+        scope.get('query_string', b'').decode('latin-1'), scheme,
+        scope.get('http_version', '1.1'), headers, scope.get('client'),
+        scope.get('server'), body,
+        {'asgi.scope': scope, 'asgi.receive': receive, 'asgi.send': send,
+         'asgi': {'scope': scope, 'receive': receive, 'send': send}},
+        scope.get('root_path', ''))
 
 
 async def _send_response(send, resp):

@@ -15,9 +15,10 @@ framework until one is used.
 """
 
 import importlib.util
-import io
 import sys
 from typing import Any, Dict, Iterable, Optional, Tuple
+
+from ..environ import make_environ as make_environ  # the drivers' import
 
 #: python-engineio's AsyncServer modes, in its order of preference
 ORDER = ('aiohttp', 'sanic', 'tornado', 'asgi')
@@ -94,50 +95,6 @@ def header_dict(items: Iterable[Tuple[str, str]]) -> Dict[str, str]:
         name = name.lower()
         out[name] = out[name] + ', ' + value if name in out else value
     return out
-
-
-def make_environ(software: str, method: str, path: str, query: str,
-                 scheme: str, version: str, headers: Iterable[Tuple[str,
-                                                                    str]],
-                 peer: Any, local: Any, body: Optional[bytes],
-                 extra: Dict[str, Any]) -> Dict[str, Any]:
-    """A WSGI-style environ for the connect handler, as python-engineio's
-    drivers build one (with the real addresses, and ``extra``: e.g.
-    ``'aiohttp.request'``)."""
-    peer = peer if isinstance(peer, (tuple, list)) and peer else ('', 0)
-    local = local if isinstance(local, (tuple, list)) and local \
-        else ('localhost', 0)
-    environ: Dict[str, Any] = {
-        'wsgi.input': io.BytesIO(body or b''),
-        'wsgi.errors': sys.stderr,
-        'wsgi.version': (1, 0),
-        'wsgi.async': True,
-        'wsgi.multithread': False,
-        'wsgi.multiprocess': False,
-        'wsgi.run_once': False,
-        'wsgi.url_scheme': scheme,
-        'SERVER_SOFTWARE': software,
-        'REQUEST_METHOD': method,
-        'PATH_INFO': path,
-        'SCRIPT_NAME': '',
-        'QUERY_STRING': query,
-        'RAW_URI': path + ('?' + query if query else ''),
-        'SERVER_PROTOCOL': 'HTTP/' + version,
-        'SERVER_NAME': str(local[0]),
-        'SERVER_PORT': str(local[1]) if len(local) > 1 else '0',
-        'REMOTE_ADDR': str(peer[0]),
-        'REMOTE_PORT': str(peer[1]) if len(peer) > 1 else '0',
-    }
-    for name, value in headers:
-        key = name.upper().replace('-', '_')
-        if key in ('CONTENT_TYPE', 'CONTENT_LENGTH'):
-            environ[key] = value
-            continue
-        key = 'HTTP_' + key
-        environ[key] = environ[key] + ',' + value if key in environ \
-            else value
-    environ.update(extra)
-    return environ
 
 
 def is_websocket_upgrade(method: str, headers: Dict[str, str]) -> bool:

@@ -1,0 +1,52 @@
+"""The WSGI-style environ every asyncio adapter hands to the connect
+handler (the ASGI adapter, the built-in server, aiohttp, Sanic, Tornado)."""
+
+import io
+import sys
+from typing import Any, Dict, Iterable, Optional, Tuple
+
+
+def make_environ(software: str, method: str, path: str, query: str,
+                 scheme: str, version: str, headers: Iterable[Tuple[str,
+                                                                    str]],
+                 peer: Any, local: Any, body: Optional[bytes],
+                 extra: Dict[str, Any],
+                 script_name: str = '') -> Dict[str, Any]:
+    """A WSGI-style environ for the connect handler, as python-engineio's
+    drivers build one: the real addresses, the request's headers as
+    ``HTTP_*`` keys (repeated ones joined), and ``extra`` (e.g.
+    ``'aiohttp.request'``, the ASGI scope)."""
+    peer = peer if isinstance(peer, (tuple, list)) and peer else ('', 0)
+    local = local if isinstance(local, (tuple, list)) and local \
+        else ('localhost', 0)
+    environ: Dict[str, Any] = {
+        'wsgi.input': io.BytesIO(body or b''),
+        'wsgi.errors': sys.stderr,
+        'wsgi.version': (1, 0),
+        'wsgi.async': True,
+        'wsgi.multithread': False,
+        'wsgi.multiprocess': False,
+        'wsgi.run_once': False,
+        'wsgi.url_scheme': scheme,
+        'SERVER_SOFTWARE': software,
+        'REQUEST_METHOD': method,
+        'PATH_INFO': path,
+        'SCRIPT_NAME': script_name,
+        'QUERY_STRING': query,
+        'RAW_URI': path + ('?' + query if query else ''),
+        'SERVER_PROTOCOL': 'HTTP/' + version,
+        'SERVER_NAME': str(local[0]),
+        'SERVER_PORT': str(local[1]) if len(local) > 1 else '0',
+        'REMOTE_ADDR': str(peer[0]),
+        'REMOTE_PORT': str(peer[1]) if len(peer) > 1 else '0',
+    }
+    for name, value in headers:
+        key = name.upper().replace('-', '_')
+        if key in ('CONTENT_TYPE', 'CONTENT_LENGTH'):
+            environ[key] = value
+            continue
+        key = 'HTTP_' + key
+        environ[key] = environ[key] + ',' + value if key in environ \
+            else value
+    environ.update(extra)
+    return environ
