@@ -106,6 +106,13 @@ def rules_server(rec=None, **options):
     return eio
 
 
+@pytest.fixture(autouse=True)
+def late_poll_delay(monkeypatch):
+    """Our servers here run in this process: see R.LATE_POLL_DELAY."""
+    from engineio_fast.protocol import engine as _engine
+    monkeypatch.setattr(_engine, 'LATE_POLL_DELAY', R.LATE_POLL_DELAY)
+
+
 def start(kind, request, **ping):
     """A target of ``kind``; ``ping``: short heartbeat (seconds)."""
     interval = ping.get('interval', 10)

@@ -3,7 +3,8 @@ tests/sync/serve.py in a subprocess (after any monkey patching).
 engineio_fast only.
 
 ``EIO_ASYNC_MODE`` picks the mode, ``EIO_PING_INTERVAL`` and
-``EIO_PING_TIMEOUT`` the heartbeat. Messages are echoed; ``close``
+``EIO_PING_TIMEOUT`` the heartbeat, ``EIO_LATE_POLL_DELAY`` the engine's
+upgrade check interval. Messages are echoed; ``close``
 disconnects the sender. The connect handler takes orders from the query
 string: ``kick=disconnect|close_all|overflow`` closes the session from inside
 the handler (``overflow``: a send over the queue bound), ``refuse=1`` then
@@ -23,6 +24,11 @@ import threading
 import urllib.parse
 
 import engineio_fast as engineio
+from engineio_fast.protocol import engine as _engine
+
+if os.environ.get('EIO_LATE_POLL_DELAY'):
+    # see tests/io/session_rules.py's LATE_POLL_DELAY
+    _engine.LATE_POLL_DELAY = float(os.environ['EIO_LATE_POLL_DELAY'])
 
 eio = engineio.Server(
     async_mode=os.environ.get('EIO_ASYNC_MODE') or None,

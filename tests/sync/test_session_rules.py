@@ -49,6 +49,7 @@ class SyncTarget(R.Target):
 
 
 def _start(kind, **env):
+    env.setdefault('EIO_LATE_POLL_DELAY', str(R.LATE_POLL_DELAY))
     extra = ['--threads', '32'] if kind == 'gunicorn-gthread' else []
     return ServerProcess(kind, app=APP, env=env, extra_args=extra).start()
 
