@@ -1,0 +1,184 @@
+"""The built-in server with several workers on one port, over raw
+sockets: requests of sessions owned by different workers on ONE keep-alive
+connection, a websocket upgrade on a connection another worker accepted, a
+request line split over reads, sids of no worker, SIGTERM draining every
+worker, a worker crash loop slowed down, ``run(app, workers=N)``. Compiled
+and pure kernels."""
+
+import json
+import signal
+import time
+
+import pytest
+
+from ..io.builtin_helpers import (
+    EIO_POLL,
+    WAIT,
+    RawConn,
+    RawWs,
+    request,
+    wait_for,
+)
+from .helpers import (
+    STOP_BOUND,
+    Cluster,
+    echo,
+    open_session,
+    sessions_by_slot,
+    wait_gone,
+)
+
+pytestmark = pytest.mark.timeout(90)
+
+
+@pytest.fixture(params=['compiled', 'pure'])
+def kernels(request):
+    return request.param
+
+
+@pytest.mark.parametrize('via', ['cli', 'run'])
+def test_sessions_of_several_workers_on_one_connection(tmp_path, kernels,
+                                                       via):
+    with Cluster(tmp_path, 4, kernels, via) as srv:
+        srv.wait_listening()
+        owners = sessions_by_slot(srv.port, 3)
+        with RawConn(srv.port) as conn:
+            for rnd in range(3):
+                for slot, sid in sorted(owners.items()):
+                    text = 'r%d-%s' % (rnd, slot)
+                    assert echo(conn, sid, text) == \
+                        '4%s@%s' % (text, sid[:6])
+            # a handshake on the same connection, wherever it is now
+            assert open_session(srv.port, conn)[:5] == sid[:5]
+        assert srv.terminate() == 0
+        handed = srv.handed()
+        assert sorted(handed) == [0, 1, 2, 3], srv.stderr
+        # the connection went from owner to owner
+        assert sum(h for h, _ in handed.values()) >= 2 * 3
+        assert 'Traceback' not in srv.stderr
+        expected = 'python' if kernels == 'pure' else 'cython'
+        if via == 'cli':
+            assert '(%s kernels)' % expected in srv.stdout
+            assert 'with 4 workers' in srv.stdout
+        else:
+            assert 'supervisor %d exited' % srv.proc.pid in srv.stdout
+
+
+def test_upgrade_on_a_connection_another_worker_accepted(tmp_path, kernels):
+    with Cluster(tmp_path, 4, kernels) as srv:
+        srv.wait_listening()
+        owners = sessions_by_slot(srv.port, 2)
+        for _ in range(100):        # bounded: find a connection accepted
+            conn = RawConn(srv.port)    # by a worker owning none of them
+            here = open_session(srv.port, conn)[5]
+            target = next((sid for slot, sid in owners.items()
+                           if slot != here), None)
+            if target is not None:
+                break
+            conn.close()
+        assert target is not None
+        # the upgrade request on that keep-alive connection
+        ws = RawWs(srv.port, EIO_POLL.replace('polling', 'websocket') +
+                   '&sid=' + target, sock=conn.sock)
+        ws.send_text('2probe')
+        assert ws.recv_text() == '3probe'
+        ws.send_text('5')
+        ws.send_text('4over ws')
+        assert ws.recv_text() == '4over ws@' + target[:6]
+        ws.close()
+        assert srv.terminate() == 0
+        assert 'Traceback' not in srv.stderr
+
+
+def test_split_request_line_and_body(tmp_path, kernels):
+    with Cluster(tmp_path, 3, kernels) as srv:
+        srv.wait_listening()
+        owners = sessions_by_slot(srv.port, 3)
+        with RawConn(srv.port) as conn:
+            for slot, sid in sorted(owners.items()):
+                head = request('POST', EIO_POLL + '&sid=' + sid,
+                               [('Content-Type', 'text/plain')],
+                               b'4split ' + slot.encode())
+                cut = head.index(b'sid=') + 3
+                conn.send(head[:cut])       # 'sid' not complete yet
+                time.sleep(0.05)
+                conn.send(head[cut:-4])
+                time.sleep(0.05)
+                conn.send(head[-4:])        # the body's end
+                r = conn.read_response()
+                assert (r.status, r.body) == (200, b'ok'), r
+                conn.send(request('GET', EIO_POLL + '&sid=' + sid))
+                assert conn.read_response().text == \
+                    '4split %s@%s' % (slot, sid[:6])
+        assert srv.terminate() == 0
+
+
+@pytest.mark.parametrize('forge', ['other-tag', 'no-such-slot', 'short'])
+def test_a_sid_of_no_worker_is_served_where_it_lands(tmp_path, forge):
+    with Cluster(tmp_path, 2) as srv:
+        srv.wait_listening()
+        sid = open_session(srv.port)
+        bad = {'other-tag': ('X' if sid[0] != 'X' else 'Y') + sid[1:],
+               'no-such-slot': sid[:5] + 'Z' + sid[6:],
+               'short': sid[:5]}[forge]
+        with RawConn(srv.port) as conn:
+            for _ in range(3):
+                conn.send(request('GET', EIO_POLL + '&sid=' + bad))
+                r = conn.read_response()
+                assert r.status == 400, r
+                assert json.loads(r.body)['message'] == 'Session ID unknown'
+        assert srv.terminate() == 0
+
+
+def test_sigterm_drains_every_worker(tmp_path):
+    app = 'tests.io.builtin_app:app'      # with a lifespan, logged
+    with Cluster(tmp_path, 4, app=app) as srv:
+        srv.wait_listening()
+        workers = srv.children()
+        assert len(workers) == 4
+        owners = sessions_by_slot(srv.port, 2)
+        parked = []
+        for sid in owners.values():
+            conn = RawConn(srv.port)
+            conn.send(request('GET', EIO_POLL + '&sid=' + sid))
+            parked.append(conn)
+        wss = [RawWs(srv.port) for _ in range(8)]
+        for ws in wss:
+            ws.open_packet()
+        assert parked[0].nothing_for(0.2)
+        start = time.monotonic()
+        srv.proc.send_signal(signal.SIGTERM)
+        for conn in parked:
+            r = conn.read_response()
+            assert (r.status, r.body) == (200, b'1'), r
+        for ws in wss:
+            assert ws.recv_text() == '1'
+            assert ws.expect_close() == 1001
+        assert srv.proc.wait(STOP_BOUND) == 0
+        assert time.monotonic() - start < STOP_BOUND
+        assert wait_gone(workers)
+        lines = srv.handler_lines()
+        assert lines.count(['lifespan.startup']) == 4
+        assert lines.count(['lifespan.shutdown']) == 4
+        for sid in owners.values():
+            assert ['disconnect', sid, 'server', 'disconnect'] in lines
+        assert 'Traceback' not in srv.stderr
+
+
+def test_killed_supervisor_takes_its_workers_along(tmp_path):
+    with Cluster(tmp_path, 2) as srv:
+        srv.wait_listening()
+        workers = srv.children()
+        assert len(workers) == 2
+        srv.proc.kill()
+        srv.proc.wait(WAIT)
+        assert wait_gone(workers, 5.0)
+
+
+def test_a_crash_loop_is_slowed_down(tmp_path):
+    with Cluster(tmp_path, 2, app='tests.cluster.crash_app:app') as srv:
+        assert wait_for(lambda: 'restarting it in' in srv.stderr, 20.0), \
+            srv.stderr
+        assert srv.proc.poll() is None       # the supervisor keeps going
+        assert 'exited with status 3' in srv.stderr
+        assert srv.terminate() == 0
