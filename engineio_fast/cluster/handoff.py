@@ -111,6 +111,14 @@ class Router:
         end = data.find(b'\r\n', 0, self.line_limit)
         if end < 0:
             return INCOMPLETE if len(data) < self.line_limit else None
+        return self._slot_in(data, end)
+
+    def slot_for_query(self, query: bytes) -> Optional[int]:
+        """The sibling slot that owns the session named by the ``sid``
+        parameter of a parsed request's query string, or None."""
+        return self._slot_in(b'&' + query, len(query) + 1)
+
+    def _slot_in(self, data: bytes, end: int) -> Optional[int]:
         i = data.find(b'sid=', 0, end)
         while i > 0 and data[i - 1] not in b'?&':
             i = data.find(b'sid=', i + 4, end)

@@ -113,6 +113,37 @@ def test_split_request_line_and_body(tmp_path, kernels):
         assert srv.terminate() == 0
 
 
+def test_pipelined_requests_of_several_workers(tmp_path, kernels):
+    with Cluster(tmp_path, 4, kernels) as srv:
+        srv.wait_listening()
+        owners = sessions_by_slot(srv.port, 4)
+        with RawConn(srv.port) as conn:
+            here = open_session(srv.port, conn)       # the acceptor's
+            a = owners[here[5]]
+            b, c = [sid for slot, sid in sorted(owners.items())
+                    if slot != here[5]][:2]
+
+            def post(sid, text):
+                return request('POST', EIO_POLL + '&sid=' + sid,
+                               [('Content-Type', 'text/plain')],
+                               ('4' + text).encode())
+
+            def get(sid):
+                return request('GET', EIO_POLL + '&sid=' + sid)
+
+            # one write: the first request is the acceptor's, the next a
+            # sibling's, then back, then a third worker's
+            conn.send(post(a, 'one') + post(b, 'two') + get(b) + get(a) +
+                      post(c, 'three') + get(c) + post(b, 'four') + get(b))
+            got = [conn.read_response() for _ in range(8)]
+            assert [r.status for r in got] == [200] * 8, got
+            assert [r.text for r in got] == [
+                'ok', 'ok', '4two@' + b[:6], '4one@' + a[:6],
+                'ok', '4three@' + c[:6], 'ok', '4four@' + b[:6]]
+        assert srv.terminate() == 0
+        assert 'Traceback' not in srv.stderr
+
+
 @pytest.mark.parametrize('forge', ['other-tag', 'no-such-slot', 'short'])
 def test_a_sid_of_no_worker_is_served_where_it_lands(tmp_path, forge):
     with Cluster(tmp_path, 2) as srv:
