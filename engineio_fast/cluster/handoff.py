@@ -70,6 +70,8 @@ class Router:
             :func:`make_channels`), in slot order.
         line_limit: the longest request line to wait for before giving up
             on routing (the HTTP server then rejects it).
+        family: the address family of the connections (the listening
+            socket's).
 
     Raises:
         ValueError: a malformed tag, a slot out of range, too many slots.
@@ -77,7 +79,8 @@ class Router:
 
     def __init__(self, tag: str, slot: int,
                  channels: Sequence[Tuple[socket.socket, socket.socket]],
-                 line_limit: int = 8192) -> None:
+                 line_limit: int = 8192,
+                 family: int = socket.AF_INET) -> None:
         if len(tag) != TAG_LEN or not node.valid(tag + node.ALPHABET[0]):
             raise ValueError('a worker tag is %d sid characters, not %r'
                              % (TAG_LEN, tag))
@@ -94,6 +97,7 @@ class Router:
         self.siblings = {ord(node.ALPHABET[k]): k
                          for k in range(len(channels)) if k != slot}
         self.line_limit = line_limit + 16
+        self.family = family
         self._buf = bytearray(MAX_CARRY)
         self._adopt: Optional[Callable[[socket.socket, bytes], Any]] = None
         self._loop: Any = None
@@ -197,7 +201,9 @@ class Router:
                     _close_fd(fd)
                 continue
             try:
-                sock = socket.socket(fileno=fds[0])
+                # family and type given: no system calls to find them out
+                sock = socket.socket(self.family, socket.SOCK_STREAM, 0,
+                                     fileno=fds[0])
             except OSError as exc:
                 logger.warning('worker channel: %s', exc)
                 _close_fd(fds[0])

@@ -212,7 +212,7 @@ class Supervisor:
             if k != slot:
                 rx.close()
         router = handoff.Router(self.tag, slot, self.channels,
-                                self.line_limit)
+                                self.line_limit, self.sock.family)
         self.serve_one(self.sock, router)
         return 0
 
