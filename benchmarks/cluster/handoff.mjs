@@ -7,6 +7,7 @@
 // so every worker is busy in both modes.
 //
 // Usage: node handoff.mjs '{"port": P, "conns": C, "mode": "cross"|"local", "seconds": S}'
+// ("handshakePorts": [P, P2] opens the sessions on those ports in turn: one_process.py)
 // Prints "GO" on stdout when every session is open and the timed window starts, then one JSON line:
 // { requests, seconds, rate, pairs: [[slot a, slot b], ...], errors }
 import net from "node:net";
@@ -15,9 +16,12 @@ import http from "node:http";
 const cfg = JSON.parse(process.argv[2]);
 const PATH = "/engine.io/?EIO=4&transport=polling";
 
+let handshakes = 0;
 function handshake() {
+  const ports = cfg.handshakePorts || [cfg.port];
+  const port = ports[handshakes++ % ports.length];
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: "127.0.0.1", port: cfg.port, path: PATH, agent: false }, (res) => {
+    const req = http.get({ host: "127.0.0.1", port, path: PATH, agent: false }, (res) => {
       let body = "";
       res.setEncoding("utf8");
       res.on("data", (d) => { body += d; });

@@ -15,6 +15,10 @@ to core 0 with all its workers; the generator ``handoff.mjs`` on core 1):
   workers (``i mod 4`` and ``i+1 mod 4``): every request reaches a worker
   that does not hold the connection, which hands it (descriptor and bytes)
   to the owner.
+- ``one process, ...``: the same two modes against ``one_process.py``: two
+  servers in one process and event loop joined by the real hand-off
+  channel, so the difference is the hand-off's own CPU, without switching
+  between processes.
 
 Each row: requests/s and server CPU per request (utime+stime of the
 supervisor and every worker from /proc over the timed window, divided by
@@ -38,7 +42,9 @@ RESULTS = os.path.join(HERE, 'results')
 TICK = os.sysconf('SC_CLK_TCK')
 APP = 'benchmarks.load.apps.fast_app:eio'
 ROWS = [('1 worker', 1, 'local'), ('4 workers, no hand-off', 4, 'local'),
-        ('4 workers, hand-off per request', 4, 'cross')]
+        ('4 workers, hand-off per request', 4, 'cross'),
+        ('one process, 2 servers, no hand-off', 0, 'local'),
+        ('one process, 2 servers, hand-off per request', 0, 'cross')]
 
 
 def free_port():
@@ -81,10 +87,14 @@ def wait_listening(port, proc, timeout=20.0):
 
 def measure(workers, mode, conns, seconds):
     port = free_port()
+    if workers:
+        cmd = ['-m', 'engineio_fast', APP, '--workers', str(workers),
+               '--port', str(port), '--log-level', 'warning']
+    else:       # the hand-off between two servers in one process
+        port2 = free_port()
+        cmd = [os.path.join(HERE, 'one_process.py'), str(port), str(port2)]
     server = subprocess.Popen(
-        ['taskset', '-c', '0', sys.executable, '-m', 'engineio_fast', APP,
-         '--workers', str(workers), '--port', str(port),
-         '--log-level', 'warning'],
+        ['taskset', '-c', '0', sys.executable] + cmd,
         cwd=REPO, env=dict(os.environ, PYTHONPATH=REPO),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     gen = None
@@ -93,6 +103,8 @@ def measure(workers, mode, conns, seconds):
         time.sleep(0.5)           # every worker has started
         cfg = {'port': port, 'conns': conns, 'mode': mode,
                'seconds': seconds}
+        if not workers:
+            cfg['handshakePorts'] = [port, port2]
         gen = subprocess.Popen(
             ['taskset', '-c', '1', 'node', os.path.join(HERE, 'handoff.mjs'),
              json.dumps(cfg)], cwd=REPO, stdout=subprocess.PIPE,
@@ -138,12 +150,15 @@ def report(results):
             row['name'], row['rate'], row['cpu_us_per_request'],
             row['errors']))
     base = {r['name']: r for r in results['rows']}
-    cross, local = ROWS[2][0], ROWS[1][0]
-    if cross in base and local in base:
-        extra = (base[cross]['cpu_us_per_request'] -
-                 base[local]['cpu_us_per_request'])
-        lines += ['', 'A hand-off costs about %.1f µs of server CPU per '
-                  'request (the last row minus the one before).' % extra]
+    lines.append('')
+    for local, cross, what in ((1, 2, '4 workers'),
+                               (3, 4, 'one process')):
+        a, b = base.get(ROWS[local][0]), base.get(ROWS[cross][0])
+        if a and b:
+            lines.append('- %s: a hand-off per request costs %.1f µs of '
+                         'server CPU more per request.' % (
+                             what, b['cpu_us_per_request'] -
+                             a['cpu_us_per_request']))
     return '\n'.join(lines) + '\n'
 
 
