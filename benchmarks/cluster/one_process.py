@@ -15,9 +15,8 @@ process switch in it.
 import asyncio
 import sys
 
-from benchmarks.load.apps.common import build
-
 import engineio_fast
+from benchmarks.load.apps.common import build
 from engineio_fast.adapters.builtin.serve import (
     BuiltinServer,
     new_event_loop,

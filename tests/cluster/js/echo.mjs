@@ -8,13 +8,15 @@
 //     so one connection carries requests of many sessions and a session's requests use many
 //     connections; false: a new connection per request), "durationMs": 0 | N (instead of
 //     "messages": each socket echoes until N ms passed, reconnecting after a close, at most
-//     "reconnects" times), "startedFile": path written once every socket is open,
+//     "reconnects" times), "startedFile": path written once every socket is open (JSON: the
+//     number of sessions per worker slot, and the driver's start time t0 in epoch ms),
 //     "timeoutMs": overall limit }
 // Each socket sends "<i>.<k>" and waits for its echo "<i>.<k>@<owner>" before the next
 // message; <owner> must be the first 6 characters of the socket's sid (the worker that owns
 // the session answered).
 // Output (JSON on stdout): { "sessions": [{ "i", "runs": [{ "sid", "sent", "echoed", "wrong",
-//   "transport", "upgraded", "close": reason|null, "error": str|null }] }], "elapsedMs" }
+//   "transport", "upgraded", "close": reason|null, "error": str|null, "endAt": epoch ms }] }],
+//   "elapsedMs" }
 import { Socket } from "engine.io-client";
 import http from "node:http";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -30,6 +32,7 @@ const killer = setTimeout(() => {
 const agent = input.keepAlive ? new http.Agent({ keepAlive: true, maxFreeSockets: 64 }) : false;
 const results = [];
 let opened = 0;
+const slots = {};     // sessions per worker slot, for "startedFile"
 
 function run(i, state) {
   return new Promise((resolve) => {
@@ -46,6 +49,7 @@ function run(i, state) {
       if (done) return;
       done = true;
       r.transport = socket.transport ? socket.transport.name : null;
+      r.endAt = Date.now();
       resolve(r);
     };
     const next = () => {
@@ -64,11 +68,28 @@ function run(i, state) {
       if (!state.opened) {
         state.opened = true;
         opened += 1;
-        if (opened === input.sessions && input.startedFile) writeFileSync(input.startedFile, "1");
+        (slots[r.sid[5]] = (slots[r.sid[5]] || 0) + 1);
+        if (opened === input.sessions && input.startedFile) {
+          writeFileSync(input.startedFile, JSON.stringify({ slots, t0 }));
+        }
       }
       next();
     });
     socket.on("upgrade", () => { r.upgraded = true; });
+    // the last transport events, for a session that stalls
+    r.last = [];
+    const note = (ev) => {
+      r.last.push(`${ev}@${Date.now() - t0}`);
+      if (r.last.length > 8) r.last.shift();
+    };
+    socket.on("packet", (p) => note(`in:${p.type}`));
+    socket.on("packetCreate", (p) => note(`out:${p.type}`));
+    const watch = (t) => {
+      t.on("poll", () => note("poll"));
+      t.on("pollComplete", () => note("pollComplete"));
+      t.on("drain", () => note("drain"));
+    };
+    if (socket.transport) watch(socket.transport);
     socket.on("message", (data) => {
       if (data === `${expected}@${r.sid.slice(0, 6)}`) {
         r.echoed += 1;
