@@ -7,18 +7,24 @@ and pure kernels."""
 
 import json
 import signal
+import socket
+import subprocess
+import sys
 import time
 
 import pytest
 
 from ..io.builtin_helpers import (
     EIO_POLL,
+    ROOT,
     WAIT,
     RawConn,
     RawWs,
+    free_port,
     request,
     wait_for,
 )
+from ..support import make_cert
 from .helpers import (
     STOP_BOUND,
     Cluster,
@@ -213,3 +219,39 @@ def test_a_crash_loop_is_slowed_down(tmp_path):
         assert srv.proc.poll() is None       # the supervisor keeps going
         assert 'exited with status 3' in srv.stderr
         assert srv.terminate() == 0
+
+
+def run_cli(args, timeout=30):
+    return subprocess.run(
+        [sys.executable, '-m', 'engineio_fast'] + args, cwd=ROOT,
+        capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.parametrize('workers', ['0', '65', '-2'])
+def test_workers_out_of_range_exit_2(workers):
+    p = run_cli(['tests.cluster.app:eio', '--workers', workers,
+                 '--port', str(free_port())])
+    assert p.returncode == 2, (p.returncode, p.stderr)
+    assert 'workers must be 1 to 64' in p.stderr
+    assert 'Traceback' not in p.stderr
+
+
+def test_workers_with_tls_exit_2(tmp_path):
+    certfile, keyfile = make_cert(str(tmp_path))
+    p = run_cli(['tests.cluster.app:eio', '--workers', '2',
+                 '--port', str(free_port()),
+                 '--ssl-certfile', certfile, '--ssl-keyfile', keyfile])
+    assert p.returncode == 2, (p.returncode, p.stderr)
+    assert 'cannot serve TLS' in p.stderr
+    assert 'Traceback' not in p.stderr
+
+
+def test_workers_port_in_use():
+    with socket.socket() as busy:
+        busy.bind(('127.0.0.1', 0))
+        busy.listen(1)
+        p = run_cli(['tests.cluster.app:eio', '--workers', '2',
+                     '--port', str(busy.getsockname()[1])])
+    assert p.returncode == 1, (p.returncode, p.stderr)
+    assert 'address already in use' in p.stderr.lower()
+    assert 'Traceback' not in p.stderr
