@@ -153,6 +153,44 @@ def test_pipelined_requests_of_several_workers(tmp_path, kernels):
         assert 'Traceback' not in srv.stderr
 
 
+@pytest.mark.parametrize('writes', [1, 2])
+def test_a_request_behind_a_parked_poll_waits_its_turn(tmp_path, writes):
+    with Cluster(tmp_path, 4) as srv:
+        srv.wait_listening()
+        owners = sessions_by_slot(srv.port, 4)
+        with RawConn(srv.port) as conn:
+            here = open_session(srv.port, conn)
+            mine = owners[here[5]]
+            other = next(sid for slot, sid in owners.items()
+                         if slot != here[5])
+            # a long-poll of the acceptor's session, and pipelined behind
+            # it a request of another worker's session
+            poll = request('GET', EIO_POLL + '&sid=' + mine)
+            behind = request('POST', EIO_POLL + '&sid=' + other,
+                             [('Content-Type', 'text/plain')], b'4behind')
+            if writes == 1:     # parsed together: held in the parser's queue
+                conn.send(poll + behind)
+            else:               # read while the poll is parked: bytes held
+                conn.send(poll)
+                assert conn.nothing_for(0.1)
+                conn.send(behind)
+            assert conn.nothing_for(0.3)      # both wait for the poll
+            with RawConn(srv.port) as side:    # a message to that session:
+                side.send(request('POST', EIO_POLL + '&sid=' + mine,  # its
+                                  [('Content-Type', 'text/plain')],   # echo
+                                  b'4wake'))            # ends the long-poll
+                r = side.read_response()
+                assert (r.status, r.body) == (200, b'ok'), r
+            first = conn.read_response()
+            assert (first.status, first.text) == (200, '4wake@' + mine[:6])
+            second = conn.read_response()
+            assert (second.status, second.body) == (200, b'ok'), second
+            conn.send(request('GET', EIO_POLL + '&sid=' + other))
+            assert conn.read_response().text == '4behind@' + other[:6]
+        assert srv.terminate() == 0
+        assert 'Traceback' not in srv.stderr
+
+
 @pytest.mark.parametrize('forge', ['other-tag', 'no-such-slot', 'short'])
 def test_a_sid_of_no_worker_is_served_where_it_lands(tmp_path, forge):
     with Cluster(tmp_path, 2) as srv:

@@ -57,7 +57,7 @@ class RoutedHttpProtocol(HttpProtocol):
     def connection_made(self, transport):
         super().connection_made(transport)
         carried = self.carried
-        if carried:
+        if carried and not transport.is_closing():   # (shutting down)
             self.carried = b''
             self.data_received(carried)
 
@@ -78,6 +78,10 @@ class RoutedHttpProtocol(HttpProtocol):
         if not fresh:
             data = self.held + data
             self.held = b''
+            if len(data) > handoff.MAX_CARRY:
+                # a client that keeps sending while it waits: no hand-off
+                self.routing = False
+                return self._feed(data)
         slot = self.ctx.router.slot_for(data)
         if slot is None:
             return self._feed(data)
