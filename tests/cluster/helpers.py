@@ -27,12 +27,12 @@ class Cluster(ServerProcess):
     (``via='cli'``) or by ``engineio_fast.run`` (``via='run'``)."""
 
     def __init__(self, directory, workers=4, kernels='compiled', via='cli',
-                 app='tests.cluster.app:eio', env=None):
+                 app='tests.cluster.app:eio', env=None, loop='auto'):
         full_env = dict(KERNELS[kernels])
         full_env.update(env or {})
         if via == 'cli':
-            super().__init__([app, '--workers', str(workers)], directory,
-                             env=full_env)
+            super().__init__([app, '--workers', str(workers),
+                              '--loop', loop], directory, env=full_env)
         else:
             super().__init__(['--workers', str(workers)], directory,
                              env=full_env, module='tests.cluster.app')

@@ -122,8 +122,9 @@ def test_split_request_line_and_body(tmp_path, kernels):
         assert srv.terminate() == 0
 
 
-def test_pipelined_requests_of_several_workers(tmp_path, kernels):
-    with Cluster(tmp_path, 4, kernels) as srv:
+@pytest.mark.parametrize('loop', ['uvloop', 'asyncio'])
+def test_pipelined_requests_of_several_workers(tmp_path, kernels, loop):
+    with Cluster(tmp_path, 4, kernels, loop=loop) as srv:
         srv.wait_listening()
         owners = sessions_by_slot(srv.port, 4)
         with RawConn(srv.port) as conn:
