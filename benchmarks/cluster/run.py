@@ -26,6 +26,7 @@ the requests). Results: ``results/results.json`` and ``results/results.md``.
 """
 
 import argparse
+import collections
 import json
 import os
 import platform
@@ -117,6 +118,9 @@ def measure(workers, mode, conns, seconds):
         t1 = cpu_ticks(server.pid)
         gen.wait(10)
         result = json.loads(out)
+        # which workers the connections joined, counted (not listed)
+        result['pairs'] = dict(collections.Counter(
+            '-'.join(pair) for pair in result.get('pairs', [])))
         result['server_cpu_s'] = (t1 - t0) / TICK
         result['cpu_us_per_request'] = (
             1e6 * result['server_cpu_s'] / result['requests']
