@@ -66,7 +66,10 @@ def run(app: Any, host: str = '127.0.0.1', port: int = 5000,
             before ``import socketio``.
         host: the address to listen on (default ``127.0.0.1``).
         port: the port (default 5000).
-        **kwargs: ``ssl`` (an :class:`ssl.SSLContext`), ``loop``
+        **kwargs: ``workers`` (processes serving the port, default 1: each
+            request of a session reaches the worker that owns it, no
+            sticky balancer needed; not with ``ssl``), ``ssl`` (an
+            :class:`ssl.SSLContext`), ``loop``
             (``'auto'``, ``'uvloop'``, ``'asyncio'``), ``limits``,
             ``per_message_deflate``, ``backlog``.
 
@@ -74,6 +77,8 @@ def run(app: Any, host: str = '127.0.0.1', port: int = 5000,
         TypeError: ``app`` holds no engineio_fast AsyncServer that can be
             served; the message says why (a python-socketio app created
             before :func:`install`, a synchronous server...).
+        ValueError: ``workers`` out of range (1 to 64), or more than one
+            with ``ssl``.
     """
     from .adapters.builtin import run as _run
     return _run(app, host=host, port=port, **kwargs)

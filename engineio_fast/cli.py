@@ -2,6 +2,7 @@
 built-in server, like uvicorn's command line.
 
     engineio-fast myapp:eio --host 0.0.0.0 --port 8000
+    engineio-fast myapp:eio --workers 4  # 4 processes on one port
     engineio-fast myapp:app            # an ASGIApp wrapping an AsyncServer
     engineio-fast chat:sio             # a python-socketio AsyncServer, its
                                        # ASGIApp, or a FastAPI app with it
@@ -42,6 +43,10 @@ def _parser():
     parser.add_argument('app', help='module:attribute, or "demo"')
     parser.add_argument('--host', default='127.0.0.1')
     parser.add_argument('--port', type=int, default=5000)
+    parser.add_argument('--workers', type=int, default=1,
+                        help='worker processes on the port (1 to 64); each '
+                             'request of a session reaches the worker that '
+                             'owns it (no sticky load balancer)')
     parser.add_argument('--loop', choices=['auto', 'uvloop', 'asyncio'],
                         default='auto')
     parser.add_argument('--ssl-certfile', default=None)
@@ -135,12 +140,16 @@ def main(argv=None):
         ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ssl_context.load_cert_chain(args.ssl_certfile, args.ssl_keyfile)
     scheme = 'https' if ssl_context else 'http'
-    print('engineio_fast %s (%s kernels) serving on %s://%s:%d/'
-          % (__version__, IMPLEMENTATION, scheme, args.host, args.port),
+    print('engineio_fast %s (%s kernels) serving on %s://%s:%d/%s'
+          % (__version__, IMPLEMENTATION, scheme, args.host, args.port,
+             ' with %d workers' % args.workers if args.workers != 1 else ''),
           flush=True)
     try:
         run(app, host=args.host, port=args.port, ssl=ssl_context,
-            loop=args.loop)
+            loop=args.loop, workers=args.workers)
+    except ValueError as exc:
+        sys.stderr.write('cannot serve %s: %s\n' % (args.app, exc))
+        return 2
     except OSError as exc:      # e.g. the address is already in use
         sys.stderr.write('cannot serve on %s:%d: %s\n'
                          % (args.host, args.port, exc))

@@ -38,6 +38,8 @@ TIERS = {
     'sync': 'slow',
     'sync/test_js_interop.py': 'interop',
     'client': 'slow',
+    'cluster': 'slow',
+    'cluster/test_js_workers.py': 'interop',
     'client/test_js_server.py': 'interop',
     'interop': 'interop',
     'conformance': 'interop',

@@ -1,5 +1,8 @@
 """Scale-out: more than one process serving one Engine.IO service.
 
 ``node``: which process owns a session (every sid starts with the id of the
-process that minted it).
+process that minted it). ``workers``: the built-in server's supervisor and
+its worker processes on one port (``engineio-fast app --workers N``,
+``engineio_fast.run(app, workers=N)``). ``handoff``: how a worker passes a
+connection to the sibling that owns its session.
 """

@@ -52,6 +52,7 @@ class ServerContext:
         self.ws_conns = set()
         self.shutting_down = False
         self.tasks = set()
+        self.router = None        # a cluster.handoff.Router in a worker
 
     def is_engineio_path(self, path):
         prefix = self.eio_prefix

@@ -13,6 +13,7 @@ from .apps import resolve_app
 from .asgi_bridge import Lifespan
 from .context import ServerContext
 from .http_protocol import HttpProtocol
+from .routed import RoutedHttpProtocol
 
 logger = logging.getLogger('engineio_fast.server')
 
@@ -45,6 +46,9 @@ class BuiltinServer:
             AsyncServer's ``per_message_deflate`` option, off).
         sock: an already bound listening socket to use instead of host/port.
         backlog: the listen backlog.
+        router: a :class:`engineio_fast.cluster.handoff.Router` when this
+            server is one worker among several sharing ``sock`` (set by
+            :func:`engineio_fast.cluster.workers.serve_workers`).
 
     Raises:
         TypeError: ``app`` holds no engineio_fast AsyncServer that can be
@@ -57,7 +61,7 @@ class BuiltinServer:
                  limits: Optional[Dict[str, Any]] = None,
                  per_message_deflate: Union[None, bool, Dict[str, int]] = None,
                  sock: Optional[socket.socket] = None,
-                 backlog: int = 2048) -> None:
+                 backlog: int = 2048, router: Any = None) -> None:
         self.eio, self.asgi_app, self.path = resolve_app(app)
         self.host = host
         self.port = port
@@ -66,6 +70,7 @@ class BuiltinServer:
         self.per_message_deflate = per_message_deflate
         self.sock = sock
         self.backlog = backlog
+        self.router = router
         self.ctx: Optional[ServerContext] = None
         self.server: Optional[asyncio.Server] = None
         self.lifespan: Optional[Lifespan] = None
@@ -86,6 +91,10 @@ class BuiltinServer:
         ctx = self.ctx = ServerContext(
             self.eio, self.asgi_app, loop, self.limits, self.ssl is not None,
             self.per_message_deflate, self.path)
+        protocol: Any = HttpProtocol
+        if self.router is not None:
+            ctx.router = self.router
+            protocol = RoutedHttpProtocol
         if self.asgi_app is not None:
             self.lifespan = Lifespan(self.asgi_app, self.eio.logger)
             await self.lifespan.start()
@@ -93,10 +102,10 @@ class BuiltinServer:
         try:
             if self.sock is not None:
                 self.server = await loop.create_server(
-                    lambda: HttpProtocol(ctx), sock=self.sock, **kwargs)
+                    lambda: protocol(ctx), sock=self.sock, **kwargs)
             else:
                 self.server = await loop.create_server(
-                    lambda: HttpProtocol(ctx), self.host, self.port,
+                    lambda: protocol(ctx), self.host, self.port,
                     reuse_address=True, **kwargs)
         except BaseException:
             # e.g. the address is in use: the app started, so stop it
@@ -104,7 +113,23 @@ class BuiltinServer:
                 await self.lifespan.stop()
             raise
         self._sweeper = loop.call_later(1.0, self._sweep)
+        if self.router is not None:
+            self.router.start(loop, self._adopt)
         self.started = True
+
+    def _adopt(self, sock: socket.socket, carried: bytes) -> None:
+        # a connection handed over by a sibling worker, with the bytes it
+        # read from it: served as if accepted and read here
+        ctx = cast(ServerContext, self.ctx)    # (started)
+
+        async def adopt() -> None:
+            try:
+                await ctx.loop.connect_accepted_socket(
+                    lambda: RoutedHttpProtocol(ctx, carried), sock=sock)
+            except Exception as exc:
+                logger.warning('cannot adopt a connection: %s', exc)
+                sock.close()
+        ctx.spawn(adopt())
 
     def _sweep(self) -> None:
         ctx = cast(ServerContext, self.ctx)    # (started)
@@ -149,6 +174,8 @@ class BuiltinServer:
         ctx.shutting_down = True
         server = cast(asyncio.Server, self.server)    # (started)
         server.close()
+        if self.router is not None:
+            self.router.stop()
         if self._sweeper is not None:
             self._sweeper.cancel()
         for conn in list(ctx.ws_conns):
@@ -195,7 +222,7 @@ def new_event_loop(loop: str = 'auto') -> asyncio.AbstractEventLoop:
 
 def run(app: Any, host: str = '127.0.0.1',
         port: int = 5000, ssl: Optional[_ssl.SSLContext] = None,
-        loop: str = 'auto', **kwargs: Any) -> None:
+        loop: str = 'auto', workers: int = 1, **kwargs: Any) -> None:
     """Serve ``app`` until SIGINT/SIGTERM.
 
     Args:
@@ -207,11 +234,20 @@ def run(app: Any, host: str = '127.0.0.1',
         ssl: an :class:`ssl.SSLContext` for https/wss.
         loop: ``'auto'`` (uvloop when installed), ``'uvloop'`` or
             ``'asyncio'``.
+        workers: the number of processes serving the port (see
+            :mod:`engineio_fast.cluster.workers`); 1 serves in this
+            process.
         **kwargs: more :class:`BuiltinServer` options.
 
     Raises:
         TypeError: ``app`` cannot be served (see :class:`BuiltinServer`).
+        ValueError: ``workers`` out of range, or ``workers > 1`` with
+            ``ssl``.
     """
+    if workers != 1:
+        from ...cluster.workers import serve_workers
+        return serve_workers(app, workers, host=host, port=port, ssl=ssl,
+                             loop=loop, **kwargs)
     server = BuiltinServer(app, host=host, port=port, ssl=ssl, **kwargs)
     event_loop = new_event_loop(loop)
     asyncio.set_event_loop(event_loop)

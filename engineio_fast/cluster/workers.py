@@ -1,0 +1,296 @@
+"""Several built-in server processes on one port, no sticky balancer.
+
+A supervisor opens the listening socket, makes one hand-off channel per
+worker slot (:mod:`.handoff`) and forks the workers; every worker accepts
+on the shared socket and serves with its own event loop. Worker ``k`` takes
+the node id ``<tag><ALPHABET[k]>`` (:mod:`.node`), so every sid it mints
+names its slot; a request for another slot's session is handed to that
+worker with its connection. The supervisor stays out of the data path: it
+restarts a worker that dies (in the same slot; a crash loop is slowed down
+and logged) and, on SIGINT/SIGTERM, asks every worker to shut down
+gracefully, within the built-in server's shutdown bound.
+"""
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+import traceback
+from collections import deque
+from typing import Any, Callable, Deque, Dict, List, Optional
+
+from . import handoff, node
+
+logger = logging.getLogger('engineio_fast.server')
+
+POLL = 0.05            # seconds between the supervisor's checks
+CRASH_WINDOW = 30.0    # a slot restarted CRASH_LIMIT times in this many
+CRASH_LIMIT = 5        # seconds is crash-looping: its restarts slow down
+MAX_BACKOFF = 30.0
+ORPHAN_CHECK = 1.0     # seconds between a worker's checks of its parent
+STOP_GRACE = 2.0       # seconds past the shutdown bound before SIGKILL
+
+
+def listen(host: str, port: int, backlog: int = 2048) -> socket.socket:
+    """A bound, listening, non-blocking TCP socket for the workers.
+
+    Raises:
+        OSError: the address cannot be bound (e.g. in use).
+    """
+    family, kind, proto, _, addr = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind(addr)
+        sock.listen(backlog)
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+class Supervisor:
+    """Forks, watches and stops the workers.
+
+    Args:
+        serve_one: ``serve_one(sock, router)`` serves in a worker until it
+            is asked to stop (SIGINT/SIGTERM); it runs in the forked child.
+        sock: the listening socket every worker accepts on.
+        workers: how many workers (1 to :data:`.handoff.MAX_WORKERS`).
+        shutdown_timeout: the workers' shutdown bound in seconds.
+        line_limit: the built-in server's request line limit.
+
+    Raises:
+        ValueError: ``workers`` out of range.
+    """
+
+    def __init__(self, serve_one: Callable[[socket.socket, Any], None],
+                 sock: socket.socket, workers: int,
+                 shutdown_timeout: float = 10.0,
+                 line_limit: int = 8192) -> None:
+        if not 1 <= workers <= handoff.MAX_WORKERS:
+            raise ValueError('workers must be 1 to %d, not %r'
+                             % (handoff.MAX_WORKERS, workers))
+        self.serve_one = serve_one
+        self.sock = sock
+        self.workers = workers
+        self.shutdown_timeout = shutdown_timeout
+        self.line_limit = line_limit
+        self.tag = node.random_tag(handoff.TAG_LEN)
+        self.channels = handoff.make_channels(workers)
+        self.pids: Dict[int, int] = {}          # pid -> slot
+        self.deaths: List[Deque[float]] = [deque(maxlen=CRASH_LIMIT)
+                                           for _ in range(workers)]
+        self.restart_at: Dict[int, float] = {}  # slot -> when
+        self.streak = [0] * workers             # slowed restarts in a row
+        self.stopping = False
+
+    def node_id(self, slot: int) -> str:
+        """The node id of ``slot``'s worker."""
+        return self.tag + node.ALPHABET[slot]
+
+    # -- the supervisor ------------------------------------------------------
+    def run(self) -> int:
+        """Start every worker, keep them running until SIGINT/SIGTERM, then
+        stop them. Returns the exit status (0)."""
+        previous = {sig: signal.signal(sig, self._on_signal)
+                    for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            for slot in range(self.workers):
+                self._spawn(slot)
+            logger.info('%d workers serving (node ids %s..%s)', self.workers,
+                        self.node_id(0), self.node_id(self.workers - 1))
+            while not self.stopping:
+                self._reap()
+                now = time.monotonic()
+                for slot, when in list(self.restart_at.items()):
+                    if now >= when and not self.stopping:
+                        del self.restart_at[slot]
+                        self._spawn(slot)
+                time.sleep(POLL)
+            # new connections are refused once the workers close theirs
+            self.sock.close()
+            self._stop_all()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            self.close()
+        return 0
+
+    def close(self) -> None:
+        """Close the listening socket and the channels."""
+        self.sock.close()
+        for tx, rx in self.channels:
+            tx.close()
+            rx.close()
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        self.stopping = True
+
+    def _spawn(self, slot: int) -> None:
+        pid = os.fork()
+        if pid == 0:       # the worker
+            code = 1
+            try:
+                code = self._worker(slot)
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        self.pids[pid] = slot
+
+    def _reap(self) -> None:
+        for _ in range(len(self.pids) + 1):
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            slot = self.pids.pop(pid, None)
+            if slot is None or self.stopping:
+                continue
+            self._schedule_restart(slot, pid, status)
+
+    def _schedule_restart(self, slot: int, pid: int, status: int) -> None:
+        now = time.monotonic()
+        deaths = self.deaths[slot]
+        deaths.append(now)
+        how = ('signal %d' % os.WTERMSIG(status)) if os.WIFSIGNALED(status) \
+            else ('status %d' % os.WEXITSTATUS(status))
+        delay = 0.0
+        if len(deaths) == CRASH_LIMIT and now - deaths[0] < CRASH_WINDOW:
+            self.streak[slot] += 1
+            delay = min(MAX_BACKOFF, 2.0 ** self.streak[slot])
+            logger.error('worker %d (pid %d) exited with %s, %d times in '
+                         '%.0f s: restarting it in %.0f s', slot, pid, how,
+                         CRASH_LIMIT, now - deaths[0], delay)
+        else:
+            self.streak[slot] = 0
+            logger.warning('worker %d (pid %d) exited with %s: restarting '
+                           'it', slot, pid, how)
+        self.restart_at[slot] = now + delay
+
+    def _stop_all(self) -> None:
+        for pid in list(self.pids):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + self.shutdown_timeout + STOP_GRACE
+        while self.pids and time.monotonic() < deadline:
+            self._reap()
+            time.sleep(POLL / 5)
+        for pid in list(self.pids):
+            logger.warning('worker pid %d did not stop in time: killed', pid)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        for pid in list(self.pids):
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+            self.pids.pop(pid, None)
+
+    # -- a worker ------------------------------------------------------------
+    def _worker(self, slot: int) -> int:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_DFL)
+        node.set_node_id(self.node_id(slot))
+        for k, (_tx, rx) in enumerate(self.channels):
+            if k != slot:
+                rx.close()
+        router = handoff.Router(self.tag, slot, self.channels,
+                                self.line_limit, self.sock.family)
+        self.serve_one(self.sock, router)
+        return 0
+
+
+def serve_workers(app: Any, workers: int, host: str = '127.0.0.1',
+                  port: int = 5000, loop: str = 'auto',
+                  backlog: int = 2048, **kwargs: Any) -> None:
+    """Serve ``app`` on the built-in server with ``workers`` processes on
+    one port until SIGINT/SIGTERM (see :func:`engineio_fast.run`).
+
+    Args:
+        app: what :class:`~engineio_fast.adapters.builtin.BuiltinServer`
+            serves; every worker serves this object (forked, not imported
+            again).
+        workers: the number of worker processes (1 to 64).
+        host: the address to listen on.
+        port: the port.
+        loop: ``'auto'``, ``'uvloop'`` or ``'asyncio'``.
+        backlog: the listen backlog.
+        **kwargs: more ``BuiltinServer`` options (``limits``,
+            ``per_message_deflate``).
+
+    Raises:
+        ValueError: ``workers`` out of range, or ``ssl`` given (a
+            connection handed between workers cannot carry TLS state).
+        RuntimeError: the platform cannot fork.
+        TypeError: ``app`` cannot be served.
+        OSError: the address cannot be bound.
+    """
+    from ..adapters.builtin.apps import resolve_app
+    from ..adapters.builtin.context import DEFAULT_LIMITS
+    from ..adapters.builtin.serve import BuiltinServer, new_event_loop
+
+    if kwargs.get('ssl') is not None:
+        raise ValueError('workers > 1 cannot serve TLS (a connection handed '
+                         'between workers cannot carry its TLS state): '
+                         'terminate TLS in front of the server')
+    kwargs.pop('ssl', None)
+    if not hasattr(os, 'fork'):
+        raise RuntimeError('workers > 1 needs os.fork (Linux, macOS)')
+    if not 1 <= workers <= handoff.MAX_WORKERS:
+        raise ValueError('workers must be 1 to %d, not %r'
+                         % (handoff.MAX_WORKERS, workers))
+    resolve_app(app)       # a TypeError here, not in every worker
+    limits: Dict[str, Any] = dict(DEFAULT_LIMITS)
+    limits.update(kwargs.get('limits') or {})
+
+    supervisor_pid = os.getpid()
+
+    def serve_one(sock: socket.socket, router: Any) -> None:
+        server = BuiltinServer(app, sock=sock, backlog=backlog,
+                               router=router, **kwargs)
+        event_loop = new_event_loop(loop)
+        asyncio.set_event_loop(event_loop)
+
+        def orphaned() -> None:
+            # the supervisor is gone (SIGKILL): shut down rather than serve
+            # on alone with no one to restart the siblings
+            if os.getppid() != supervisor_pid:
+                logger.warning('the supervisor is gone: shutting down')
+                server.request_shutdown()
+            else:
+                event_loop.call_later(ORPHAN_CHECK, orphaned)
+        event_loop.call_later(ORPHAN_CHECK, orphaned)
+        try:
+            event_loop.run_until_complete(server.serve())
+        finally:
+            event_loop.run_until_complete(event_loop.shutdown_asyncgens())
+            asyncio.set_event_loop(None)
+            event_loop.close()
+
+    sock = listen(host, port, backlog)
+    supervisor: Optional[Supervisor] = None
+    try:
+        supervisor = Supervisor(serve_one, sock, workers,
+                                limits['shutdown_timeout'],
+                                limits['max_request_line'])
+    finally:
+        if supervisor is None:
+            sock.close()
+    supervisor.run()
