@@ -313,7 +313,7 @@ class AsyncRedisManager(BaseManager):
             keys=[relay.nodes_key, relay.sids_key, relay.inbox_key],
             args=[relay.node, ttl_ms])
         relay.reached(time.monotonic())
-        relay.update_view(live, time.monotonic())
+        relay.beat_done(live)
         add, remove = relay.presence_changes(self.local_sids())
         if not (add or remove or relay.resync):
             return

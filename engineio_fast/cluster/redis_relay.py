@@ -95,14 +95,7 @@ local new = redis.call('ZADD', KEYS[1], now + ttl, ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 redis.call('PEXPIRE', KEYS[2], ttl)
 redis.call('PEXPIRE', KEYS[3], ttl * 4)
-local live = redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf',
-                        'WITHSCORES')
-local out = {new}
-for i = 1, #live, 2 do
-  out[#out + 1] = live[i]
-  out[#out + 1] = math.floor(tonumber(live[i + 1]) - now)
-end
-return out
+return new
 """
 
 # an entry for a process's inbox, added only while that process is alive
@@ -239,9 +232,6 @@ class Relay:
         # (stream, sender, incarnation) -> the last sequence number read
         self._seen: 'collections.OrderedDict[Tuple[bytes, bytes, bytes], int]'
         self._seen = collections.OrderedDict()
-        # node -> the monotonic time its presence expires, in our view
-        self._alive: Dict[str, float] = {}
-        self._view_at: Optional[float] = None
         # the sids the others see for this process
         self.published: Set[str] = set()
         self.resync = True
@@ -370,31 +360,15 @@ class Relay:
             self.dropped = 0
 
     # ------------------------------------------------------------------
-    # liveness
-    def update_view(self, live: List[Any], now: float) -> bool:
-        """Take a heartbeat's answer: ``[new, node, ms_left, ...]``.
-        Returns whether this process was (re)registered, which calls for a
-        full presence sync."""
-        if not live:
-            return False
-        new = bool(int(live[0]))
-        for i in range(1, len(live) - 1, 2):
-            name = live[i]
-            if isinstance(name, bytes):
-                name = name.decode('ascii', 'replace')
-            try:
-                left = float(live[i + 1]) / 1000.0
-            except (TypeError, ValueError):
-                continue
-            until = now + left
-            if until > self._alive.get(name, 0.0):
-                self._alive[name] = until
-        # forget nodes expired for a while (bounded memory)
-        for name in [n for n, t in self._alive.items()
-                     if t < now - self.presence_ttl]:
-            del self._alive[name]
-        self._view_at = now
-        if new:
+    # presence
+    def beat_done(self, reply: Any) -> bool:
+        """Take a heartbeat's reply (1: this process was not registered:
+        first beat, or Redis lost its data). Returns whether a full
+        presence sync is due."""
+        try:
+            if int(reply) == 1:
+                self.resync = True
+        except (TypeError, ValueError):
             self.resync = True
         return self.resync
 
@@ -404,16 +378,6 @@ class Relay:
         liveness bound ago: its owner may not have beaten yet) rather than
         drop it."""
         return now - self.reached_at < self.presence_ttl * 2
-
-    def owner_alive(self, owner: str, now: float) -> Optional[bool]:
-        """Whether ``owner`` is alive: True, False (a fresh view says it
-        is not), or None (no fresh view: Redis is away)."""
-        if self._alive.get(owner, 0.0) >= now:
-            return True
-        at = self._view_at
-        if at is None or now - at > self.presence_ttl:
-            return None
-        return False
 
     def presence_changes(self, sids: Iterable[str]) -> Tuple[List[str],
                                                              List[str]]:
@@ -493,8 +457,6 @@ class Relay:
         if len(sid_b) > MAX_SID or (kind != BROADCAST and not sid_b):
             self._drop(stream, entry_id, 'bad sid')
             return None
-        if self._duplicate(stream, origin, inc, int(seq_b)):
-            return None
         item: Optional[Item] = None
         if kind != CLOSE:
             t = fields[b't']
@@ -513,6 +475,8 @@ class Relay:
         x = fields.get(b'x')
         if x:
             skip = tuple(x.decode('ascii').split(',')[:MAX_SKIP])
+        if self._duplicate(stream, origin, inc, int(seq_b)):
+            return None
         return kind, sid_b.decode('ascii'), item, skip
 
     def _duplicate(self, stream: bytes, origin: bytes, inc: bytes,

@@ -271,7 +271,7 @@ class RedisManager(BaseManager):
             keys=[relay.nodes_key, relay.sids_key, relay.inbox_key],
             args=[relay.node, ttl_ms])
         relay.reached(time.monotonic())
-        relay.update_view(live, time.monotonic())
+        relay.beat_done(live)
         with self.server._lock:
             sids = self.local_sids()
         add, remove = relay.presence_changes(sids)

@@ -10,6 +10,7 @@ server act on sessions of the other process, as an application would.
 
 import json
 import logging
+import os
 import sys
 
 from engineio_fast.cluster import node
@@ -112,4 +113,5 @@ def run_sync(eio, sid, data):
 def manager_options():
     """Short heartbeats and liveness bound, so tests wait little; a small
     entry bound, so the oversized-entry test stays small."""
-    return dict(heartbeat=0.2, presence_ttl=1.5, max_entry_bytes=65536)
+    return dict(heartbeat=0.2, presence_ttl=1.5, max_entry_bytes=65536,
+                max_pending=int(os.environ.get('EIO_MAX_PENDING', '10000')))

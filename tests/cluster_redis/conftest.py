@@ -21,8 +21,8 @@ def hosts(tmp_path):
     """A factory of Host processes, all stopped at the end."""
     made = []
 
-    def make(kind, redis_url, name):
-        h = Host(kind, redis_url, tmp_path / name)
+    def make(kind, redis_url, name, env=None):
+        h = Host(kind, redis_url, tmp_path / name, env)
         made.append(h)
         return h.start()
     yield make

@@ -28,7 +28,8 @@ class Host:
     AsyncServer (``async``), or gunicorn with a sync Server
     (``gunicorn-gthread``, ``gunicorn-eventlet``)."""
 
-    def __init__(self, kind, redis_url, directory):
+    def __init__(self, kind, redis_url, directory, env=None):
+        self.env = dict(env or {})
         self.kind = kind
         self.redis_url = redis_url
         self.dir = str(directory)
@@ -38,13 +39,13 @@ class Host:
         os.makedirs(self.dir, exist_ok=True)
         if self.kind == 'async':
             self.proc = BuiltinProcess(
-                ['--redis', self.redis_url], self.dir,
+                ['--redis', self.redis_url], self.dir, env=self.env,
                 module='tests.cluster_redis.async_app')
             self.proc.wait_listening()
         else:
             self.proc = WsgiProcess(
                 self.kind, app='tests.cluster_redis.sync_app:app',
-                env={'REDIS_URL': self.redis_url}).start()
+                env=dict(self.env, REDIS_URL=self.redis_url)).start()
         return self
 
     @property
