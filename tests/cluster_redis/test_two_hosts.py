@@ -9,7 +9,7 @@ import pytest
 from engineio_fast.cluster import node
 from tests.cluster_redis.helpers import Peer, wait_for
 
-KINDS = ['async', 'gunicorn-gthread', 'gunicorn-eventlet']
+KINDS = ['async', 'gunicorn-gthread', 'gunicorn-eventlet', 'gevent']
 pytestmark = pytest.mark.timeout(90)
 
 
