@@ -167,6 +167,7 @@ class AsyncRedisManager(BaseManager):
         except RuntimeError:
             return
         import redis.asyncio
+        forked = self._pid is not None
         self._pid = os.getpid()
         self._redis = redis.asyncio.Redis.from_url(
             self.url,
@@ -175,6 +176,12 @@ class AsyncRedisManager(BaseManager):
             'beat': self._redis.register_script(HEARTBEAT_LUA),
             'who': self._redis.register_script(PARTICIPANTS_LUA),
             'send': self._redis.register_script(SEND_LUA)}
+        if forked:
+            # a forked child: not its parent's outbox nor its sequences
+            old = self.relay
+            self.relay = Relay(old.channel, old.logger, old.max_entry_bytes,
+                               old.max_pending, old.max_pending_bytes,
+                               old.stream_maxlen, old.presence_ttl)
         self.relay.rebind()
         self.relay.start_reading(int(time.time() * 1000))
         self._wake = asyncio.Event()

@@ -20,7 +20,8 @@ def kind(request):
 
 def test_cross_process_operations(kind, redis_srv, hosts):
     a_host = hosts(kind, redis_srv.url, 'a')
-    b_host = hosts(kind, redis_srv.url, 'b')
+    # the same server named by a valkey:// URL
+    b_host = hosts(kind, redis_srv.url.replace('redis://', 'valkey://'), 'b')
     a = Peer(a_host.url)
     b = Peer(b_host.url, transports=['polling'])
     peers = [a, b]
