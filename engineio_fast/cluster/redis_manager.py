@@ -18,12 +18,15 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 from .. import exceptions
 from . import node as _node
 from .manager import BaseManager, _check_namespace
+from .redis_forward import AsyncForwarder
 from .redis_relay import (
     BROADCAST,
     CLOSE,
     HEARTBEAT_LUA,
     MESSAGE,
     PARTICIPANTS_LUA,
+    REQUEST,
+    RESPONSE,
     SEND_LUA,
     Backoff,
     Delivery,
@@ -39,6 +42,8 @@ READ_COUNT = 64
 WRITE_BATCH = 256
 # how long close() waits for the outbox to drain
 CLOSE_FLUSH = 2.0
+# the bound of the first registration (register_now)
+REGISTER_TIMEOUT = 0.5
 
 
 def redis_errors() -> Any:
@@ -67,6 +72,28 @@ def client_options(options: Optional[Dict[str, Any]], heartbeat: float,
     }
     opts.update(options or {})
     return opts
+
+
+def register_now(relay: Relay, url: str,
+                 options: Optional[Dict[str, Any]]) -> None:
+    """Register this process's presence at once, before it mints its
+    first sid (one blocking round trip, at most :data:`REGISTER_TIMEOUT`
+    seconds, once per process): a sid handed to a client is then always
+    of a process the others see alive. If Redis cannot be reached, the
+    writer registers at its first heartbeat."""
+    import redis
+    opts = dict(options or {})
+    opts.update(socket_timeout=REGISTER_TIMEOUT,
+                socket_connect_timeout=REGISTER_TIMEOUT)
+    client = redis.Redis.from_url(url, **opts)
+    try:
+        client.eval(HEARTBEAT_LUA, 3, relay.nodes_key, relay.sids_key,
+                    relay.inbox_key, relay.node,
+                    int(relay.presence_ttl * 1000))
+    except redis_errors():
+        pass
+    finally:
+        client.close()
 
 
 def stream_entries(resp: Any) -> List[Any]:
@@ -147,6 +174,9 @@ class AsyncRedisManager(BaseManager):
         self._wake: Optional[asyncio.Event] = None
         self._closing = False
         self._scripts: Dict[str, Any] = {}
+        #: polling requests of other processes' sessions (redis_forward.py)
+        self.forwarder = AsyncForwarder(self.relay, self._kick,
+                                        self.relay.logger)
 
     def attach(self, server: Any) -> None:
         """Serve ``server`` (an AsyncServer); log to its logger unless
@@ -154,6 +184,17 @@ class AsyncRedisManager(BaseManager):
         super().attach(server)
         if self._logger is None:
             self.relay.logger = server.logger
+            self.forwarder.logger = server.logger
+
+    async def forward_request(self, sid: str, scope: Dict[str, Any],
+                              body: Optional[bytes], send: Any) -> bool:
+        """Serve a polling request of ``sid``, a session of another
+        process, through that process (the ASGI adapter calls this; see
+        :mod:`engineio_fast.cluster.redis_forward`). False: the caller
+        serves it."""
+        self.start()
+        return await self.forwarder.forward(self.server, sid, scope, body,
+                                             send)
 
     # ------------------------------------------------------------------
     # life cycle
@@ -182,8 +223,11 @@ class AsyncRedisManager(BaseManager):
             self.relay = Relay(old.channel, old.logger, old.max_entry_bytes,
                                old.max_pending, old.max_pending_bytes,
                                old.stream_maxlen, old.presence_ttl)
+            self.forwarder = AsyncForwarder(self.relay, self._kick,
+                                            old.logger)
         self.relay.rebind()
         self.relay.start_reading(int(time.time() * 1000))
+        register_now(self.relay, self.url, self.redis_options)
         self._wake = asyncio.Event()
         self._tasks = [loop.create_task(self._writer()),
                        loop.create_task(self._reader())]
@@ -353,13 +397,16 @@ class AsyncRedisManager(BaseManager):
                           approximate=True)
         results = await pipe.execute(raise_on_error=False)
         done, hold = settle(relay, batch, results, time.monotonic(),
-                            self._warn)
+                            self._refused)
         relay.sent(done)
         return not hold
 
-    def _warn(self, sid: str) -> None:
-        if self.server is not None:
-            self.server._log_send_to_closed(sid)
+    def _refused(self, p: Any) -> None:
+        kind = p.fields.get(b'k')
+        if kind == MESSAGE and self.server is not None:
+            self.server._log_send_to_closed(p.fields[b's'].decode())
+        elif kind == REQUEST:
+            self.forwarder.refused(p.fields[b'r'])
 
     async def _reader(self) -> None:
         relay = self.relay
@@ -387,7 +434,7 @@ class AsyncRedisManager(BaseManager):
                 await asyncio.sleep(backoff.delay())
 
     def _deliver(self, d: Delivery) -> None:
-        kind, sid, item, skip = d
+        kind, sid, item, skip, extra = d
         server = self.server
         if server is None:
             return
@@ -396,6 +443,11 @@ class AsyncRedisManager(BaseManager):
                 server._remote_message(sid, item)
             elif kind == CLOSE:
                 server._remote_close(sid)
+            elif kind == REQUEST and extra is not None:
+                if not server._foreign_sid(sid):
+                    self.forwarder.serve(server, sid, extra, item)
+            elif kind == RESPONSE and extra is not None:
+                self.forwarder.answered(extra, item)
             else:
                 server._broadcast_local(item, skip)
         except Exception:
@@ -404,12 +456,12 @@ class AsyncRedisManager(BaseManager):
 
 
 def settle(relay: Relay, batch: List[Any], results: List[Any], now: float,
-           warn: Callable[[str], None]) -> Tuple[int, bool]:
+           refused: Callable[[Any], None]) -> Tuple[int, bool]:
     """Read a pipeline's results for ``batch``: how many entries are done
     with, and whether the next one must wait (its owner is not registered,
     but Redis came back too recently to call it dead). Raises the
     connection error of any result; logs (and so drops) the entries Redis
-    refused; ``warn(sid)`` for messages whose owner is gone."""
+    refused; ``refused(entry)`` for those whose owner is gone."""
     errors = redis_errors()
     for res in results:
         if isinstance(res, errors):
@@ -420,8 +472,7 @@ def settle(relay: Relay, batch: List[Any], results: List[Any], now: float,
                 'engineio_fast: Redis refused an entry for %s: %s',
                 p.stream.decode(), res)
         elif p.owner and res == 0:
-            if relay.refused_wait(now):
+            if relay.refused_wait(now) and p.fields.get(b'k') != REQUEST:
                 return i, True
-            if p.fields.get(b'k') == MESSAGE:
-                warn(p.fields[b's'].decode())
+            refused(p)
     return len(batch), False

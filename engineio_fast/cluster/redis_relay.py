@@ -73,7 +73,14 @@ VERSION = b'1'
 MESSAGE = b'm'
 CLOSE = b'c'
 BROADCAST = b'b'
-_KINDS = (MESSAGE, CLOSE, BROADCAST)
+#: a polling request forwarded to the owner of its session, and its answer
+REQUEST = b'q'
+RESPONSE = b'p'
+_KINDS = (MESSAGE, CLOSE, BROADCAST, REQUEST, RESPONSE)
+_METHODS = (b'GET', b'POST', b'OPTIONS')
+#: the longest query string and header list (JSON) of a forwarded request
+MAX_QUERY = 8192
+MAX_HEADERS = 16384
 #: the longest sid an entry may name
 MAX_SID = 64
 #: the most sids a broadcast may skip
@@ -84,8 +91,10 @@ MAX_SENDERS = 4096
 # an entry's content: the Engine.IO item (str: a text packet, bytes: a
 # binary message)
 Item = Union[str, bytes]
-# what a reader hands the server: (kind, sid, item, skip)
-Delivery = Tuple[bytes, str, Optional[Item], Tuple[str, ...]]
+# what a reader hands the server: (kind, sid, item, skip, extra): extra
+# holds a forwarded request's or response's own fields (else None)
+Delivery = Tuple[bytes, str, Optional[Item], Tuple[str, ...],
+                 Optional[Dict[bytes, bytes]]]
 
 HEARTBEAT_LUA = """
 local t = redis.call('TIME')
@@ -293,7 +302,8 @@ class Relay:
     # sending
     def push(self, kind: bytes, stream: bytes, sid: str,
              item: Optional[Item], skip: Iterable[str] = (),
-             owner: str = '') -> bool:
+             owner: str = '',
+             extra: Optional[Dict[bytes, bytes]] = None) -> bool:
         """Queue an entry for ``stream`` (the inbox of ``owner``, or the
         broadcast stream); False (logged) if it is too large or the outbox
         is full."""
@@ -301,6 +311,9 @@ class Relay:
             b'v': VERSION, b'o': self.node_b, b'i': self.incarnation,
             b'k': kind}
         size = 0
+        if extra:
+            fields.update(extra)
+            size += sum(len(v) for v in extra.values())
         if sid:
             fields[b's'] = sid.encode()
         if item is not None:
@@ -310,12 +323,12 @@ class Relay:
             else:
                 data = bytes(item)
                 fields[b't'] = b'b'
-            size = len(data)
-            if size > self.max_entry_bytes:
+            size += len(data)
+            if len(data) > self.max_entry_bytes:
                 self.logger.error(
                     'engineio_fast: a %d-byte message is larger than the '
                     "Redis manager's max_entry_bytes (%d): not sent",
-                    size, self.max_entry_bytes)
+                    len(data), self.max_entry_bytes)
                 return False
             fields[b'd'] = data
         skip = tuple(skip)
@@ -429,7 +442,7 @@ class Relay:
 
     def _read(self, stream: bytes, entry_id: bytes,
               fields: Any) -> Optional[Delivery]:
-        if not isinstance(fields, dict) or len(fields) > 10:
+        if not isinstance(fields, dict) or len(fields) > 14:
             self._drop(stream, entry_id, 'not an engineio_fast entry')
             return None
         if fields.get(b'v') != VERSION:
@@ -454,12 +467,13 @@ class Relay:
             self._drop(stream, entry_id, 'oversized (%d bytes)' % len(data))
             return None
         sid_b = fields.get(b's', b'')
-        if len(sid_b) > MAX_SID or (kind != BROADCAST and not sid_b):
+        if len(sid_b) > MAX_SID or (kind not in (BROADCAST, RESPONSE) and
+                                    not sid_b):
             self._drop(stream, entry_id, 'bad sid')
             return None
         item: Optional[Item] = None
         if kind != CLOSE:
-            t = fields[b't']
+            t = fields.get(b't')
             if data is None or t not in (b't', b'b'):
                 self._drop(stream, entry_id, 'no message')
                 return None
@@ -475,9 +489,45 @@ class Relay:
         x = fields.get(b'x')
         if x:
             skip = tuple(x.decode('ascii').split(',')[:MAX_SKIP])
+        extra = None
+        if kind in (REQUEST, RESPONSE):
+            extra = self._exchange_fields(kind, fields)
+            if extra is None:
+                self._drop(stream, entry_id, 'bad forwarded request')
+                return None
         if self._duplicate(stream, origin, inc, int(seq_b)):
             return None
-        return kind, sid_b.decode('ascii'), item, skip
+        return kind, sid_b.decode('ascii'), item, skip, extra
+
+    @staticmethod
+    def _exchange_fields(kind: bytes,
+                         fields: Dict[bytes, bytes]) -> Optional[Dict[bytes,
+                                                                      bytes]]:
+        """The own fields of a forwarded request (``r`` its id, ``y`` the
+        node to answer, ``m`` the method, ``u`` the query string, ``h`` the
+        headers as JSON) or response (``r``, ``m`` the status, ``h``), or
+        None if one is missing or malformed."""
+        rid = fields.get(b'r')
+        m = fields.get(b'm')
+        h = fields.get(b'h')
+        if (not isinstance(rid, bytes) or not 0 < len(rid) <= 32 or
+                not isinstance(m, bytes) or not isinstance(h, bytes) or
+                len(h) > MAX_HEADERS):
+            return None
+        out = {b'r': rid, b'm': m, b'h': h}
+        if kind == RESPONSE:
+            if not (m.isdigit() and len(m) == 3):
+                return None
+            return out
+        y = fields.get(b'y')
+        u = fields.get(b'u', b'')
+        if (m not in _METHODS or not isinstance(y, bytes) or
+                not _node.valid(y.decode('ascii', 'replace')) or
+                not isinstance(u, bytes) or len(u) > MAX_QUERY):
+            return None
+        out[b'y'] = y
+        out[b'u'] = u
+        return out
 
     def _duplicate(self, stream: bytes, origin: bytes, inc: bytes,
                    seq: int) -> bool:

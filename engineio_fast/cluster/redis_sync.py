@@ -26,6 +26,7 @@ from .redis_manager import (
     client_options,
     default_logger,
     redis_errors,
+    register_now,
     settle,
     stream_entries,
 )
@@ -142,6 +143,7 @@ class RedisManager(BaseManager):
             self.relay = self._fresh_relay()
             self.relay.rebind()
             self.relay.start_reading(int(time.time() * 1000))
+            register_now(self.relay, self.url, self.redis_options)
             self._wake = mode.Event()
             self._pid = os.getpid()
         mode.spawn_named('engineio_fast-redis-writer', self._writer)
@@ -306,10 +308,14 @@ class RedisManager(BaseManager):
                           approximate=True)
         results = pipe.execute(raise_on_error=False)
         done, hold = settle(relay, batch, results, time.monotonic(),
-                            self.server._log_send_to_closed)
+                            self._refused)
         with self._lock:
             relay.sent(done)
         return not hold
+
+    def _refused(self, p: Any) -> None:
+        if p.fields.get(b'k') == MESSAGE:
+            self.server._log_send_to_closed(p.fields[b's'].decode())
 
     def _reader(self) -> None:
         relay = self.relay
@@ -336,7 +342,7 @@ class RedisManager(BaseManager):
                 sleep(backoff.delay())
 
     def _deliver(self, d: Delivery) -> None:
-        kind, sid, item, skip = d
+        kind, sid, item, skip, extra = d
         server = self.server
         try:
             if kind == MESSAGE:

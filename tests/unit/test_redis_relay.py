@@ -83,10 +83,10 @@ def test_round_trip_keeps_order_and_kinds(log):
     assert [p.owner for p in batch] == ['x', 'x', 'x', '']
     out = [reader.accept(p.stream, b'%d-0' % (2000 + i), as_read(p))
            for i, p in enumerate(batch)]
-    assert out[0] == (MESSAGE, 'sid1', '4hello', ())
-    assert out[1] == (MESSAGE, 'sid1', b'\x00\x01', ())
-    assert out[2] == (CLOSE, 'sid1', None, ())
-    assert out[3] == (BROADCAST, '', '4all', ('a', 'b'))
+    assert out[0] == (MESSAGE, 'sid1', '4hello', (), None)
+    assert out[1] == (MESSAGE, 'sid1', b'\x00\x01', (), None)
+    assert out[2] == (CLOSE, 'sid1', None, (), None)
+    assert out[3] == (BROADCAST, '', '4all', ('a', 'b'), None)
     assert reader.last_ids[inbox] == b'2002-0'
     sender.sent(4)
     assert not sender.outbox and sender.pending_bytes == 0
@@ -133,7 +133,7 @@ def test_malformed_foreign_oversized_dropped(log):
     assert sum('dropped entry' in line for line in log[1]) == len(bad)
     # an unknown stream is ignored; a good entry still goes through
     assert reader.accept(b'other', b'1-1', good) is None
-    assert reader.accept(inbox, b'1-2', good) == (MESSAGE, 'sid', '4ok', ())
+    assert reader.accept(inbox, b'1-2', good) == (MESSAGE, 'sid', '4ok', (), None)
 
 
 def test_outbox_bounds(log):
