@@ -174,6 +174,7 @@ class AsyncRedisManager(BaseManager):
         self._wake: Optional[asyncio.Event] = None
         self._closing = False
         self._scripts: Dict[str, Any] = {}
+        self._send_sha: Optional[str] = None
         #: polling requests of other processes' sessions (redis_forward.py)
         self.forwarder = AsyncForwarder(self.relay, self._kick,
                                         self.relay.logger)
@@ -215,8 +216,8 @@ class AsyncRedisManager(BaseManager):
             **client_options(self.redis_options, self.heartbeat, True))
         self._scripts = {
             'beat': self._redis.register_script(HEARTBEAT_LUA),
-            'who': self._redis.register_script(PARTICIPANTS_LUA),
-            'send': self._redis.register_script(SEND_LUA)}
+            'who': self._redis.register_script(PARTICIPANTS_LUA)}
+        self._send_sha = None
         if forked:
             # a forked child: not its parent's outbox nor its sequences
             old = self.relay
@@ -311,9 +312,11 @@ class AsyncRedisManager(BaseManager):
         self.start()
         local = self.local_sids()
         try:
-            others = await self._scripts['who'](
+            # in a task of its own: handlers start outside any task (see
+            # async_server.py), and redis-py's timeouts need one
+            others = await asyncio.ensure_future(self._scripts['who'](
                 keys=[self.relay.nodes_key],
-                args=[self.relay.sids_prefix, self.relay.node])
+                args=[self.relay.sids_prefix, self.relay.node]))
         except redis_errors() as exc:
             raise exceptions.ConnectionError(
                 'Redis is unreachable: %s' % exc) from exc
@@ -383,19 +386,15 @@ class AsyncRedisManager(BaseManager):
         """Write the oldest entries; False: one must wait (its owner may
         not have registered again yet)."""
         relay = self.relay
+        if self._send_sha is None:
+            self._send_sha = await self._redis.script_load(SEND_LUA)
         batch = relay.batch(WRITE_BATCH)
         pipe = self._redis.pipeline(transaction=False)
-        send = self._scripts['send']
-        ttl_ms = int(relay.presence_ttl * 4000)
-        for p in batch:
-            if p.owner:
-                await send(keys=[relay.nodes_key, p.stream],
-                           args=p.args(relay.stream_maxlen, ttl_ms),
-                           client=pipe)
-            else:
-                pipe.xadd(p.stream, p.fields, maxlen=relay.stream_maxlen,
-                          approximate=True)
+        add_batch(pipe, relay, batch, self._send_sha)
         results = await pipe.execute(raise_on_error=False)
+        if scripts_lost(results):
+            self._send_sha = None     # Redis restarted empty: load again
+            return True
         done, hold = settle(relay, batch, results, time.monotonic(),
                             self._refused)
         relay.sent(done)
@@ -453,6 +452,26 @@ class AsyncRedisManager(BaseManager):
         except Exception:
             self.relay.logger.exception(
                 'engineio_fast: delivering a Redis entry failed')
+
+
+def add_batch(pipe: Any, relay: Relay, batch: List[Any], sha: str) -> None:
+    """Queue ``batch`` on a pipeline: inbox entries through SEND_LUA (by
+    its sha: no SCRIPT EXISTS per pipeline), broadcasts with XADD."""
+    ttl_ms = int(relay.presence_ttl * 4000)
+    for p in batch:
+        if p.owner:
+            pipe.evalsha(sha, 2, relay.nodes_key, p.stream,
+                         *p.args(relay.stream_maxlen, ttl_ms))
+        else:
+            pipe.xadd(p.stream, p.fields, maxlen=relay.stream_maxlen,
+                      approximate=True)
+
+
+def scripts_lost(results: List[Any]) -> bool:
+    """Whether Redis answered NOSCRIPT (it restarted without its script
+    cache): the batch is written again once the script is loaded."""
+    from redis.exceptions import NoScriptError
+    return any(isinstance(r, NoScriptError) for r in results)
 
 
 def settle(relay: Relay, batch: List[Any], results: List[Any], now: float,

@@ -23,10 +23,12 @@ from .redis_manager import (
     CLOSE_FLUSH,
     READ_COUNT,
     WRITE_BATCH,
+    add_batch,
     client_options,
     default_logger,
     redis_errors,
     register_now,
+    scripts_lost,
     settle,
     stream_entries,
 )
@@ -110,6 +112,7 @@ class RedisManager(BaseManager):
         self._stopped: Any = None
         self._closing = False
         self._scripts: Dict[str, Any] = {}
+        self._send_sha: Optional[str] = None
         # guards the outbox (pushed by request threads, taken by the
         # writer) and start()
         self._lock = threading.Lock()
@@ -138,8 +141,8 @@ class RedisManager(BaseManager):
                 **client_options(self.redis_options, self.heartbeat, False))
             self._scripts = {
                 'beat': self._redis.register_script(HEARTBEAT_LUA),
-                'who': self._redis.register_script(PARTICIPANTS_LUA),
-            'send': self._redis.register_script(SEND_LUA)}
+                'who': self._redis.register_script(PARTICIPANTS_LUA)}
+            self._send_sha = None
             self.relay = self._fresh_relay()
             self.relay.rebind()
             self.relay.start_reading(int(time.time() * 1000))
@@ -294,19 +297,16 @@ class RedisManager(BaseManager):
         """Write the oldest entries; False: one must wait (its owner may
         not have registered again yet)."""
         relay = self.relay
+        if self._send_sha is None:
+            self._send_sha = self._redis.script_load(SEND_LUA)
         with self._lock:
             batch = relay.batch(WRITE_BATCH)
         pipe = self._redis.pipeline(transaction=False)
-        send = self._scripts['send']
-        ttl_ms = int(relay.presence_ttl * 4000)
-        for p in batch:
-            if p.owner:
-                send(keys=[relay.nodes_key, p.stream],
-                     args=p.args(relay.stream_maxlen, ttl_ms), client=pipe)
-            else:
-                pipe.xadd(p.stream, p.fields, maxlen=relay.stream_maxlen,
-                          approximate=True)
+        add_batch(pipe, relay, batch, self._send_sha)
         results = pipe.execute(raise_on_error=False)
+        if scripts_lost(results):
+            self._send_sha = None     # Redis restarted empty: load again
+            return True
         done, hold = settle(relay, batch, results, time.monotonic(),
                             self._refused)
         with self._lock:
