@@ -114,12 +114,14 @@ def main():
         rounds(ports[1], sid, 200)
         for name, port in (('direct (on the owner)', ports[1]),
                            ('forwarded through Redis', ports[0])):
-            before = cpu_seconds(pids)
+            before = [cpu_seconds([p]) for p in pids]
             p50, p99 = rounds(port, sid, args.rounds)
-            used = cpu_seconds(pids) - before
-            print('%-24s POST+GET p50 %6.0f us  p99 %6.0f us   CPU (both '
-                  'servers + redis) per request %5.0f us'
-                  % (name, p50, p99, used / (2 * args.rounds) * 1e6))
+            used = [cpu_seconds([p]) - b for p, b in zip(pids, before)]
+            per = [u / (2 * args.rounds) * 1e6 for u in used]
+            print('%-24s POST+GET p50 %6.0f us  p99 %6.0f us' %
+                  (name, p50, p99))
+            print('%-24s CPU per request: %5.0f us (server A %.0f, server '
+                  'B (owner) %.0f, redis %.0f)' % ('', sum(per), *per))
     finally:
         for s in servers:
             try:

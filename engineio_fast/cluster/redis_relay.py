@@ -46,7 +46,16 @@ cut of either side, within these limits:
 - a process receives the broadcasts added after it started (by its own
   clock against the entry ids Redis makes from its clock);
 - a message to a session that closes before it arrives is dropped with
-  the warning a send to a closed sid logs.
+  the warning a send to a closed sid logs;
+- a process registers its presence before it mints its first sid (one
+  bounded round trip); if Redis is away then, a send to its sessions from
+  another process may be refused as to a dead process until its first
+  heartbeat; after Redis comes back, a sender holds an entry refused that
+  way for two liveness bounds before it gives up (and logs).
+
+Forwarded polling requests (``redis_forward.py``) are not retried: one
+whose owner is gone is answered as an unknown sid, one not answered in
+time with a 504.
 """
 
 import collections
