@@ -205,3 +205,34 @@ def test_redis_manager_options():
                                         presence_ttl=1)
     m = engineio_fast.AsyncRedisManager('valkey://h:1/0')
     assert m.url == 'redis://h:1/0'
+
+
+def test_forwarded_request_and_response_fields(log):
+    from engineio_fast.cluster.redis_relay import REQUEST, RESPONSE
+    sender, reader = make(log), make(log)
+    inbox = reader.inbox_key
+    me = node.node_id().encode()
+    req = {b'r': b'rid1', b'y': me, b'm': b'POST', b'u': b'EIO=4&sid=x',
+           b'h': b'[["origin", "o"]]'}
+    assert sender.push(REQUEST, inbox, 'sidX', b'4hi', owner='o', extra=req)
+    resp = {b'r': b'rid1', b'm': b'200', b'h': b'[]'}
+    assert sender.push(RESPONSE, inbox, '', b'ok', owner='o', extra=resp)
+    p_req, p_resp = sender.batch()
+    d = reader.accept(inbox, b'1-1', as_read(p_req))
+    assert d[0] == REQUEST and d[1] == 'sidX' and d[2] == b'4hi'
+    assert d[4][b'm'] == b'POST' and d[4][b'y'] == me
+    d = reader.accept(inbox, b'1-2', as_read(p_resp))
+    assert d[0] == RESPONSE and d[2] == b'ok' and d[4][b'm'] == b'200'
+    # malformed ones are dropped and logged
+    bad = [dict(as_read(p_req), m=b'DELETE'), dict(as_read(p_req), y=b'x'),
+           dict(as_read(p_req), u=b'u' * 9000),
+           dict(as_read(p_req), r=b'r' * 40),
+           dict(as_read(p_resp), m=b'2000'),
+           {k: v for k, v in as_read(p_req).items() if k != b'h'}]
+    before = sum('dropped entry' in line for line in log[1])
+    for i, fields in enumerate(bad):
+        fields = {(k.encode() if isinstance(k, str) else k): v
+                  for k, v in fields.items()}
+        fields[b'n'] = b'%d' % (10 + i)
+        assert reader.accept(inbox, b'2-%d' % i, fields) is None, fields
+    assert sum('dropped entry' in line for line in log[1]) - before == len(bad)
