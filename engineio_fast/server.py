@@ -216,7 +216,9 @@ class Server(base_server.BaseServer):
         if not self._service.running:
             with self._lock:
                 self._service.start()
-            self.manager.start()
+        # every request: a Redis manager registers this process before
+        # its first sid is minted (concurrent first requests wait for it)
+        self.manager.start()
 
     def _take_woken(self) -> List[Any]:
         """Websocket connections the engine woke (call under the lock)."""

@@ -23,9 +23,12 @@ interval + ping timeout + :data:`EXTRA_WAIT` seconds (then 504, logged).
 """
 
 import asyncio
+import http
+import io
 import json
 import logging
-from typing import Any, Dict, List, Optional, Tuple
+import sys
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from . import node as _node
 from .redis_relay import REQUEST, RESPONSE, Relay
@@ -43,6 +46,38 @@ Answer = Tuple[int, List[Tuple[str, str]], bytes]
 
 def _wait_bound(server: Any) -> float:
     return float(server.ping_interval + server.ping_timeout + EXTRA_WAIT)
+
+
+def _request_fields(relay: Relay, rid: bytes, method: str, query: bytes,
+                    headers: List[List[str]]) -> Dict[bytes, bytes]:
+    return {b'r': rid, b'y': relay.node_b, b'm': method.encode('latin-1'),
+            b'u': query, b'h': json.dumps(headers[:MAX_HEADERS]).encode()}
+
+
+# hop-by-hop headers: of one connection, never passed on
+HOP_BY_HOP = frozenset(('connection', 'keep-alive', 'proxy-authenticate',
+                        'proxy-authorization', 'te', 'trailers',
+                        'transfer-encoding', 'upgrade'))
+
+
+def _answer_of(extra: Dict[bytes, bytes], body: Any) -> Answer:
+    headers = [(k, v) for k, v in _parse_headers(extra)
+               if k.lower() not in HOP_BY_HOP]
+    return int(extra[b'm']), headers, bytes(body or b'')
+
+
+def _parse_headers(extra: Dict[bytes, bytes]) -> List[Tuple[str, str]]:
+    try:
+        return [(str(k), str(v))
+                for k, v in json.loads(extra[b'h'])][:MAX_HEADERS]
+    except (ValueError, TypeError):
+        return []
+
+
+def _response_fields(extra: Dict[bytes, bytes], status: int,
+                     headers: List[Tuple[str, str]]) -> Dict[bytes, bytes]:
+    return {b'r': extra[b'r'], b'm': b'%d' % status,
+            b'h': json.dumps(headers).encode()}
 
 
 class AsyncForwarder:
@@ -80,6 +115,8 @@ class AsyncForwarder:
                 break
             await asyncio.sleep(0.01)     # this process's first contact
         if relay.up is not True:
+            self.logger.warning('engineio_fast: cannot forward a request of '
+                                '%s: Redis is unreachable', sid)
             return False
         if len(self.waiting) >= MAX_WAITING:
             self.logger.warning('engineio_fast: %d forwarded requests '
@@ -89,10 +126,9 @@ class AsyncForwarder:
         rid = _node.random_tag(16).encode()
         headers = [[k.decode('latin-1'), v.decode('latin-1')]
                    for k, v in scope.get('headers', ())][:MAX_HEADERS]
-        extra = {b'r': rid, b'y': relay.node_b,
-                 b'm': scope.get('method', 'GET').encode('latin-1'),
-                 b'u': bytes(scope.get('query_string', b'')),
-                 b'h': json.dumps(headers).encode()}
+        extra = _request_fields(relay, rid, scope.get('method', 'GET'),
+                                bytes(scope.get('query_string', b'')),
+                                headers)
         loop = asyncio.get_running_loop()
         fut: 'asyncio.Future[Optional[Answer]]' = loop.create_future()
         if not relay.push(REQUEST, relay.inbox_of(owner), sid, body or b'',
@@ -128,14 +164,12 @@ class AsyncForwarder:
         fut = self.waiting.get(extra[b'r'])
         if fut is None or fut.done():
             return
-        try:
-            headers = [(str(k), str(v)) for k, v in json.loads(extra[b'h'])]
-        except (ValueError, TypeError):
-            headers = []
-        fut.set_result((int(extra[b'm']), headers, bytes(body or b'')))
+        fut.set_result(_answer_of(extra, body))
 
     def refused(self, rid: bytes) -> None:
         """The owner is not alive: serve the request here (unknown sid)."""
+        self.logger.warning('engineio_fast: a forwarded request was refused:'
+                            ' the owner of its session is not alive')
         fut = self.waiting.get(rid)
         if fut is not None and not fut.done():
             fut.set_result(None)
@@ -149,9 +183,9 @@ class AsyncForwarder:
     async def _serve(self, server: Any, sid: str, extra: Dict[bytes, bytes],
                      body: bytes) -> None:
         try:
-            headers = [(str(k).encode('latin-1'), str(v).encode('latin-1'))
-                       for k, v in json.loads(extra[b'h'])][:MAX_HEADERS]
-        except (ValueError, TypeError, UnicodeError):
+            headers = [(k.encode('latin-1'), v.encode('latin-1'))
+                       for k, v in _parse_headers(extra)]
+        except UnicodeError:
             headers = []
         method = extra[b'm'].decode('ascii')
         scope = {'type': 'http', 'asgi': {'version': '3.0'},
@@ -193,7 +227,153 @@ class AsyncForwarder:
         relay = self.relay
         relay.push(RESPONSE, relay.inbox_of(reply), '',
                    b''.join(state['body']), owner=reply,
-                   extra={b'r': extra[b'r'],
-                          b'm': b'%d' % state['status'],
-                          b'h': json.dumps(out).encode()})
+                   extra=_response_fields(extra, state['status'], out))
         self.kick()
+
+
+class SyncForwarder:
+    """The sync side of forwarding, for
+    :class:`~engineio_fast.cluster.redis_sync.RedisManager` (a thread or
+    greenlet waits for each forwarded request; the owner serves each in a
+    task of the server's async mode).
+
+    Args:
+        relay: the manager's relay.
+        push: queues an entry (``Relay.push``'s arguments) under the
+            manager's lock and wakes its writer.
+        logger: where refusals and timeouts are logged.
+    """
+
+    def __init__(self, relay: Relay, push: Callable[..., bool],
+                 logger: logging.Logger) -> None:
+        self.relay = relay
+        self.push = push
+        self.logger = logger
+        # rid -> [event, answer]
+        self.waiting: Dict[bytes, List[Any]] = {}
+        self.forwarded = 0
+        self.served = 0
+
+    def forward(self, server: Any, sid: str, method: str, query: str,
+                headers: Dict[str, str],
+                body: Optional[bytes]) -> Optional[Answer]:
+        """Forward a request of ``sid`` to its owner; its answer, or None:
+        not forwarded (the caller serves it: an unknown sid's 400)."""
+        owner = _node.owner_of(sid)
+        relay = self.relay
+        if owner is None or owner == relay.node or not _node.valid(owner):
+            return None
+        mode = server._mode
+        for _ in range(STARTING_POLLS):
+            if relay.up is not None:
+                break
+            mode.sleep(0.01)     # this process's first contact
+        if relay.up is not True:
+            self.logger.warning('engineio_fast: cannot forward a request of '
+                                '%s: Redis is unreachable', sid)
+            return None
+        if len(self.waiting) >= MAX_WAITING:
+            self.logger.warning('engineio_fast: %d forwarded requests '
+                                'wait already: not forwarding another',
+                                len(self.waiting))
+            return None
+        rid = _node.random_tag(16).encode()
+        extra = _request_fields(relay, rid, method,
+                                query.encode('latin-1'),
+                                [[k, v] for k, v in headers.items()])
+        event = mode.Event()
+        slot: List[Any] = [event, None]
+        self.waiting[rid] = slot
+        if not self.forwarded:
+            self.logger.info('engineio_fast: node %s forwards polling '
+                             "requests of other processes' sessions to "
+                             'them through Redis', relay.node)
+        self.forwarded += 1
+        try:
+            if not self.push(REQUEST, relay.inbox_of(owner), sid,
+                             body or b'', owner=owner, extra=extra):
+                return None
+            if not event.wait(_wait_bound(server)):
+                self.logger.warning('engineio_fast: the owner of %s did '
+                                    'not answer a forwarded request', sid)
+                return (504, [('Content-Type', 'text/plain')],
+                        b'the owner of this session did not answer')
+            return slot[1]
+        finally:
+            self.waiting.pop(rid, None)
+
+    def answered(self, extra: Dict[bytes, bytes], body: Any) -> None:
+        """An answer came back (unknown ids are late: dropped)."""
+        slot = self.waiting.get(extra[b'r'])
+        if slot is not None:
+            slot[1] = _answer_of(extra, body)
+            slot[0].set()
+
+    def refused(self, rid: bytes) -> None:
+        """The owner is not alive: serve the request here (unknown sid)."""
+        self.logger.warning('engineio_fast: a forwarded request was refused:'
+                            ' the owner of its session is not alive')
+        slot = self.waiting.get(rid)
+        if slot is not None:
+            slot[1] = None
+            slot[0].set()
+
+    def serve(self, server: Any, sid: str, extra: Dict[bytes, bytes],
+              body: Any) -> None:
+        """A request forwarded here by another process: run it through
+        ``server`` in a task and send the answer back."""
+        server._mode.spawn(self._serve, server, extra, bytes(body or b''))
+
+    def _serve(self, server: Any, extra: Dict[bytes, bytes],
+               body: bytes) -> None:
+        environ: Dict[str, Any] = {
+            'REQUEST_METHOD': extra[b'm'].decode('ascii'),
+            'QUERY_STRING': extra[b'u'].decode('latin-1'),
+            'SCRIPT_NAME': '', 'PATH_INFO': '/engine.io/',
+            'SERVER_NAME': 'forwarded', 'SERVER_PORT': '0',
+            'SERVER_PROTOCOL': 'HTTP/1.1', 'wsgi.version': (1, 0),
+            'wsgi.url_scheme': 'http', 'wsgi.input': io.BytesIO(body),
+            'wsgi.errors': sys.stderr, 'wsgi.multithread': True,
+            'wsgi.multiprocess': True, 'wsgi.run_once': False,
+            'CONTENT_LENGTH': str(len(body))}
+        for name, value in _parse_headers(extra):
+            key = name.upper().replace('-', '_')
+            if key == 'CONTENT_TYPE':
+                environ[key] = value
+            elif key != 'CONTENT_LENGTH':
+                environ['HTTP_' + key] = value
+        state: Dict[str, Any] = {'status': 500, 'headers': []}
+
+        def start_response(status: str, headers: List[Tuple[str, str]],
+                           exc_info: Any = None) -> Callable[[bytes], None]:
+            state['status'] = int(status.split(' ', 1)[0])
+            state['headers'] = list(headers)
+            return lambda data: None
+
+        chunks: List[bytes] = []
+        try:
+            result = server.handle_request(environ, start_response)
+            try:
+                chunks.extend(result)
+            finally:
+                close = getattr(result, 'close', None)
+                if close is not None:
+                    close()
+        except Exception:
+            self.logger.exception('engineio_fast: a forwarded request failed')
+            state['status'] = 500
+            chunks = []
+        self.served += 1
+        reply = extra[b'y'].decode('ascii')
+        self.push(RESPONSE, self.relay.inbox_of(reply), '', b''.join(chunks),
+                  owner=reply,
+                  extra=_response_fields(extra, state['status'],
+                                         state['headers']))
+
+
+def status_line(status: int) -> str:
+    """``'200 OK'`` for 200."""
+    try:
+        return '%d %s' % (status, http.HTTPStatus(status).phrase)
+    except ValueError:
+        return '%d Unknown' % status

@@ -19,6 +19,7 @@ from typing import Any, Dict, Iterable, List, Optional
 from .. import exceptions
 from . import node as _node
 from .manager import BaseManager, _check_namespace
+from .redis_forward import Answer, SyncForwarder
 from .redis_manager import (
     CLOSE_FLUSH,
     READ_COUNT,
@@ -38,6 +39,8 @@ from .redis_relay import (
     HEARTBEAT_LUA,
     MESSAGE,
     PARTICIPANTS_LUA,
+    REQUEST,
+    RESPONSE,
     SEND_LUA,
     Backoff,
     Delivery,
@@ -116,6 +119,29 @@ class RedisManager(BaseManager):
         # guards the outbox (pushed by request threads, taken by the
         # writer) and start()
         self._lock = threading.Lock()
+        #: polling requests of other processes' sessions (redis_forward.py)
+        self.forwarder = SyncForwarder(self.relay, self._push,
+                                       self.relay.logger)
+
+    def _push(self, *args: Any, **kwargs: Any) -> bool:
+        with self._lock:
+            ok = self.relay.push(*args, **kwargs)
+        self._wake.set()
+        return ok
+
+    def forward_request(self, sid: str, method: str, query: str,
+                        headers: Dict[str, str],
+                        body: Optional[bytes]) -> Optional[Answer]:
+        """Serve a polling request of ``sid``, a session of another
+        process, through that process (the WSGI adapter calls this; see
+        :mod:`engineio_fast.cluster.redis_forward`).
+
+        Returns:
+            ``(status, headers, body)``, or None: the caller serves it.
+        """
+        self.start()
+        return self.forwarder.forward(self.server, sid, method, query,
+                                      headers, body)
 
     def attach(self, server: Any) -> None:
         """Serve ``server`` (a sync Server); log to its logger unless one
@@ -123,6 +149,7 @@ class RedisManager(BaseManager):
         super().attach(server)
         if self._logger is None:
             self.relay.logger = server.logger
+            self.forwarder.logger = server.logger
 
     # ------------------------------------------------------------------
     # life cycle
@@ -144,6 +171,8 @@ class RedisManager(BaseManager):
                 'who': self._redis.register_script(PARTICIPANTS_LUA)}
             self._send_sha = None
             self.relay = self._fresh_relay()
+            self.forwarder = SyncForwarder(self.relay, self._push,
+                                           self.forwarder.logger)
             self.relay.rebind()
             self.relay.start_reading(int(time.time() * 1000))
             register_now(self.relay, self.url, self.redis_options)
@@ -314,8 +343,11 @@ class RedisManager(BaseManager):
         return not hold
 
     def _refused(self, p: Any) -> None:
-        if p.fields.get(b'k') == MESSAGE:
+        kind = p.fields.get(b'k')
+        if kind == MESSAGE:
             self.server._log_send_to_closed(p.fields[b's'].decode())
+        elif kind == REQUEST:
+            self.forwarder.refused(p.fields[b'r'])
 
     def _reader(self) -> None:
         relay = self.relay
@@ -349,6 +381,11 @@ class RedisManager(BaseManager):
                 server._remote_message(sid, item)
             elif kind == CLOSE:
                 server._remote_close(sid)
+            elif kind == REQUEST and extra is not None:
+                if not server._foreign_sid(sid):
+                    self.forwarder.serve(server, sid, extra, item)
+            elif kind == RESPONSE and extra is not None:
+                self.forwarder.answered(extra, item)
             else:
                 server._broadcast_local(item, skip)
         except Exception:

@@ -17,8 +17,6 @@ eio = engineio_fast.AsyncServer(
 
 @eio.on('message')
 async def message(sid, data):
-    if data == 'pid':
-        return await eio.send(sid, 'pid %d' % os.getpid())
     await commands.run_async(eio, sid, data)
 
 

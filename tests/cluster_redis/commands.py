@@ -5,7 +5,8 @@ server act on sessions of the other process, as an application would.
 ``send SID TEXT``, ``packet SID TEXT``, ``burst SID N TAG`` (N sends of
 ``TAG:i``), ``bcast TEXT [SKIP]``, ``bburst N TAG`` (N broadcasts of
 ``TAG:i``), ``kick SID``, ``who`` (answers ``who <json list>``), ``node``
-(answers ``node <id>``); anything else is echoed.
+(answers ``node <id>``), ``pid`` (answers ``pid <process id>``); anything
+else is echoed.
 """
 
 import json
@@ -45,7 +46,7 @@ def parse(data):
         return cmd, [min(int(parts[1]), MAX_BURST), parts[2]]
     if cmd == 'kick' and len(parts) == 2:
         return cmd, parts[1:]
-    if cmd in ('who', 'node') and len(parts) == 1:
+    if cmd in ('who', 'node', 'pid') and len(parts) == 1:
         return cmd, []
     return None
 
@@ -78,6 +79,8 @@ async def run_async(eio, sid, data):
             await eio.send(sid, 'who-error %s' % exc)
     elif cmd == 'node':
         await eio.send(sid, 'node ' + node.node_id())
+    elif cmd == 'pid':
+        await eio.send(sid, 'pid %d' % os.getpid())
 
 
 def run_sync(eio, sid, data):
@@ -108,6 +111,8 @@ def run_sync(eio, sid, data):
             eio.send(sid, 'who-error %s' % exc)
     elif cmd == 'node':
         eio.send(sid, 'node ' + node.node_id())
+    elif cmd == 'pid':
+        eio.send(sid, 'pid %d' % os.getpid())
 
 
 def manager_options():

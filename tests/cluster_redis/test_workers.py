@@ -1,8 +1,10 @@
 """Issue 13, item 4: ``uvicorn --workers 2`` serving our ASGIApp with the
-AsyncRedisManager and no sticky load balancer: polling requests that land
-on the worker that does not own their session are forwarded to the owner
-through Redis, so every session works and every message comes back in
-order (the official engine.io-client, polling only)."""
+AsyncRedisManager, and ``gunicorn -w 2`` (gthread, eventlet) serving our
+WSGIApp with the RedisManager, with no sticky load balancer: polling
+requests that land on the worker that does not own their session are
+forwarded to the owner through Redis, so every session works and every
+message comes back in order (the official engine.io-client, polling
+only)."""
 
 import json
 import os
@@ -21,20 +23,33 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 pytestmark = [pytest.mark.timeout(120), pytest.mark.interop]
 
 
-def start_uvicorn(redis_url, port, log_path, workers=2):
+def start_workers(kind, redis_url, port, log_path, workers=2):
+    """``kind``: 'uvicorn', 'gunicorn-gthread' or 'gunicorn-eventlet'."""
     env = dict(os.environ, REDIS_URL=redis_url, PYTHONUNBUFFERED='1',
                PYTHONPATH=ROOT)
+    if kind == 'uvicorn':
+        argv = [sys.executable, '-m', 'uvicorn',
+                'tests.cluster_redis.asgi_app:app', '--workers',
+                str(workers), '--host', '127.0.0.1', '--port', str(port),
+                '--log-level', 'info', '--no-access-log']
+    else:
+        worker = kind.split('-')[1]
+        env['EIO_ASYNC_MODE'] = ('eventlet' if worker == 'eventlet'
+                                 else 'threading')
+        argv = [sys.executable, '-m', 'gunicorn', '-w', str(workers),
+                '-k', worker, '-b', '127.0.0.1:%d' % port,
+                '--log-level', 'info', '--graceful-timeout', '2',
+                '--no-control-socket', 'tests.cluster_redis.sync_app:app']
+        if worker == 'gthread':
+            argv[5:5] = ['--threads', '20']
     log = open(log_path, 'wb')
     proc = subprocess.Popen(
-        [sys.executable, '-m', 'uvicorn', 'tests.cluster_redis.asgi_app:app',
-         '--workers', str(workers), '--host', '127.0.0.1', '--port',
-         str(port), '--log-level', 'info', '--no-access-log'],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL, start_new_session=True)
     return proc, log
 
 
-def stop_uvicorn(proc, log):
+def stop_server(proc, log):
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -50,12 +65,18 @@ def stop_uvicorn(proc, log):
     log.close()
 
 
-def test_polling_across_uvicorn_workers(redis_srv, tmp_path):
+READY = {'uvicorn': 'Application startup complete',
+         'gunicorn-gthread': 'Booting worker',
+         'gunicorn-eventlet': 'Booting worker'}
+
+
+@pytest.mark.parametrize('kind', list(READY))
+def test_polling_across_workers(kind, redis_srv, tmp_path):
     if shutil.which('node') is None:
         pytest.fail('node is not installed (the interop tests need it)')
     port = free_port()
-    log_path = str(tmp_path / 'uvicorn.log')
-    proc, log = start_uvicorn(redis_srv.url, port, log_path)
+    log_path = str(tmp_path / 'server.log')
+    proc, log = start_workers(kind, redis_srv.url, port, log_path)
     try:
         import socket
 
@@ -66,9 +87,9 @@ def test_polling_across_uvicorn_workers(redis_srv, tmp_path):
             except OSError:
                 return False
         assert wait_for(listening, timeout=20), open(log_path).read()
-        # every worker is accepting (uvicorn says so for each)
+        # every worker is accepting (the server says so for each)
         assert wait_for(lambda: open(log_path).read().count(
-            'Application startup complete') >= 2, timeout=20), \
+            READY[kind]) >= 2, timeout=20), \
             open(log_path).read()
         assert ping(redis_srv.port)
         sessions, messages = 16, 30
@@ -89,7 +110,7 @@ def test_polling_across_uvicorn_workers(redis_srv, tmp_path):
             if len({r['pid'] for r in results}) == 2:
                 break
     finally:
-        stop_uvicorn(proc, log)
+        stop_server(proc, log)
     text = open(log_path).read()
     # both workers own sessions, and requests were forwarded between them
     assert len({r['pid'] for r in results}) == 2, [r['pid'] for r in results]
