@@ -6,6 +6,10 @@ on its own keep-alive connection) is made either on B (direct: the owner)
 or on A (both requests forwarded to B through Redis).
 
     python benchmarks/cluster/forward_bench.py [--rounds 2000]
+                                               [--server gunicorn]
+
+``--server gunicorn``: the sync Server with the RedisManager on gunicorn
+(gthread, one worker each) instead of the AsyncServer on uvicorn.
 
 Reported: the client-observed time per round trip (p50/p99) and the CPU of
 both servers and redis-server per request, from /proc. One machine: the
@@ -87,6 +91,8 @@ def rounds(port, sid, count):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--rounds', type=int, default=2000)
+    parser.add_argument('--server', choices=['uvicorn', 'gunicorn'],
+                        default='uvicorn')
     args = parser.parse_args()
     tmp = tempfile.mkdtemp(prefix='forward-bench-')
     rport = free_port()
@@ -97,15 +103,24 @@ def main():
     env = dict(os.environ, PYTHONPATH=ROOT,
                REDIS_URL='redis://127.0.0.1:%d/0' % rport)
     ports = [free_port(), free_port()]
-    servers = [subprocess.Popen(
-        [sys.executable, '-m', 'uvicorn',
-         'benchmarks.cluster.redis_asgi_app:app', '--port', str(p),
-         '--log-level', 'warning', '--no-access-log'],
-        env=env, cwd=ROOT, start_new_session=True) for p in ports]
+    def argv(port):
+        if args.server == 'uvicorn':
+            return [sys.executable, '-m', 'uvicorn',
+                    'benchmarks.cluster.redis_asgi_app:app', '--port',
+                    str(port), '--log-level', 'warning', '--no-access-log']
+        return [sys.executable, '-m', 'gunicorn', '-w', '1', '-k', 'gthread',
+                '--threads', '8', '-b', '127.0.0.1:%d' % port,
+                '--log-level', 'warning', '--no-control-socket',
+                'benchmarks.cluster.redis_wsgi_app:app']
+    servers = [subprocess.Popen(argv(p), env=env, cwd=ROOT,
+                                start_new_session=True) for p in ports]
     try:
         for p in ports + [rport]:
             wait_port(p)
-        pids = [s.pid for s in servers] + [redis.pid]
+        time.sleep(1.0)
+        # gunicorn: the worker (child of the arbiter) does the work
+        pids = [(children(s.pid) or [s.pid])[0] if args.server == 'gunicorn'
+                else s.pid for s in servers] + [redis.pid]
         conn = http.client.HTTPConnection('127.0.0.1', ports[1], timeout=10)
         conn.request('GET', PATH)
         sid = json.loads(conn.getresponse().read()[1:])['sid']

@@ -1,7 +1,9 @@
 """Polling requests that reach a process which does not own their session
-(``uvicorn --workers N`` with no sticky load balancer), forwarded through
-Redis to the process that does, as @socket.io/cluster-engine does between
-Node workers.
+(``uvicorn --workers N``, ``gunicorn -w N`` with no sticky load balancer),
+forwarded through Redis to the process that does, as
+@socket.io/cluster-engine does between Node workers. The ASGI and WSGI
+adapters ask the manager's ``forward_request`` first for a sid that is not
+theirs.
 
 The requester (any worker) puts the request (method, query string,
 headers, body) on the owner's inbox with a random id and the node to
