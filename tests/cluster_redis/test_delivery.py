@@ -140,3 +140,37 @@ def test_outbox_is_bounded(kind, redis_srv, hosts):
     finally:
         a.close()
         b.close()
+
+
+def test_redis_restart_empty(kind, hosts, tmp_path):
+    """A Redis restarted without persistence comes back empty (no presence,
+    no streams, no scripts): every process registers again and publishes
+    its sids, the scripts are loaded again, and sends and broadcasts flow
+    again."""
+    (tmp_path / 'redis').mkdir()
+    srv = RedisServer(tmp_path / 'redis', aof=False).start()
+    try:
+        a_host = hosts(kind, srv.url, 'a')
+        b_host = hosts(kind, srv.url, 'b')
+        a = Peer(a_host.url)
+        b = Peer(b_host.url)
+        try:
+            assert wait_for(lambda: a.who() == {a.sid, b.sid})
+            a.send('send %s before' % b.sid)
+            assert wait_for(lambda: 'before' in b.got())
+            srv.stop()
+            assert wait_for(lambda: 'lost Redis' in a_host.log())
+            srv.start()
+            assert wait_for(lambda: 'Redis is back' in a_host.log() and
+                            'Redis is back' in b_host.log(), timeout=20)
+            assert wait_for(lambda: a.who() == {a.sid, b.sid}, timeout=20)
+            a.send('send %s after' % b.sid)
+            b.send('bcast after-bcast')
+            assert wait_for(lambda: 'after' in b.got())
+            assert wait_for(lambda: 'after-bcast' in a.got())
+            assert b.got().count('after') == 1
+        finally:
+            a.close()
+            b.close()
+    finally:
+        srv.stop()
