@@ -48,10 +48,13 @@ cut of either side, within these limits:
 - a message to a session that closes before it arrives is dropped with
   the warning a send to a closed sid logs;
 - a process registers its presence before it mints its first sid (one
-  bounded round trip); if Redis is away then, a send to its sessions from
-  another process may be refused as to a dead process until its first
-  heartbeat; after Redis comes back, a sender holds an entry refused that
-  way for two liveness bounds before it gives up (and logs).
+  bounded round trip); after Redis comes back from a loss, a sender holds
+  an inbox entry refused because its owner is not registered (it may not
+  have beaten again yet) for up to two liveness bounds before it gives up
+  with the closed-sid warning; what follows it in the outbox waits
+  meanwhile (a send to a dead process's sid right after a recovery delays
+  that process's other cross-process traffic by up to ``2 *
+  presence_ttl``).
 
 Forwarded polling requests (``redis_forward.py``) are not retried: one
 whose owner is gone is answered as an unknown sid, one not answered in
@@ -255,10 +258,11 @@ class Relay:
         self.resync = True
         self.up: Optional[bool] = None
         self.down_since = 0.0
-        # when Redis was last reached after a loss (or first): until a
-        # liveness bound later, an inbox whose owner is not registered may
-        # be of a process that has not beaten again yet
-        self.reached_at = 0.0
+        # when Redis was last reached again after a loss: for two liveness
+        # bounds, an inbox whose owner is not registered may be of a
+        # process that has not beaten again yet (a process registers
+        # before it mints a sid, so a first contact needs no such wait)
+        self.reached_at = float('-inf')
         self._bad = 0
 
     def rebind(self) -> None:
@@ -295,7 +299,7 @@ class Relay:
 
     def reached(self, now: float) -> None:
         """A Redis call succeeded."""
-        if self.up is not True:
+        if self.up is False:
             self.reached_at = now
         if self.up is False:
             self.logger.warning(

@@ -166,6 +166,10 @@ def test_loss_and_recovery_logged_once(log):
     assert sum('lost Redis' in line for line in lines) == 1
     assert sum('Redis is back after 2.0 s' in line for line in lines) == 1
     assert relay.refused_wait(5.0) and not relay.refused_wait(100.0)
+    # a first contact is no recovery: nothing is held then
+    fresh = make(log)
+    fresh.reached(1.0)
+    assert not fresh.refused_wait(1.5)
 
 
 def test_presence(log):
