@@ -19,6 +19,8 @@ from .switch import install
 if TYPE_CHECKING:     # imported on first use (below)
     from .async_client import AsyncClient
     from .client import Client
+    from .cluster.redis_manager import AsyncRedisManager
+    from .cluster.redis_sync import RedisManager
 
 __version__ = '0.1.0'
 
@@ -32,6 +34,12 @@ def __getattr__(name: str) -> Any:
     if name == 'AsyncClient':
         from .async_client import AsyncClient
         return AsyncClient
+    if name == 'RedisManager':
+        from .cluster.redis_sync import RedisManager
+        return RedisManager
+    if name == 'AsyncRedisManager':
+        from .cluster.redis_manager import AsyncRedisManager
+        return AsyncRedisManager
     raise AttributeError('module %r has no attribute %r' % (__name__, name))
 
 
@@ -85,5 +93,6 @@ def run(app: Any, host: str = '127.0.0.1', port: int = 5000,
 
 
 __all__ = ['AsyncServer', 'ASGIApp', 'Server', 'Client', 'AsyncClient',
-           'WSGIApp', 'Middleware', 'IMPLEMENTATION', 'install', 'run',
+           'WSGIApp', 'Middleware', 'RedisManager', 'AsyncRedisManager',
+           'IMPLEMENTATION', 'install', 'run',
            'get_tornado_handler', '__version__']

@@ -9,6 +9,7 @@ from typing import (
     AsyncContextManager,
     Awaitable,
     Dict,
+    Iterable,
     List,
     Literal,
     Optional,
@@ -28,7 +29,7 @@ from .protocol import engine as _engine
 from .protocol.engine import Event, Outcome, Session, Verdict
 from .protocol.http import Cookie, CorsOrigins, Request
 from .protocol.outcome import PingInterval
-from .protocol.packets import Data
+from .protocol.packets import Data, Item
 
 # a handler's Task, or one that runs handlers in order
 _Task = asyncio.Future[Any]
@@ -174,6 +175,11 @@ class AsyncServer(base_server.AsyncioUtilities,
             loop. Default True.
         monitor_clients: accepted for compatibility; heartbeats always run.
         transports: the allowed transports. Default both.
+        client_manager: the client manager (:attr:`manager`):
+            :class:`engineio_fast.AsyncRedisManager` makes ``send()``,
+            ``send_packet()``, ``disconnect()`` and :meth:`broadcast`
+            reach the sessions of every process sharing its Redis.
+            Default: an in-process manager (this process's sessions).
     """
 
     _socket_class = AsyncSocket
@@ -186,6 +192,10 @@ class AsyncServer(base_server.AsyncioUtilities,
         """The async modes, python-engineio's default order first:
         ``['aiohttp', 'sanic', 'tornado', 'asgi']``."""
         return list(_frameworks.ORDER)
+
+    def _default_manager(self) -> Any:
+        from .cluster.manager import AsyncManager
+        return AsyncManager()
 
     def __init__(self, async_mode: Optional[str] = None,
                  ping_interval: PingInterval = 25, ping_timeout: float = 20,
@@ -222,6 +232,7 @@ class AsyncServer(base_server.AsyncioUtilities,
                 loop = self._loop = asyncio.get_running_loop()
             except RuntimeError:
                 return
+            self.manager.start()
         handle = self._timer_handle
         if handle is not None:
             if cast(float, self._timer_when) <= when:
@@ -245,6 +256,7 @@ class AsyncServer(base_server.AsyncioUtilities,
         loop = self._loop
         if loop is None:
             loop = self._loop = asyncio.get_running_loop()
+            self.manager.start()
         return loop.time()
 
     def _spawn(self, coro: Awaitable[Any]) -> _Task:
@@ -379,7 +391,7 @@ class AsyncServer(base_server.AsyncioUtilities,
         engine = self._engine
         s = engine.sessions.get(sid)
         if s is None:
-            return self._log_send_to_closed(sid)
+            return self._send_elsewhere(sid, self._broadcast_item(data))
         if data.__class__ is str:
             ret = engine.send(s, '4' + data)
         else:
@@ -391,10 +403,56 @@ class AsyncServer(base_server.AsyncioUtilities,
         """Send a raw :class:`engineio_fast.packet.Packet` to a client."""
         s = self._engine.get(sid)
         if s is None:
-            return self._log_send_to_closed(sid)
+            return self._send_elsewhere(sid, self._encode_packet(pkt))
         ret = self._engine.send(s, self._encode_packet(pkt))
         if ret is not True:
             self._send_failed(s, ret)
+
+    def _send_elsewhere(self, sid: str, item: Item) -> None:
+        """``sid`` is no session here: its owner's, through the manager,
+        or the closed-sid warning."""
+        if not self.manager.forward(sid, b'm', item):
+            self._log_send_to_closed(sid)
+
+    def _remote_message(self, sid: str, item: Item) -> None:
+        """A message another process sent to a session of this one (the
+        Redis manager's reader calls this)."""
+        if self._foreign_sid(sid):
+            return
+        s = self._engine.sessions.get(sid)
+        if s is None:
+            return self._log_send_to_closed(sid)
+        ret = self._engine.send(s, item)
+        if ret is not True:
+            self._send_failed(s, ret)
+
+    def _remote_close(self, sid: str) -> None:
+        """Another process disconnected a session of this one."""
+        if not self._foreign_sid(sid):
+            self._spawn(self.disconnect(sid))
+
+    def _broadcast_local(self, item: Item, skip: Iterable[str]) -> None:
+        """Queue ``item`` for this process's sessions not in ``skip``."""
+        events = self._send_local_items(item, skip)
+        if events:
+            self._spawn(self._dispatch(events))
+
+    async def broadcast(self, data: Data,
+                        skip_sid: base_server.SkipSid = None) -> None:
+        """Send a message to every connected client, of every process
+        with a Redis client manager.
+
+        Args:
+            data: str, bytes, dict or list (dicts and lists are JSON),
+                encoded once.
+            skip_sid: a sid, or an iterable of sids, not to send to.
+
+        Clients closed meanwhile are skipped without a warning.
+        """
+        item = self._broadcast_item(data)
+        skip = self._skip_set(skip_sid)
+        self._broadcast_local(item, skip)
+        self.manager.publish(item, skip)
 
     def _send_failed(self, s: Session,
                      ret: Union[Literal[False], Event, None]) -> None:
@@ -438,7 +496,12 @@ class AsyncServer(base_server.AsyncioUtilities,
         """Disconnect one client (``sid``) or every client (None).
 
         The disconnect handler runs with reason ``'server disconnect'``.
+        A ``sid`` of another process is disconnected there (with a Redis
+        client manager); None disconnects this process's clients.
         """
+        if (sid is not None and self._engine.get(sid) is None and
+                self.manager.forward(sid, b'c', None)):
+            return
         events = self._disconnect_events(sid, self._now())
         if events:
             await self._dispatch(events)
@@ -484,3 +547,4 @@ class AsyncServer(base_server.AsyncioUtilities,
         tasks = [t for t in self._tasks if not t.done()]
         if tasks:
             await asyncio.wait(tasks, timeout=5)
+        await self.manager.close()

@@ -10,6 +10,8 @@ from typing import (
     Awaitable,
     Callable,
     Dict,
+    FrozenSet,
+    Iterable,
     List,
     Optional,
     Sequence,
@@ -17,6 +19,7 @@ from typing import (
     Type,
     TypeVar,
     Union,
+    cast,
     overload,
 )
 
@@ -31,6 +34,7 @@ from .protocol.http import POST_OK_BODY, POST_OK_TYPE, payload_answer
 from .protocol.outcome import Event, PingInterval
 from .protocol.packets import MESSAGE as _MESSAGE
 from .protocol.packets import Data, Item
+from .protocol.session import OPEN as _OPEN
 from .protocol.session import Session
 
 default_logger = logging.getLogger('engineio.server')
@@ -38,6 +42,9 @@ default_logger = logging.getLogger('engineio.server')
 #: an event handler: a function or a coroutine function (see ``on()``)
 Handler = Callable[..., Any]
 _H = TypeVar('_H', bound=Handler)
+
+#: ``broadcast()``'s ``skip_sid``: a sid, some sids, or None
+SkipSid = Union[None, str, Iterable[str]]
 
 #: the ``logger`` option: True, False, or a logger to use
 LoggerOption = Union[bool, logging.Logger]
@@ -206,6 +213,7 @@ class BaseServer(HandlerRegistry):
                  monitor_clients: Optional[bool] = None,
                  transports: Union[None, str, Sequence[str]] = None,
                  **kwargs: Any) -> None:
+        client_manager = kwargs.pop('client_manager', None)
         modes = self.async_modes()
         if async_mode is None:
             async_mode = modes[0]
@@ -274,12 +282,59 @@ class BaseServer(HandlerRegistry):
         self._engine = _engine.Engine(config, policy, self.json.loads,
                                       compact_dumps, logger=self.logger)
         _node.attach(self._engine)
+        manager = client_manager
+        #: the client manager: this process's sessions by default, every
+        #: process's with a Redis manager (engineio_fast/cluster/)
+        self.manager: Any = (manager if manager is not None
+                             else self._default_manager())
+        self.manager.attach(self)
         self.logger.info('Server initialized for %s.', self.async_mode)
         _base_socket.register(self)
 
     def is_asyncio_based(self) -> bool:
         """Whether this is an asyncio server."""
         return False
+
+    def _default_manager(self) -> Any:
+        """The in-process client manager of this kind of server."""
+        raise NotImplementedError
+
+    def _broadcast_item(self, data: Data) -> Item:
+        if data.__class__ is str:
+            return '4' + cast(str, data)
+        return self._encode_message(data)
+
+    @staticmethod
+    def _skip_set(skip_sid: SkipSid) -> FrozenSet[str]:
+        if skip_sid is None:
+            return frozenset()
+        if isinstance(skip_sid, str):
+            return frozenset((skip_sid,))
+        return frozenset(skip_sid)
+
+    def _foreign_sid(self, sid: str) -> bool:
+        """A sid a Redis entry names that this process did not mint
+        (logged: the entry is dropped)."""
+        if _node.is_mine(sid):
+            return False
+        self.logger.warning('Redis entry for sid %s, not of this process '
+                            '(%s): dropped', sid, _node.node_id())
+        return True
+
+    def _send_local_items(self, item: Item,
+                          skip: Iterable[str]) -> List[Event]:
+        """Queue ``item`` for every open session not in ``skip``;
+        returns the events of sessions closed by a full queue."""
+        engine = self._engine
+        skipped = skip if isinstance(skip, (set, frozenset)) else set(skip)
+        events: List[Event] = []
+        for s in list(engine.sessions.values()):
+            if s.state != _OPEN or s.sid in skipped:
+                continue
+            ret = engine.send(s, item)
+            if ret is not True and ret is not False and ret is not None:
+                events.append(ret)
+        return events
 
     def async_modes(self) -> List[str]:
         """The async modes this server can run in, the default first."""

@@ -150,6 +150,11 @@ class Server(base_server.BaseServer):
             message is read.
         monitor_clients: accepted for compatibility; heartbeats always run.
         transports: the allowed transports. Default both.
+        client_manager: the client manager (:attr:`manager`):
+            :class:`engineio_fast.RedisManager` makes ``send()``,
+            ``send_packet()``, ``disconnect()`` and :meth:`broadcast`
+            reach the sessions of every process sharing its Redis.
+            Default: an in-process manager (this process's sessions).
     """
 
     _socket_class = Socket
@@ -157,6 +162,10 @@ class Server(base_server.BaseServer):
     def async_modes(self) -> List[str]:
         """The async modes, python-engineio's default order first."""
         return list(_modes.ORDER)
+
+    def _default_manager(self) -> Any:
+        from .cluster.manager import Manager
+        return Manager()
 
     @property
     def async_handlers(self) -> bool:
@@ -207,6 +216,9 @@ class Server(base_server.BaseServer):
         if not self._service.running:
             with self._lock:
                 self._service.start()
+        # every request: a Redis manager registers this process before
+        # its first sid is minted (concurrent first requests wait for it)
+        self.manager.start()
 
     def _take_woken(self) -> List[Any]:
         """Websocket connections the engine woke (call under the lock)."""
@@ -342,9 +354,50 @@ class Server(base_server.BaseServer):
             self._flush(woken)
         if ret is not True:
             if ret is False:
-                self._log_send_to_closed(sid)
+                if s is not None or not self.manager.forward(sid, b'm',
+                                                             item):
+                    self._log_send_to_closed(sid)
             elif ret is not None:   # the send queue overflowed: closed
                 self._run_events([ret], todo)
+
+    def _remote_message(self, sid: str, item: Item) -> None:
+        """A message another process sent to a session of this one (the
+        Redis manager's reader calls this)."""
+        if not self._foreign_sid(sid):
+            self._send_item(sid, item)   # (a sid of ours is never forwarded)
+
+    def _remote_close(self, sid: str) -> None:
+        """Another process disconnected a session of this one."""
+        if not self._foreign_sid(sid):
+            self.disconnect(sid)
+
+    def _broadcast_local(self, item: Item, skip: Iterable[str]) -> None:
+        """Queue ``item`` for this process's sessions not in ``skip``."""
+        with self._lock:
+            events = self._send_local_items(item, skip)
+            todo = self._dispatcher.queue(events) if events else None
+            woken = self._take_woken()
+        if woken:
+            self._flush(woken)
+        if events:
+            self._run_events(events, todo)
+
+    def broadcast(self, data: Data,
+                  skip_sid: base_server.SkipSid = None) -> None:
+        """Send a message to every connected client, of every process
+        with a Redis client manager.
+
+        Args:
+            data: str, bytes, dict or list (dicts and lists are JSON),
+                encoded once.
+            skip_sid: a sid, or an iterable of sids, not to send to.
+
+        Clients closed meanwhile are skipped without a warning.
+        """
+        item = self._broadcast_item(data)
+        skip = self._skip_set(skip_sid)
+        self._broadcast_local(item, skip)
+        self.manager.publish(item, skip)
 
     def get_session(self, sid: str) -> Dict[str, Any]:
         """Return the user session dict of a client.
@@ -383,8 +436,13 @@ class Server(base_server.BaseServer):
         answered with the close packet, a websocket gets it and a close
         frame. The disconnect handler runs here, with reason
         ``'server disconnect'`` (after the handlers of messages the client
-        sent before, unless this is called from one of them).
+        sent before, unless this is called from one of them). A ``sid``
+        of another process is disconnected there (with a Redis client
+        manager); None disconnects this process's clients.
         """
+        if (sid is not None and self._engine.get(sid) is None and
+                self.manager.forward(sid, b'c', None)):
+            return
         d = self._dispatcher
         with self._lock:
             events = self._disconnect_events(sid, time.monotonic())
@@ -415,6 +473,7 @@ class Server(base_server.BaseServer):
         """Disconnect every client and stop the service task."""
         self.disconnect()
         self._service.stop()
+        self.manager.close()
 
     def start_background_task(self, target: Callable[..., Any], *args: Any,
                               **kwargs: Any) -> Any:

@@ -48,6 +48,8 @@ TIERS = {
     'frameworks': 'slow',
     'socketio/test_js_matrix.py': 'interop',
     'packaging/test_typing.py': '',
+    'cluster_redis': 'slow',
+    'cluster_redis/test_js_client.py': 'interop',
 }
 TIER_MARKS = ('slow', 'interop')
 

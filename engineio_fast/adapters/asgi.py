@@ -107,6 +107,14 @@ async def handle(server, scope, receive, send):
             return await _aio.lost_post(
                 driver, _request(scope, receive, send, None, False))
     req = _request(scope, receive, send, body, False)
+    forward = getattr(server.manager, 'forward_request', None)
+    if forward is not None:
+        # a Redis manager: a session of another worker is served there
+        # (engineio_fast/cluster/redis_forward.py)
+        sid = req.query.get('sid')
+        if (sid and driver.engine.get(sid) is None and
+                await forward(sid, scope, body, send)):
+            return
 
     async def write(resp):
         await _send_response(send, resp)

@@ -144,6 +144,19 @@ def handle(server, environ, start_response):
             req.too_large = True
             body = b''
         req.body = body
+    forward = getattr(server.manager, 'forward_request', None)
+    if forward is not None:
+        # a Redis manager: a session of another worker is served there
+        # (engineio_fast/cluster/redis_forward.py)
+        sid = req.query.get('sid')
+        if sid and engine.get(sid) is None:
+            answer = forward(sid, method, environ.get('QUERY_STRING', ''),
+                             headers, req.body)
+            if answer is not None:
+                from ...cluster.redis_forward import status_line
+                status, out, payload = answer
+                start_response(status_line(status), out)
+                return [payload]
     # async_handlers: the pool runs the events' handlers; a POST is
     # answered once they have run, or after POST_SETTLE (a longer handler
     # goes on by itself), so that the quick ones' answers are queued
