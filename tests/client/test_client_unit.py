@@ -26,6 +26,7 @@ import engineio_fast as engineio
 from engineio_fast import exceptions
 from engineio_fast.protocol import client_machine as core
 
+from ..ports import free_port
 from ..support import LiveServer, WerkzeugServer, make_cert
 
 pytestmark = pytest.mark.timeout(60)
@@ -542,10 +543,7 @@ def test_refused_and_unreachable(servers, clients, kind):
         assert info.value.args == (
             'Unexpected status code 401 in server response', {'why': 'nope'})
         assert c.client.state == 'disconnected'
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
+    port = free_port()     # nothing listens there (tests/ports.py)
     for transports in (['polling'], ['websocket']):
         with pytest.raises(exceptions.ConnectionError) as info:
             c.call('connect', 'http://127.0.0.1:%d' % port,

@@ -18,6 +18,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from engineio_fast.adapters.clients import http1
 
+from ..ports import free_port
 from ..support import LiveServer, make_cert
 
 pytestmark = pytest.mark.timeout(30)
@@ -500,10 +501,7 @@ def test_silent_server_read_timeout(client, server):
 
 
 def test_connect_to_a_closed_port(client):
-    probe = socket.socket()
-    probe.bind(('127.0.0.1', 0))
-    port = probe.getsockname()[1]
-    probe.close()
+    port = free_port()     # nothing listens there (tests/ports.py)
     with pytest.raises(http1.ConnectError):
         client().get('http://127.0.0.1:%d/' % port, connect_timeout=1)
 

@@ -13,14 +13,13 @@ import socket
 import subprocess
 import time
 
+from .. import ports as _ports
+
 REDIS_SERVER = shutil.which('redis-server') or '/usr/bin/redis-server'
 START_TIMEOUT = 10.0
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
+free_port = _ports.free_port   # see tests/ports.py
 
 
 def available():

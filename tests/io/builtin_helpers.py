@@ -17,6 +17,7 @@ import httpx
 
 import engineio_fast as engineio
 
+from .. import ports as _ports
 from ..protocol.ws_frames import frame
 
 WAIT = 5.0
@@ -324,10 +325,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
+free_port = _ports.free_port   # see tests/ports.py
 
 
 class ServerProcess:

@@ -14,7 +14,6 @@ import select
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,8 @@ import venv
 
 import httpx
 import pytest
+
+from .. import ports as _ports
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -65,10 +66,7 @@ def clean_env(bin_dir):
     return env
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
+free_port = _ports.free_port   # see tests/ports.py
 
 
 def read_line(proc, deadline):

@@ -13,11 +13,12 @@ import importlib.util
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
+
+from .. import ports as _ports
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -99,10 +100,7 @@ def kind_available(kind):
     return kind_unavailable(kind) is None
 
 
-def free_port(host='127.0.0.1'):
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
+free_port = _ports.free_port   # see tests/ports.py
 
 
 class ServerError(RuntimeError):
