@@ -79,6 +79,11 @@ class Scene {
   open(ns = "/", extra = { auth: AUTH }) {
     const socket = this.lib.io(this.url + ns, this.options(extra));
     this.sockets.push(socket);
+    // why the connection closed, for an error message ("parse error":
+    // what the decoder refused)
+    socket.io.on("close", (reason, description) => {
+      socket.closeWhy = `${reason}${description ? ": " + (description.message || description) : ""}`;
+    });
     return socket;
   }
 
@@ -134,7 +139,10 @@ async function mustConnect(socket) {
 function ack(socket, event, ...args) {
   return new Promise((resolve, reject) => {
     socket.timeout(STEP_MS).emit(event, ...args, (err, ...answer) => {
-      if (err) reject(new Error(`${event}: no ack (${err.message})`));
+      if (err) {
+        const why = socket.closeWhy ? `; closed: ${socket.closeWhy}` : "";
+        reject(new Error(`${event}: no ack (${err.message}${why})`));
+      }
       else resolve(answer);
     });
   });
