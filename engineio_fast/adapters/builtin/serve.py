@@ -98,6 +98,13 @@ class BuiltinServer:
         if self.asgi_app is not None:
             self.lifespan = Lifespan(self.asgi_app, self.eio.logger)
             await self.lifespan.start()
+        # the client manager starts now, in this process and on this loop
+        # (a forked worker's own Redis connection, registered under the
+        # worker's node id), not at the first request: a worker that has
+        # no session yet still counts among the processes
+        manager = getattr(self.eio, 'manager', None)
+        if manager is not None:
+            manager.start()
         kwargs: Dict[str, Any] = {'ssl': self.ssl, 'backlog': self.backlog}
         try:
             if self.sock is not None:
