@@ -31,7 +31,8 @@ CONNECTED = re.compile(r'connected to Redis as node (\S+)')
 
 def drive(url, transports):
     require_node()
-    payload = {'url': url, 'sessions': SESSIONS, 'transports': transports,
+    payload = {'url': url, 'sessions': SESSIONS, 'minNodes': 3,
+               'transports': transports,
                'bursts': BURSTS, 'kicks': KICKS, 'timeoutMs': 100000}
     proc = subprocess.run(
         ['node', os.path.join(HERE, 'js', 'builtin_workers.mjs')],
@@ -69,14 +70,14 @@ def test_four_workers_one_redis(redis_srv, tmp_path, via, kernels,
     log = srv.stderr
     sessions = out['sessions']
     assert [s['error'] for s in sessions if s['error']] == [], log[-3000:]
-    assert len(sessions) == SESSIONS
+    assert len(sessions) >= SESSIONS
     # every worker registered with Redis under its own node id: the
     # supervisor's tag and the worker's slot
     nodes = set(CONNECTED.findall(log))
     tag = {n[:5] for n in nodes}
     assert len(nodes) == 4 and len(tag) == 1, nodes
     owners = collections.Counter(s['node'] for s in sessions)
-    assert set(owners) <= nodes and len(owners) >= 2, owners
+    assert set(owners) <= nodes and len(owners) >= 3, owners
     for s in sessions:
         assert s['sid'][:6] == s['node'], s
     n = len(sessions)

@@ -235,7 +235,8 @@ def run(app: Any, host: str = '127.0.0.1',
     Args:
         app: what :class:`BuiltinServer` serves: an AsyncServer, an
             ASGIApp, python-socketio's AsyncServer or ASGIApp, or an ASGI
-            app with one of those mounted.
+            app with one of those mounted; or ``'module:attribute'``
+            naming one (imported here, or by each worker after the fork).
         host: the address to listen on.
         port: the port.
         ssl: an :class:`ssl.SSLContext` for https/wss.
@@ -255,6 +256,9 @@ def run(app: Any, host: str = '127.0.0.1',
         from ...cluster.workers import serve_workers
         return serve_workers(app, workers, host=host, port=port, ssl=ssl,
                              loop=loop, **kwargs)
+    if isinstance(app, str):
+        from .apps import import_app
+        app = import_app(app)
     server = BuiltinServer(app, host=host, port=port, ssl=ssl, **kwargs)
     event_loop = new_event_loop(loop)
     asyncio.set_event_loop(event_loop)

@@ -4,7 +4,7 @@
 // get_participants and disconnect, every message counted.
 // Driven by tests/cluster_redis/test_builtin_workers.py.
 //
-// Input: { url, sessions, transports, bursts, kicks, timeoutMs }
+// Input: { url, sessions, minNodes, transports, bursts, kicks, timeoutMs }
 // Output: { sessions: [{ sid, node, got: [str], close, error }], who: [sid] }
 import { Socket } from "engine.io-client";
 import { readFileSync } from "node:fs";
@@ -40,10 +40,13 @@ function open(k) {
 
 const S = input.sessions;
 const all = [];
-// open in groups of 50 (the server's accept queue and this machine's cores)
-for (let i = 0; i < S; i += 50) {
-  const n = Math.min(50, S - i);
-  all.push(...await Promise.all(Array.from({ length: n }, (_, j) => open(i + j))));
+// open in groups of 25 until S sessions are open on at least minNodes
+// workers (the kernel may give one worker most accepts): at most 4 * S
+const nodesOf = () => new Set(all.filter((r) => r.error === null)
+  .map((r) => String(r.sid).slice(0, 6)));
+for (let i = 0; i < 4 * S; i += 25) {
+  if (all.length >= S && nodesOf().size >= input.minNodes) break;
+  all.push(...await Promise.all(Array.from({ length: 25 }, (_, j) => open(i + j))));
 }
 const live = all.filter((r) => r.error === null);
 const has = (r, p) => r.got.some((m) => m.startsWith(p));
