@@ -11,7 +11,8 @@ id, pid and the manager's host id), ``join ROOM``, ``put SID ROOM`` (SID,
 maybe another worker's, enters ROOM), ``to_room ROOM DATA`` (event
 ``room``), ``bcast DATA`` (event ``all``), ``to_sid SID DATA`` (event
 ``direct``), ``ask SID DATA`` (``sio.call('question', DATA, to=SID)``,
-acknowledged with the answer or ``'timeout'``).
+acknowledged with the answer or ``'timeout'``), ``kick SID``
+(``sio.disconnect(SID)``).
 """
 
 import os
@@ -69,6 +70,11 @@ async def ask(sid, target, data):
         return await sio.call('question', data, to=target, timeout=5)
     except socketio.exceptions.TimeoutError:
         return 'timeout'
+
+
+@sio.on('kick')
+async def kick(sid, target):
+    await sio.disconnect(target)
 
 
 if __name__ == '__main__':

@@ -3,7 +3,8 @@
 socket.io-client: a broadcast and a room emit reach the sessions of every
 worker once, an emit to a sid and a room join of a sid reach the worker
 that owns it, and ``sio.call`` to another worker's session gets its ack
-back. Each worker's manager has its own host id (python-socketio draws it
+back, and ``sio.disconnect(sid)`` disconnects another worker's session.
+Each worker's manager has its own host id (python-socketio draws it
 in the manager's constructor and drops the messages carrying its own: a
 host id shared by forked workers would lose every cross-worker emit and
 ack): by the command line, which imports the app in each worker, and by
@@ -94,4 +95,10 @@ def test_socketio_redis_manager_on_four_workers(redis_srv, tmp_path, via,
         assert sessions[a['target']]['node'] != sessions[0]['node']
         assert a['answer'] == 'answer:q%d:%d' % (a['target'], a['target']), \
             a
+    # sio.disconnect(sid) of another worker's session: it was disconnected
+    # by the server, and no other session was
+    victim = sessions[out['victim']]
+    assert victim['node'] != sessions[0]['node']
+    assert victim['kicked'] == 'io server disconnect', victim['kicked']
+    assert [s for s in sessions if s['kicked']] == [victim]
     assert 'Traceback' not in log, log[-3000:]

@@ -5,7 +5,7 @@
 //
 // Input: { url, sessions, minNodes, transports, asks, timeoutMs }
 // Output: { sessions: [{ sid, node, hostId, got: [[event, data]], error }],
-//           extra: index, asked: [{ target, answer }] }
+//           extra: index, asked: [{ target, answer }], victim: index }
 import { io } from "socket.io-client";
 import { readFileSync } from "node:fs";
 
@@ -36,7 +36,10 @@ function open(k) {
     sock.on("connect_error", (e) => { clearTimeout(t); r.error = String(e); resolve(r); });
     for (const ev of ["room", "all", "direct"]) sock.on(ev, (d) => r.got.push([ev, d]));
     sock.on("question", (d, cb) => cb(`answer:${d}:${k}`));
-    sock.on("disconnect", (reason) => { if (!sock.ours) r.error = `disconnect ${reason}`; });
+    sock.on("disconnect", (reason) => {
+      if (r.kickExpected) r.kicked = reason;
+      else if (!sock.ours) r.error = `disconnect ${reason}`;
+    });
   });
 }
 
@@ -88,9 +91,14 @@ const asked = await Promise.all(targets.map(async (i) => {
     return { target: i, answer: `client timeout ${e}` };
   }
 }));
+// session 0 has its server disconnect the last session of another worker
+const victim = live.findLastIndex((r) => r.node !== live[0].node);
+live[victim].kickExpected = true;
+live[0].sock.emit("kick", live[victim].sid);
+await until(() => live[victim].kicked !== undefined, 10000);
 await new Promise((res) => setTimeout(res, 500));   // late duplicates
 for (const r of live) { r.sock.ours = true; r.sock.close(); }
 clearTimeout(killer);
 const sessions = all.map((r) => ({ sid: r.sid, node: r.node, hostId: r.hostId,
-                                   got: r.got, error: r.error }));
-process.stdout.write(JSON.stringify({ sessions, extra, asked }), () => process.exit(0));
+                                   got: r.got, error: r.error, kicked: r.kicked ?? null }));
+process.stdout.write(JSON.stringify({ sessions, extra, asked, victim }), () => process.exit(0));
