@@ -20,7 +20,10 @@ its share, then close the extra ones).
   until every client has all of them (median of ``--runs``).
 
 Beside each rate: CPU per operation of the server (supervisor and every
-worker, utime+stime from /proc over the timed window) and of redis-server.
+worker, every thread's run time from /proc/PID/task/TID/schedstat over the
+timed window), of redis-server (INFO cpu; per
+broadcast message: Redis sees one entry per broadcast, not per delivery)
+and of the clients (this process).
 Results: ``results/workers.json`` and ``results/workers.md``.
 """
 
@@ -41,7 +44,6 @@ import websockets
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-TICK = os.sysconf('SC_CLK_TCK')
 TIMEOUT = 55.0      # bound of one timed phase
 
 
@@ -52,15 +54,36 @@ def free_port():
 
 
 def cpu_seconds(pids):
+    """CPU seconds of ``pids``, all their threads: schedstat's run time
+    in ns (the tick-based utime+stime of /proc/PID/stat is 10 ms coarse)."""
     total = 0.0
     for pid in pids:
         try:
-            with open('/proc/%d/stat' % pid) as f:
-                fields = f.read().rsplit(')', 1)[1].split()
+            tasks = os.listdir('/proc/%d/task' % pid)
         except OSError:
             continue
-        total += (int(fields[11]) + int(fields[12])) / TICK
+        for tid in tasks:
+            try:
+                with open('/proc/%d/task/%s/schedstat' % (pid, tid)) as f:
+                    total += int(f.read().split()[0]) / 1e9
+            except (OSError, ValueError, IndexError):
+                continue
     return total
+
+
+def redis_cpu(port):
+    """redis-server's CPU seconds (INFO cpu: microsecond resolution)."""
+    with socket.create_connection(('127.0.0.1', port), 5) as sock:
+        sock.sendall(b'INFO cpu\r\n')
+        data = b''
+        while data.count(b'\r\n') < 2 or not data.endswith(b'\r\n'):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    fields = dict(line.split(':', 1) for line in data.decode().splitlines()
+                  if line.startswith('used_cpu_') and ':' in line)
+    return float(fields['used_cpu_sys']) + float(fields['used_cpu_user'])
 
 
 def children(pid):
@@ -170,16 +193,16 @@ async def broadcast(sender, clients, n):
     return got, total, elapsed
 
 
-async def measure(args, port, server_pids, redis_pid, workers):
+async def measure(args, port, server_pids, redis_port, workers):
     groups = await spread(port, args.clients, workers)
     clients = [c for g in groups for c in g]
     await asyncio.sleep(2.5)          # heartbeats: every worker's sids known
     sender = groups[0][0]
     target = groups[1][0] if workers > 1 else groups[0][1]
     await latency(sender, target, 200)            # warm-up
-    s0, r0 = cpu_seconds(server_pids), cpu_seconds([redis_pid])
+    s0, r0 = cpu_seconds(server_pids), redis_cpu(redis_port)
     p50, p99 = await latency(sender, target, args.pings)
-    s1, r1 = cpu_seconds(server_pids), cpu_seconds([redis_pid])
+    s1, r1 = cpu_seconds(server_pids), redis_cpu(redis_port)
     row = {'workers': workers, 'clients': len(clients),
            'send_p50_us': round(p50), 'send_p99_us': round(p99),
            'send_server_cpu_us': round((s1 - s0) / args.pings * 1e6, 1),
@@ -187,20 +210,21 @@ async def measure(args, port, server_pids, redis_pid, workers):
            'send_cross_process': workers > 1}
     runs = []
     for _ in range(args.runs):
-        s0, r0 = cpu_seconds(server_pids), cpu_seconds([redis_pid])
+        s0, r0 = cpu_seconds(server_pids), redis_cpu(redis_port)
         c0 = time.process_time()
         got, total, elapsed = await broadcast(sender, clients, args.n)
         c1 = time.process_time()
-        s1, r1 = cpu_seconds(server_pids), cpu_seconds([redis_pid])
+        s1, r1 = cpu_seconds(server_pids), redis_cpu(redis_port)
         runs.append({'got': got, 'expected': total, 'seconds': elapsed,
                      'per_s': got / elapsed,
                      'client_cpu_us': (c1 - c0) / max(got, 1) * 1e6,
                      'server_cpu_us': (s1 - s0) / max(got, 1) * 1e6,
-                     'redis_cpu_us': (r1 - r0) / max(got, 1) * 1e6})
+                     'redis_cpu_us_per_broadcast': (r1 - r0) / args.n * 1e6})
     med = sorted(runs, key=lambda r: r['per_s'])[len(runs) // 2]
     row.update({'bcast_deliveries_per_s': round(med['per_s']),
                 'bcast_server_cpu_us': round(med['server_cpu_us'], 2),
-                'bcast_redis_cpu_us': round(med['redis_cpu_us'], 2),
+                'bcast_redis_cpu_us_per_broadcast': round(
+                    med['redis_cpu_us_per_broadcast'], 1),
                 'bcast_client_cpu_us': round(med['client_cpu_us'], 2),
                 'bcast_all_delivered': all(r['got'] == r['expected']
                                            for r in runs),
@@ -227,7 +251,7 @@ def one(args, workers):
         wait_port(rport, redis)
         wait_port(port, server)
         pids = [server.pid] + children(server.pid)
-        return asyncio.run(measure(args, port, pids, redis.pid, workers))
+        return asyncio.run(measure(args, port, pids, rport, workers))
     finally:
         for proc in (server, redis):
             proc.terminate()
@@ -257,15 +281,16 @@ def write(args, rows):
         % (meta['machine'], meta['cores'], args.clients, args.n, args.runs,
            args.pings, args.clients, args.n, args.pings, args.runs), '',
         '| workers | broadcast deliveries/s | server CPU per delivery (µs) '
-        '| redis CPU per delivery (µs) | client CPU per delivery (µs) '
+        '| redis CPU per broadcast (µs) | client CPU per delivery (µs) '
         '| all delivered | send(sid) p50 (µs) '
         '| p99 (µs) | server CPU per send (µs) | redis CPU per send (µs) |',
         '|---:|---:|---:|---:|---:|:---:|---:|---:|---:|---:|']
     for r in rows:
-        lines.append('| %d | %d | %.2f | %.2f | %.2f | %s | %d | %d | %.1f '
+        lines.append('| %d | %d | %.2f | %.1f | %.2f | %s | %d | %d | %.1f '
                      '| %.1f |'
                      % (r['workers'], r['bcast_deliveries_per_s'],
-                        r['bcast_server_cpu_us'], r['bcast_redis_cpu_us'],
+                        r['bcast_server_cpu_us'],
+                        r['bcast_redis_cpu_us_per_broadcast'],
                         r['bcast_client_cpu_us'],
                         'yes' if r['bcast_all_delivered'] else 'NO',
                         r['send_p50_us'], r['send_p99_us'],
