@@ -12,10 +12,14 @@ maybe another worker's, enters ROOM), ``to_room ROOM DATA`` (event
 ``room``), ``bcast DATA`` (event ``all``), ``to_sid SID DATA`` (event
 ``direct``), ``ask SID DATA`` (``sio.call('question', DATA, to=SID)``,
 acknowledged with the answer or ``'timeout'``), ``kick SID``
-(``sio.disconnect(SID)``).
+(``sio.disconnect(SID)``). ``SIO_LOG=1``: python-socketio's whole log on stderr
+(its warnings always).
 """
 
+import logging
 import os
+import sys
+import time
 
 import engineio_fast
 
@@ -25,8 +29,14 @@ import socketio  # noqa: E402
 
 from engineio_fast.cluster import node  # noqa: E402
 
+# python-socketio's warnings (an unknown callback, a publish that failed)
+# on stderr, where the test reads them; everything with SIO_LOG=1
+logger = logging.getLogger('sio_workers')
+logger.addHandler(logging.StreamHandler(sys.stderr))
+logger.setLevel(logging.INFO if os.environ.get('SIO_LOG') == '1'
+                else logging.WARNING)
 sio = socketio.AsyncServer(
-    async_mode='asgi', logger=False,
+    async_mode='asgi', logger=logger,
     client_manager=socketio.AsyncRedisManager(
         os.environ['REDIS_URL'], channel='sio-workers'))
 
@@ -66,9 +76,13 @@ async def to_sid(sid, target, data):
 
 @sio.on('ask')
 async def ask(sid, target, data):
+    t0 = time.monotonic()
     try:
         return await sio.call('question', data, to=target, timeout=5)
     except socketio.exceptions.TimeoutError:
+        logger.warning('ask %s of %s on node %s (pid %d): no answer in '
+                       '%.1f s', data, target, node.node_id(), os.getpid(),
+                       time.monotonic() - t0)
         return 'timeout'
 
 

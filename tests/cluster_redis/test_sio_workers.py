@@ -94,7 +94,7 @@ def test_socketio_redis_manager_on_four_workers(redis_srv, tmp_path, via,
     for a in asked:
         assert sessions[a['target']]['node'] != sessions[0]['node']
         assert a['answer'] == 'answer:q%d:%d' % (a['target'], a['target']), \
-            a
+            (a, sessions[a['target']]['node'], log[-3000:])
     # sio.disconnect(sid) of another worker's session: it was disconnected
     # by the server, and no other session was
     victim = sessions[out['victim']]
