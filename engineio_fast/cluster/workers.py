@@ -36,6 +36,14 @@ STOP_GRACE = 2.0       # seconds past the shutdown bound before SIGKILL
 APP_LOAD_ERROR = 4     # a worker's exit status: it could not load the app
 
 
+STOP_CHECK = 0.05      # seconds between a starting worker's checks
+_stop_asked: List[int] = []     # the signals a worker got before serving
+
+
+def _remember_stop(signum: int, frame: Any) -> None:
+    _stop_asked.append(signum)
+
+
 class AppLoadError(Exception):
     """A worker could not import or serve the app it was named."""
 
@@ -221,8 +229,12 @@ class Supervisor:
 
     # -- a worker ------------------------------------------------------------
     def _worker(self, slot: int) -> int:
+        # a SIGTERM/SIGINT that comes before the worker's loop handles
+        # signals (while it imports the app, say) is remembered, and the
+        # worker shuts down gracefully as soon as it serves, rather than
+        # dying silently
         for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, signal.SIG_DFL)
+            signal.signal(sig, _remember_stop)
         node.set_node_id(self.node_id(slot))
         for k, (_tx, rx) in enumerate(self.channels):
             if k != slot:
@@ -317,7 +329,11 @@ def serve_workers(app: Any, workers: int, host: str = '127.0.0.1',
     """
     from ..adapters.builtin.apps import resolve_app
     from ..adapters.builtin.context import DEFAULT_LIMITS
-    from ..adapters.builtin.serve import BuiltinServer, new_event_loop
+    from ..adapters.builtin.serve import (
+        BuiltinServer,
+        finish_loop,
+        new_event_loop,
+    )
 
     if kwargs.get('ssl') is not None:
         raise ValueError('workers > 1 cannot serve TLS (a connection handed '
@@ -348,19 +364,23 @@ def serve_workers(app: Any, workers: int, host: str = '127.0.0.1',
         event_loop = new_event_loop(loop)
         asyncio.set_event_loop(event_loop)
 
-        def orphaned() -> None:
-            # the supervisor is gone (SIGKILL): shut down rather than serve
-            # on alone with no one to restart the siblings
+        def watch() -> None:
             if os.getppid() != supervisor_pid:
+                # the supervisor is gone (SIGKILL): shut down rather than
+                # serve on alone with no one to restart the siblings
                 logger.warning('the supervisor is gone: shutting down')
                 server.request_shutdown()
+            elif _stop_asked and server._stop is not None:
+                # asked to stop before the loop handled signals
+                server.request_shutdown()
             else:
-                event_loop.call_later(ORPHAN_CHECK, orphaned)
-        event_loop.call_later(ORPHAN_CHECK, orphaned)
+                event_loop.call_later(
+                    STOP_CHECK if _stop_asked else ORPHAN_CHECK, watch)
+        event_loop.call_later(STOP_CHECK, watch)
         try:
             event_loop.run_until_complete(server.serve())
         finally:
-            event_loop.run_until_complete(event_loop.shutdown_asyncgens())
+            finish_loop(event_loop)
             asyncio.set_event_loop(None)
             event_loop.close()
 

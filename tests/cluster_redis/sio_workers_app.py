@@ -32,7 +32,11 @@ from engineio_fast.cluster import node  # noqa: E402
 # python-socketio's warnings (an unknown callback, a publish that failed)
 # on stderr, where the test reads them; everything with SIO_LOG=1
 logger = logging.getLogger('sio_workers')
-logger.addHandler(logging.StreamHandler(sys.stderr))
+handler = logging.StreamHandler(sys.stderr)
+# python-socketio puts the Redis exception in the record, not the message
+handler.setFormatter(logging.Formatter('%(message)s %(redis_exception)s',
+                                       defaults={'redis_exception': ''}))
+logger.addHandler(handler)
 logger.setLevel(logging.INFO if os.environ.get('SIO_LOG') == '1'
                 else logging.WARNING)
 sio = socketio.AsyncServer(

@@ -69,6 +69,12 @@ def test_socketio_redis_manager_on_four_workers(redis_srv, tmp_path, via,
     log = srv.stderr
     sessions = out['sessions']
     assert [s['error'] for s in sessions if s['error']] == [], log[-3000:]
+    # python-socketio's manager lost nothing on its way to Redis, and the
+    # workers stopped cleanly (its listener cancelled before its async
+    # generators were closed)
+    for line in ('Cannot publish', 'Cannot receive',
+                 'asynchronous generator is already running'):
+        assert line not in log, log[-3000:]
     n = len(sessions)
     assert n >= SESSIONS
     # several workers own sessions, each with its own manager host id

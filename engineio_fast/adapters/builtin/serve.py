@@ -227,6 +227,21 @@ def new_event_loop(loop: str = 'auto') -> asyncio.AbstractEventLoop:
     return asyncio.new_event_loop()
 
 
+def finish_loop(event_loop: asyncio.AbstractEventLoop,
+                grace: float = 2.0) -> None:
+    """After the server stopped: cancel the tasks still running on
+    ``event_loop`` (an app's background tasks, such as python-socketio's
+    Redis listener), wait for them up to ``grace`` seconds, then close the
+    async generators (closing one that a live task is running logs an
+    error)."""
+    pending = [t for t in asyncio.all_tasks(event_loop) if not t.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        event_loop.run_until_complete(asyncio.wait(pending, timeout=grace))
+    event_loop.run_until_complete(event_loop.shutdown_asyncgens())
+
+
 def run(app: Any, host: str = '127.0.0.1',
         port: int = 5000, ssl: Optional[_ssl.SSLContext] = None,
         loop: str = 'auto', workers: int = 1, **kwargs: Any) -> None:
@@ -265,6 +280,6 @@ def run(app: Any, host: str = '127.0.0.1',
     try:
         event_loop.run_until_complete(server.serve())
     finally:
-        event_loop.run_until_complete(event_loop.shutdown_asyncgens())
+        finish_loop(event_loop)
         asyncio.set_event_loop(None)
         event_loop.close()
