@@ -71,7 +71,11 @@ def run(app: Any, host: str = '127.0.0.1', port: int = 5000,
             Starlette) with one of those mounted (at the mount point plus
             its path); requests off the Engine.IO path go to the ASGI app.
             python-socketio must run on engineio_fast: call :func:`install`
-            before ``import socketio``.
+            before ``import socketio``. Or a ``'module:attribute'`` string
+            naming one of those: imported here, or with ``workers`` > 1 by
+            each worker after the fork, so that what the module makes at
+            import (a python-socketio pub/sub manager, connections) is each
+            worker's own.
         host: the address to listen on (default ``127.0.0.1``).
         port: the port (default 5000).
         **kwargs: ``workers`` (processes serving the port, default 1: each
@@ -87,6 +91,7 @@ def run(app: Any, host: str = '127.0.0.1', port: int = 5000,
             before :func:`install`, a synchronous server...).
         ValueError: ``workers`` out of range (1 to 64), or more than one
             with ``ssl``.
+        RuntimeError: a worker could not load ``app`` (a string).
     """
     from .adapters.builtin import run as _run
     return _run(app, host=host, port=port, **kwargs)

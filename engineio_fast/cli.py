@@ -12,7 +12,6 @@ built-in server, like uvicorn's command line.
 """
 
 import argparse
-import importlib
 import logging
 import os
 import sys
@@ -20,15 +19,8 @@ import sys
 
 def load_app(spec):
     """Import ``module:attr`` (attr may be dotted) and return the object."""
-    module_name, sep, attr = spec.partition(':')
-    if not sep or not module_name or not attr:
-        raise ValueError('expected module:attribute, got %r' % spec)
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    obj = importlib.import_module(module_name)
-    for part in attr.split('.'):
-        obj = getattr(obj, part)
-    return obj
+    from .adapters.builtin.apps import import_app
+    return import_app(spec)
 
 
 def _parser():
@@ -120,6 +112,13 @@ def main(argv=None):
             sys.stderr.write(demo.MISSING_CLIENT)
             return 2
         _, app = demo.create_app(client_js)
+    elif args.workers != 1:
+        # each worker imports the app after the fork (as gunicorn and
+        # uvicorn do): what the module makes at import (a python-socketio
+        # pub/sub manager's host id, connections, tasks) is the worker's
+        # own; a worker that cannot load it stops the service
+        switch_engineio()
+        app = args.app
     else:
         switched = switch_engineio()
         try:
@@ -148,6 +147,9 @@ def main(argv=None):
         run(app, host=args.host, port=args.port, ssl=ssl_context,
             loop=args.loop, workers=args.workers)
     except ValueError as exc:
+        sys.stderr.write('cannot serve %s: %s\n' % (args.app, exc))
+        return 2
+    except RuntimeError as exc:     # a worker could not load the app
         sys.stderr.write('cannot serve %s: %s\n' % (args.app, exc))
         return 2
     except OSError as exc:      # e.g. the address is already in use

@@ -19,6 +19,7 @@ import socket
 import sys
 import time
 import traceback
+import uuid
 from collections import deque
 from typing import Any, Callable, Deque, Dict, List, Optional
 
@@ -32,6 +33,19 @@ CRASH_LIMIT = 5        # seconds is crash-looping: its restarts slow down
 MAX_BACKOFF = 30.0
 ORPHAN_CHECK = 1.0     # seconds between a worker's checks of its parent
 STOP_GRACE = 2.0       # seconds past the shutdown bound before SIGKILL
+APP_LOAD_ERROR = 4     # a worker's exit status: it could not load the app
+
+
+STOP_CHECK = 0.05      # seconds between a starting worker's checks
+_stop_asked: List[int] = []     # the signals a worker got before serving
+
+
+def _remember_stop(signum: int, frame: Any) -> None:
+    _stop_asked.append(signum)
+
+
+class AppLoadError(Exception):
+    """A worker could not import or serve the app it was named."""
 
 
 def listen(host: str, port: int, backlog: int = 2048) -> socket.socket:
@@ -91,6 +105,8 @@ class Supervisor:
         self.restart_at: Dict[int, float] = {}  # slot -> when
         self.streak = [0] * workers             # slowed restarts in a row
         self.stopping = False
+        #: a worker exited with APP_LOAD_ERROR: the service stopped
+        self.load_failed = False
 
     def node_id(self, slot: int) -> str:
         """The node id of ``slot``'s worker."""
@@ -98,8 +114,9 @@ class Supervisor:
 
     # -- the supervisor ------------------------------------------------------
     def run(self) -> int:
-        """Start every worker, keep them running until SIGINT/SIGTERM, then
-        stop them. Returns the exit status (0)."""
+        """Start every worker, keep them running until SIGINT/SIGTERM (or
+        until a worker cannot load the app), then stop them. Returns the
+        exit status: 0, or :data:`APP_LOAD_ERROR`."""
         previous = {sig: signal.signal(sig, self._on_signal)
                     for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
@@ -122,7 +139,7 @@ class Supervisor:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             self.close()
-        return 0
+        return APP_LOAD_ERROR if self.load_failed else 0
 
     def close(self) -> None:
         """Close the listening socket and the channels."""
@@ -158,6 +175,13 @@ class Supervisor:
                 return
             slot = self.pids.pop(pid, None)
             if slot is None or self.stopping:
+                continue
+            if os.WIFEXITED(status) and \
+                    os.WEXITSTATUS(status) == APP_LOAD_ERROR:
+                # restarting would fail the same way
+                logger.error('worker %d (pid %d) could not load the app: '
+                             'stopping', slot, pid)
+                self.load_failed = self.stopping = True
                 continue
             self._schedule_restart(slot, pid, status)
 
@@ -205,16 +229,70 @@ class Supervisor:
 
     # -- a worker ------------------------------------------------------------
     def _worker(self, slot: int) -> int:
+        # a SIGTERM/SIGINT that comes before the worker's loop handles
+        # signals (while it imports the app, say) is remembered, and the
+        # worker shuts down gracefully as soon as it serves, rather than
+        # dying silently
         for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, signal.SIG_DFL)
+            signal.signal(sig, _remember_stop)
         node.set_node_id(self.node_id(slot))
         for k, (_tx, rx) in enumerate(self.channels):
             if k != slot:
                 rx.close()
         router = handoff.Router(self.tag, slot, self.channels,
                                 self.line_limit, self.sock.family)
-        self.serve_one(self.sock, router)
+        try:
+            self.serve_one(self.sock, router)
+        except AppLoadError as exc:
+            sys.stderr.write('worker %d: %s\n' % (slot, exc))
+            return APP_LOAD_ERROR
         return 0
+
+
+def load_in_worker(spec: str) -> Any:
+    """Import ``module:attribute`` in a worker (after the fork) and check
+    that the built-in server can serve it.
+
+    Raises:
+        AppLoadError: it cannot be imported or served (the message says
+            why, with the traceback of an import that raised).
+    """
+    from ..adapters.builtin.apps import import_app, resolve_app
+    try:
+        app = import_app(spec)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise AppLoadError('cannot load %s: %s' % (spec, exc)) from exc
+    except Exception as exc:    # the module raised: its traceback helps
+        raise AppLoadError('cannot load %s: %s\n%s' % (
+            spec, exc, traceback.format_exc())) from exc
+    try:
+        resolve_app(app)
+    except TypeError as exc:
+        raise AppLoadError('cannot serve %s: %s' % (spec, exc)) from exc
+    return app
+
+
+def renew_forked_state(app: Any) -> None:
+    """Give a worker its own copy of what the app made before the fork
+    and must not share with its siblings. Today: the host id of
+    python-socketio's pub/sub client managers (``socketio.AsyncRedisManager``
+    and the others): it is drawn once in the manager's constructor, and
+    the managers ignore the messages that carry their own host id, so
+    workers that share one would drop each other's emits, room changes and
+    acks. A manager that has already started is left alone."""
+    from ..adapters.builtin.apps import resolve_app
+    eio = resolve_app(app).eio
+    seen = set()
+    for handler in list(getattr(eio, 'handlers', {}).values()):
+        sio = getattr(handler, '__self__', None)
+        manager = getattr(sio, 'manager', None)
+        if manager is None or id(manager) in seen:
+            continue
+        seen.add(id(manager))
+        if isinstance(getattr(manager, 'host_id', None), str) and \
+                hasattr(manager, '_publish') and \
+                not getattr(sio, 'manager_initialized', False):
+            manager.host_id = uuid.uuid4().hex
 
 
 def serve_workers(app: Any, workers: int, host: str = '127.0.0.1',
@@ -225,8 +303,12 @@ def serve_workers(app: Any, workers: int, host: str = '127.0.0.1',
 
     Args:
         app: what :class:`~engineio_fast.adapters.builtin.BuiltinServer`
-            serves; every worker serves this object (forked, not imported
-            again).
+            serves, forked into every worker (python-socketio's pub/sub
+            managers get a host id of their own in each, see
+            :func:`renew_forked_state`); or a ``'module:attribute'``
+            string, imported by each worker after the fork (the command
+            line does this), so that everything the module makes is the
+            worker's own.
         workers: the number of worker processes (1 to 64).
         host: the address to listen on.
         port: the port.
@@ -241,10 +323,17 @@ def serve_workers(app: Any, workers: int, host: str = '127.0.0.1',
         RuntimeError: the platform cannot fork.
         TypeError: ``app`` cannot be served.
         OSError: the address cannot be bound.
+        RuntimeError: a worker could not import or serve ``app`` (a
+            string): every worker was stopped. Also: the platform cannot
+            fork.
     """
     from ..adapters.builtin.apps import resolve_app
     from ..adapters.builtin.context import DEFAULT_LIMITS
-    from ..adapters.builtin.serve import BuiltinServer, new_event_loop
+    from ..adapters.builtin.serve import (
+        BuiltinServer,
+        finish_loop,
+        new_event_loop,
+    )
 
     if kwargs.get('ssl') is not None:
         raise ValueError('workers > 1 cannot serve TLS (a connection handed '
@@ -256,31 +345,42 @@ def serve_workers(app: Any, workers: int, host: str = '127.0.0.1',
     if not 1 <= workers <= handoff.MAX_WORKERS:
         raise ValueError('workers must be 1 to %d, not %r'
                          % (handoff.MAX_WORKERS, workers))
-    resolve_app(app)       # a TypeError here, not in every worker
+    spec = app if isinstance(app, str) else None
+    if spec is None:
+        resolve_app(app)       # a TypeError here, not in every worker
     limits: Dict[str, Any] = dict(DEFAULT_LIMITS)
     limits.update(kwargs.get('limits') or {})
 
     supervisor_pid = os.getpid()
 
     def serve_one(sock: socket.socket, router: Any) -> None:
-        server = BuiltinServer(app, sock=sock, backlog=backlog,
+        if spec is not None:
+            served = load_in_worker(spec)
+        else:
+            served = app
+            renew_forked_state(served)
+        server = BuiltinServer(served, sock=sock, backlog=backlog,
                                router=router, **kwargs)
         event_loop = new_event_loop(loop)
         asyncio.set_event_loop(event_loop)
 
-        def orphaned() -> None:
-            # the supervisor is gone (SIGKILL): shut down rather than serve
-            # on alone with no one to restart the siblings
+        def watch() -> None:
             if os.getppid() != supervisor_pid:
+                # the supervisor is gone (SIGKILL): shut down rather than
+                # serve on alone with no one to restart the siblings
                 logger.warning('the supervisor is gone: shutting down')
                 server.request_shutdown()
+            elif _stop_asked and server._stop is not None:
+                # asked to stop before the loop handled signals
+                server.request_shutdown()
             else:
-                event_loop.call_later(ORPHAN_CHECK, orphaned)
-        event_loop.call_later(ORPHAN_CHECK, orphaned)
+                event_loop.call_later(
+                    STOP_CHECK if _stop_asked else ORPHAN_CHECK, watch)
+        event_loop.call_later(STOP_CHECK, watch)
         try:
             event_loop.run_until_complete(server.serve())
         finally:
-            event_loop.run_until_complete(event_loop.shutdown_asyncgens())
+            finish_loop(event_loop)
             asyncio.set_event_loop(None)
             event_loop.close()
 
@@ -293,4 +393,6 @@ def serve_workers(app: Any, workers: int, host: str = '127.0.0.1',
     finally:
         if supervisor is None:
             sock.close()
-    supervisor.run()
+    if supervisor.run() == APP_LOAD_ERROR:
+        raise RuntimeError('a worker could not load %s (its error is '
+                           'above): stopped' % (spec or 'the app'))

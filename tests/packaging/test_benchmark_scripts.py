@@ -30,7 +30,8 @@ def test_ws_frame_path_runs():
 
 
 @pytest.mark.parametrize('script', ['load/run.py', 'client_bench.py',
-                                    'sio/profile_server.py'])
+                                    'sio/profile_server.py',
+                                    'cluster/workers_bench.py'])
 def test_script_parses_its_options(script):
     r = _run(os.path.join(BENCH, script), '--help')
     assert r.returncode == 0 and 'usage:' in r.stdout, r.stdout + r.stderr

@@ -21,6 +21,8 @@ python-socketio server created on python-engineio (before the switch) and
 for the synchronous servers, which need a WSGI server.
 """
 
+import importlib
+import os
 import sys
 from typing import Any, List, NamedTuple, Optional, Set, Tuple
 
@@ -55,6 +57,27 @@ class ServedApp(NamedTuple):
     eio: AsyncServer
     asgi_app: Any
     path: Optional[str]
+
+
+def import_app(spec: str) -> Any:
+    """Import ``module:attribute`` (the attribute may be dotted, the
+    module is looked for in the current directory too) and return the
+    object.
+
+    Raises:
+        ValueError: ``spec`` is not ``module:attribute``.
+        ImportError: the module cannot be imported.
+        AttributeError: the module has no such attribute.
+    """
+    module_name, sep, attr = spec.partition(':')
+    if not sep or not module_name or not attr:
+        raise ValueError('expected module:attribute, got %r' % spec)
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    obj = importlib.import_module(module_name)
+    for part in attr.split('.'):
+        obj = getattr(obj, part)
+    return obj
 
 
 def resolve_app(app: Any) -> ServedApp:

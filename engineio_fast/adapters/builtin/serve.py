@@ -98,6 +98,13 @@ class BuiltinServer:
         if self.asgi_app is not None:
             self.lifespan = Lifespan(self.asgi_app, self.eio.logger)
             await self.lifespan.start()
+        # the client manager starts now, in this process and on this loop
+        # (a forked worker's own Redis connection, registered under the
+        # worker's node id), not at the first request: a worker that has
+        # no session yet still counts among the processes
+        manager = getattr(self.eio, 'manager', None)
+        if manager is not None:
+            manager.start()
         kwargs: Dict[str, Any] = {'ssl': self.ssl, 'backlog': self.backlog}
         try:
             if self.sock is not None:
@@ -220,6 +227,21 @@ def new_event_loop(loop: str = 'auto') -> asyncio.AbstractEventLoop:
     return asyncio.new_event_loop()
 
 
+def finish_loop(event_loop: asyncio.AbstractEventLoop,
+                grace: float = 2.0) -> None:
+    """After the server stopped: cancel the tasks still running on
+    ``event_loop`` (an app's background tasks, such as python-socketio's
+    Redis listener), wait for them up to ``grace`` seconds, then close the
+    async generators (closing one that a live task is running logs an
+    error)."""
+    pending = [t for t in asyncio.all_tasks(event_loop) if not t.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        event_loop.run_until_complete(asyncio.wait(pending, timeout=grace))
+    event_loop.run_until_complete(event_loop.shutdown_asyncgens())
+
+
 def run(app: Any, host: str = '127.0.0.1',
         port: int = 5000, ssl: Optional[_ssl.SSLContext] = None,
         loop: str = 'auto', workers: int = 1, **kwargs: Any) -> None:
@@ -228,7 +250,8 @@ def run(app: Any, host: str = '127.0.0.1',
     Args:
         app: what :class:`BuiltinServer` serves: an AsyncServer, an
             ASGIApp, python-socketio's AsyncServer or ASGIApp, or an ASGI
-            app with one of those mounted.
+            app with one of those mounted; or ``'module:attribute'``
+            naming one (imported here, or by each worker after the fork).
         host: the address to listen on.
         port: the port.
         ssl: an :class:`ssl.SSLContext` for https/wss.
@@ -248,12 +271,15 @@ def run(app: Any, host: str = '127.0.0.1',
         from ...cluster.workers import serve_workers
         return serve_workers(app, workers, host=host, port=port, ssl=ssl,
                              loop=loop, **kwargs)
+    if isinstance(app, str):
+        from .apps import import_app
+        app = import_app(app)
     server = BuiltinServer(app, host=host, port=port, ssl=ssl, **kwargs)
     event_loop = new_event_loop(loop)
     asyncio.set_event_loop(event_loop)
     try:
         event_loop.run_until_complete(server.serve())
     finally:
-        event_loop.run_until_complete(event_loop.shutdown_asyncgens())
+        finish_loop(event_loop)
         asyncio.set_event_loop(None)
         event_loop.close()
