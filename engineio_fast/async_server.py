@@ -449,10 +449,7 @@ class AsyncServer(base_server.AsyncioUtilities,
 
         Clients closed meanwhile are skipped without a warning.
         """
-        item = self._broadcast_item(data)
-        skip = self._skip_set(skip_sid)
-        self._broadcast_local(item, skip)
-        self.manager.publish(item, skip)
+        self._broadcast(data, skip_sid)
 
     def _send_failed(self, s: Session,
                      ret: Union[Literal[False], Event, None]) -> None:

@@ -304,6 +304,17 @@ class BaseServer(HandlerRegistry):
             return '4' + cast(str, data)
         return self._encode_message(data)
 
+    def _broadcast(self, data: Data, skip_sid: SkipSid) -> None:
+        """``broadcast()`` of both servers: encoded once, queued for this
+        process's sessions, published to the others through the manager."""
+        item = self._broadcast_item(data)
+        skip = self._skip_set(skip_sid)
+        self._broadcast_local(item, skip)
+        self.manager.publish(item, skip)
+
+    def _broadcast_local(self, item: Item, skip: Iterable[str]) -> None:
+        raise NotImplementedError
+
     @staticmethod
     def _skip_set(skip_sid: SkipSid) -> FrozenSet[str]:
         if skip_sid is None:

@@ -394,10 +394,7 @@ class Server(base_server.BaseServer):
 
         Clients closed meanwhile are skipped without a warning.
         """
-        item = self._broadcast_item(data)
-        skip = self._skip_set(skip_sid)
-        self._broadcast_local(item, skip)
-        self.manager.publish(item, skip)
+        self._broadcast(data, skip_sid)
 
     def get_session(self, sid: str) -> Dict[str, Any]:
         """Return the user session dict of a client.
