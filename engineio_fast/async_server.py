@@ -1,7 +1,7 @@
 """The asyncio Engine.IO server (python-engineio's ``AsyncServer`` API)."""
 
 import asyncio
-import collections.abc
+import functools
 import inspect
 import types
 from typing import (
@@ -21,6 +21,7 @@ from typing import (
 )
 
 from . import base_server
+from ._eager import EagerStarter
 from .adapters import frameworks as _frameworks
 from .async_socket import AsyncSocket
 from .base_server import LoggerOption
@@ -34,51 +35,7 @@ from .protocol.packets import Data, Item
 # a handler's Task, or one that runs handlers in order
 _Task = asyncio.Future[Any]
 
-_NOTHING = object()
 _CoroutineType = types.CoroutineType
-
-
-class _Resume(collections.abc.Coroutine):
-    """Hands a coroutine that already ran up to its first suspension over to
-    an asyncio Task.
-
-    Handlers are started eagerly (``coro.send(None)``): most of them finish
-    without ever suspending (``await eio.send(...)`` does not suspend), so
-    they cost no Task at all. The few that do suspend are wrapped in this
-    object, whose first ``send`` yields the future the coroutine is already
-    waiting on, so the Task picks up exactly where the handler paused.
-    """
-
-    __slots__ = ('_coro', '_first')
-
-    def __init__(self, coro: Any, first: Any) -> None:
-        self._coro = coro
-        self._first = first
-
-    def send(self, value: Any) -> Any:
-        first = self._first
-        if first is not _NOTHING:
-            self._first = _NOTHING
-            return first
-        return self._coro.send(value)
-
-    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
-        self._first = _NOTHING
-        if val is None:
-            return self._coro.throw(typ)
-        return self._coro.throw(val)
-
-    def close(self) -> None:
-        self._coro.close()
-
-    def __await__(self) -> Any:
-        return self
-
-    def __iter__(self) -> '_Resume':
-        return self
-
-    def __next__(self) -> Any:
-        return self.send(None)
 
 
 class AsyncDriver(base_server.BaseDriver):
@@ -220,6 +177,9 @@ class AsyncServer(base_server.AsyncioUtilities,
         self._timer_when: Optional[float] = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._tasks: Set[_Task] = set()
+        # handlers' first steps run at once, in a lent Task
+        self._eager = EagerStarter(self._track)
+        self._guard_message = functools.partial(self._call_guarded, 'message')
         #: what the asyncio adapters may use of this server
         self.driver = AsyncDriver(self)
 
@@ -265,6 +225,10 @@ class AsyncServer(base_server.AsyncioUtilities,
         task.add_done_callback(self._tasks.discard)
         return task
 
+    def _track(self, task: _Task) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     # ------------------------------------------------------------------
     # handlers: every adapter starts them eagerly, with no await and no
     # Task, and gives a handler a Task only if it suspends
@@ -281,12 +245,8 @@ class AsyncServer(base_server.AsyncioUtilities,
                 if ret is None or not inspect.isawaitable(ret):
                     return True, ret
                 return False, self._spawn(self._call_guarded(event, ret))
-            try:
-                first = ret.send(None)
-            except StopIteration as stop:
-                return True, stop.value
-            return False, self._spawn(self._call_guarded(
-                event, _Resume(ret, first)))
+            return self._eager.start(
+                ret, functools.partial(self._call_guarded, event))
         except Exception:
             self.logger.exception('%s handler error', event)
             return True, False if event == 'connect' else None
@@ -319,12 +279,9 @@ class AsyncServer(base_server.AsyncioUtilities,
                 try:
                     ret = handler(sid, arg)
                     if ret.__class__ is _CoroutineType:
-                        try:
-                            first = ret.send(None)
-                        except StopIteration:
+                        done, task = self._eager.start(ret, self._guard_message)
+                        if done:
                             continue
-                        task = self._spawn(self._call_guarded(
-                            'message', _Resume(ret, first)))
                     elif ret is not None and inspect.isawaitable(ret):
                         task = self._spawn(self._call_guarded(
                             'message', ret))
@@ -357,9 +314,12 @@ class AsyncServer(base_server.AsyncioUtilities,
         if pending is not None:
             await pending
 
-    def _resume_task(self, coro: Any, first: Any) -> None:
-        """Finish as a task a coroutine that suspended on ``first``."""
-        self._spawn(self._call_guarded('hook', _Resume(coro, first)))
+    def _start_eager(self, coro: Any, event: str = 'hook') -> Tuple[bool, Any]:
+        """Run ``coro`` now, in a Task of its own (see
+        :mod:`engineio_fast._eager`): ``(True, value)`` when it ended, else
+        ``(False, task)`` with the Task that finishes it."""
+        return self._eager.start(
+            coro, functools.partial(self._call_guarded, event))
 
     def _send_ping_now(self, session: Session) -> None:
         self._engine.send_ping(session)
@@ -544,4 +504,5 @@ class AsyncServer(base_server.AsyncioUtilities,
         tasks = [t for t in self._tasks if not t.done()]
         if tasks:
             await asyncio.wait(tasks, timeout=5)
+        self._eager.close()
         await self.manager.close()

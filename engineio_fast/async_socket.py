@@ -60,18 +60,15 @@ class AsyncSocket(base_socket.BaseSocket):
         suspend (the originals never do); one that suspends is finished as
         a task, its result not used: returns
         :data:`~engineio_fast.base_socket.SUSPENDED` then."""
-        coro = fn(*args)
-        try:
-            first = coro.send(None)
-        except StopIteration as stop:
-            return stop.value
+        done, value = server._start_eager(fn(*args))
+        if done:
+            return value
         name = getattr(fn, '__name__', repr(fn))
         if name not in _warned:
             _warned.add(name)
             server.logger.warning(
                 '%s suspended: finished as a task, its result not used '
                 '(instrumentation hooks must not suspend)', name)
-        server._resume_task(coro, first)
         return base_socket.SUSPENDED
 
     @staticmethod

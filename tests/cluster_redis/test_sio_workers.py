@@ -3,12 +3,10 @@
 socket.io-client: a broadcast and a room emit reach the sessions of every
 worker once, an emit to a sid and a room join of a sid reach the worker
 that owns it, and ``sio.disconnect(sid)`` disconnects another worker's
-session. (``sio.call`` to another worker's session is not checked yet:
-its ack is lost about 1 run in 3, because our AsyncServer runs the first
-step of a handler outside any asyncio Task, python-socketio handles an ack
-packet inline, and redis-py's publish needs ``asyncio.timeout()``, which
-needs a task: the engine's bug, to be fixed there, then ASKS back to 10.)
-Each worker's manager has its own host id (python-socketio draws it
+session, and ``sio.call`` to another worker's session gets its answer
+(python-socketio handles the ack packet inline in the engine's message
+handler and publishes it to the caller's worker: redis-py needs a current
+asyncio Task there, which the engine's eager handler start lends). Each worker's manager has its own host id (python-socketio draws it
 in the manager's constructor and drops the messages carrying its own: a
 host id shared by forked workers would lose every cross-worker emit and
 ack): by the command line, which imports the app in each worker, and by
@@ -31,7 +29,7 @@ pytestmark = [pytest.mark.timeout(150), pytest.mark.interop]
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SESSIONS = 120
-ASKS = 0     # see the module doc
+ASKS = 10
 APP = 'tests.cluster_redis.sio_workers_app'
 WS, UPGRADE = ['websocket'], ['polling', 'websocket']
 

@@ -2,6 +2,7 @@
 127.0.0.1 with raw HTTP (httpx) and websocket (websockets) clients."""
 
 import asyncio
+import contextvars
 import json
 import logging
 import time
@@ -325,6 +326,77 @@ def test_async_handlers_in_one_post(served, builtin, kind, async_handlers,
     while len(got) < 2 and time.monotonic() < deadline:
         got += poll(server.url, sid).text.split('\x1e')
     assert got == ['4' + m for m in order]
+
+
+_seen = contextvars.ContextVar('seen', default=None)
+
+
+@pytest.mark.parametrize('kind', ['uvicorn', 'builtin'])
+@pytest.mark.parametrize('transport', ['polling', 'websocket'])
+def test_handlers_run_in_a_task_of_their_own(served, builtin, kind, transport):
+    """Handlers start at once, yet in a Task of their own from their first
+    line: asyncio.timeout(), TaskGroup and current_task() work there (redis-py
+    and anyio need them), a timeout cancels only the handler (never the
+    connection), and each handler sees a fresh copy of the context."""
+    eio = engineio.AsyncServer()
+    tasks = set()
+
+    def note(where):
+        task = asyncio.current_task()
+        assert task is not None, where
+        tasks.add(task)
+        assert _seen.get() is None, where     # nothing left by another one
+        _seen.set(where)
+
+    @eio.on('connect')
+    async def connect(sid, environ):
+        note('connect')
+        async with asyncio.timeout(1):
+            pass
+
+    @eio.on('message')
+    async def message(sid, data):
+        note(data)
+        if data == 'quick':
+            async with asyncio.timeout(1):
+                await eio.send(sid, 'quick done')
+        elif data == 'group':
+            async with asyncio.TaskGroup() as group:
+                one = group.create_task(asyncio.sleep(0.01, 'a'))
+                two = group.create_task(asyncio.sleep(0.02, 'b'))
+            await eio.send(sid, one.result() + two.result())
+        elif data == 'late':
+            try:
+                async with asyncio.timeout(0.05):
+                    await asyncio.sleep(2)
+            except TimeoutError:
+                assert _seen.get() == 'late'      # its own context still
+                await eio.send(sid, 'timed out')
+
+    server = served(eio) if kind == 'uvicorn' else builtin(eio)
+    expected = ['quick done', 'ab', 'timed out', 'quick done']
+    if transport == 'websocket':
+        with ws_open(server) as ws:
+            ws.recv(WAIT)
+            for m in ('quick', 'group', 'late'):
+                ws.send('4' + m)
+                got = ws.recv(WAIT)
+                assert got == '4' + expected.pop(0), got
+            time.sleep(0.2)    # the connection outlived the handler's timeout
+            ws.send('4quick')
+            assert ws.recv(WAIT) == '4' + expected.pop(0)
+    else:
+        sid = polling_open(server.url)
+        for m in ('quick', 'group', 'late', 'quick'):
+            assert post(server.url, sid, '4' + m).text == 'ok'
+            got = []
+            deadline = time.monotonic() + WAIT
+            while not got and time.monotonic() < deadline:
+                got = [p for p in poll(server.url, sid).text.split('\x1e')
+                       if p != '6']
+            assert got == ['4' + expected.pop(0)]
+    assert expected == []
+    assert len(tasks) >= 1
 
 
 def test_upgrade_changes_transport(served):

@@ -1,0 +1,166 @@
+"""Eager handler starts that still run inside a real asyncio Task.
+
+The asyncio server runs a handler's first step at once, where the event is
+read (no Task, no loop turn: most handlers never suspend). Code in a handler
+may still ask for its Task at that point: ``asyncio.timeout()``,
+``asyncio.TaskGroup``, anyio's cancel scopes and redis-py (through them) all
+call ``asyncio.current_task()``, and a timeout cancels the Task it found.
+So the first step must run with a Task of its own as the current task, not
+with none (the built-in server's protocol callbacks) and not with the
+adapter's (an ASGI connection's Task, which a handler's timeout would then
+cancel).
+
+:class:`EagerStarter` lends such a Task: an idle *carrier* Task, parked on a
+future of its own, is made the loop's current task for the first step (the
+step runs in a fresh copy of the context, as a Task's would). A handler that
+ends without suspending gives the carrier back for the next one: no Task is
+created per handler. One that suspends keeps it: the carrier takes the
+coroutine over from where it paused, so everything that captured
+``current_task()`` during the first step holds the Task that runs the rest.
+Python 3.12's eager tasks do the same with a new Task per call.
+"""
+
+import asyncio
+import contextvars
+from asyncio import tasks as _tasks
+from typing import Any, Awaitable, Callable, List, Optional, Tuple
+
+_enter_task = _tasks._enter_task
+_leave_task = _tasks._leave_task
+_current_task = _tasks.current_task
+_copy_context = contextvars.copy_context
+_NOTHING = object()
+
+
+class Resume:
+    """A coroutine that already ran up to its first suspension, as an
+    awaitable whose first ``send`` yields the future the coroutine waits on
+    (a Task picks it up exactly where it paused). Every later step runs in
+    ``ctx``, the context of the first."""
+
+    __slots__ = ('_coro', '_first', '_ctx')
+
+    def __init__(self, coro: Any, first: Any,
+                 ctx: Optional[contextvars.Context] = None) -> None:
+        self._coro = coro
+        self._first = first
+        self._ctx = ctx
+
+    def send(self, value: Any) -> Any:
+        first = self._first
+        if first is not _NOTHING:
+            self._first = _NOTHING
+            return first
+        ctx = self._ctx
+        if ctx is None:
+            return self._coro.send(value)
+        return ctx.run(self._coro.send, value)
+
+    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Any:
+        self._first = _NOTHING
+        exc = typ if val is None else val
+        ctx = self._ctx
+        if ctx is None:
+            return self._coro.throw(exc)
+        return ctx.run(self._coro.throw, exc)
+
+    def close(self) -> None:
+        self._coro.close()
+
+    def __await__(self) -> Any:
+        return self
+
+    def __iter__(self) -> 'Resume':
+        return self
+
+    def __next__(self) -> Any:
+        return self.send(None)
+
+
+async def _carry(slot: 'asyncio.Future[Awaitable[Any]]') -> Any:
+    """A carrier's body: idle until a suspended handler is handed over."""
+    return await (await slot)
+
+
+class EagerStarter:
+    """Runs coroutines' first steps inside idle carrier Tasks.
+
+    Args:
+        track: called with a carrier Task once it carries a coroutine
+            (the server keeps its running Tasks, for shutdown).
+    """
+
+    __slots__ = ('_loop', '_idle', '_track')
+
+    def __init__(self, track: Callable[['asyncio.Task[Any]'], None]) -> None:
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        # (carrier, its slot): one, or more while first steps nest
+        self._idle: List[Tuple['asyncio.Task[Any]', 'asyncio.Future[Any]']] = []
+        self._track = track
+
+    def _carrier(self) -> Tuple['asyncio.Task[Any]', 'asyncio.Future[Any]']:
+        loop = asyncio.get_running_loop()
+        idle = self._idle
+        if loop is not self._loop:
+            self.close()
+            self._loop = loop
+        while idle:
+            carrier, slot = idle.pop()
+            # a handler may have cancelled its (lent) task and not suspended:
+            # that carrier is spent
+            if not carrier.done() and not carrier.cancelling():
+                return carrier, slot
+            carrier.cancel()
+        slot = loop.create_future()
+        return loop.create_task(_carry(slot)), slot
+
+    def start(self, coro: Any,
+              guard: Callable[[Awaitable[Any]], Awaitable[Any]]) -> Any:
+        """Run ``coro`` up to its first suspension in a carrier Task.
+
+        Returns:
+            ``(True, value)`` when it ended; else ``(False, task)``, the Task
+            that finishes it, awaiting ``guard(rest)`` (``rest``: the
+            suspended coroutine as an awaitable). An exception of the first
+            step propagates.
+        """
+        carrier, slot = self._carrier()
+        loop = self._loop
+        ctx = _copy_context()
+        prev = _current_task(loop)
+        if prev is not None:
+            _leave_task(loop, prev)
+        _enter_task(loop, carrier)
+        try:
+            first = ctx.run(coro.send, None)
+        except StopIteration as stop:
+            self._idle.append((carrier, slot))
+            return True, stop.value
+        except BaseException:
+            self._idle.append((carrier, slot))
+            raise
+        finally:
+            _leave_task(loop, carrier)
+            if prev is not None:
+                _enter_task(loop, prev)
+        rest = guard(Resume(coro, first, ctx))
+        if carrier.cancelling():
+            # it cancelled its own task, then suspended: a fresh Task takes
+            # it over and hands it the cancellation at that suspension
+            carrier.cancel()
+            task = loop.create_task(rest)   # type: ignore[arg-type]
+            task.cancel()
+        else:
+            slot.set_result(rest)
+            task = carrier
+        self._track(task)
+        return False, task
+
+    def close(self) -> None:
+        """Cancel the idle carriers (at shutdown, or for a new loop)."""
+        idle = self._idle
+        while idle:
+            carrier, _ = idle.pop()
+            loop = carrier.get_loop()
+            if not loop.is_closed():
+                carrier.cancel()

@@ -1,0 +1,178 @@
+"""engineio_fast._eager: first steps run at once, inside a lent Task."""
+
+import asyncio
+import contextvars
+
+import pytest
+
+from engineio_fast._eager import EagerStarter
+
+var = contextvars.ContextVar('var', default='outer')
+
+
+async def _guard(rest):
+    return await rest
+
+
+def _starter():
+    tracked = []
+    return EagerStarter(tracked.append), tracked
+
+
+def test_a_handler_that_does_not_suspend_costs_no_task():
+    async def handler(i):
+        assert asyncio.current_task() is not None
+        var.set(i)
+        return i * 2
+
+    async def main():
+        starter, tracked = _starter()
+        before = len(asyncio.all_tasks())
+        results = [starter.start(handler(i), _guard) for i in range(100)]
+        assert results == [(True, i * 2) for i in range(100)]
+        # one idle carrier lent 100 times; nothing tracked; context untouched
+        assert len(asyncio.all_tasks()) == before + 1
+        assert tracked == [] and var.get() == 'outer'
+        starter.close()
+
+    asyncio.run(main())
+
+
+def test_the_caller_task_is_put_back_and_not_lent():
+    async def handler():
+        return asyncio.current_task()
+
+    async def main():
+        starter, _ = _starter()
+        me = asyncio.current_task()
+        done, lent = starter.start(handler(), _guard)
+        assert done and lent is not me and lent is not None
+        assert asyncio.current_task() is me
+        # the same carrier again
+        assert starter.start(handler(), _guard) == (True, lent)
+        starter.close()
+
+    asyncio.run(main())
+
+
+def test_a_handler_that_suspends_is_finished_by_the_task_it_started_in():
+    async def handler():
+        first = asyncio.current_task()
+        var.set('mine')
+        async with asyncio.timeout(0.05):
+            try:
+                await asyncio.sleep(5)
+            except asyncio.CancelledError:
+                assert asyncio.current_task() is first
+                raise
+        return 'never'
+
+    async def main():
+        starter, tracked = _starter()
+        done, task = starter.start(handler(), _guard)
+        assert not done and tracked == [task]
+        with pytest.raises(TimeoutError):
+            await task
+        assert var.get() == 'outer'
+        # the next one gets a new carrier
+        done, other = starter.start(_quick(), _guard)
+        assert done
+        starter.close()
+
+    asyncio.run(main())
+
+
+async def _quick():
+    return asyncio.current_task()
+
+
+def test_nested_first_steps_get_their_own_tasks():
+    async def inner(starter):
+        me = asyncio.current_task()
+        await asyncio.sleep(0)     # suspends: keeps its carrier
+        return me
+
+    async def outer(starter):
+        me = asyncio.current_task()
+        done, task = starter.start(inner(starter), _guard)
+        assert not done
+        assert asyncio.current_task() is me
+        got = await task
+        assert got is task and got is not me
+        return me
+
+    async def main():
+        starter, _ = _starter()
+        done, task = starter.start(outer(starter), _guard)
+        assert not done
+        assert await task is task
+        starter.close()
+
+    asyncio.run(main())
+
+
+def test_a_handler_that_cancels_itself_then_suspends_gets_cancelled():
+    async def handler():
+        asyncio.current_task().cancel()
+        await asyncio.sleep(1)
+
+    async def after():
+        return asyncio.current_task()
+
+    async def main():
+        starter, _ = _starter()
+        done, task = starter.start(handler(), _guard)
+        assert not done
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        # the spent carrier is not lent again
+        done, lent = starter.start(after(), _guard)
+        assert done and not lent.cancelling()
+        starter.close()
+
+    asyncio.run(main())
+
+
+def test_a_handler_that_cancels_itself_and_ends_spends_its_carrier():
+    async def handler():
+        me = asyncio.current_task()
+        me.cancel()
+        return me
+
+    async def main():
+        starter, _ = _starter()
+        done, spent = starter.start(handler(), _guard)
+        assert done
+        done, lent = starter.start(_quick(), _guard)
+        assert done and lent is not spent
+        starter.close()
+
+    asyncio.run(main())
+
+
+def test_first_step_errors_propagate_and_the_carrier_stays_usable():
+    async def bad():
+        raise ValueError('x')
+
+    async def main():
+        starter, _ = _starter()
+        with pytest.raises(ValueError):
+            starter.start(bad(), _guard)
+        done, lent = starter.start(_quick(), _guard)
+        assert done and lent is not None
+        starter.close()
+        await asyncio.sleep(0)
+        assert lent.cancelled()
+
+    asyncio.run(main())
+
+
+def test_a_new_loop_gets_new_carriers():
+    starter, _ = _starter()
+
+    async def main():
+        return starter.start(_quick(), _guard)[1]
+
+    first = asyncio.run(main())
+    second = asyncio.run(main())
+    assert first is not second and first.done()
