@@ -1,8 +1,14 @@
 """Several built-in server processes on one port, no sticky balancer.
 
-A supervisor opens the listening socket, makes one hand-off channel per
-worker slot (:mod:`.handoff`) and forks the workers; every worker accepts
-on the shared socket and serves with its own event loop. Worker ``k`` takes
+A supervisor opens the listening sockets, makes one hand-off channel per
+worker slot (:mod:`.handoff`) and forks the workers; each worker accepts
+on its slot's socket and serves with its own event loop. On Linux every
+slot has a socket of its own on the port (``SO_REUSEPORT``): the kernel
+spreads new connections evenly over the slots (one shared socket gives
+most of a burst to whichever worker wakes first), and as the supervisor
+keeps every slot's socket open, the connections queued for a worker that
+dies wait for its replacement instead of being reset. Elsewhere the
+workers share one socket. Worker ``k`` takes
 the node id ``<tag><ALPHABET[k]>`` (:mod:`.node`), so every sid it mints
 names its slot; a request for another slot's session is handed to that
 worker with its connection. The supervisor stays out of the data path: it
@@ -48,8 +54,12 @@ class AppLoadError(Exception):
     """A worker could not import or serve the app it was named."""
 
 
-def listen(host: str, port: int, backlog: int = 2048) -> socket.socket:
+def listen(host: str, port: int, backlog: int = 2048,
+           reuse_port: bool = False) -> socket.socket:
     """A bound, listening, non-blocking TCP socket for the workers.
+
+    Args:
+        reuse_port: set ``SO_REUSEPORT`` (more sockets on the same port).
 
     Raises:
         OSError: the address cannot be bound (e.g. in use).
@@ -59,6 +69,8 @@ def listen(host: str, port: int, backlog: int = 2048) -> socket.socket:
     sock = socket.socket(family, kind, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         if family == socket.AF_INET6:
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         sock.bind(addr)
@@ -70,33 +82,73 @@ def listen(host: str, port: int, backlog: int = 2048) -> socket.socket:
     return sock
 
 
+def spreads_connections() -> bool:
+    """Whether the kernel spreads connections over ``SO_REUSEPORT``
+    sockets (Linux) rather than giving them all to one (BSD, macOS)."""
+    return sys.platform.startswith('linux') and \
+        hasattr(socket, 'SO_REUSEPORT')
+
+
+def listen_slots(host: str, port: int, count: int,
+                 backlog: int = 2048) -> List[socket.socket]:
+    """The listening sockets of ``count`` worker slots, in slot order: one
+    ``SO_REUSEPORT`` socket per slot where the kernel spreads connections
+    over them (:func:`spreads_connections`), else one socket shared by
+    every slot. ``port`` 0 picks a free port for all of them.
+
+    Raises:
+        OSError: the address cannot be bound.
+    """
+    if count == 1 or not spreads_connections():
+        return [listen(host, port, backlog)] * count
+    socks: List[socket.socket] = []
+    try:
+        for _ in range(count):
+            socks.append(listen(host, port, backlog, reuse_port=True))
+            port = socks[0].getsockname()[1]
+    except BaseException:
+        for sock in socks:
+            sock.close()
+        raise
+    return socks
+
+
 class Supervisor:
     """Forks, watches and stops the workers.
 
     Args:
         serve_one: ``serve_one(sock, router)`` serves in a worker until it
             is asked to stop (SIGINT/SIGTERM); it runs in the forked child.
-        sock: the listening socket every worker accepts on.
+        socks: the listening socket of each slot (:func:`listen_slots`),
+            or one socket every worker accepts on.
         workers: how many workers (1 to :data:`.handoff.MAX_WORKERS`).
         shutdown_timeout: the workers' shutdown bound in seconds.
         line_limit: the built-in server's request line limit.
+        backlog: the listen backlog of a slot's socket made again.
 
     Raises:
         ValueError: ``workers`` out of range.
     """
 
     def __init__(self, serve_one: Callable[[socket.socket, Any], None],
-                 sock: socket.socket, workers: int,
+                 socks: Any, workers: int,
                  shutdown_timeout: float = 10.0,
-                 line_limit: int = 8192) -> None:
+                 line_limit: int = 8192, backlog: int = 2048) -> None:
         if not 1 <= workers <= handoff.MAX_WORKERS:
             raise ValueError('workers must be 1 to %d, not %r'
                              % (handoff.MAX_WORKERS, workers))
         self.serve_one = serve_one
-        self.sock = sock
+        if isinstance(socks, socket.socket):
+            socks = [socks] * workers
+        if len(socks) != workers:
+            raise ValueError('one listening socket per worker slot')
+        #: each slot's listening socket (the same one for all, or one each)
+        self.socks: List[socket.socket] = list(socks)
+        self.address = self.socks[0].getsockname()[:2]
         self.workers = workers
         self.shutdown_timeout = shutdown_timeout
         self.line_limit = line_limit
+        self.backlog = backlog
         self.tag = node.random_tag(handoff.TAG_LEN)
         self.channels = handoff.make_channels(workers)
         self.pids: Dict[int, int] = {}          # pid -> slot
@@ -133,7 +185,7 @@ class Supervisor:
                         self._spawn(slot)
                 time.sleep(POLL)
             # new connections are refused once the workers close theirs
-            self.sock.close()
+            self._close_listeners()
             self._stop_all()
         finally:
             for sig, handler in previous.items():
@@ -141,9 +193,13 @@ class Supervisor:
             self.close()
         return APP_LOAD_ERROR if self.load_failed else 0
 
+    def _close_listeners(self) -> None:
+        for sock in set(self.socks):
+            sock.close()
+
     def close(self) -> None:
-        """Close the listening socket and the channels."""
-        self.sock.close()
+        """Close the listening sockets and the channels."""
+        self._close_listeners()
         for tx, rx in self.channels:
             tx.close()
             rx.close()
@@ -152,6 +208,11 @@ class Supervisor:
         self.stopping = True
 
     def _spawn(self, slot: int) -> None:
+        sock = self.socks[slot]
+        if sock.fileno() == -1:         # closed by a slowed restart
+            host, port = self.address
+            self.socks[slot] = listen(host, port, self.backlog,
+                                      reuse_port=True)
         pid = os.fork()
         if pid == 0:       # the worker
             code = 1
@@ -203,6 +264,11 @@ class Supervisor:
             logger.warning('worker %d (pid %d) exited with %s: restarting '
                            'it', slot, pid, how)
         self.restart_at[slot] = now + delay
+        if delay and self.socks.count(self.socks[slot]) == 1:
+            # while the slot waits, its socket's queue would wait with it:
+            # close it (the kernel spreads new connections over the others)
+            # and listen again when the worker restarts
+            self.socks[slot].close()
 
     def _stop_all(self) -> None:
         for pid in list(self.pids):
@@ -239,10 +305,13 @@ class Supervisor:
         for k, (_tx, rx) in enumerate(self.channels):
             if k != slot:
                 rx.close()
+        mine = self.socks[slot]
+        for sock in set(self.socks) - {mine}:
+            sock.close()       # the supervisor keeps them for their slots
         router = handoff.Router(self.tag, slot, self.channels,
-                                self.line_limit, self.sock.family)
+                                self.line_limit, mine.family)
         try:
-            self.serve_one(self.sock, router)
+            self.serve_one(mine, router)
         except AppLoadError as exc:
             sys.stderr.write('worker %d: %s\n' % (slot, exc))
             return APP_LOAD_ERROR
@@ -384,15 +453,16 @@ def serve_workers(app: Any, workers: int, host: str = '127.0.0.1',
             asyncio.set_event_loop(None)
             event_loop.close()
 
-    sock = listen(host, port, backlog)
+    socks = listen_slots(host, port, workers, backlog)
     supervisor: Optional[Supervisor] = None
     try:
-        supervisor = Supervisor(serve_one, sock, workers,
+        supervisor = Supervisor(serve_one, socks, workers,
                                 limits['shutdown_timeout'],
-                                limits['max_request_line'])
+                                limits['max_request_line'], backlog)
     finally:
         if supervisor is None:
-            sock.close()
+            for sock in set(socks):
+                sock.close()
     if supervisor.run() == APP_LOAD_ERROR:
         raise RuntimeError('a worker could not load %s (its error is '
                            'above): stopped' % (spec or 'the app'))
