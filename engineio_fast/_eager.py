@@ -23,7 +23,16 @@ Python 3.12's eager tasks do the same with a new Task per call.
 import asyncio
 import contextvars
 from asyncio import tasks as _tasks
-from typing import Any, Awaitable, Callable, List, Optional, Tuple
+from typing import (
+    Any,
+    Awaitable,
+    Callable,
+    Coroutine,
+    List,
+    Optional,
+    Tuple,
+    cast,
+)
 
 _enter_task = _tasks._enter_task
 _leave_task = _tasks._leave_task
@@ -82,6 +91,9 @@ async def _carry(slot: 'asyncio.Future[Awaitable[Any]]') -> Any:
     return await (await slot)
 
 
+_Carrier = Tuple['asyncio.Task[Any]', 'asyncio.Future[Any]']
+
+
 class EagerStarter:
     """Runs coroutines' first steps inside idle carrier Tasks.
 
@@ -95,10 +107,10 @@ class EagerStarter:
     def __init__(self, track: Callable[['asyncio.Task[Any]'], None]) -> None:
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         # (carrier, its slot): one, or more while first steps nest
-        self._idle: List[Tuple['asyncio.Task[Any]', 'asyncio.Future[Any]']] = []
+        self._idle: List[_Carrier] = []
         self._track = track
 
-    def _carrier(self) -> Tuple['asyncio.Task[Any]', 'asyncio.Future[Any]']:
+    def _carrier(self) -> '_Carrier':
         loop = asyncio.get_running_loop()
         idle = self._idle
         if loop is not self._loop:
@@ -125,7 +137,7 @@ class EagerStarter:
             step propagates.
         """
         carrier, slot = self._carrier()
-        loop = self._loop
+        loop = cast(asyncio.AbstractEventLoop, self._loop)
         ctx = _copy_context()
         prev = _current_task(loop)
         if prev is not None:
@@ -148,7 +160,8 @@ class EagerStarter:
             # it cancelled its own task, then suspended: a fresh Task takes
             # it over and hands it the cancellation at that suspension
             carrier.cancel()
-            task = loop.create_task(rest)   # type: ignore[arg-type]
+            task: 'asyncio.Task[Any]' = loop.create_task(
+                cast(Coroutine[Any, Any, Any], rest))
             task.cancel()
         else:
             slot.set_result(rest)

@@ -279,7 +279,8 @@ class AsyncServer(base_server.AsyncioUtilities,
                 try:
                     ret = handler(sid, arg)
                     if ret.__class__ is _CoroutineType:
-                        done, task = self._eager.start(ret, self._guard_message)
+                        done, task = self._eager.start(
+                            ret, self._guard_message)
                         if done:
                             continue
                     elif ret is not None and inspect.isawaitable(ret):
