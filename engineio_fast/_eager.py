@@ -38,6 +38,7 @@ _enter_task = _tasks._enter_task
 _leave_task = _tasks._leave_task
 _current_task = _tasks.current_task
 _copy_context = contextvars.copy_context
+_get_running_loop = asyncio.get_running_loop
 _NOTHING = object()
 
 
@@ -110,19 +111,10 @@ class EagerStarter:
         self._idle: List[_Carrier] = []
         self._track = track
 
-    def _carrier(self) -> '_Carrier':
-        loop = asyncio.get_running_loop()
-        idle = self._idle
+    def _carrier(self, loop: asyncio.AbstractEventLoop) -> _Carrier:
         if loop is not self._loop:
             self.close()
             self._loop = loop
-        while idle:
-            carrier, slot = idle.pop()
-            # a handler may have cancelled its (lent) task and not suspended:
-            # that carrier is spent
-            if not carrier.done() and not carrier.cancelling():
-                return carrier, slot
-            carrier.cancel()
         slot = loop.create_future()
         return loop.create_task(_carry(slot)), slot
 
@@ -136,8 +128,12 @@ class EagerStarter:
             suspended coroutine as an awaitable). An exception of the first
             step propagates.
         """
-        carrier, slot = self._carrier()
-        loop = cast(asyncio.AbstractEventLoop, self._loop)
+        loop = _get_running_loop()
+        idle = self._idle
+        if idle and loop is self._loop:
+            carrier, slot = idle.pop()
+        else:
+            carrier, slot = self._carrier(loop)
         ctx = _copy_context()
         prev = _current_task(loop)
         if prev is not None:
@@ -145,11 +141,15 @@ class EagerStarter:
         _enter_task(loop, carrier)
         try:
             first = ctx.run(coro.send, None)
-        except StopIteration as stop:
-            self._idle.append((carrier, slot))
-            return True, stop.value
-        except BaseException:
-            self._idle.append((carrier, slot))
+        except BaseException as exc:
+            # a handler may have cancelled its (lent) task: that carrier is
+            # spent, the next one gets a new one
+            if carrier.cancelling():
+                carrier.cancel()
+            else:
+                idle.append((carrier, slot))
+            if exc.__class__ is StopIteration:
+                return True, cast(StopIteration, exc).value
             raise
         finally:
             _leave_task(loop, carrier)
