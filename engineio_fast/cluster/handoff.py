@@ -1,21 +1,23 @@
 """Handing a client connection to the worker that owns its session.
 
-The built-in server's workers share one listening socket, so a request
-lands on whichever worker accepted its connection. Every sid starts with
-the id of the worker that minted it (:mod:`.node`): the supervisor's
-random 5-character tag and the worker's slot character. When a worker reads
-a request whose ``sid`` names a sibling's slot, it passes the connection's
-file descriptor (``SCM_RIGHTS``) to that sibling with the bytes it read and
-did not parse, and forgets the connection; the owner adopts it as if it had
+Every sid starts with the id of the worker that minted it (:mod:`.node`):
+the supervisor's random 5-character tag and the worker's slot character.
+The supervisor's acceptor (:mod:`.acceptor`) hands every new connection to
+a worker this way; and when a worker reads, on a connection it holds, a
+request whose ``sid`` names a sibling's slot (a keep-alive connection that
+carries requests of several sessions), it passes the connection's file
+descriptor (``SCM_RIGHTS``) to that sibling with the bytes it read and did
+not parse, and forgets the connection; the owner adopts it as if it had
 accepted it and read those bytes itself.
 
 The channel of slot ``k`` is a datagram socket pair made by the supervisor
-before it forks: every worker sends on one end, worker ``k`` reads the
-other. The supervisor keeps both ends open, so what is sent to a worker
-that is being restarted waits for its successor (which answers 'Session ID
-unknown' for its predecessor's sessions). One datagram per hand-off: the
-descriptor and the carried bytes (at most :data:`MAX_CARRY`). Only I/O
-lives here; what a request means is the protocol's business.
+before it forks: the supervisor and every worker send on one end, worker
+``k`` reads the other. The supervisor keeps both ends open, so what is sent
+to a worker that is being restarted waits for its successor (which answers
+'Session ID unknown' for its predecessor's sessions). One datagram per
+hand-off: the descriptor and the carried bytes (at most
+:data:`MAX_CARRY`). Only I/O lives here; what a request means is the
+protocol's business.
 """
 
 import array
@@ -59,6 +61,49 @@ def make_channels(count: int) -> List[Tuple[socket.socket, socket.socket]]:
     return out
 
 
+_SLOT_OF = {ord(c): k for k, c in enumerate(node.ALPHABET)}
+
+
+def named_slot(tag: bytes, data: bytes, end: int,
+               count: int) -> Optional[int]:
+    """The slot (below ``count``) whose worker minted the ``sid`` query
+    parameter of the request line ``data[:end]``; None when there is no
+    sid or it is no worker's of the supervisor tagged ``tag``."""
+    i = data.find(b'sid=', 0, end)
+    while i > 0 and data[i - 1] not in b'?&':
+        i = data.find(b'sid=', i + 4, end)
+    if i <= 0:
+        return None
+    i += 4
+    if data[i:i + TAG_LEN] != tag or i + TAG_LEN >= end:
+        return None
+    slot = _SLOT_OF.get(data[i + TAG_LEN])
+    return slot if slot is not None and slot < count else None
+
+
+def send_connection(channel: socket.socket, fd: int, data: bytes) -> int:
+    """Pass the connection ``fd`` and the bytes read from it on
+    ``channel`` (a slot's send end).
+
+    Returns:
+        :data:`SENT`; :data:`BUSY` when the channel is full (try again
+        soon); :data:`FAILED` (logged) when it cannot be sent.
+    """
+    if len(data) > MAX_CARRY:
+        logger.warning('a request came with %d bytes read ahead (limit %d): '
+                       'not handed on', len(data), MAX_CARRY)
+        return FAILED
+    try:
+        channel.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                                  array.array('i', [fd]))])
+    except (BlockingIOError, InterruptedError):
+        return BUSY
+    except OSError as exc:
+        logger.warning('cannot hand a connection on: %s', exc)
+        return FAILED
+    return SENT
+
+
 class Router:
     """One worker's view of its siblings: which slot a request belongs to,
     sending connections to it, and adopting the ones sent here.
@@ -93,9 +138,7 @@ class Router:
         self.node_id = tag + node.ALPHABET[slot]
         self.sends = [tx for tx, _ in channels]
         self.inbox = channels[slot][1]
-        # byte value of a slot character -> the slot, for the siblings
-        self.siblings = {ord(node.ALPHABET[k]): k
-                         for k in range(len(channels)) if k != slot}
+        self.count = len(channels)
         self.line_limit = line_limit + 16
         self.family = family
         self._buf = bytearray(MAX_CARRY)
@@ -123,41 +166,16 @@ class Router:
         return self._slot_in(b'&' + query, len(query) + 1)
 
     def _slot_in(self, data: bytes, end: int) -> Optional[int]:
-        i = data.find(b'sid=', 0, end)
-        while i > 0 and data[i - 1] not in b'?&':
-            i = data.find(b'sid=', i + 4, end)
-        if i <= 0:
-            return None
-        i += 4
-        if data[i:i + TAG_LEN] != self.tag or i + TAG_LEN >= end:
-            return None
-        return self.siblings.get(data[i + TAG_LEN])
+        slot = named_slot(self.tag, data, end, self.count)
+        return None if slot == self.slot else slot
 
     def send(self, slot: int, fd: int, data: bytes) -> int:
         """Pass the connection ``fd`` and the bytes read from it to
-        ``slot``'s worker.
-
-        Returns:
-            :data:`SENT`; :data:`BUSY` when the channel is full (try again
-            soon); :data:`FAILED` (logged) when it cannot be sent.
-        """
-        if len(data) > MAX_CARRY:
-            logger.warning('a request for worker %d came with %d bytes read '
-                           'ahead (limit %d): served here', slot, len(data),
-                           MAX_CARRY)
-            return FAILED
-        try:
-            self.sends[slot].sendmsg(
-                [data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
-                          array.array('i', [fd]))])
-        except (BlockingIOError, InterruptedError):
-            return BUSY
-        except OSError as exc:
-            logger.warning('cannot hand a connection to worker %d: %s',
-                           slot, exc)
-            return FAILED
-        self.handed += 1
-        return SENT
+        ``slot``'s worker (see :func:`send_connection`)."""
+        result = send_connection(self.sends[slot], fd, data)
+        if result == SENT:
+            self.handed += 1
+        return result
 
     # -- adopting ------------------------------------------------------------
     def start(self, loop: Any,

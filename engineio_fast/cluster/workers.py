@@ -1,20 +1,19 @@
 """Several built-in server processes on one port, no sticky balancer.
 
-A supervisor opens the listening sockets, makes one hand-off channel per
-worker slot (:mod:`.handoff`) and forks the workers; each worker accepts
-on its slot's socket and serves with its own event loop. On Linux every
-slot has a socket of its own on the port (``SO_REUSEPORT``): the kernel
-spreads new connections evenly over the slots (one shared socket gives
-most of a burst to whichever worker wakes first), and as the supervisor
-keeps every slot's socket open, the connections queued for a worker that
-dies wait for its replacement instead of being reset. Elsewhere the
-workers share one socket. Worker ``k`` takes
-the node id ``<tag><ALPHABET[k]>`` (:mod:`.node`), so every sid it mints
-names its slot; a request for another slot's session is handed to that
-worker with its connection. The supervisor stays out of the data path: it
-restarts a worker that dies (in the same slot; a crash loop is slowed down
-and logged) and, on SIGINT/SIGTERM, asks every worker to shut down
-gracefully, within the built-in server's shutdown bound.
+A supervisor opens the listening socket, makes one hand-off channel per
+worker slot (:mod:`.handoff`) and forks the workers, each serving with its
+own event loop. Worker ``k`` takes the node id ``<tag><ALPHABET[k]>``
+(:mod:`.node`), so every sid it mints names its slot. The supervisor
+accepts every connection itself and hands it, with its first bytes, to the
+worker its request names, or to the next worker in turn for a handshake
+(:mod:`.acceptor`): it never runs application code, so a worker that dies
+takes along only the connections it was serving. A request for another
+slot's session that arrives later on a connection a worker holds (a
+keep-alive connection carrying requests of several sessions) is handed to
+that worker by the worker. The supervisor also restarts a worker that dies
+(in the same slot; a crash loop is slowed down and logged) and, on
+SIGINT/SIGTERM, asks every worker to shut down gracefully, within the
+built-in server's shutdown bound.
 """
 
 import asyncio
@@ -27,9 +26,10 @@ import time
 import traceback
 import uuid
 from collections import deque
-from typing import Any, Callable, Deque, Dict, List, Optional
+from typing import Any, Callable, Deque, Dict, List, Optional, Set
 
 from . import handoff, node
+from .acceptor import Acceptor
 
 logger = logging.getLogger('engineio_fast.server')
 
@@ -54,12 +54,8 @@ class AppLoadError(Exception):
     """A worker could not import or serve the app it was named."""
 
 
-def listen(host: str, port: int, backlog: int = 2048,
-           reuse_port: bool = False) -> socket.socket:
-    """A bound, listening, non-blocking TCP socket for the workers.
-
-    Args:
-        reuse_port: set ``SO_REUSEPORT`` (more sockets on the same port).
+def listen(host: str, port: int, backlog: int = 2048) -> socket.socket:
+    """A bound, listening, non-blocking TCP socket.
 
     Raises:
         OSError: the address cannot be bound (e.g. in use).
@@ -69,8 +65,6 @@ def listen(host: str, port: int, backlog: int = 2048,
     sock = socket.socket(family, kind, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if reuse_port:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         if family == socket.AF_INET6:
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         sock.bind(addr)
@@ -82,76 +76,41 @@ def listen(host: str, port: int, backlog: int = 2048,
     return sock
 
 
-def spreads_connections() -> bool:
-    """Whether the kernel spreads connections over ``SO_REUSEPORT``
-    sockets (Linux) rather than giving them all to one (BSD, macOS)."""
-    return sys.platform.startswith('linux') and \
-        hasattr(socket, 'SO_REUSEPORT')
-
-
-def listen_slots(host: str, port: int, count: int,
-                 backlog: int = 2048) -> List[socket.socket]:
-    """The listening sockets of ``count`` worker slots, in slot order: one
-    ``SO_REUSEPORT`` socket per slot where the kernel spreads connections
-    over them (:func:`spreads_connections`), else one socket shared by
-    every slot. ``port`` 0 picks a free port for all of them.
-
-    Raises:
-        OSError: the address cannot be bound.
-    """
-    if count == 1 or not spreads_connections():
-        return [listen(host, port, backlog)] * count
-    socks: List[socket.socket] = []
-    try:
-        for _ in range(count):
-            socks.append(listen(host, port, backlog, reuse_port=True))
-            port = socks[0].getsockname()[1]
-    except BaseException:
-        for sock in socks:
-            sock.close()
-        raise
-    return socks
-
-
 class Supervisor:
     """Forks, watches and stops the workers.
 
     Args:
-        serve_one: ``serve_one(sock, router)`` serves in a worker until it
-            is asked to stop (SIGINT/SIGTERM); it runs in the forked child.
-        socks: the listening socket of each slot (:func:`listen_slots`),
-            or one socket every worker accepts on.
+        serve_one: ``serve_one(router)`` serves in a worker, on the
+            connections ``router`` (a :class:`.handoff.Router`) adopts,
+            until it is asked to stop (SIGINT/SIGTERM); it runs in the
+            forked child.
+        sock: the listening socket (:func:`listen`); the supervisor
+            accepts on it (:class:`.acceptor.Acceptor`).
         workers: how many workers (1 to :data:`.handoff.MAX_WORKERS`).
         shutdown_timeout: the workers' shutdown bound in seconds.
         line_limit: the built-in server's request line limit.
-        backlog: the listen backlog of a slot's socket made again.
 
     Raises:
         ValueError: ``workers`` out of range.
     """
 
-    def __init__(self, serve_one: Callable[[socket.socket, Any], None],
-                 socks: Any, workers: int,
+    def __init__(self, serve_one: Callable[[Any], None],
+                 sock: socket.socket, workers: int,
                  shutdown_timeout: float = 10.0,
-                 line_limit: int = 8192, backlog: int = 2048) -> None:
+                 line_limit: int = 8192) -> None:
         if not 1 <= workers <= handoff.MAX_WORKERS:
             raise ValueError('workers must be 1 to %d, not %r'
                              % (handoff.MAX_WORKERS, workers))
         self.serve_one = serve_one
-        if isinstance(socks, socket.socket):
-            socks = [socks] * workers
-        if len(socks) != workers:
-            raise ValueError('one listening socket per worker slot')
-        #: each slot's listening socket (the same one for all, or one each)
-        self.socks: List[socket.socket] = list(socks)
-        self.address = self.socks[0].getsockname()[:2]
+        self.sock = sock
         self.workers = workers
         self.shutdown_timeout = shutdown_timeout
         self.line_limit = line_limit
-        self.backlog = backlog
         self.tag = node.random_tag(handoff.TAG_LEN)
         self.channels = handoff.make_channels(workers)
         self.pids: Dict[int, int] = {}          # pid -> slot
+        self.live: Set[int] = set()             # slots with a worker
+        self.acceptor: Optional[Acceptor] = None
         self.deaths: List[Deque[float]] = [deque(maxlen=CRASH_LIMIT)
                                            for _ in range(workers)]
         self.restart_at: Dict[int, float] = {}  # slot -> when
@@ -174,18 +133,21 @@ class Supervisor:
         try:
             for slot in range(self.workers):
                 self._spawn(slot)
+            acceptor = self.acceptor = Acceptor(
+                self.sock, self.tag, [tx for tx, _ in self.channels],
+                self.live.__contains__, self.line_limit)
             logger.info('%d workers serving (node ids %s..%s)', self.workers,
                         self.node_id(0), self.node_id(self.workers - 1))
             while not self.stopping:
+                acceptor.poll(POLL)
                 self._reap()
                 now = time.monotonic()
                 for slot, when in list(self.restart_at.items()):
                     if now >= when and not self.stopping:
                         del self.restart_at[slot]
                         self._spawn(slot)
-                time.sleep(POLL)
-            # new connections are refused once the workers close theirs
-            self._close_listeners()
+            # new connections are refused from now on
+            acceptor.close()
             self._stop_all()
         finally:
             for sig, handler in previous.items():
@@ -193,13 +155,11 @@ class Supervisor:
             self.close()
         return APP_LOAD_ERROR if self.load_failed else 0
 
-    def _close_listeners(self) -> None:
-        for sock in set(self.socks):
-            sock.close()
-
     def close(self) -> None:
-        """Close the listening sockets and the channels."""
-        self._close_listeners()
+        """Close the listening socket and the channels."""
+        if self.acceptor is not None:
+            self.acceptor.close()
+        self.sock.close()
         for tx, rx in self.channels:
             tx.close()
             rx.close()
@@ -208,11 +168,6 @@ class Supervisor:
         self.stopping = True
 
     def _spawn(self, slot: int) -> None:
-        sock = self.socks[slot]
-        if sock.fileno() == -1:         # closed by a slowed restart
-            host, port = self.address
-            self.socks[slot] = listen(host, port, self.backlog,
-                                      reuse_port=True)
         pid = os.fork()
         if pid == 0:       # the worker
             code = 1
@@ -225,6 +180,7 @@ class Supervisor:
                 sys.stderr.flush()
                 os._exit(code)
         self.pids[pid] = slot
+        self.live.add(slot)
 
     def _reap(self) -> None:
         for _ in range(len(self.pids) + 1):
@@ -235,7 +191,10 @@ class Supervisor:
             if pid == 0:
                 return
             slot = self.pids.pop(pid, None)
-            if slot is None or self.stopping:
+            if slot is None:
+                continue
+            self.live.discard(slot)
+            if self.stopping:
                 continue
             if os.WIFEXITED(status) and \
                     os.WEXITSTATUS(status) == APP_LOAD_ERROR:
@@ -264,11 +223,6 @@ class Supervisor:
             logger.warning('worker %d (pid %d) exited with %s: restarting '
                            'it', slot, pid, how)
         self.restart_at[slot] = now + delay
-        if delay and self.socks.count(self.socks[slot]) == 1:
-            # while the slot waits, its socket's queue would wait with it:
-            # close it (the kernel spreads new connections over the others)
-            # and listen again when the worker restarts
-            self.socks[slot].close()
 
     def _stop_all(self) -> None:
         for pid in list(self.pids):
@@ -305,13 +259,15 @@ class Supervisor:
         for k, (_tx, rx) in enumerate(self.channels):
             if k != slot:
                 rx.close()
-        mine = self.socks[slot]
-        for sock in set(self.socks) - {mine}:
-            sock.close()       # the supervisor keeps them for their slots
+        family = self.sock.family
+        # the supervisor accepts; workers adopt: no copy of its descriptors
+        if self.acceptor is not None:
+            self.acceptor.close_in_child()
+        self.sock.close()
         router = handoff.Router(self.tag, slot, self.channels,
-                                self.line_limit, mine.family)
+                                self.line_limit, family)
         try:
-            self.serve_one(mine, router)
+            self.serve_one(router)
         except AppLoadError as exc:
             sys.stderr.write('worker %d: %s\n' % (slot, exc))
             return APP_LOAD_ERROR
@@ -422,14 +378,14 @@ def serve_workers(app: Any, workers: int, host: str = '127.0.0.1',
 
     supervisor_pid = os.getpid()
 
-    def serve_one(sock: socket.socket, router: Any) -> None:
+    def serve_one(router: Any) -> None:
         if spec is not None:
             served = load_in_worker(spec)
         else:
             served = app
             renew_forked_state(served)
-        server = BuiltinServer(served, sock=sock, backlog=backlog,
-                               router=router, **kwargs)
+        server = BuiltinServer(served, router=router, accept=False,
+                               **kwargs)
         event_loop = new_event_loop(loop)
         asyncio.set_event_loop(event_loop)
 
@@ -453,16 +409,15 @@ def serve_workers(app: Any, workers: int, host: str = '127.0.0.1',
             asyncio.set_event_loop(None)
             event_loop.close()
 
-    socks = listen_slots(host, port, workers, backlog)
+    sock = listen(host, port, backlog)
     supervisor: Optional[Supervisor] = None
     try:
-        supervisor = Supervisor(serve_one, socks, workers,
+        supervisor = Supervisor(serve_one, sock, workers,
                                 limits['shutdown_timeout'],
-                                limits['max_request_line'], backlog)
+                                limits['max_request_line'])
     finally:
         if supervisor is None:
-            for sock in set(socks):
-                sock.close()
+            sock.close()
     if supervisor.run() == APP_LOAD_ERROR:
         raise RuntimeError('a worker could not load %s (its error is '
                            'above): stopped' % (spec or 'the app'))

@@ -18,6 +18,7 @@ from ..io.builtin_helpers import (
 
 KERNELS = {'compiled': {}, 'pure': {'ENGINEIO_FAST_NO_EXTENSIONS': '1'}}
 STOP_BOUND = 10.0 + 5.0    # the shutdown bound (10 s) and a margin
+ACCEPTED = re.compile(r'supervisor: \d+ connections handed on \((\S+) to')
 HANDED = re.compile(r'worker (\d+) \((\S+), pid (\d+)\): (\d+) connections '
                     r'handed to siblings, (\d+) adopted')
 
@@ -48,6 +49,12 @@ class Cluster(ServerProcess):
         (written when they shut down)."""
         return {int(m[0]): (int(m[3]), int(m[4]))
                 for m in HANDED.findall(self.stderr)}
+
+    def accepted(self):
+        """What the supervisor handed to each slot, from its last log line
+        (written when it stops accepting)."""
+        m = ACCEPTED.findall(self.stderr)
+        return [int(n) for n in m[-1].split('/')] if m else None
 
     def children(self):
         """The supervisor's live child processes."""

@@ -47,8 +47,10 @@ class BuiltinServer:
         sock: an already bound listening socket to use instead of host/port.
         backlog: the listen backlog.
         router: a :class:`engineio_fast.cluster.handoff.Router` when this
-            server is one worker among several sharing ``sock`` (set by
+            server is one worker among several (set by
             :func:`engineio_fast.cluster.workers.serve_workers`).
+        accept: False: listen on nothing, serve only the connections
+            ``router`` adopts (a worker: the supervisor accepts).
 
     Raises:
         TypeError: ``app`` holds no engineio_fast AsyncServer that can be
@@ -61,7 +63,8 @@ class BuiltinServer:
                  limits: Optional[Dict[str, Any]] = None,
                  per_message_deflate: Union[None, bool, Dict[str, int]] = None,
                  sock: Optional[socket.socket] = None,
-                 backlog: int = 2048, router: Any = None) -> None:
+                 backlog: int = 2048, router: Any = None,
+                 accept: bool = True) -> None:
         self.eio, self.asgi_app, self.path = resolve_app(app)
         self.host = host
         self.port = port
@@ -71,6 +74,7 @@ class BuiltinServer:
         self.sock = sock
         self.backlog = backlog
         self.router = router
+        self.accept = accept
         self.ctx: Optional[ServerContext] = None
         self.server: Optional[asyncio.Server] = None
         self.lifespan: Optional[Lifespan] = None
@@ -107,7 +111,9 @@ class BuiltinServer:
             manager.start()
         kwargs: Dict[str, Any] = {'ssl': self.ssl, 'backlog': self.backlog}
         try:
-            if self.sock is not None:
+            if not self.accept:
+                pass        # a worker: its router adopts its connections
+            elif self.sock is not None:
                 self.server = await loop.create_server(
                     lambda: protocol(ctx), sock=self.sock, **kwargs)
             else:
@@ -179,8 +185,9 @@ class BuiltinServer:
             timeout = ctx.limits['shutdown_timeout']
         deadline = time.monotonic() + timeout
         ctx.shutting_down = True
-        server = cast(asyncio.Server, self.server)    # (started)
-        server.close()
+        server = self.server
+        if server is not None:
+            server.close()
         if self.router is not None:
             self.router.stop()
         if self._sweeper is not None:
@@ -208,11 +215,12 @@ class BuiltinServer:
             task.cancel()
         if self.lifespan is not None:
             await self.lifespan.stop(max(0.1, deadline - time.monotonic()))
-        server.close()
-        try:
-            await asyncio.wait_for(server.wait_closed(), 1.0)
-        except asyncio.TimeoutError:
-            pass
+        if server is not None:
+            server.close()
+            try:
+                await asyncio.wait_for(server.wait_closed(), 1.0)
+            except asyncio.TimeoutError:
+                pass
 
 
 def new_event_loop(loop: str = 'auto') -> asyncio.AbstractEventLoop:
