@@ -106,7 +106,112 @@ def stream_entries(resp: Any) -> List[Any]:
     return [(r[0], r[1]) for r in resp]
 
 
-class AsyncRedisManager(BaseManager):
+class RedisManagerBase(BaseManager):
+    """What :class:`AsyncRedisManager` and the sync
+    :class:`~engineio_fast.cluster.redis_sync.RedisManager` share: their
+    options, the :class:`~engineio_fast.cluster.redis_relay.Relay`, what
+    they do with what the server asks of them and with what Redis
+    delivers. The client, its tasks and their loops are each one's own
+    (asyncio or blocking I/O); ``_push`` queues an entry and wakes the
+    writer."""
+
+    def __init__(self, url: str, channel: str,
+                 redis_options: Optional[Dict[str, Any]], heartbeat: float,
+                 presence_ttl: float, stream_maxlen: int, max_pending: int,
+                 max_pending_bytes: int, max_entry_bytes: int,
+                 logger: Optional[logging.Logger]) -> None:
+        if presence_ttl <= heartbeat:
+            raise ValueError('presence_ttl must be longer than heartbeat')
+        self.url = redis_url(url)
+        self.channel = channel
+        self.heartbeat = heartbeat
+        self.redis_options = redis_options
+        self._logger = logger
+        self.relay = Relay(channel, logger or default_logger,
+                           max_entry_bytes=max_entry_bytes,
+                           max_pending=max_pending,
+                           max_pending_bytes=max_pending_bytes,
+                           stream_maxlen=stream_maxlen,
+                           presence_ttl=presence_ttl)
+        self._pid: Optional[int] = None
+        self._redis: Any = None
+        self._closing = False
+        self._scripts: Dict[str, Any] = {}
+        self._send_sha: Optional[str] = None
+        self.forwarder: Any = None
+
+    def attach(self, server: Any) -> None:
+        """Serve ``server``; log to its logger unless one was given."""
+        super().attach(server)
+        if self._logger is None:
+            self.relay.logger = server.logger
+            self.forwarder.logger = server.logger
+
+    def _new_relay(self) -> Relay:
+        """A relay like this one's, empty (a forked child must not inherit
+        its parent's outbox, sequences or view)."""
+        old = self.relay
+        return Relay(old.channel, old.logger, old.max_entry_bytes,
+                     old.max_pending, old.max_pending_bytes,
+                     old.stream_maxlen, old.presence_ttl)
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def _push(self, *args: Any, **kwargs: Any) -> bool:
+        raise NotImplementedError
+
+    def forward(self, sid: str, kind: bytes, item: Optional[Item]) -> bool:
+        """Deliver ``item`` to (kind ``b'm'``) or close (``b'c'``) a session
+        of another process through its inbox (added only while its owner
+        is alive, else the writer logs the closed-sid warning). False: the
+        sid is of this process, or names none."""
+        owner = _node.owner_of(sid)
+        if owner is None or owner == _node.node_id():
+            return False
+        self.start()
+        relay = self.relay
+        self._push(MESSAGE if kind == MESSAGE else CLOSE,
+                   relay.inbox_of(owner), sid, item, owner=owner)
+        return True
+
+    def publish(self, item: Item, skip: Iterable[str] = ()) -> None:
+        """Put a broadcast on the broadcast stream for the other
+        processes."""
+        self.start()
+        self._push(BROADCAST, self.relay.bcast_key, '', item, skip)
+
+    def _refused(self, p: Any) -> None:
+        # an entry Redis did not add: its addressee is gone
+        kind = p.fields.get(b'k')
+        if kind == MESSAGE and self.server is not None:
+            self.server._log_send_to_closed(p.fields[b's'].decode())
+        elif kind == REQUEST:
+            self.forwarder.refused(p.fields[b'r'])
+
+    def _deliver(self, d: Delivery) -> None:
+        kind, sid, item, skip, extra = d
+        server = self.server
+        if server is None:
+            return
+        try:
+            if kind == MESSAGE:
+                server._remote_message(sid, item)
+            elif kind == CLOSE:
+                server._remote_close(sid)
+            elif kind == REQUEST and extra is not None:
+                if not server._foreign_sid(sid):
+                    self.forwarder.serve(server, sid, extra, item)
+            elif kind == RESPONSE and extra is not None:
+                self.forwarder.answered(extra, item)
+            else:
+                server._broadcast_local(item, skip)
+        except Exception:
+            self.relay.logger.exception(
+                'engineio_fast: delivering a Redis entry failed')
+
+
+class AsyncRedisManager(RedisManagerBase):
     """A client manager for :class:`engineio_fast.AsyncServer` on Redis
     (or Valkey)::
 
@@ -155,37 +260,14 @@ class AsyncRedisManager(BaseManager):
                  max_pending_bytes: int = 16 * 1024 * 1024,
                  max_entry_bytes: int = 1000000,
                  logger: Optional[logging.Logger] = None) -> None:
-        if presence_ttl <= heartbeat:
-            raise ValueError('presence_ttl must be longer than heartbeat')
-        self.url = redis_url(url)
-        self.channel = channel
-        self.heartbeat = heartbeat
-        self.redis_options = redis_options
-        self._logger = logger
-        self.relay = Relay(channel, logger or default_logger,
-                           max_entry_bytes=max_entry_bytes,
-                           max_pending=max_pending,
-                           max_pending_bytes=max_pending_bytes,
-                           stream_maxlen=stream_maxlen,
-                           presence_ttl=presence_ttl)
-        self._pid: Optional[int] = None
-        self._redis: Any = None
+        super().__init__(url, channel, redis_options, heartbeat,
+                         presence_ttl, stream_maxlen, max_pending,
+                         max_pending_bytes, max_entry_bytes, logger)
         self._tasks: List['asyncio.Task[Any]'] = []
         self._wake: Optional[asyncio.Event] = None
-        self._closing = False
-        self._scripts: Dict[str, Any] = {}
-        self._send_sha: Optional[str] = None
         #: polling requests of other processes' sessions (redis_forward.py)
         self.forwarder = AsyncForwarder(self.relay, self._kick,
                                         self.relay.logger)
-
-    def attach(self, server: Any) -> None:
-        """Serve ``server`` (an AsyncServer); log to its logger unless
-        one was given."""
-        super().attach(server)
-        if self._logger is None:
-            self.relay.logger = server.logger
-            self.forwarder.logger = server.logger
 
     async def forward_request(self, sid: str, scope: Dict[str, Any],
                               body: Optional[bytes], send: Any) -> bool:
@@ -220,12 +302,9 @@ class AsyncRedisManager(BaseManager):
         self._send_sha = None
         if forked:
             # a forked child: not its parent's outbox nor its sequences
-            old = self.relay
-            self.relay = Relay(old.channel, old.logger, old.max_entry_bytes,
-                               old.max_pending, old.max_pending_bytes,
-                               old.stream_maxlen, old.presence_ttl)
+            self.relay = self._new_relay()
             self.forwarder = AsyncForwarder(self.relay, self._kick,
-                                            old.logger)
+                                            self.forwarder.logger)
         self.relay.rebind()
         self.relay.start_reading(int(time.time() * 1000))
         register_now(self.relay, self.url, self.redis_options)
@@ -269,27 +348,10 @@ class AsyncRedisManager(BaseManager):
 
     # ------------------------------------------------------------------
     # what the server calls
-    def forward(self, sid: str, kind: bytes, item: Optional[Item]) -> bool:
-        """Deliver ``item`` to (kind ``b'm'``) or close (``b'c'``) a session
-        of another process through its inbox (added only while its owner
-        is alive, else the writer logs the closed-sid warning). False: the
-        sid is of this process, or names none."""
-        owner = _node.owner_of(sid)
-        if owner is None or owner == _node.node_id():
-            return False
-        self.start()
-        relay = self.relay
-        relay.push(MESSAGE if kind == MESSAGE else CLOSE,
-                   relay.inbox_of(owner), sid, item, owner=owner)
+    def _push(self, *args: Any, **kwargs: Any) -> bool:
+        ok = self.relay.push(*args, **kwargs)
         self._kick()
-        return True
-
-    def publish(self, item: Item, skip: Iterable[str] = ()) -> None:
-        """Put a broadcast on the broadcast stream for the other
-        processes."""
-        self.start()
-        self.relay.push(BROADCAST, self.relay.bcast_key, '', item, skip)
-        self._kick()
+        return ok
 
     async def get_participants(self,
                                namespace: Optional[str] = '/') -> List[str]:
@@ -400,13 +462,6 @@ class AsyncRedisManager(BaseManager):
         relay.sent(done)
         return not hold
 
-    def _refused(self, p: Any) -> None:
-        kind = p.fields.get(b'k')
-        if kind == MESSAGE and self.server is not None:
-            self.server._log_send_to_closed(p.fields[b's'].decode())
-        elif kind == REQUEST:
-            self.forwarder.refused(p.fields[b'r'])
-
     async def _reader(self) -> None:
         relay = self.relay
         backoff = Backoff()
@@ -431,27 +486,6 @@ class AsyncRedisManager(BaseManager):
             except Exception:
                 relay.logger.exception('engineio_fast: Redis reader error')
                 await asyncio.sleep(backoff.delay())
-
-    def _deliver(self, d: Delivery) -> None:
-        kind, sid, item, skip, extra = d
-        server = self.server
-        if server is None:
-            return
-        try:
-            if kind == MESSAGE:
-                server._remote_message(sid, item)
-            elif kind == CLOSE:
-                server._remote_close(sid)
-            elif kind == REQUEST and extra is not None:
-                if not server._foreign_sid(sid):
-                    self.forwarder.serve(server, sid, extra, item)
-            elif kind == RESPONSE and extra is not None:
-                self.forwarder.answered(extra, item)
-            else:
-                server._broadcast_local(item, skip)
-        except Exception:
-            self.relay.logger.exception(
-                'engineio_fast: delivering a Redis entry failed')
 
 
 def add_batch(pipe: Any, relay: Relay, batch: List[Any], sha: str) -> None:

@@ -14,19 +14,18 @@ import logging
 import os
 import threading
 import time
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Dict, List, Optional
 
 from .. import exceptions
-from . import node as _node
-from .manager import BaseManager, _check_namespace
+from .manager import _check_namespace
 from .redis_forward import Answer, SyncForwarder
 from .redis_manager import (
     CLOSE_FLUSH,
     READ_COUNT,
     WRITE_BATCH,
+    RedisManagerBase,
     add_batch,
     client_options,
-    default_logger,
     redis_errors,
     register_now,
     scripts_lost,
@@ -34,23 +33,14 @@ from .redis_manager import (
     stream_entries,
 )
 from .redis_relay import (
-    BROADCAST,
-    CLOSE,
     HEARTBEAT_LUA,
-    MESSAGE,
     PARTICIPANTS_LUA,
-    REQUEST,
-    RESPONSE,
     SEND_LUA,
     Backoff,
-    Delivery,
-    Item,
-    Relay,
-    redis_url,
 )
 
 
-class RedisManager(BaseManager):
+class RedisManager(RedisManagerBase):
     """A client manager for :class:`engineio_fast.Server` on Redis (or
     Valkey), in every async mode (threading, eventlet, gevent)::
 
@@ -96,26 +86,11 @@ class RedisManager(BaseManager):
                  max_pending_bytes: int = 16 * 1024 * 1024,
                  max_entry_bytes: int = 1000000,
                  logger: Optional[logging.Logger] = None) -> None:
-        if presence_ttl <= heartbeat:
-            raise ValueError('presence_ttl must be longer than heartbeat')
-        self.url = redis_url(url)
-        self.channel = channel
-        self.heartbeat = heartbeat
-        self.redis_options = redis_options
-        self._logger = logger
-        self.relay = Relay(channel, logger or default_logger,
-                           max_entry_bytes=max_entry_bytes,
-                           max_pending=max_pending,
-                           max_pending_bytes=max_pending_bytes,
-                           stream_maxlen=stream_maxlen,
-                           presence_ttl=presence_ttl)
-        self._pid: Optional[int] = None
-        self._redis: Any = None
+        super().__init__(url, channel, redis_options, heartbeat,
+                         presence_ttl, stream_maxlen, max_pending,
+                         max_pending_bytes, max_entry_bytes, logger)
         self._wake: Any = None
         self._stopped: Any = None
-        self._closing = False
-        self._scripts: Dict[str, Any] = {}
-        self._send_sha: Optional[str] = None
         # guards the outbox (pushed by request threads, taken by the
         # writer) and start()
         self._lock = threading.Lock()
@@ -143,14 +118,6 @@ class RedisManager(BaseManager):
         return self.forwarder.forward(self.server, sid, method, query,
                                       headers, body)
 
-    def attach(self, server: Any) -> None:
-        """Serve ``server`` (a sync Server); log to its logger unless one
-        was given."""
-        super().attach(server)
-        if self._logger is None:
-            self.relay.logger = server.logger
-            self.forwarder.logger = server.logger
-
     # ------------------------------------------------------------------
     # life cycle
     def start(self) -> None:
@@ -170,7 +137,8 @@ class RedisManager(BaseManager):
                 'beat': self._redis.register_script(HEARTBEAT_LUA),
                 'who': self._redis.register_script(PARTICIPANTS_LUA)}
             self._send_sha = None
-            self.relay = self._fresh_relay()
+            if self._pid is not None:      # a forked child
+                self.relay = self._new_relay()
             self.forwarder = SyncForwarder(self.relay, self._push,
                                            self.forwarder.logger)
             self.relay.rebind()
@@ -180,15 +148,6 @@ class RedisManager(BaseManager):
             self._pid = os.getpid()
         mode.spawn_named('engineio_fast-redis-writer', self._writer)
         mode.spawn_named('engineio_fast-redis-reader', self._reader)
-
-    def _fresh_relay(self) -> Relay:
-        # a forked child does not inherit its parent's outbox or view
-        old = self.relay
-        if self._pid is None:
-            return old
-        return Relay(old.channel, old.logger, old.max_entry_bytes,
-                     old.max_pending, old.max_pending_bytes,
-                     old.stream_maxlen, old.presence_ttl)
 
     def close(self) -> None:
         """Send what waits (for up to 2 s), leave the presence set and
@@ -214,30 +173,6 @@ class RedisManager(BaseManager):
 
     # ------------------------------------------------------------------
     # what the server calls
-    def forward(self, sid: str, kind: bytes, item: Optional[Item]) -> bool:
-        """Deliver ``item`` to (kind ``b'm'``) or close (``b'c'``) a session
-        of another process through its inbox (added only while its owner
-        is alive, else the writer logs the closed-sid warning). False: the
-        sid is of this process, or names none."""
-        owner = _node.owner_of(sid)
-        if owner is None or owner == _node.node_id():
-            return False
-        self.start()
-        relay = self.relay
-        with self._lock:
-            relay.push(MESSAGE if kind == MESSAGE else CLOSE,
-                       relay.inbox_of(owner), sid, item, owner=owner)
-        self._wake.set()
-        return True
-
-    def publish(self, item: Item, skip: Iterable[str] = ()) -> None:
-        """Put a broadcast on the broadcast stream for the other
-        processes."""
-        self.start()
-        with self._lock:
-            self.relay.push(BROADCAST, self.relay.bcast_key, '', item, skip)
-        self._wake.set()
-
     def get_participants(self, namespace: Optional[str] = '/') -> List[str]:
         """The sids of the clients connected to every live process.
 
@@ -342,13 +277,6 @@ class RedisManager(BaseManager):
             relay.sent(done)
         return not hold
 
-    def _refused(self, p: Any) -> None:
-        kind = p.fields.get(b'k')
-        if kind == MESSAGE:
-            self.server._log_send_to_closed(p.fields[b's'].decode())
-        elif kind == REQUEST:
-            self.forwarder.refused(p.fields[b'r'])
-
     def _reader(self) -> None:
         relay = self.relay
         backoff = Backoff()
@@ -372,22 +300,3 @@ class RedisManager(BaseManager):
             except Exception:
                 relay.logger.exception('engineio_fast: Redis reader error')
                 sleep(backoff.delay())
-
-    def _deliver(self, d: Delivery) -> None:
-        kind, sid, item, skip, extra = d
-        server = self.server
-        try:
-            if kind == MESSAGE:
-                server._remote_message(sid, item)
-            elif kind == CLOSE:
-                server._remote_close(sid)
-            elif kind == REQUEST and extra is not None:
-                if not server._foreign_sid(sid):
-                    self.forwarder.serve(server, sid, extra, item)
-            elif kind == RESPONSE and extra is not None:
-                self.forwarder.answered(extra, item)
-            else:
-                server._broadcast_local(item, skip)
-        except Exception:
-            self.relay.logger.exception(
-                'engineio_fast: delivering a Redis entry failed')
