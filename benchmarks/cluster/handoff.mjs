@@ -6,7 +6,11 @@
 // Connection i uses the workers i mod W and (for "cross") i+1 mod W, W the number of workers seen,
 // so every worker is busy in both modes.
 //
-// Usage: node handoff.mjs '{"port": P, "conns": C, "mode": "cross"|"local", "seconds": S}'
+// "fresh": the same rounds (sessions of connection i's two workers, as "cross"), each request on
+// a new connection, closed after its answer: every connection is accepted by the supervisor
+// and handed to the session's worker (the cost of a client with no keep-alive).
+//
+// Usage: node handoff.mjs '{"port": P, "conns": C, "mode": "cross"|"local"|"fresh", "seconds": S}'
 // ("handshakePorts": [P, P2] opens the sessions on those ports in turn: one_process.py)
 // Prints "GO" on stdout when every session is open and the timed window starts, then one JSON line:
 // { requests, seconds, rate, pairs: [[slot a, slot b], ...], errors }
@@ -68,6 +72,8 @@ class Conn {
   }
 }
 
+const fresh = cfg.mode === "fresh";
+
 async function main() {
   // sessions by the worker that owns them (the 6th character of the sid)
   const bySlot = new Map();
@@ -86,18 +92,27 @@ async function main() {
   const pairs = [];
   for (let i = 0; i < cfg.conns; i++) {
     const a = slots[i % W];
-    const b = cfg.mode === "cross" ? slots[(i + 1) % W] : a;
+    const b = cfg.mode === "local" ? a : slots[(i + 1) % W];
     pairs.push([take(a), take(b)]);
   }
   if (cfg.mode === "cross" && W < 2) throw new Error("cross needs 2 workers or more");
-  const conns = pairs.map(() => new Conn());
+  const conns = pairs.map(() => (fresh ? null : new Conn()));
   let requests = 0;
   let errors = 0;
   let stop = false;
   // one untimed round per connection, so every connection is where it will stay
+  const once = async (c, method, sid, body) => {
+    if (!fresh) return c.request(method, sid, body);
+    const own = new Conn();
+    try {
+      return await own.request(method, sid, body);
+    } finally {
+      own.sock.destroy();
+    }
+  };
   const round = async (c, [a, b], k) => {
-    const rs = [await c.request("POST", a, `4a${k}`), await c.request("POST", b, `4b${k}`),
-                await c.request("GET", a), await c.request("GET", b)];
+    const rs = [await once(c, "POST", a, `4a${k}`), await once(c, "POST", b, `4b${k}`),
+                await once(c, "GET", a), await once(c, "GET", b)];
     for (const r of rs) if (r.status !== 200) errors += 1;
     if (rs[2].body !== `4a${k}` || rs[3].body !== `4b${k}`) errors += 1;
   };
@@ -112,7 +127,7 @@ async function main() {
     }
   }));
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  for (const c of conns) c.sock.destroy();
+  for (const c of conns) if (c) c.sock.destroy();
   process.stdout.write(JSON.stringify({
     requests, seconds, rate: requests / seconds, errors,
     pairs: pairs.map(([a, b]) => [a[5], b[5]]),

@@ -15,6 +15,10 @@ to core 0 with all its workers; the generator ``handoff.mjs`` on core 1):
   workers (``i mod 4`` and ``i+1 mod 4``): every request reaches a worker
   that does not hold the connection, which hands it (descriptor and bytes)
   to the owner.
+- ``..., a connection per request``: the rounds of ``hand-off per
+  request``, each request on a new connection (closed after its answer):
+  with 4 workers the supervisor accepts each and hands it to the session's
+  worker; 1 worker accepts them itself.
 - ``one process, ...``: the same two modes against ``one_process.py``: two
   servers in one process and event loop joined by the real hand-off
   channel, so the difference is the hand-off's own CPU, without switching
@@ -44,6 +48,8 @@ TICK = os.sysconf('SC_CLK_TCK')
 APP = 'benchmarks.load.apps.fast_app:eio'
 ROWS = [('1 worker', 1, 'local'), ('4 workers, no hand-off', 4, 'local'),
         ('4 workers, hand-off per request', 4, 'cross'),
+        ('1 worker, a connection per request', 1, 'fresh'),
+        ('4 workers, a connection per request', 4, 'fresh'),
         ('one process, 2 servers, no hand-off', 0, 'local'),
         ('one process, 2 servers, hand-off per request', 0, 'cross')]
 
