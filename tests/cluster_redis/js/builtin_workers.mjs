@@ -7,23 +7,9 @@
 // Input: { url, sessions, minNodes, transports, bursts, kicks, timeoutMs }
 // Output: { sessions: [{ sid, node, got: [str], close, error }], who: [sid] }
 import { Socket } from "engine.io-client";
-import { readFileSync } from "node:fs";
+import { start, until } from "./common.mjs";
 
-const input = JSON.parse(readFileSync(0, "utf8"));
-const timeout = input.timeoutMs || 60000;
-const killer = setTimeout(() => {
-  process.stderr.write(`builtin_workers.mjs: overall timeout ${timeout} ms\n`);
-  process.exit(3);
-}, timeout);
-
-async function until(pred, ms, step = 20) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (pred()) return true;
-    await new Promise((r) => setTimeout(r, step));
-  }
-  return pred();
-}
+const { input, killer } = start("builtin_workers.mjs", 60000);
 
 function open(k) {
   const r = { k, sid: null, node: null, got: [], close: null, error: null, sock: null };

@@ -7,23 +7,9 @@
 // Output: { sessions: [{ sid, node, hostId, got: [[event, data]], error }],
 //           extra: index, asked: [{ target, answer }], victim: index }
 import { io } from "socket.io-client";
-import { readFileSync } from "node:fs";
+import { start, until } from "./common.mjs";
 
-const input = JSON.parse(readFileSync(0, "utf8"));
-const timeout = input.timeoutMs || 60000;
-const killer = setTimeout(() => {
-  process.stderr.write(`sio_workers.mjs: overall timeout ${timeout} ms\n`);
-  process.exit(3);
-}, timeout);
-
-async function until(pred, ms, step = 20) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (pred()) return true;
-    await new Promise((r) => setTimeout(r, step));
-  }
-  return pred();
-}
+const { input, killer } = start("sio_workers.mjs", 60000);
 
 function open(k) {
   const r = { k, sid: null, node: null, hostId: null, got: [], error: null, sock: null };

@@ -7,14 +7,9 @@
 // Output (JSON on stdout): { xId, yId, who: [sids] | null, xUpgraded,
 //   yGot: [str], xGot: [str], yClose: reason | null, error: str | null }
 import { Socket } from "engine.io-client";
-import { readFileSync } from "node:fs";
+import { start, until } from "./common.mjs";
 
-const input = JSON.parse(readFileSync(0, "utf8"));
-const timeout = input.timeoutMs || 30000;
-const killer = setTimeout(() => {
-  process.stderr.write(`two_hosts.mjs: overall timeout ${timeout} ms\n`);
-  process.exit(3);
-}, timeout);
+const { input, killer } = start("two_hosts.mjs", 30000);
 
 function open(url, transports) {
   return new Promise((resolve, reject) => {
@@ -24,15 +19,6 @@ function open(url, transports) {
     s.on("open", () => resolve(s));
     s.on("error", (e) => reject(new Error(String(e))));
   });
-}
-
-async function until(pred, ms, step = 20) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (pred()) return true;
-    await new Promise((r) => setTimeout(r, step));
-  }
-  return pred();
 }
 
 async function main() {

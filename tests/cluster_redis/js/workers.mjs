@@ -5,23 +5,9 @@
 // Input: { "url": "http://127.0.0.1:P", "sessions": S, "messages": M, "timeoutMs": T }
 // Output: { results: [{ id, pid, got: [str], close: reason|null, error: str|null }] }
 import { Socket } from "engine.io-client";
-import { readFileSync } from "node:fs";
+import { start, until } from "./common.mjs";
 
-const input = JSON.parse(readFileSync(0, "utf8"));
-const timeout = input.timeoutMs || 30000;
-const killer = setTimeout(() => {
-  process.stderr.write(`workers.mjs: overall timeout ${timeout} ms\n`);
-  process.exit(3);
-}, timeout);
-
-async function until(pred, ms, step = 20) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (pred()) return true;
-    await new Promise((r) => setTimeout(r, step));
-  }
-  return pred();
-}
+const { input, killer } = start("workers.mjs", 30000);
 
 async function one(k) {
   const r = { id: null, pid: null, got: [], close: null, error: null };
