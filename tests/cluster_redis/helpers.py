@@ -3,10 +3,14 @@ record what they receive."""
 
 import json
 import os
+import signal
+import subprocess
 import threading
 import time
 
 import engineio_fast
+from tests.cluster.helpers import KERNELS, STOP_BOUND
+from tests.interop.conftest import require_node
 from tests.io.builtin_helpers import ServerProcess as BuiltinProcess
 from tests.sync.servers import ServerProcess as WsgiProcess
 
@@ -118,3 +122,39 @@ class Peer:
             self.client.disconnect()
         except Exception:
             pass
+
+
+JS = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'js')
+
+
+def drive_node(script, payload, timeout=120):
+    """Run ``js/<script>`` with ``payload`` on stdin; its JSON output."""
+    require_node()
+    proc = subprocess.run(
+        ['node', os.path.join(JS, script)],
+        input=json.dumps(payload).encode(), capture_output=True,
+        timeout=timeout, cwd=JS)
+    assert proc.returncode == 0, proc.stderr.decode()[-3000:]
+    return json.loads(proc.stdout)
+
+
+def four_workers(spec, module, via, kernels, redis_url, tmp_path, drive):
+    """Serve with 4 built-in workers and Redis, by the command line
+    (``spec`` is ``module:attribute``) or by ``engineio_fast.run(...,
+    workers=4)`` in ``module``'s ``__main__``; run ``drive(url)`` against
+    them, then SIGTERM: the workers must stop in time and cleanly.
+    Returns ``(what drive returned, the server's stderr)``."""
+    env = dict(KERNELS[kernels], REDIS_URL=redis_url)
+    if via == 'cli':
+        srv = BuiltinProcess([spec, '--workers', '4'], tmp_path, env=env)
+    else:
+        srv = BuiltinProcess(['--workers', '4'], tmp_path, env=env,
+                             module=module)
+    try:
+        srv.wait_listening()
+        out = drive(srv.url)
+        srv.proc.send_signal(signal.SIGTERM)
+        assert srv.proc.wait(STOP_BOUND) == 0
+    finally:
+        srv.stop()
+    return out, srv.stderr

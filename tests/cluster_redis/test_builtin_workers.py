@@ -8,21 +8,14 @@ and get_participants lists the sessions of all four. Every message is
 counted."""
 
 import collections
-import json
-import os
 import re
-import signal
-import subprocess
 
 import pytest
 
-from tests.cluster.helpers import KERNELS, STOP_BOUND
-from tests.interop.conftest import require_node
-from tests.io.builtin_helpers import ServerProcess
+from tests.cluster_redis.helpers import drive_node, four_workers
 
 pytestmark = [pytest.mark.timeout(150), pytest.mark.interop]
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 SESSIONS = 200
 BURSTS = 20
 KICKS = 5
@@ -30,16 +23,10 @@ CONNECTED = re.compile(r'connected to Redis as node (\S+)')
 
 
 def drive(url, transports):
-    require_node()
-    payload = {'url': url, 'sessions': SESSIONS, 'minNodes': 3,
-               'transports': transports,
-               'bursts': BURSTS, 'kicks': KICKS, 'timeoutMs': 100000}
-    proc = subprocess.run(
-        ['node', os.path.join(HERE, 'js', 'builtin_workers.mjs')],
-        input=json.dumps(payload).encode(), capture_output=True,
-        timeout=120, cwd=HERE)
-    assert proc.returncode == 0, proc.stderr.decode()[-3000:]
-    return json.loads(proc.stdout)
+    return drive_node('builtin_workers.mjs', {
+        'url': url, 'sessions': SESSIONS, 'minNodes': 3,
+        'transports': transports, 'bursts': BURSTS, 'kicks': KICKS,
+        'timeoutMs': 100000})
 
 
 WS, UPGRADE = ['websocket'], ['polling', 'websocket']
@@ -53,21 +40,9 @@ WS, UPGRADE = ['websocket'], ['polling', 'websocket']
          'cli-pure-websocket', 'cli-pure-upgrade', 'run-compiled-upgrade'])
 def test_four_workers_one_redis(redis_srv, tmp_path, via, kernels,
                                 transports):
-    env = dict(KERNELS[kernels], REDIS_URL=redis_srv.url)
-    if via == 'cli':
-        srv = ServerProcess(['tests.cluster_redis.workers_app:eio',
-                             '--workers', '4'], tmp_path, env=env)
-    else:       # engineio_fast.run(eio, workers=4)
-        srv = ServerProcess(['--workers', '4'], tmp_path, env=env,
-                            module='tests.cluster_redis.workers_app')
-    try:
-        srv.wait_listening()
-        out = drive(srv.url, transports)
-        srv.proc.send_signal(signal.SIGTERM)
-        assert srv.proc.wait(STOP_BOUND) == 0
-    finally:
-        srv.stop()
-    log = srv.stderr
+    app = 'tests.cluster_redis.workers_app'
+    out, log = four_workers(app + ':eio', app, via, kernels, redis_srv.url,
+                            tmp_path, lambda url: drive(url, transports))
     sessions = out['sessions']
     assert [s['error'] for s in sessions if s['error']] == [], log[-3000:]
     assert len(sessions) >= SESSIONS

@@ -14,20 +14,13 @@ ack): by the command line, which imports the app in each worker, and by
 each worker's manager a new host id."""
 
 import collections
-import json
-import os
-import signal
-import subprocess
 
 import pytest
 
-from tests.cluster.helpers import KERNELS, STOP_BOUND
-from tests.interop.conftest import require_node
-from tests.io.builtin_helpers import ServerProcess
+from tests.cluster_redis.helpers import drive_node, four_workers
 
 pytestmark = [pytest.mark.timeout(150), pytest.mark.interop]
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 SESSIONS = 120
 ASKS = 10
 APP = 'tests.cluster_redis.sio_workers_app'
@@ -35,16 +28,9 @@ WS, UPGRADE = ['websocket'], ['polling', 'websocket']
 
 
 def drive(url, transports):
-    require_node()
-    payload = {'url': url, 'sessions': SESSIONS, 'minNodes': 3,
-               'transports': transports,
-               'asks': ASKS, 'timeoutMs': 100000}
-    proc = subprocess.run(
-        ['node', os.path.join(HERE, 'js', 'sio_workers.mjs')],
-        input=json.dumps(payload).encode(), capture_output=True,
-        timeout=120, cwd=HERE)
-    assert proc.returncode == 0, proc.stderr.decode()[-3000:]
-    return json.loads(proc.stdout)
+    return drive_node('sio_workers.mjs', {
+        'url': url, 'sessions': SESSIONS, 'minNodes': 3,
+        'transports': transports, 'asks': ASKS, 'timeoutMs': 100000})
 
 
 @pytest.mark.parametrize('via,kernels,transports', [
@@ -54,21 +40,8 @@ def drive(url, transports):
          'run-compiled-websocket'])
 def test_socketio_redis_manager_on_four_workers(redis_srv, tmp_path, via,
                                                 kernels, transports):
-    env = dict(KERNELS[kernels], REDIS_URL=redis_srv.url)
-    if via == 'cli':
-        srv = ServerProcess([APP + ':sio', '--workers', '4'], tmp_path,
-                            env=env)
-    else:
-        srv = ServerProcess(['--workers', '4'], tmp_path, env=env,
-                            module=APP)
-    try:
-        srv.wait_listening()
-        out = drive(srv.url, transports)
-        srv.proc.send_signal(signal.SIGTERM)
-        assert srv.proc.wait(STOP_BOUND) == 0
-    finally:
-        srv.stop()
-    log = srv.stderr
+    out, log = four_workers(APP + ':sio', APP, via, kernels, redis_srv.url,
+                            tmp_path, lambda url: drive(url, transports))
     sessions = out['sessions']
     assert [s['error'] for s in sessions if s['error']] == [], log[-3000:]
     # python-socketio's manager lost nothing on its way to Redis, and the
