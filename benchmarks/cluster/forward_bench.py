@@ -22,23 +22,18 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
+from bench_common import free_port, wait_port
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 TICK = os.sysconf('SC_CLK_TCK')
 PATH = '/engine.io/?EIO=4&transport=polling'
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 def cpu_seconds(pids):
@@ -55,17 +50,6 @@ def children(pid):
     out = subprocess.run(['ps', '-o', 'pid=', '--ppid', str(pid)],
                          capture_output=True, text=True).stdout.split()
     return [int(p) for p in out]
-
-
-def wait_port(port, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(('127.0.0.1', port), 0.5).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit('a server did not listen')
 
 
 def rounds(port, sid, count):

@@ -41,6 +41,8 @@ import subprocess
 import sys
 import time
 
+from bench_common import free_port
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 RESULTS = os.path.join(HERE, 'results')
@@ -52,12 +54,6 @@ ROWS = [('1 worker', 1, 'local'), ('4 workers, no hand-off', 4, 'local'),
         ('4 workers, a connection per request', 4, 'fresh'),
         ('one process, 2 servers, no hand-off', 0, 'local'),
         ('one process, 2 servers, hand-off per request', 0, 'cross')]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 def cpu_ticks(pid):

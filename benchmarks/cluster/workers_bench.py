@@ -40,17 +40,11 @@ import sys
 import tempfile
 import time
 
-import websockets
+from bench_common import Client, free_port, wait_port
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 TIMEOUT = 55.0      # bound of one timed phase
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 def cpu_seconds(pids):
@@ -92,54 +86,6 @@ def children(pid):
             return [int(p) for p in f.read().split()]
     except OSError:
         return []
-
-
-def wait_port(port, proc, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit('a server exited early')
-        try:
-            socket.create_connection(('127.0.0.1', port), 0.5).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit('a server did not listen on %d' % port)
-
-
-class Client:
-    """A raw Engine.IO websocket client counting broadcasts."""
-
-    def __init__(self, port):
-        self.port = port
-        self.count = 0
-        self.inbox = asyncio.Queue()
-        self.sid = None
-
-    async def open(self):
-        self.ws = await websockets.connect(
-            'ws://127.0.0.1:%d/engine.io/?EIO=4&transport=websocket'
-            % self.port, max_queue=None)
-        opened = await asyncio.wait_for(self.ws.recv(), 10)
-        self.sid = json.loads(opened[1:])['sid']
-        self.slot = self.sid[5]
-        self.task = asyncio.ensure_future(self.read())
-
-    async def read(self):
-        async for msg in self.ws:
-            if msg == '2':
-                await self.ws.send('3')
-            elif msg.startswith('4B'):
-                self.count += 1
-            elif msg.startswith('4L'):
-                self.inbox.put_nowait(msg)
-
-    async def send(self, text):
-        await self.ws.send('4' + text)
-
-    async def close(self):
-        self.task.cancel()
-        await self.ws.close()
 
 
 async def spread(port, clients, workers):
