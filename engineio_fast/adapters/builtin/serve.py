@@ -48,7 +48,7 @@ class BuiltinServer:
         backlog: the listen backlog.
         router: a :class:`engineio_fast.cluster.handoff.Router` when this
             server is one worker among several (set by
-            :func:`engineio_fast.cluster.workers.serve_workers`).
+            :func:`engineio_fast.adapters.builtin.workers.serve_workers`).
         accept: False: listen on nothing, serve only the connections
             ``router`` adopts (a worker: the supervisor accepts).
 
@@ -276,7 +276,7 @@ def run(app: Any, host: str = '127.0.0.1',
             ``ssl``.
     """
     if workers != 1:
-        from ...cluster.workers import serve_workers
+        from .workers import serve_workers
         return serve_workers(app, workers, host=host, port=port, ssl=ssl,
                              loop=loop, **kwargs)
     if isinstance(app, str):
