@@ -38,7 +38,7 @@ _enter_task = _tasks._enter_task
 _leave_task = _tasks._leave_task
 _current_task = _tasks.current_task
 _copy_context = contextvars.copy_context
-_get_running_loop = asyncio.get_running_loop
+_get_running_loop = asyncio._get_running_loop
 _NOTHING = object()
 
 
@@ -129,6 +129,8 @@ class EagerStarter:
             step propagates.
         """
         loop = _get_running_loop()
+        if loop is None:
+            return self._start_bare(coro, guard)
         idle = self._idle
         if idle and loop is self._loop:
             carrier, slot = idle.pop()
@@ -166,6 +168,18 @@ class EagerStarter:
         else:
             slot.set_result(rest)
             task = carrier
+        self._track(task)
+        return False, task
+
+    def _start_bare(self, coro: Any,
+                    guard: Callable[[Awaitable[Any]], Awaitable[Any]]) -> Any:
+        # no running loop (a benchmark that drives the server's hot path by
+        # hand): no Task to lend, the step runs as it is
+        try:
+            first = coro.send(None)
+        except StopIteration as stop:
+            return True, stop.value
+        task = asyncio.ensure_future(guard(Resume(coro, first)))
         self._track(task)
         return False, task
 

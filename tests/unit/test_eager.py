@@ -176,3 +176,13 @@ def test_a_new_loop_gets_new_carriers():
     first = asyncio.run(main())
     second = asyncio.run(main())
     assert first is not second and first.done()
+
+
+def test_without_a_running_loop_the_step_runs_bare():
+    # a benchmark driving the server's hot path by hand, no loop running
+    async def handler():
+        return asyncio.current_task()
+
+    starter, tracked = _starter()
+    assert starter.start(handler(), _guard) == (True, None)
+    assert tracked == []
