@@ -181,8 +181,8 @@ def test_a_new_loop_gets_new_carriers():
 def test_without_a_running_loop_the_step_runs_bare():
     # a benchmark driving the server's hot path by hand, no loop running
     async def handler():
-        return asyncio.current_task()
+        return 'ran'
 
     starter, tracked = _starter()
-    assert starter.start(handler(), _guard) == (True, None)
+    assert starter.start(handler(), _guard) == (True, 'ran')
     assert tracked == []
