@@ -197,11 +197,14 @@ ROWS = {
 }
 # Flask('gunicorn-gthread', '--threads', '100') is out of ROWS until a
 # failure seen once (CI, two test processes and other jobs loading the
-# machine; not reproduced in 21 runs under load since) is explained: over
-# the upgrade, socket.io-client closed with 'parse error' during
-# binary_event (its decoder refused what arrived: binary attachments lost,
-# doubled or out of order around the transport switch?). js/scenarios.mjs
-# now reports the decoder's reason with such a failure.
+# machine) is explained: over the upgrade, socket.io-client closed with
+# 'parse error' during binary_event (its decoder refused what arrived:
+# binary attachments lost, doubled or out of order around the transport
+# switch?). Not reproduced since in 106 runs of that row alone (81 beside
+# a CI run, 25 with both cores kept busy); js/scenarios.mjs now reports the
+# decoder's reason with such a failure. Flask-SocketIO's threading mode is
+# in the matrix on Werkzeug (flask-werkzeug), python-socketio's Server on
+# gunicorn gthread ('gthread').
 #: the rows the browser page runs on too (it is served by the app, as
 #: static files: the ASGI rows, and the framework rows by their own means)
 BROWSER_ROWS = ('builtin', 'uvicorn', 'aiohttp', 'sanic', 'tornado')
