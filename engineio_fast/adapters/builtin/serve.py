@@ -6,7 +6,17 @@ import signal
 import socket
 import ssl as _ssl
 import time
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union, cast
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    List,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+    cast,
+)
 
 from ...async_server import AsyncServer
 from .apps import resolve_app
@@ -282,10 +292,21 @@ def run(app: Any, host: str = '127.0.0.1',
     if isinstance(app, str):
         from .apps import import_app
         app = import_app(app)
-    server = BuiltinServer(app, host=host, port=port, ssl=ssl, **kwargs)
+    serve_on_new_loop(BuiltinServer(app, host=host, port=port, ssl=ssl,
+                                    **kwargs), loop)
+
+
+def serve_on_new_loop(server: BuiltinServer, loop: str = 'auto',
+                      prepare: Optional[Callable[
+                          [asyncio.AbstractEventLoop], None]] = None) -> None:
+    """Run ``server.serve()`` on a new event loop (:func:`new_event_loop`)
+    until it stops, then finish and close that loop (:func:`finish_loop`).
+    ``prepare(loop)`` runs first, on the new loop."""
     event_loop = new_event_loop(loop)
     asyncio.set_event_loop(event_loop)
     try:
+        if prepare is not None:
+            prepare(event_loop)
         event_loop.run_until_complete(server.serve())
     finally:
         finish_loop(event_loop)

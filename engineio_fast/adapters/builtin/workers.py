@@ -103,7 +103,7 @@ def serve_workers(app: Any, workers: int, host: str = '127.0.0.1',
             string): every worker was stopped. Also: the platform cannot
             fork.
     """
-    from .serve import BuiltinServer, finish_loop, new_event_loop
+    from .serve import BuiltinServer, serve_on_new_loop
 
     if kwargs.get('ssl') is not None:
         raise ValueError('workers > 1 cannot serve TLS (a connection handed '
@@ -131,28 +131,22 @@ def serve_workers(app: Any, workers: int, host: str = '127.0.0.1',
             renew_forked_state(served)
         server = BuiltinServer(served, router=router, accept=False,
                                **kwargs)
-        event_loop = new_event_loop(loop)
-        asyncio.set_event_loop(event_loop)
-
-        def watch() -> None:
-            if os.getppid() != supervisor_pid:
-                # the supervisor is gone (SIGKILL): shut down rather than
-                # serve on alone with no one to restart the siblings
-                logger.warning('the supervisor is gone: shutting down')
-                server.request_shutdown()
-            elif _stop_asked and server._stop is not None:
-                # asked to stop before the loop handled signals
-                server.request_shutdown()
-            else:
-                event_loop.call_later(
-                    STOP_CHECK if _stop_asked else ORPHAN_CHECK, watch)
-        event_loop.call_later(STOP_CHECK, watch)
-        try:
-            event_loop.run_until_complete(server.serve())
-        finally:
-            finish_loop(event_loop)
-            asyncio.set_event_loop(None)
-            event_loop.close()
+        def watch_from(event_loop: asyncio.AbstractEventLoop) -> None:
+            def watch() -> None:
+                if os.getppid() != supervisor_pid:
+                    # the supervisor is gone (SIGKILL): shut down rather
+                    # than serve on alone with no one to restart the
+                    # siblings
+                    logger.warning('the supervisor is gone: shutting down')
+                    server.request_shutdown()
+                elif _stop_asked and server._stop is not None:
+                    # asked to stop before the loop handled signals
+                    server.request_shutdown()
+                else:
+                    event_loop.call_later(
+                        STOP_CHECK if _stop_asked else ORPHAN_CHECK, watch)
+            event_loop.call_later(STOP_CHECK, watch)
+        serve_on_new_loop(server, loop, watch_from)
 
     sock = listen(host, port, backlog)
     supervisor: Optional[Supervisor] = None
