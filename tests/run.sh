@@ -38,5 +38,7 @@ python -c 'import engineio_fast as e; assert e.IMPLEMENTATION == "cython", e.IMP
 # being made load-proof first.
 W=()
 [ "${TEST_WORKERS:-0}" != "0" ] && W=(-n "$TEST_WORKERS" --dist loadfile)
-python -m pytest -q -p no:cacheprovider "${W[@]}" "$@"
-ENGINEIO_FAST_NO_EXTENSIONS=1 python -m pytest -q -p no:cacheprovider "${W[@]}" "$@"
+# --durations: the slowest tests in the log, for keeping CI under 30 minutes
+python -m pytest -q -p no:cacheprovider --durations=30 "${W[@]}" "$@"
+ENGINEIO_FAST_NO_EXTENSIONS=1 python -m pytest -q -p no:cacheprovider \
+  --durations=30 "${W[@]}" "$@"
