@@ -16,10 +16,13 @@ Bounds: a connection waits here at most :data:`LINE_WAIT` seconds for its
 request line, and at most :data:`MAX_WAITING` wait at once (beyond either,
 it goes on with what has arrived, to the next worker in turn, which reads
 on, routes it to its owner when the line is complete and enforces the HTTP
-limits). Only I/O lives here: which slot a sid names is
+limits). Out of file descriptors, the waiting connections go on at once
+and accepting pauses for :data:`PAUSE` seconds (what is not accepted waits
+in the listen backlog). Only I/O lives here: which slot a sid names is
 :func:`.handoff.named_slot`.
 """
 
+import errno
 import logging
 import selectors
 import socket
@@ -37,6 +40,7 @@ ACCEPT_BATCH = 256     # connections accepted per wake-up
 READ_SIZE = 65536
 RETRY = 0.005          # seconds between tries while a channel is full
 MAX_BUSY = 10.0        # seconds a full channel is waited for, then closed
+PAUSE = 0.05           # seconds without accepting when out of descriptors
 
 
 class _Waiting:
@@ -79,6 +83,8 @@ class Acceptor:
         self.busy: Dict[int, _Waiting] = {}   # channel full: tried again
         self.turn = 0
         self.handed = [0] * len(self.sends)
+        self.warned = 0.0       # when accept() last logged an error
+        self.paused_until = 0.0     # accepting again then (out of fds)
 
     # -- the loop ------------------------------------------------------------
     def poll(self, timeout: float) -> None:
@@ -86,6 +92,8 @@ class Acceptor:
         hand on every connection that is ready."""
         if self.busy:
             timeout = min(timeout, RETRY)
+        if self.paused_until:
+            timeout = min(timeout, PAUSE)
         try:
             events = self.selector.select(timeout)
         except InterruptedError:
@@ -96,6 +104,9 @@ class Acceptor:
             else:
                 self._read(key.data)
         now = time.monotonic()
+        if self.paused_until and now >= self.paused_until:
+            self.paused_until = 0.0
+            self.selector.register(self.sock, selectors.EVENT_READ, None)
         if self.busy:
             for w in list(self.busy.values()):
                 self._send(w, now)
@@ -131,7 +142,20 @@ class Acceptor:
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:     # EMFILE, ECONNABORTED...
-                logger.warning('accept: %s', exc)
+                if exc.errno in (errno.EMFILE, errno.ENFILE) and \
+                        self.waiting:
+                    # out of descriptors: the waiting ones go on unread to
+                    # their workers (which read on), freeing ours
+                    for w in list(self.waiting.values()):
+                        self._hand(w, None, now)
+                if exc.errno in (errno.EMFILE, errno.ENFILE):
+                    # still none: stop accepting for a moment (the
+                    # connection waits in the backlog), not spin on it
+                    self.selector.unregister(self.sock)
+                    self.paused_until = now + PAUSE
+                if now - self.warned > 1.0:
+                    self.warned = now
+                    logger.warning('accept: %s', exc)
                 return
             conn.setblocking(False)
             w = _Waiting(conn, now)

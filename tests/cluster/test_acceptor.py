@@ -204,3 +204,72 @@ def test_a_full_channel_is_waited_for(rig):
     assert got[0][1] == request()
     assert not r.acceptor.busy
     filler.close()
+
+
+OUT_OF_FDS = r'''
+import array, resource, socket, sys, time
+sys.path.insert(0, sys.argv[1])
+from engineio_fast.cluster import acceptor, handoff, workers
+listener = workers.listen('127.0.0.1', 0)
+channels = handoff.make_channels(2)
+a = acceptor.Acceptor(listener, 'tEsT0', [tx for tx, _ in channels],
+                      lambda slot: True)
+# a few descriptors to spare, no more
+import os
+used = len(os.listdir('/proc/self/fd'))
+resource.setrlimit(resource.RLIMIT_NOFILE, (used + 6, resource.getrlimit(
+    resource.RLIMIT_NOFILE)[1]))
+print(listener.getsockname()[1], flush=True)
+space = socket.CMSG_SPACE(array.array('i').itemsize * 4)
+handed = 0
+cpu0 = time.process_time()
+end = time.monotonic() + float(sys.argv[2])
+while time.monotonic() < end:
+    a.poll(0.02)
+    for _, rx in channels:       # a worker: take what was handed, close it
+        while True:
+            try:
+                _, anc, _, _ = rx.recvmsg(1 << 16, space)
+            except BlockingIOError:
+                break
+            for _, _, data in anc:
+                fds = array.array('i')
+                fds.frombytes(data)
+                for fd in fds:
+                    os.close(fd)
+                    handed += 1
+print(handed, time.process_time() - cpu0, flush=True)
+'''
+
+
+def test_out_of_descriptors_neither_spins_nor_loses(tmp_path):
+    """With almost no file descriptors left, silent clients are handed on
+    early to free them, accepting pauses rather than spins, and every
+    connection still reaches a worker."""
+    import subprocess
+    import sys
+    script = tmp_path / 'oof.py'
+    script.write_text(OUT_OF_FDS)
+    root = str(__import__('pathlib').Path(__file__).resolve().parents[2])
+    proc = subprocess.Popen([sys.executable, str(script), root, '3'],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    clients = []
+    try:
+        port = int(proc.stdout.readline())
+        for i in range(40):      # silent ones, then ones that ask at once
+            clients.append(socket.create_connection(('127.0.0.1', port), 2))
+            if i >= 20:
+                clients[-1].sendall(request())
+        out = proc.stdout.readline().split()
+        assert proc.wait(10) == 0
+        err = proc.stderr.read()
+    finally:
+        for c in clients:
+            c.close()
+        if proc.poll() is None:
+            proc.kill()
+    assert 'Too many open files' in err, err     # it did run out
+    handed, cpu = int(out[0]), float(out[1])
+    assert handed == 40, handed
+    assert cpu < 1.5, cpu       # 3 s of wall time: it did not spin
