@@ -74,11 +74,17 @@ def installed() -> bool:
     return _FINDER in sys.meta_path
 
 
-def install() -> None:
+def install(accelerate: Optional[bool] = None) -> None:
     """Make ``import engineio`` (and its submodules) resolve to
     engineio_fast, for python-socketio, Flask-SocketIO and any code written
     for python-engineio. Call it before the application imports ``socketio``
     or ``engineio``; calling it again does nothing.
+
+    Args:
+        accelerate: True or False turns engineio_fast's accelerations of
+            python-socketio on or off (:mod:`engineio_fast.sio_accel`);
+            None (the default) leaves them as they are: on, unless
+            ``ENGINEIO_FAST_SOCKETIO_ACCEL=0`` is in the environment.
 
     Raises:
         RuntimeError: python-engineio (or another ``engineio``) was imported
@@ -93,6 +99,9 @@ def install() -> None:
             '(it was imported from %s, probably through "import socketio"): '
             'call it first, or set %s=1 in the environment'
             % (getattr(present, '__file__', '?'), ENV_VAR))
+    if accelerate is not None:
+        from . import sio_accel
+        sio_accel.set_enabled(accelerate)
     if not installed():
         sys.meta_path.insert(0, _FINDER)
     importlib.import_module(ALIAS)
