@@ -328,6 +328,11 @@ class AsyncServer(base_server.AsyncioUtilities,
         return self._eager.start(
             coro, functools.partial(self._call_guarded, event))
 
+    def _register(self, event: str, handler: Any) -> Any:
+        if handler is not None:
+            _sio_accel.attached(handler)
+        return super()._register(event, handler)
+
     def start_background_task(self, target: Callable[..., Awaitable[Any]],
                               *args: Any,
                               **kwargs: Any) -> 'asyncio.Future[Any]':
@@ -391,10 +396,15 @@ class AsyncServer(base_server.AsyncioUtilities,
 
     async def send_packet(self, sid: str, pkt: Packet) -> None:
         """Send a raw :class:`engineio_fast.packet.Packet` to a client."""
+        self._send_item(sid, self._encode_packet(pkt))
+
+    def _send_item(self, sid: str, item: Item) -> None:
+        """Queue an encoded packet for ``sid`` (here, or through the
+        manager to its owner), now."""
         s = self._engine.get(sid)
         if s is None:
-            return self._send_elsewhere(sid, self._encode_packet(pkt))
-        ret = self._engine.send(s, self._encode_packet(pkt))
+            return self._send_elsewhere(sid, item)
+        ret = self._engine.send(s, item)
         if ret is not True:
             self._send_failed(s, ret)
 

@@ -14,6 +14,20 @@ python-socketio application can see; they are on by default and off with
   its own Task as before. Events still start in the order they came, and a
   suspended handler still lets the next ones run.
 
+- **Emit without a task per recipient.** python-socketio's
+  ``AsyncManager.emit`` starts a Task for every recipient's
+  ``_send_eio_packet`` and then waits for them all (even for one sid).
+  Once a python-socketio server registers its handlers on an engineio_fast
+  AsyncServer, ``AsyncManager.emit`` is replaced, for every manager that
+  inherits it (python-socketio's pub/sub managers deliver locally through
+  it), by one that encodes the packet once, as python-socketio does, and
+  hands it to each recipient's Engine.IO session directly; with a callback
+  (``call()``) it sends each recipient's packet in turn, without a task.
+  It goes back to python-socketio's own emit wherever the result could
+  differ: a server whose ``_send_eio_packet`` is not python-socketio's (a
+  subclass or an instance that replaced it), an Engine.IO server that is
+  not engineio_fast's, or the accelerations turned off.
+
 The targets are recognised by identity (the function python-socketio
 defines), never by name: a subclass that overrides them, or a
 python-socketio release that renames them, gets the Task as before, and
@@ -62,3 +76,84 @@ def starts_eagerly(target: Any) -> bool:
         return False
     func = getattr(target, '__func__', None)
     return func is not None and func in _eager_functions()
+
+
+_emit_patched = False
+
+
+def attached(handler: Any) -> None:
+    """Called with each handler registered on an engineio_fast
+    AsyncServer: a python-socketio AsyncServer's turns the emit
+    acceleration on (once per process)."""
+    global _emit_patched
+    if _emit_patched or not enabled:
+        return
+    owner = getattr(handler, '__self__', None)
+    sio_module = sys.modules.get('socketio.async_server')
+    if owner is None or sio_module is None or \
+            not isinstance(owner, sio_module.AsyncServer):
+        return
+    manager_module = sys.modules.get('socketio.async_manager')
+    cls: Any = getattr(manager_module, 'AsyncManager', None)
+    original = getattr(cls, '__dict__', {}).get('emit')
+    send_eio = sio_module.AsyncServer.__dict__.get('_send_eio_packet')
+    packet_module = sys.modules.get('socketio.packet')
+    if original is None or send_eio is None or packet_module is None:
+        return      # not the python-socketio this was written for
+    cls.emit = _fast_emit(original, send_eio, packet_module.EVENT)
+    _emit_patched = True
+
+
+def _fast_emit(original: Any, send_eio: Any, event_type: int) -> Any:
+    from .async_server import AsyncServer
+    from .packet import MESSAGE, Packet
+
+    async def emit(self: Any, event: str, data: Any, namespace: str,
+                   room: Any = None, skip_sid: Any = None,
+                   callback: Any = None, to: Any = None,
+                   **kwargs: Any) -> None:
+        server = self.server
+        eio = getattr(server, 'eio', None)
+        if not enabled or not isinstance(eio, AsyncServer) or \
+                getattr(type(server), '_send_eio_packet', None) \
+                is not send_eio or '_send_eio_packet' in vars(server):
+            return await original(self, event, data, namespace, room=room,
+                                  skip_sid=skip_sid, callback=callback,
+                                  to=to, **kwargs)
+        # python-socketio's AsyncManager.emit, each step as it does it,
+        # the sends made here instead of in a task each
+        room = to or room
+        if namespace not in self.rooms:
+            return
+        if isinstance(data, tuple):
+            data = list(data)
+        elif data is not None:
+            data = [data]
+        else:
+            data = []
+        if not isinstance(skip_sid, list):
+            skip_sid = [skip_sid]
+        if not callback:
+            pkt = server.packet_class(event_type, namespace=namespace,
+                                      data=[event] + data)
+            encoded = pkt.encode()
+            if not isinstance(encoded, list):
+                encoded = [encoded]
+            items = [eio._encode_packet(Packet(MESSAGE, p)) for p in encoded]
+            send_item = eio._send_item
+            for sid, eio_sid in self.get_participants(namespace, room):
+                if sid not in skip_sid:
+                    for item in items:
+                        send_item(eio_sid, item)
+        else:
+            for sid, eio_sid in self.get_participants(namespace, room):
+                if sid not in skip_sid:  # pragma: no branch
+                    ack = self._generate_ack_id(sid, callback)
+                    pkt = server.packet_class(
+                        event_type, namespace=namespace,
+                        data=[event] + data, id=ack)
+                    await server._send_packet(eio_sid, pkt)
+
+    emit.__doc__ = original.__doc__
+    emit.__wrapped__ = original         # type: ignore[attr-defined]
+    return emit

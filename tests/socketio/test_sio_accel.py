@@ -109,3 +109,117 @@ def test_events_without_a_task_each(tmp_path, env_value, install, accel):
         assert out['tasks'] <= 5, out
     else:
         assert out['tasks'] == 51, out
+
+
+EMITS = textwrap.dedent('''
+    import asyncio, json, sys, types
+    import engineio_fast
+    engineio_fast.install()
+    import socketio, socketio.async_manager, uvicorn
+
+    # count the tasks python-socketio's manager starts
+    made = []
+    real = socketio.async_manager.asyncio
+    counting = types.SimpleNamespace(**{k: getattr(real, k) for k in dir(real)
+                                        if not k.startswith('__')})
+    def create_task(coro, **kw):
+        made.append(1)
+        return real.create_task(coro, **kw)
+    counting.create_task = create_task
+    socketio.async_manager.asyncio = counting
+
+    sio = socketio.AsyncServer(async_mode='asgi')
+    sids = []
+
+    def plain(v):        # bytes as hex, for JSON
+        if isinstance(v, bytes):
+            return v.hex()
+        if isinstance(v, (list, tuple)):
+            return [plain(x) for x in v]
+        if isinstance(v, dict):
+            return {k: plain(x) for k, x in v.items()}
+        return v
+
+    @sio.event
+    async def connect(sid, environ, auth):
+        sids.append((auth['k'], sid))
+        await sio.enter_room(sid, 'a' if auth['k'] < 3 else 'b')
+
+    @sio.event
+    async def go(sid):
+        by = dict(sids)
+        await sio.emit('x', 'to all')
+        await sio.emit('x', {'room': 'a'}, to='a')
+        await sio.emit('x', ['a and b', 2], to=['a', 'b'], skip_sid=by[0])
+        await sio.emit('x', ('two', 'args'), to=by[4])
+        await sio.emit('x', b'\\x00\\x01binary', room='b')
+        await sio.emit('x', {'nested': [b'\\xff', 'text']}, to=by[1])
+        await sio.emit('x', None, to='a')
+        answer = await sio.call('q', 'question', to=by[5], timeout=5)
+        await sio.emit('x', 'nobody', to='no such room')
+        return answer
+
+    async def main():
+        config = uvicorn.Config(socketio.ASGIApp(sio), host='127.0.0.1',
+                                port=0, log_level='warning', lifespan='off')
+        server = uvicorn.Server(config)
+        task = asyncio.ensure_future(server.serve())
+        for _ in range(400):
+            if server.started:
+                break
+            await asyncio.sleep(0.025)
+        url = 'http://127.0.0.1:%d' % server.servers[0].sockets[0].getsockname()[1]
+        clients, got = [], {}
+        for k in range(6):
+            c = socketio.AsyncClient(reconnection=False)
+            got[k] = []
+            c.on('x', (lambda k: lambda *a: got[k].append(plain(a)))(k))
+            c.on('q', lambda text: text.upper())
+            await asyncio.wait_for(c.connect(
+                url, auth={'k': k}, transports=[sys.argv[1]]), 10)
+            clients.append(c)
+        made.clear()
+        answer = await clients[0].call('go', timeout=10)
+        await asyncio.sleep(0.3)            # the last emits arrive
+        for c in clients:
+            await c.disconnect()
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
+        print(json.dumps({'got': got, 'answer': answer, 'tasks': len(made),
+                          'accel': engineio_fast.sio_accel.enabled}))
+
+    asyncio.run(main())
+''')
+
+
+def run_emits(tmp_path, accel, transport):
+    script = tmp_path / 'emits.py'
+    script.write_text(EMITS)
+    env = dict(os.environ, PYTHONPATH=ROOT,
+               ENGINEIO_FAST_SOCKETIO_ACCEL=accel)
+    env.pop('ENGINEIO_FAST_AS_ENGINEIO', None)
+    proc = subprocess.run([sys.executable, str(script), transport], env=env,
+                          capture_output=True, text=True, timeout=120,
+                          cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize('transport', ['websocket', 'polling'])
+def test_emit_delivers_as_python_socketio_does(tmp_path, transport):
+    """Every form of emit (all, a room, rooms with skip_sid, a sid, several
+    arguments, binary, nested binary, no data, a call with its ack, a room
+    of nobody) reaches the same clients with the same data in the same
+    order as python-socketio's own emit, without a task per recipient."""
+    fast = run_emits(tmp_path, '1', transport)
+    plain = run_emits(tmp_path, '0', transport)
+    assert fast['accel'] and not plain['accel']
+    assert fast['got'] == plain['got']
+    assert fast['answer'] == plain['answer'] == 'QUESTION'
+    got = fast['got']
+    assert got['0'] == [['to all'], [{'room': 'a'}], []]
+    assert got['1'][-2] == [{'nested': [b'\xff'.hex(), 'text']}]
+    assert got['4'] == [['to all'], [['a and b', 2]], ['two', 'args'],
+                        [b'\x00\x01binary'.hex()]]
+    assert plain['tasks'] >= 20       # python-socketio's: one per recipient
+    assert fast['tasks'] == 0, fast['tasks']
