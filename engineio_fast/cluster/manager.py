@@ -25,7 +25,7 @@ implement):
 - ``close()``: the server shuts down.
 """
 
-from typing import Any, Iterable, List, Optional
+from typing import Any, Generator, Iterable, List, Optional
 
 from ..protocol.session import OPEN
 from .redis_relay import Item
@@ -94,6 +94,15 @@ class Manager(BaseManager):
         """Nothing to close."""
 
 
+class Participants(List[str]):
+    """A list of sids that awaiting gives back (see
+    :meth:`AsyncManager.get_participants`)."""
+
+    def __await__(self) -> Generator[Any, None, 'Participants']:
+        return self
+        yield       # a generator that finishes at once
+
+
 class AsyncManager(BaseManager):
     """The default client manager of :class:`engineio_fast.AsyncServer`:
     the sessions of this process only."""
@@ -101,10 +110,13 @@ class AsyncManager(BaseManager):
     def start(self) -> None:
         """Nothing to start."""
 
-    async def get_participants(self,
-                               namespace: Optional[str] = '/') -> List[str]:
-        """The sids of the connected clients (a coroutine, as with
-        :class:`engineio_fast.AsyncRedisManager`).
+    def get_participants(self,
+                         namespace: Optional[str] = '/') -> 'Participants':
+        """The sids of the connected clients, as a list that can also be
+        awaited: ``await eio.manager.get_participants('/')`` (as with
+        :class:`engineio_fast.AsyncRedisManager`, whose answer needs
+        Redis) and ``for sid in eio.manager.get_participants('/')`` (as
+        python-socketio's in-process manager is used) both work.
 
         Args:
             namespace: ``'/'`` (Engine.IO's only namespace); any other
@@ -114,8 +126,8 @@ class AsyncManager(BaseManager):
             A list of sids (of this process).
         """
         if not _check_namespace(namespace):
-            return []
-        return self.local_sids()
+            return Participants()
+        return Participants(self.local_sids())
 
     async def close(self) -> None:
         """Nothing to close."""

@@ -196,7 +196,12 @@ def test_in_process_managers():
     assert eio.manager.get_participants('/other') == []
     aio = engineio_fast.AsyncServer(async_mode='asgi')
     assert isinstance(aio.manager, AsyncManager)
-    assert asyncio.run(aio.manager.get_participants()) == []
+    # a list, and awaitable as the Redis manager's coroutine is
+
+    async def awaited():
+        return await aio.manager.get_participants()
+    assert asyncio.run(awaited()) == []
+    assert aio.manager.get_participants() == []
     with pytest.raises(RuntimeError):
         aio.manager.attach(eio)
 
