@@ -8,7 +8,6 @@ from typing import (
     Any,
     AsyncContextManager,
     Awaitable,
-    Callable,
     Dict,
     Iterable,
     List,
@@ -38,10 +37,6 @@ from .protocol.packets import Data, Item
 _Task = asyncio.Future[Any]
 
 _CoroutineType = types.CoroutineType
-
-
-async def _await(rest: Awaitable[Any]) -> Any:
-    return await rest
 
 
 class AsyncDriver(base_server.BaseDriver):
@@ -332,29 +327,6 @@ class AsyncServer(base_server.AsyncioUtilities,
         if handler is not None:
             _sio_accel.attached(handler)
         return super()._register(event, handler)
-
-    def start_background_task(self, target: Callable[..., Awaitable[Any]],
-                              *args: Any,
-                              **kwargs: Any) -> 'asyncio.Future[Any]':
-        """Run ``target(*args, **kwargs)`` (a coroutine function) as a
-        task; returns the :class:`asyncio.Task` (or, for python-socketio's
-        per-event dispatch, which starts at once, a future that finishes
-        with it: see :mod:`engineio_fast.sio_accel`)."""
-        if not _sio_accel.starts_eagerly(target):
-            return asyncio.ensure_future(target(*args, **kwargs))
-        try:
-            done, value = self._eager.start(target(*args, **kwargs),
-                                            _await)
-        except Exception as exc:
-            # as a Task would: the error stays in what is returned
-            value = asyncio.get_running_loop().create_future()
-            value.set_exception(exc)
-            return cast('asyncio.Future[Any]', value)
-        if done:
-            fut = asyncio.get_running_loop().create_future()
-            fut.set_result(value)
-            return fut
-        return cast('asyncio.Future[Any]', value)
 
     def _send_ping_now(self, session: Session) -> None:
         self._engine.send_ping(session)

@@ -4,16 +4,6 @@ python-socketio application can see; they are on by default and off with
 ``ENGINEIO_FAST_SOCKETIO_ACCEL=0`` in the environment or
 ``engineio_fast.install(accelerate=False)``.
 
-- **Event dispatch without a task per event.** With ``async_handlers``
-  (its default) python-socketio runs every incoming event through
-  ``eio.start_background_task(self._handle_event_internal, ...)``: a Task
-  per event, about a third of the server's CPU at emit echo. The
-  AsyncServer starts that one target as it starts its own handlers (see
-  :mod:`engineio_fast._eager`): at once, inside a lent Task, so a handler
-  that does not suspend costs no Task, and one that suspends goes on in
-  its own Task as before. Events still start in the order they came, and a
-  suspended handler still lets the next ones run.
-
 - **Emit without a task per recipient.** python-socketio's
   ``AsyncManager.emit`` starts a Task for every recipient's
   ``_send_eio_packet`` and then waits for them all (even for one sid).
@@ -28,16 +18,25 @@ python-socketio application can see; they are on by default and off with
   subclass or an instance that replaced it), an Engine.IO server that is
   not engineio_fast's, or the accelerations turned off.
 
-The targets are recognised by identity (the function python-socketio
-defines), never by name: a subclass that overrides them, or a
-python-socketio release that renames them, gets the Task as before, and
-``tests/socketio/test_sio_accel.py`` fails loudly on the tested versions
-if the fast path stops applying.
+What they hook is recognised by identity (the functions python-socketio
+defines), never by name: a python-socketio release that renames or moves
+them gets its own code back, and ``tests/socketio/test_sio_accel.py``
+fails loudly on it.
+
+Measured and left out: starting python-socketio's per-event dispatch
+(``eio.start_background_task(self._handle_event_internal, ...)``, a Task
+per event) at once in a lent Task, as the engine's own handlers start. It
+saved the Task and still cost more: emit echo went from 15.8 to 18.4 µs
+of server CPU per message on the built-in server and from 29.9 to 56.9 µs
+under uvicorn (``benchmarks/load/run.py --targets sio-builtin
+sio-fast-uvicorn --scenarios IO1``). Our reading of the profiles, not yet
+proved: answered within the read that brought each event, the answers of
+a burst leave in more writes than when a Task defers each by a loop turn.
 """
 
 import os
 import sys
-from typing import Any, FrozenSet, Optional
+from typing import Any
 
 ENV_VAR = 'ENGINEIO_FAST_SOCKETIO_ACCEL'
 
@@ -45,37 +44,10 @@ ENV_VAR = 'ENGINEIO_FAST_SOCKETIO_ACCEL'
 enabled = os.environ.get(ENV_VAR, '1').strip().lower() not in (
     '0', 'false', 'no', 'off')
 
-_eager: Optional[FrozenSet[Any]] = None
-
-
 def set_enabled(flag: bool) -> None:
-    """Turn the accelerations on or off (for servers made from now on and
-    for the events of those running)."""
+    """Turn the accelerations on or off (for what runs from now on)."""
     global enabled
     enabled = bool(flag)
-
-
-def _eager_functions() -> FrozenSet[Any]:
-    global _eager
-    if _eager is not None:
-        return _eager
-    module = sys.modules.get('socketio.async_server')
-    if module is None:
-        return frozenset()      # not imported yet: look again next time
-    cls = getattr(module, 'AsyncServer', None)
-    found = getattr(cls, '__dict__', {}).get('_handle_event_internal')
-    _eager = frozenset([found]) if found is not None else frozenset()
-    return _eager
-
-
-def starts_eagerly(target: Any) -> bool:
-    """Whether ``start_background_task(target, ...)`` may start ``target``
-    at once: it is python-socketio's per-event dispatch and the
-    accelerations are on."""
-    if not enabled:
-        return False
-    func = getattr(target, '__func__', None)
-    return func is not None and func in _eager_functions()
 
 
 _emit_patched = False
