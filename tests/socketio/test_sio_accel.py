@@ -19,7 +19,8 @@ SCRIPT = textwrap.dedent('''
     import asyncio, json, logging, sys
     import engineio_fast
     engineio_fast.install(**json.loads(sys.argv[1]))
-    import socketio, uvicorn
+    import socketio
+    from tests.socketio.inproc import start_uvicorn
 
     sio = socketio.AsyncServer(async_mode='asgi')
     calls, order = [], []
@@ -42,18 +43,10 @@ SCRIPT = textwrap.dedent('''
         raise ValueError('handler error')
 
     async def main():
-        config = uvicorn.Config(socketio.ASGIApp(sio), host='127.0.0.1',
-                                port=0, log_level='warning', lifespan='off')
-        server = uvicorn.Server(config)
-        task = asyncio.ensure_future(server.serve())
-        for _ in range(400):
-            if server.started:
-                break
-            await asyncio.sleep(0.025)
-        port = server.servers[0].sockets[0].getsockname()[1]
+        url, stop = await start_uvicorn(socketio.ASGIApp(sio))
         client = socketio.AsyncClient(reconnection=False)
         await asyncio.wait_for(client.connect(
-            'http://127.0.0.1:%d' % port, transports=['websocket']), 10)
+            url, transports=['websocket']), 10)
         echoed = await asyncio.gather(*[
             client.call('echo', i, timeout=10) for i in range(50)])
         await client.emit('boom')
@@ -63,8 +56,7 @@ SCRIPT = textwrap.dedent('''
             client.call('step', ('quick', 0), timeout=10))
         after = await client.call('echo', 'still here', timeout=10)
         await client.disconnect()
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
+        await stop()
         print(json.dumps({
             'echoed': echoed, 'calls': len(calls),
             'order': order, 'stepped': stepped, 'after': after,
@@ -111,7 +103,8 @@ EMITS = textwrap.dedent('''
     import asyncio, json, sys, types
     import engineio_fast
     engineio_fast.install()
-    import socketio, socketio.async_manager, uvicorn
+    import socketio, socketio.async_manager
+    from tests.socketio.inproc import start_uvicorn
 
     # count the tasks python-socketio's manager starts
     made = []
@@ -156,15 +149,7 @@ EMITS = textwrap.dedent('''
         return answer
 
     async def main():
-        config = uvicorn.Config(socketio.ASGIApp(sio), host='127.0.0.1',
-                                port=0, log_level='warning', lifespan='off')
-        server = uvicorn.Server(config)
-        task = asyncio.ensure_future(server.serve())
-        for _ in range(400):
-            if server.started:
-                break
-            await asyncio.sleep(0.025)
-        url = 'http://127.0.0.1:%d' % server.servers[0].sockets[0].getsockname()[1]
+        url, stop = await start_uvicorn(socketio.ASGIApp(sio))
         clients, got = [], {}
         for k in range(6):
             c = socketio.AsyncClient(reconnection=False)
@@ -179,8 +164,7 @@ EMITS = textwrap.dedent('''
         await asyncio.sleep(0.3)            # the last emits arrive
         for c in clients:
             await c.disconnect()
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
+        await stop()
         print(json.dumps({'got': got, 'answer': answer, 'tasks': len(made),
                           'accel': engineio_fast.sio_accel.enabled}))
 

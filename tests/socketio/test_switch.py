@@ -36,29 +36,19 @@ REPORT = textwrap.dedent('''
         return text.upper() + '/' + got
 
     async def main():
-        import uvicorn
-        config = uvicorn.Config(app, host='127.0.0.1', port=0,
-                                log_level='warning', lifespan='off')
-        server = uvicorn.Server(config)
-        task = asyncio.ensure_future(server.serve())
-        for _ in range(200):
-            if server.started:
-                break
-            await asyncio.sleep(0.025)
-        port = server.servers[0].sockets[0].getsockname()[1]
+        from tests.socketio.inproc import start_uvicorn
+        url, stop = await start_uvicorn(app)
         client = socketio.AsyncClient()
 
         @client.event
         def whisper(text):
             return text + '!'
 
-        await asyncio.wait_for(client.connect(
-            'http://127.0.0.1:%d' % port, auth={'token': 't'}), 10)
+        await asyncio.wait_for(client.connect(url, auth={'token': 't'}), 10)
         answer = await client.call('shout', 'Hi', timeout=5)
         transport = client.transport()
         await client.disconnect()
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
+        await stop()
         return answer, transport
 
     answer, transport = asyncio.run(main())
