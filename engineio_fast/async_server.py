@@ -325,7 +325,7 @@ class AsyncServer(base_server.AsyncioUtilities,
 
     def _register(self, event: str, handler: Any) -> Any:
         if handler is not None:
-            _sio_accel.attached(handler)
+            _sio_accel.attached(handler, AsyncServer)
         return super()._register(event, handler)
 
     def _send_ping_now(self, session: Session) -> None:

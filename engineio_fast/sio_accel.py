@@ -38,6 +38,8 @@ import os
 import sys
 from typing import Any
 
+from .packet import MESSAGE, Packet
+
 ENV_VAR = 'ENGINEIO_FAST_SOCKETIO_ACCEL'
 
 #: whether the accelerations are on (see the module's doc)
@@ -53,10 +55,10 @@ def set_enabled(flag: bool) -> None:
 _emit_patched = False
 
 
-def attached(handler: Any) -> None:
+def attached(handler: Any, engine_class: Any) -> None:
     """Called with each handler registered on an engineio_fast
-    AsyncServer: a python-socketio AsyncServer's turns the emit
-    acceleration on (once per process)."""
+    AsyncServer (whose class is ``engine_class``): a python-socketio
+    AsyncServer's turns the emit acceleration on (once per process)."""
     global _emit_patched
     if _emit_patched or not enabled:
         return
@@ -72,13 +74,14 @@ def attached(handler: Any) -> None:
     packet_module = sys.modules.get('socketio.packet')
     if original is None or send_eio is None or packet_module is None:
         return      # not the python-socketio this was written for
-    cls.emit = _fast_emit(original, send_eio, packet_module.EVENT)
+    cls.emit = _fast_emit(original, send_eio, packet_module.EVENT,
+                          engine_class)
     _emit_patched = True
 
 
-def _fast_emit(original: Any, send_eio: Any, event_type: int) -> Any:
-    from .async_server import AsyncServer
-    from .packet import MESSAGE, Packet
+def _fast_emit(original: Any, send_eio: Any, event_type: int,
+               engine_class: Any) -> Any:
+
 
     async def emit(self: Any, event: str, data: Any, namespace: str,
                    room: Any = None, skip_sid: Any = None,
@@ -86,7 +89,7 @@ def _fast_emit(original: Any, send_eio: Any, event_type: int) -> Any:
                    **kwargs: Any) -> None:
         server = self.server
         eio = getattr(server, 'eio', None)
-        if not enabled or not isinstance(eio, AsyncServer) or \
+        if not enabled or not isinstance(eio, engine_class) or \
                 getattr(type(server), '_send_eio_packet', None) \
                 is not send_eio or '_send_eio_packet' in vars(server):
             return await original(self, event, data, namespace, room=room,

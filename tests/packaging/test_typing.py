@@ -40,6 +40,7 @@ TYPED_MODULES = [
     'engineio_fast.base_socket', 'engineio_fast.socket',
     'engineio_fast.async_socket', 'engineio_fast.protocol.instrument',
     'engineio_fast.adapters.asgi_app', 'engineio_fast.adapters.builtin.serve',
+    'engineio_fast.adapters.builtin.launch',
     'engineio_fast.protocol.engine', 'engineio_fast.protocol.outcome',
     'engineio_fast.protocol.session', 'engineio_fast.protocol.http',
     'engineio_fast.protocol.websocket', 'engineio_fast.protocol.packets',

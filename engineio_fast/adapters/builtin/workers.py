@@ -20,6 +20,7 @@ from ...cluster.workers import (
 )
 from .apps import import_app, resolve_app
 from .context import DEFAULT_LIMITS
+from .serve import BuiltinServer, serve_on_new_loop
 
 logger = logging.getLogger('engineio_fast.server')
 
@@ -103,7 +104,6 @@ def serve_workers(app: Any, workers: int, host: str = '127.0.0.1',
             string): every worker was stopped. Also: the platform cannot
             fork.
     """
-    from .serve import BuiltinServer, serve_on_new_loop
 
     if kwargs.get('ssl') is not None:
         raise ValueError('workers > 1 cannot serve TLS (a connection handed '
