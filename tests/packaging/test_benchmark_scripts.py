@@ -29,9 +29,21 @@ def test_ws_frame_path_runs():
         assert float(line.split()[1]) > 0, line
 
 
+def test_eager_start_runs():
+    r = _run(os.path.join(BENCH, 'eager_start.py'), '--calls', '200',
+             '--runs', '1')
+    assert r.returncode == 0, r.stdout + r.stderr
+    got = {line.split()[0]: float(line.split()[1])
+           for line in r.stdout.splitlines() if line.strip()}
+    assert set(got) == {'bare', 'lent', 'task'} and all(
+        v > 0 for v in got.values()), r.stdout
+
+
 @pytest.mark.parametrize('script', ['load/run.py', 'client_bench.py',
                                     'sio/profile_server.py',
-                                    'cluster/workers_bench.py'])
+                                    'cluster/workers_bench.py',
+                                    'cluster/run.py', 'cluster/redis_bench.py',
+                                    'cluster/forward_bench.py'])
 def test_script_parses_its_options(script):
     r = _run(os.path.join(BENCH, script), '--help')
     assert r.returncode == 0 and 'usage:' in r.stdout, r.stdout + r.stderr
