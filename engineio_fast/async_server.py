@@ -231,8 +231,9 @@ class AsyncServer(base_server.AsyncioUtilities,
         task.add_done_callback(self._tasks.discard)
 
     # ------------------------------------------------------------------
-    # handlers: every adapter starts them eagerly, with no await and no
-    # Task, and gives a handler a Task only if it suspends
+    # handlers: every adapter starts them at once, with no await and no
+    # loop turn, inside a lent Task (engineio_fast/_eager.py) that goes on
+    # with the handler only if it suspends
     def _call_now(self, event: str, args: Tuple[Any, ...]) -> Tuple[bool, Any]:
         """Call a handler eagerly. Returns ``(done, value)``: done with the
         handler's return value, or not done with the Task that finishes a
