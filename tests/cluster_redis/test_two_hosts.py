@@ -32,9 +32,10 @@ def test_cross_process_operations(kind, redis_srv, hosts):
         assert node_a != node_b
         assert a.sid.startswith(node_a) and b.sid.startswith(node_b)
 
-        # presence: each process lists both sessions
+        # presence: each process lists both sessions (another process's as
+        # of its last heartbeat: each view is waited for on its own)
         assert wait_for(lambda: a.who() == {a.sid, b.sid}), a.who()
-        assert b.who() == {a.sid, b.sid}
+        assert wait_for(lambda: b.who() == {a.sid, b.sid}), b.who()
 
         # send and send_packet from A reach b's session on B, in order
         a.send('send %s hello' % b.sid)
