@@ -1,11 +1,12 @@
 """What the scripts of benchmarks/cluster/ share: a free port, waiting for
-a server to listen, and a raw Engine.IO websocket client that counts the
+a server to listen, a raw Engine.IO websocket client that counts the
 broadcasts it receives (``4B...``) and queues the latency probes
-(``4L...``)."""
+(``4L...``), and the send(sid) latency measurement."""
 
 import asyncio
 import json
 import socket
+import statistics
 import time
 
 import websockets
@@ -66,3 +67,18 @@ class Client:
     async def close(self):
         self.task.cancel()
         await self.ws.close()
+
+
+async def latency(sender, target, count):
+    """``count`` probes: ``sender`` asks the server to send(sid) to
+    ``target`` (``lat SID I``), one at a time; (p50, p99) in µs."""
+    out = []
+    for i in range(count):
+        t0 = time.perf_counter()
+        await sender.send('lat %s %d' % (target.sid, i))
+        msg = await asyncio.wait_for(target.inbox.get(), 10)
+        out.append(time.perf_counter() - t0)
+        assert msg == '4L%d' % i, msg
+    out.sort()
+    return (statistics.median(out) * 1e6,
+            out[max(0, int(len(out) * 0.99) - 1)] * 1e6)

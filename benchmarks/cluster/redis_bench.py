@@ -22,13 +22,12 @@ import argparse
 import asyncio
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-from bench_common import Client, free_port, wait_port
+from bench_common import Client, free_port, latency, wait_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -39,19 +38,6 @@ def cpu_seconds(pid):
     with open('/proc/%d/stat' % pid) as f:
         fields = f.read().rsplit(')', 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICK
-
-
-async def latency(sender, target, count):
-    out = []
-    for i in range(count):
-        t0 = time.perf_counter()
-        await sender.send('lat %s %d' % (target.sid, i))
-        msg = await asyncio.wait_for(target.inbox.get(), 10)
-        out.append(time.perf_counter() - t0)
-        assert msg == '4L%d' % i, msg
-    out.sort()
-    return (statistics.median(out) * 1e6,
-            out[int(len(out) * 0.99) - 1] * 1e6)
 
 
 async def bench(args, ports, pids):

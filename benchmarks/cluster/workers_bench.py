@@ -34,13 +34,12 @@ import os
 import platform
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-from bench_common import Client, free_port, wait_port
+from bench_common import Client, free_port, latency, wait_port
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -108,19 +107,6 @@ async def spread(port, clients, workers):
         raise SystemExit('could not spread the clients: %r'
                          % {k: len(v) for k, v in by_slot.items()})
     return [by_slot[k] for k in sorted(by_slot)]
-
-
-async def latency(sender, target, count):
-    out = []
-    for i in range(count):
-        t0 = time.perf_counter()
-        await sender.send('lat %s %d' % (target.sid, i))
-        msg = await asyncio.wait_for(target.inbox.get(), 10)
-        out.append(time.perf_counter() - t0)
-        assert msg == '4L%d' % i, msg
-    out.sort()
-    return (statistics.median(out) * 1e6,
-            out[max(0, int(len(out) * 0.99) - 1)] * 1e6)
 
 
 async def broadcast(sender, clients, n):

@@ -10,17 +10,6 @@ engineio_fast.AsyncRedisManager, served by the built-in server's workers::
 
 import os
 
-import engineio_fast
+from redis_app import make_app
 
-eio = engineio_fast.AsyncServer(
-    client_manager=engineio_fast.AsyncRedisManager(os.environ['REDIS_URL']))
-
-
-@eio.on('message')
-async def message(sid, data):
-    if data.startswith('lat '):
-        _, target, text = data.split(' ', 2)
-        await eio.send(target, 'L' + text)
-    elif data.startswith('bb '):
-        for i in range(min(int(data[3:]), 100000)):
-            await eio.broadcast('B%d' % i)
+eio = make_app(os.environ['REDIS_URL'])

@@ -25,14 +25,6 @@ async def message(sid, data):
 
 if __name__ == '__main__':
     # python -m tests.cluster.app --workers N --port P: through run()
-    import argparse
-    import logging
-    logging.basicConfig(level=logging.INFO,
-                        format='%(levelname)s: %(message)s')
-    parser = argparse.ArgumentParser()
-    parser.add_argument('--workers', type=int, default=1)
-    parser.add_argument('--port', type=int, default=5000)
-    args = parser.parse_args()
-    engineio.run(eio, host='127.0.0.1', port=args.port,
-                 workers=args.workers)
+    from tests.cluster.run_main import run_from_command_line
+    run_from_command_line(eio)
     sys.stdout.write('supervisor %d exited\n' % os.getpid())

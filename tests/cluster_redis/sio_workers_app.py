@@ -96,13 +96,5 @@ async def kick(sid, target):
 
 
 if __name__ == '__main__':
-    import argparse
-    import logging
-    logging.basicConfig(level=logging.INFO,
-                        format='%(levelname)s: %(message)s')
-    parser = argparse.ArgumentParser()
-    parser.add_argument('--workers', type=int, default=1)
-    parser.add_argument('--port', type=int, default=5000)
-    args = parser.parse_args()
-    engineio_fast.run(sio, host='127.0.0.1', port=args.port,
-                      workers=args.workers)
+    from tests.cluster.run_main import run_from_command_line
+    run_from_command_line(sio)

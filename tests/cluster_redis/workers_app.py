@@ -25,13 +25,5 @@ async def message(sid, data):
 if __name__ == '__main__':
     # python -m tests.cluster_redis.workers_app --workers N --port P:
     # engineio_fast.run(eio, workers=N), the object forked into each worker
-    import argparse
-    import logging
-    logging.basicConfig(level=logging.INFO,
-                        format='%(levelname)s: %(message)s')
-    parser = argparse.ArgumentParser()
-    parser.add_argument('--workers', type=int, default=1)
-    parser.add_argument('--port', type=int, default=5000)
-    args = parser.parse_args()
-    engineio_fast.run(eio, host='127.0.0.1', port=args.port,
-                      workers=args.workers)
+    from tests.cluster.run_main import run_from_command_line
+    run_from_command_line(eio)
