@@ -1,5 +1,5 @@
 """What the scripts of benchmarks/cluster/ share: a free port, waiting for
-a server to listen, a raw Engine.IO websocket client that counts the
+a server to listen, stopping it, a raw Engine.IO websocket client that counts the
 broadcasts it receives (``4B...``) and queues the latency probes
 (``4L...``), and the send(sid) latency measurement."""
 
@@ -7,6 +7,7 @@ import asyncio
 import json
 import socket
 import statistics
+import subprocess
 import time
 
 import websockets
@@ -31,6 +32,17 @@ def wait_port(port, proc=None, timeout=15.0):
         except OSError:
             time.sleep(0.05)
     raise SystemExit('a server did not listen on %d' % port)
+
+
+def stop(proc, grace=10.0):
+    """SIGTERM ``proc``; SIGKILL it if it is still there after ``grace``
+    seconds."""
+    proc.terminate()
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
 
 
 class Client:

@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 
-from bench_common import Client, free_port, latency, wait_port
+from bench_common import Client, free_port, latency, stop, wait_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -113,12 +113,7 @@ def main():
                           [redis.pid]))
     finally:
         for proc in servers + [redis]:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
+            stop(proc, 10)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

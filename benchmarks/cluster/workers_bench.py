@@ -39,7 +39,7 @@ import sys
 import tempfile
 import time
 
-from bench_common import Client, free_port, latency, wait_port
+from bench_common import Client, free_port, latency, stop, wait_port
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -186,12 +186,7 @@ def one(args, workers):
         return asyncio.run(measure(args, port, pids, rport, workers))
     finally:
         for proc in (server, redis):
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
+            stop(proc, 15)
         shutil.rmtree(tmp, ignore_errors=True)
 
 
