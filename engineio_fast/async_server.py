@@ -381,6 +381,21 @@ class AsyncServer(base_server.AsyncioUtilities,
         if ret is not True:
             self._send_failed(s, ret)
 
+    def _send_items(self, sid: str, items: Sequence[Item]) -> None:
+        """Queue ``items`` for ``sid`` as one (a Socket.IO binary packet's
+        parts), now."""
+        s = self._engine.get(sid)
+        if s is None:
+            for item in items:
+                self._send_elsewhere(sid, item)
+            return
+        if len(items) == 1:
+            ret = self._engine.send(s, items[0])
+        else:
+            ret = self._engine.send_many(s, items)
+        if ret is not True:
+            self._send_failed(s, ret)
+
     def _send_elsewhere(self, sid: str, item: Item) -> None:
         """``sid`` is no session here: its owner's, through the manager,
         or the closed-sid warning."""

@@ -25,6 +25,7 @@ from typing import (
 )
 
 from . import base_server
+from . import sio_accel as _sio_accel
 from .adapters.wsgi import modes as _modes
 from .adapters.wsgi.dispatch import (
     Dispatcher,
@@ -210,6 +211,11 @@ class Server(base_server.BaseServer):
         #: what the WSGI adapter may use of this server
         self.driver = SyncDriver(self)
 
+    def _register(self, event: str, handler: Any) -> Any:
+        if handler is not None:
+            _sio_accel.attached(handler, Server)
+        return super()._register(event, handler)
+
     # ------------------------------------------------------------------
     # internals shared with the drivers
     def _ensure_service(self) -> None:
@@ -342,10 +348,20 @@ class Server(base_server.BaseServer):
         self._send_item(sid, self._encode_packet(pkt))
 
     def _send_item(self, sid: str, item: Item) -> None:
+        self._send_items(sid, (item,))
+
+    def _send_items(self, sid: str, items: Sequence[Item]) -> None:
+        """Queue ``items`` for ``sid`` as one: nothing another thread sends
+        comes between them (a Socket.IO binary packet's parts)."""
         engine = self._engine
         with self._lock:
             s = engine.sessions.get(sid)
-            ret = engine.send(s, item) if s is not None else False
+            if s is None:
+                ret: Any = False
+            elif len(items) == 1:
+                ret = engine.send(s, items[0])
+            else:
+                ret = engine.send_many(s, items)
             todo = None
             if ret is not True and ret is not False and ret is not None:
                 todo = self._dispatcher.queue([ret])
@@ -354,8 +370,11 @@ class Server(base_server.BaseServer):
             self._flush(woken)
         if ret is not True:
             if ret is False:
-                if s is not None or not self.manager.forward(sid, b'm',
-                                                             item):
+                # another process's session: its owner gets them in this
+                # order (each through the one forwarding channel)
+                if s is not None or not all(
+                        [self.manager.forward(sid, b'm', item)
+                         for item in items]):
                     self._log_send_to_closed(sid)
             elif ret is not None:   # the send queue overflowed: closed
                 self._run_events([ret], todo)

@@ -285,6 +285,25 @@ def test_queue_bound_closes_session(make):
     assert ev == ('disconnect', s.sid, 'transport error')
 
 
+def test_send_many_queues_items_as_one(make):
+    engine = make(max_queue_bytes=100)
+    s, _ = open_polling(engine)
+    get = req(sid=s.sid)
+    assert engine.handle_http(get, 1).kind == E.WAIT
+    woken = []
+    s.poll_waker = lambda: woken.append(1)
+    assert engine.send_many(s, ['451-["b",{"_placeholder":true,"num":0}]',
+                                b'\x01']) is True
+    assert woken == [1]         # one wake-up for both
+    assert engine.send_many(s, []) is True
+    assert engine.take_poll(s, get).body == \
+        b'451-["b",{"_placeholder":true,"num":0}]\x1ebAQ=='
+    # the bound counts them all: nothing of an overflowing group is queued
+    ev = engine.send_many(s, ['4' + 'x' * 60, b'y' * 60])
+    assert ev == ('disconnect', s.sid, 'transport error')
+    assert engine.send_many(s, ['4late']) is False
+
+
 # -- heartbeat -------------------------------------------------------------
 
 def test_ping_pong_and_timeout(make):

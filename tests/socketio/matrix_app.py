@@ -8,6 +8,7 @@ place, to try a scenario against it by hand).
 is described in js/scenarios.mjs, its client side.
 """
 
+import asyncio
 import os
 
 import engineio_fast
@@ -100,6 +101,22 @@ def make_server(async_mode='asgi'):
     async def broadcast(sid, text):
         await sio.emit('all_msg', text)
         return 'sent'
+
+    @sio.event
+    async def flood(sid, n):
+        # js/scenarios.mjs's whole_packets: binary and plain emits to this
+        # client from three tasks at once
+        async def binary():
+            for i in range(n):
+                await sio.emit('bin', common.flood_item(i), to=sid)
+                await sio.sleep(0)
+
+        async def plain():
+            for i in range(n):
+                await sio.emit('txt', i, to=sid)
+                await sio.sleep(0)
+        await asyncio.gather(binary(), plain(), plain())
+        return n
 
     @sio.event
     async def kick_me(sid):

@@ -87,6 +87,12 @@ class Records:
             return self.reasons.get((namespace, sid))
 
 
+def flood_item(i):
+    """The arguments of the i-th ``bin`` event of ``flood``: ``i`` and three
+    bytes of ``i % 256`` (js/scenarios.mjs's whole_packets checks them)."""
+    return (i, bytes([i % 256]) * 3)
+
+
 def deadline():
     return time.monotonic() + WAIT
 

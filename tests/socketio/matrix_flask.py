@@ -142,6 +142,26 @@ def broadcast(text):
     return 'sent'
 
 
+@socketio.on('flood')
+def flood(n):
+    # js/scenarios.mjs's whole_packets: binary and plain emits to this
+    # client from three tasks at once (threads under threading)
+    sid = flask.request.sid
+
+    def binary():
+        for i in range(n):
+            socketio.emit('bin', common.flood_item(i), to=sid)
+
+    def plain():
+        for i in range(n):
+            socketio.emit('txt', i, to=sid)
+    tasks = [socketio.start_background_task(f)
+             for f in (binary, plain, plain)]
+    for task in tasks:
+        task.join()
+    return n
+
+
 @socketio.on('kick_me')
 def kick_me():
     flask_socketio.disconnect()

@@ -96,6 +96,22 @@ def make_server(async_mode):
         return 'sent'
 
     @sio.event
+    def flood(sid, n):
+        # js/scenarios.mjs's whole_packets: binary and plain emits to this
+        # client from three tasks at once (threads under threading)
+        def binary():
+            for i in range(n):
+                sio.emit('bin', common.flood_item(i), to=sid)
+
+        def plain():
+            for i in range(n):
+                sio.emit('txt', i, to=sid)
+        tasks = [sio.start_background_task(f) for f in (binary, plain, plain)]
+        for task in tasks:
+            task.join()
+        return n
+
+    @sio.event
     def kick_me(sid):
         sio.disconnect(sid)
 

@@ -194,17 +194,8 @@ ROWS = {
     'flask-eventlet': Flask('eventlet'),
     'flask-gevent': Flask('gevent-ws'),
     'flask-werkzeug': Flask('flask-threading'),
+    'flask-gthread': Flask('gunicorn-gthread', '--threads', '100'),
 }
-# Flask('gunicorn-gthread', '--threads', '100') is out of ROWS until a
-# failure seen once (CI, two test processes and other jobs loading the
-# machine) is explained: over the upgrade, socket.io-client closed with
-# 'parse error' during binary_event (its decoder refused what arrived:
-# binary attachments lost, doubled or out of order around the transport
-# switch?). Not reproduced since in 106 runs of that row alone (81 beside
-# a CI run, 25 with both cores kept busy); js/scenarios.mjs now reports the
-# decoder's reason with such a failure. Flask-SocketIO's threading mode is
-# in the matrix on Werkzeug (flask-werkzeug), python-socketio's Server on
-# gunicorn gthread ('gthread').
 #: the rows the browser page runs on too (it is served by the app, as
 #: static files: the ASGI rows, and the framework rows by their own means)
 BROWSER_ROWS = ('builtin', 'uvicorn', 'aiohttp', 'sanic', 'tornado')
@@ -279,6 +270,11 @@ def check_rooms(obs, mode, words):
     assert obs['transport'] == FINAL[mode]
 
 
+def check_whole_packets(obs, mode, words):
+    assert obs == {'answer': 300, 'bins': 300, 'txts': 600, 'wrong': 0,
+                   'transport': FINAL[mode]}
+
+
 def check_client_disconnect(obs, mode, words):
     assert obs == {'client': 'io client disconnect',
                    'server': words['client'], 'transport': FINAL[mode]}
@@ -333,6 +329,7 @@ CHECKS = {
     'binary_event': check_binary_event,
     'binary_ack': check_binary_ack,
     'rooms': check_rooms,
+    'whole_packets': check_whole_packets,
     'client_disconnect': check_client_disconnect,
     'server_disconnect': check_server_disconnect,
     'hb_alive': check_hb_alive,

@@ -203,3 +203,106 @@ def test_emit_delivers_as_python_socketio_does(tmp_path, transport):
                         [b'\x00\x01binary'.hex()]]
     assert plain['tasks'] >= 20       # python-socketio's: one per recipient
     assert fast['tasks'] == 0, fast['tasks']
+
+
+THREADED = textwrap.dedent('''
+    import json, sys, threading
+    import engineio_fast
+    engineio_fast.install()
+    import socketio
+    from werkzeug.serving import make_server
+
+    N = 300
+    sent_through = []
+
+    class Subclassed(socketio.Server):
+        def _send_eio_packet(self, eio_sid, eio_pkt):
+            sent_through.append(1)
+            return super()._send_eio_packet(eio_sid, eio_pkt)
+
+    def make(cls):
+        sio = cls(async_mode='threading')
+
+        @sio.event
+        def flood(sid, n):
+            # binary emits from one thread, plain ones from two more
+            def binary():
+                for i in range(n):
+                    sio.emit('bin', (i, bytes([i % 256]) * 3), to=sid)
+
+            def plain():
+                for i in range(n):
+                    sio.emit('txt', i, to=sid)
+            if cls is Subclassed:
+                # python-socketio's own emit: one thread (see the test)
+                for f in (binary, plain, plain):
+                    f()
+                return n
+            tasks = [sio.start_background_task(f)
+                     for f in (binary, plain, plain)]
+            for task in tasks:
+                task.join()
+            return n
+
+        @sio.event
+        def back(sid, data):
+            return data[::-1]       # a binary ack: Server._send_packet
+        return sio
+
+    def run(cls):
+        sio = make(cls)
+        server = make_server('127.0.0.1', 0, socketio.WSGIApp(sio),
+                             threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        client = socketio.Client(reconnection=False)
+        bins, txts = [], []
+        client.on('bin', lambda i, data: bins.append([i, data.hex()]))
+        client.on('txt', lambda i: txts.append(i))
+        client.connect('http://127.0.0.1:%d' % server.server_port,
+                       transports=[sys.argv[1]], wait_timeout=10)
+        answer = client.call('flood', N, timeout=20)
+        backs = [client.call('back', bytes([k, 1, 2]), timeout=10).hex()
+                 for k in range(20)]
+        client.disconnect()
+        server.shutdown()
+        wrong = [b for k, b in enumerate(bins)
+                 if b != [k, ('%02x' % (k % 256)) * 3]]
+        return {'answer': answer, 'bins': len(bins), 'wrong': wrong[:3],
+                'txts': len(txts), 'backs': backs}
+
+    import socketio.manager, socketio.server
+    out = {'ours': run(socketio.Server)}
+    out['patched'] = [
+        hasattr(socketio.manager.Manager.emit, '__wrapped__'),
+        hasattr(socketio.server.Server._send_packet, '__wrapped__')]
+    out['subclassed'] = run(Subclassed)
+    out['through_subclass'] = len(sent_through)
+    print(json.dumps(out))
+''')
+
+
+@pytest.mark.parametrize('transport', ['websocket', 'polling'])
+def test_threads_never_tear_a_packet(tmp_path, transport):
+    """python-socketio's Server in threading mode: binary emits from one
+    thread and plain ones from two more, to one client at once, arrive
+    whole (python-socketio sends a binary packet's header and attachments
+    with one send() each; another thread's send can come between them and
+    the client's decoder then fails). A binary ack (Server._send_packet)
+    too. A Server subclass with its own ``_send_eio_packet`` still has it
+    called: python-socketio's emit runs for it as it is (its parts are
+    sent one by one, so this flood runs in one thread there)."""
+    script = tmp_path / 'threaded.py'
+    script.write_text(THREADED)
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    env.pop('ENGINEIO_FAST_AS_ENGINEIO', None)
+    proc = subprocess.run([sys.executable, str(script), transport], env=env,
+                          capture_output=True, text=True, timeout=120,
+                          cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out['patched'] == [True, True]
+    backs = [bytes([2, 1, k]).hex() for k in range(20)]
+    for name in ('ours', 'subclassed'):
+        assert out[name] == {'answer': 300, 'bins': 300, 'wrong': [],
+                             'txts': 600, 'backs': backs}, name
+    assert out['through_subclass'] >= 900

@@ -83,7 +83,18 @@ class Scene {
     // what the decoder refused)
     socket.io.on("close", (reason, description) => {
       socket.closeWhy = `${reason}${description ? ": " + (description.message || description) : ""}`;
+      if (reason === "parse error") socket.closeWhy += `; last packets: ${JSON.stringify(socket.lastPackets)}`;
     });
+    // the last engine packets received, for that error message
+    socket.lastPackets = [];
+    const engine = socket.io.engine;
+    if (engine) {
+      engine.on("packet", (packet) => {
+        const data = packet.data;
+        socket.lastPackets.push([packet.type, isBinary(data) ? { $bin: hex(data) } : data]);
+        if (socket.lastPackets.length > 12) socket.lastPackets.shift();
+      });
+    }
     return socket;
   }
 
@@ -140,8 +151,12 @@ function ack(socket, event, ...args) {
   return new Promise((resolve, reject) => {
     socket.timeout(STEP_MS).emit(event, ...args, (err, ...answer) => {
       if (err) {
-        const why = socket.closeWhy ? `; closed: ${socket.closeWhy}` : "";
-        reject(new Error(`${event}: no ack (${err.message}${why})`));
+        // the manager's "close" listener (closeWhy) runs after the socket's,
+        // which fails the pending acks: read it a moment later
+        setTimeout(() => {
+          const why = socket.closeWhy ? `; closed: ${socket.closeWhy}` : "";
+          reject(new Error(`${event}: no ack (${err.message}${why})`));
+        }, 0);
       }
       else resolve(answer);
     });
@@ -260,6 +275,25 @@ const MAIN = {
     socket.disconnect();
     const [client] = await reason;
     return { client, server: await scene.serverReason("/", sid), transport };
+  },
+
+  // a binary packet's attachments follow its header, whatever else the server sends the
+  // same client at that moment: "flood" emits `bin` (binary) from one task and `txt`
+  // from two more at once (threads on the threaded servers); a packet torn apart ends
+  // the connection with a parse error
+  async whole_packets(scene) {
+    const n = 300;
+    const socket = scene.open();
+    const bins = [];
+    let txts = 0;
+    socket.on("bin", (i, data) => bins.push([i, isBinary(data) ? hex(data) : typeof data]));
+    socket.on("txt", () => { txts += 1; });
+    await mustConnect(socket);
+    const [answer] = await ack(socket, "flood", n);
+    await waitFor(() => bins.length >= n && txts >= 2 * n, "every flood event");
+    const byte = (i) => (i % 256).toString(16).padStart(2, "0");
+    const wrong = bins.filter(([i, h], k) => i !== k || h !== byte(i).repeat(3)).length;
+    return { answer, bins: bins.length, txts, wrong, transport: await scene.settle(socket) };
   },
 
   async server_disconnect(scene) {

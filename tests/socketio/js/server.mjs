@@ -100,6 +100,24 @@ function start(port, options) {
       ack("sent");
     });
     socket.on("kick_me", () => socket.disconnect());
+    socket.on("flood", async (n, ack) => {
+      // scenarios.mjs's whole_packets: binary and plain emits from three loops at once
+      const turn = () => new Promise((ok) => setImmediate(ok));
+      const binary = async () => {
+        for (let i = 0; i < n; i++) {
+          socket.emit("bin", i, Buffer.alloc(3, i % 256));
+          await turn();
+        }
+      };
+      const plain = async () => {
+        for (let i = 0; i < n; i++) {
+          socket.emit("txt", i);
+          await turn();
+        }
+      };
+      await Promise.all([binary(), plain(), plain()]);
+      ack(n);
+    });
   });
 
   io.of("/ctl").on("connection", (socket) => {
