@@ -138,6 +138,10 @@ class AsyncServer(base_server.AsyncioUtilities,
             ``send_packet()``, ``disconnect()`` and :meth:`broadcast`
             reach the sessions of every process sharing its Redis.
             Default: an in-process manager (this process's sessions).
+        connect_timeout: for a python-socketio server on this one: seconds
+            a client has to connect to a namespace after the handshake,
+            else it is disconnected. Default 45 (the JavaScript server's
+            ``connectTimeout``); see :mod:`engineio_fast.sio_wire`.
     """
 
     _socket_class = AsyncSocket

@@ -240,6 +240,10 @@ class BaseServer(HandlerRegistry):
         # websocket permessage-deflate on the built-in server: off by
         # default, like the JavaScript server's perMessageDeflate
         self.per_message_deflate = kwargs.pop('per_message_deflate', False)
+        # seconds a python-socketio client has to connect to a namespace
+        # (None: 45, the JavaScript server's connectTimeout; sio_wire.py)
+        self.connect_timeout: Optional[float] = kwargs.pop(
+            'connect_timeout', None)
         self.monitor_clients = (monitor_clients if monitor_clients is not None
                                 else True)
         if transports is not None:

@@ -1,25 +1,8 @@
-"""What engineio_fast does faster, and more safely, for python-socketio,
-through the hooks python-socketio itself calls (issue 17). They change no
-behaviour a python-socketio application can see, except that a packet is
-never torn apart.
-
-- **A packet's parts stay together (sync servers).** python-socketio's
-  ``Server._send_packet`` and ``Manager.emit`` send a binary packet's
-  header and each attachment as separate Engine.IO messages, one
-  ``send()`` each. Under real threads (``async_mode='threading'``,
-  Flask-SocketIO on Werkzeug or gunicorn gthread) another thread's emit to
-  the same client can land between them: the client's decoder then sees a
-  text packet where it waits for an attachment and drops the connection
-  ('parse error'; seen with a broadcast from one handler beside a binary
-  emit from another). On python-engineio that happens too. Once a
-  python-socketio ``Server`` registers its handlers on an engineio_fast
-  ``Server``, both functions are replaced by ones that do what they did
-  and queue all of a packet's parts for a session in one step
-  (``Server._send_items``). This is a fix, on whatever
-  ``ENGINEIO_FAST_SOCKETIO_ACCEL`` says; a ``socketio.Server`` subclass
-  (or instance) with a ``_send_eio_packet`` of its own keeps
-  python-socketio's emit, parts one by one, as its override expects. (On asyncio, python-socketio's
-  sends to an engineio_fast AsyncServer never suspend between the parts.)
+"""What engineio_fast does faster for python-socketio, through the hooks
+python-socketio itself calls (issue 17). They change no behaviour a
+python-socketio application can see. (What is changed on the wire, to speak
+as the JavaScript server does, is :mod:`engineio_fast.sio_wire`'s, on
+whatever the switch below says.)
 
 The accelerations below are on by default and off with
 ``ENGINEIO_FAST_SOCKETIO_ACCEL=0`` in the environment or
@@ -57,9 +40,9 @@ a burst leave in more writes than when a Task defers each by a loop turn.
 
 import os
 import sys
-from typing import Any, List
+from typing import Any
 
-from .packet import MESSAGE, Packet
+from . import sio_wire as _wire
 
 ENV_VAR = 'ENGINEIO_FAST_SOCKETIO_ACCEL'
 
@@ -74,22 +57,17 @@ def set_enabled(flag: bool) -> None:
 
 
 _emit_patched = False
-_sync_patched = False
 
 
 def attached(handler: Any, engine_class: Any) -> None:
     """Called with each handler registered on an engineio_fast server
-    (whose class is ``engine_class``): a python-socketio AsyncServer's
-    turns the emit acceleration on, a python-socketio Server's the
-    whole-packet sends (each once per process)."""
+    (whose class is ``engine_class``): a python-socketio server's gets
+    :mod:`engineio_fast.sio_wire`'s behaviour, and an AsyncServer's turns
+    the emit acceleration on (once per process)."""
     owner = getattr(handler, '__self__', None)
     if owner is None:
         return
-    sync_module = sys.modules.get('socketio.server')
-    if sync_module is not None and \
-            isinstance(owner, getattr(sync_module, 'Server', ())):
-        _attach_sync(sync_module, engine_class)
-        return
+    _wire.attach(owner, engine_class)
     global _emit_patched
     if _emit_patched or not enabled:
         return
@@ -109,109 +87,6 @@ def attached(handler: Any, engine_class: Any) -> None:
     _emit_patched = True
 
 
-def _eio_items(eio: Any, encoded: Any) -> List[Any]:
-    """The Engine.IO items of a Socket.IO packet's ``encode()``: one, or a
-    binary packet's header and attachments."""
-    if not isinstance(encoded, list):
-        encoded = [encoded]
-    return [eio._encode_packet(Packet(MESSAGE, p)) for p in encoded]
-
-
-def _attach_sync(sio_module: Any, engine_class: Any) -> None:
-    global _sync_patched
-    if _sync_patched:
-        return
-    server_cls = sio_module.Server
-    manager_cls: Any = getattr(sys.modules.get('socketio.manager'),
-                               'Manager', None)
-    packet_module = sys.modules.get('socketio.packet')
-    original_emit = getattr(manager_cls, '__dict__', {}).get('emit')
-    original_send = server_cls.__dict__.get('_send_packet')
-    send_eio = server_cls.__dict__.get('_send_eio_packet')
-    if original_emit is None or original_send is None or \
-            send_eio is None or packet_module is None:
-        return      # not the python-socketio this was written for
-    manager_cls.emit = _whole_emit(original_emit, send_eio,
-                                   packet_module.EVENT, engine_class)
-    server_cls._send_packet = _whole_send_packet(original_send,
-                                                 engine_class)
-    _sync_patched = True
-
-
-def _ours(server: Any, engine_class: Any, send_eio: Any) -> bool:
-    """Whether ``server`` (python-socketio's) sends through python-socketio's
-    own ``_send_eio_packet`` to an engineio_fast server of ``engine_class``
-    (else the patched functions run the original code)."""
-    return isinstance(getattr(server, 'eio', None), engine_class) and \
-        getattr(type(server), '_send_eio_packet', None) is send_eio and \
-        '_send_eio_packet' not in vars(server)
-
-
-def _whole_send_packet(original: Any, engine_class: Any) -> Any:
-    def _send_packet(self: Any, eio_sid: str, pkt: Any) -> None:
-        eio = getattr(self, 'eio', None)
-        if not isinstance(eio, engine_class) or 'send' in vars(eio) or \
-                type(eio).send is not engine_class.send:
-            return original(self, eio_sid, pkt)
-        eio._send_items(eio_sid, _eio_items(eio, pkt.encode()))
-
-    _send_packet.__doc__ = original.__doc__
-    _send_packet.__wrapped__ = original     # type: ignore[attr-defined]
-    return _send_packet
-
-
-def _whole_emit(original: Any, send_eio: Any, event_type: int,
-                engine_class: Any) -> Any:
-    def emit(self: Any, event: str, data: Any, namespace: str,
-             room: Any = None, skip_sid: Any = None, callback: Any = None,
-             to: Any = None, **kwargs: Any) -> None:
-        server = self.server
-        if not _ours(server, engine_class, send_eio):
-            return original(self, event, data, namespace, room=room,
-                            skip_sid=skip_sid, callback=callback, to=to,
-                            **kwargs)
-        # python-socketio's Manager.emit, each step as it does it; a
-        # recipient's parts are queued in one step
-        room = to or room
-        if namespace not in self.rooms:
-            return None
-        data = _arguments(data)
-        if not isinstance(skip_sid, list):
-            skip_sid = [skip_sid]
-        if not callback:
-            pkt = server.packet_class(event_type, namespace=namespace,
-                                      data=[event] + data)
-            eio = server.eio
-            items = _eio_items(eio, pkt.encode())
-            send_items = eio._send_items
-            for sid, eio_sid in self.get_participants(namespace, room):
-                if sid not in skip_sid:
-                    send_items(eio_sid, items)
-        else:
-            for sid, eio_sid in self.get_participants(namespace, room):
-                if sid not in skip_sid:  # pragma: no branch
-                    ack = self._generate_ack_id(sid, callback)
-                    pkt = server.packet_class(
-                        event_type, namespace=namespace,
-                        data=[event] + data, id=ack)
-                    server._send_packet(eio_sid, pkt)
-        return None
-
-    emit.__doc__ = original.__doc__
-    emit.__wrapped__ = original         # type: ignore[attr-defined]
-    return emit
-
-
-def _arguments(data: Any) -> List[Any]:
-    """An emit's ``data`` as the event's arguments (python-socketio's rule:
-    a tuple is several, None is none, anything else is one)."""
-    if isinstance(data, tuple):
-        return list(data)
-    if data is not None:
-        return [data]
-    return []
-
-
 def _fast_emit(original: Any, send_eio: Any, event_type: int,
                engine_class: Any) -> Any:
 
@@ -220,7 +95,7 @@ def _fast_emit(original: Any, send_eio: Any, event_type: int,
                    callback: Any = None, to: Any = None,
                    **kwargs: Any) -> None:
         server = self.server
-        if not enabled or not _ours(server, engine_class, send_eio):
+        if not enabled or not _wire.ours(server, engine_class, send_eio):
             return await original(self, event, data, namespace, room=room,
                                   skip_sid=skip_sid, callback=callback,
                                   to=to, **kwargs)
@@ -229,14 +104,14 @@ def _fast_emit(original: Any, send_eio: Any, event_type: int,
         room = to or room
         if namespace not in self.rooms:
             return
-        data = _arguments(data)
+        data = _wire.arguments(data)
         if not isinstance(skip_sid, list):
             skip_sid = [skip_sid]
         if not callback:
             pkt = server.packet_class(event_type, namespace=namespace,
                                       data=[event] + data)
             eio = server.eio
-            items = _eio_items(eio, pkt.encode())
+            items = _wire.eio_items(eio, pkt.encode())
             send_items = eio._send_items
             for sid, eio_sid in self.get_participants(namespace, room):
                 if sid not in skip_sid:

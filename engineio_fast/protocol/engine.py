@@ -109,6 +109,10 @@ class Engine:
         self._ping_timeout = config.ping_timeout
         self._max_size = config.max_http_buffer_size
         self._max_queue = config.max_queue_bytes
+        # seconds an open session has to call joined() (0: no such rule):
+        # an application protocol over this one (Socket.IO: the client must
+        # connect to a namespace, the JavaScript server's connectTimeout)
+        self.join_timeout = 0.0
         # the latest time an adapter passed in: used by calls that come from
         # the application (send) rather than from I/O, so they need no clock
         self.now = 0.0
@@ -148,6 +152,12 @@ class Engine:
                 continue
             if state != OPEN:
                 continue
+            if s.join_by and now >= s.join_by:
+                # never joined (see joined()): the server ends it
+                s.join_by = 0.0
+                events.append(self._end(s, DISCONNECT_SERVER, now,
+                                        SERVER_CLOSE))
+                continue
             if s.late_until and now >= s.late_until:
                 # a GET sent mid-upgrade has waited long enough: noop
                 s.wake_poll()
@@ -163,6 +173,12 @@ class Engine:
                     self._schedule(s.deadline, s)
                     self._ping(s)
         return events
+
+    @staticmethod
+    def joined(session: Session) -> None:
+        """The application protocol over this one heard from the client in
+        time (see :attr:`join_timeout`): the session stays."""
+        session.join_by = 0.0
 
     def send_ping(self, session: Session) -> None:
         """Queue a ping for ``session`` if it is open (the heartbeat
@@ -377,6 +393,9 @@ class Engine:
             s.state = OPEN
             s.deadline = now + self._ping_interval
             self._schedule(s.deadline, s)
+            if self.join_timeout > 0:
+                s.join_by = now + self.join_timeout
+                self._schedule(s.join_by, s)
             events = None
         else:
             # closed by the application while its handler ran

@@ -53,7 +53,7 @@ class Session:
                  'poll_waker', 'poll_pending', 'ws', 'probe', 'probed',
                  'upgrade_deadline', 'deadline', 'awaiting_pong',
                  'user_session', 'reason', 'final', 'late_until',
-                 'probed_at', '__weakref__')
+                 'probed_at', 'join_by', '__weakref__')
 
     def __init__(self, sid: str, transport: str) -> None:
         self.sid = sid
@@ -76,6 +76,7 @@ class Session:
         self.final = '6'           # a parked GET's answer once CLOSED
         self.late_until = 0.0      # a GET sent mid-upgrade waits until then
         self.probed_at = 0.0       # when '2probe' was answered
+        self.join_by = 0.0         # Engine.join_timeout's deadline (0: none)
 
     def wake_poll(self) -> None:
         """Call (and clear) the adapter's :attr:`poll_waker`, if set."""

@@ -354,6 +354,25 @@ def open_ws(engine, now=0.0):
     return out.session, out.link
 
 
+def test_join_timeout_ends_a_session_that_never_joined(make):
+    engine = make(ping_interval=10, ping_timeout=10)
+    engine.join_timeout = 1.0
+    lazy, link = open_ws(engine, now=0.0)
+    engine.ws_take(link)
+    busy, _ = open_polling(engine, now=0.2)
+    assert engine.next_deadline() == pytest.approx(1.0)
+    engine.joined(busy)
+    assert engine.tick(0.99) == []
+    # the server's close: close packet, then the websocket ends
+    assert engine.tick(1.0) == [('disconnect', lazy.sid, 'server disconnect')]
+    assert list(engine.ws_take(link)) == ['1'] and link.closing
+    assert engine.tick(1.2) == []
+    assert engine.get(busy.sid) is busy
+    engine.join_timeout = 0.0       # off: nothing is scheduled
+    later, _ = open_polling(engine, now=2.0)
+    assert later.join_by == 0.0
+
+
 def test_websocket_session(make):
     engine = make(ping_interval=1, ping_timeout=1)
     s, link = open_ws(engine)

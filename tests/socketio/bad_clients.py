@@ -7,6 +7,7 @@ import socket
 import time
 
 import httpx
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect as ws_connect
 
 WAIT = 5.0
@@ -21,9 +22,17 @@ SIO_GARBAGE = ['x', '2["echo"', '2' + '[' * 5000, '9', '0/nope,', '2[]',
                '2{"a":1}', '21-["echo",{"_placeholder":true,"num":0}]',
                '2"str"', '3', '01-', '2["echo",1]2["echo",2]',
                '2' + '9' * 200 + '["echo"]']
-# what python-socketio answers a CONNECT it refuses with (on python-engineio
-# too): the call after it is answered all the same
-CONNECT_ERRORS = {'0/nope,': '44/nope,', '01-': '44'}
+# and over websocket, an attachment nobody announced
+WS_GARBAGE = SIO_GARBAGE + [b'\x00\x01']
+# the ones socket.io-parser takes (the JavaScript server carries on): a
+# CONNECT to a namespace that does not exist, refused with this answer, and
+# an ack for nothing. Every other one closes the connection on engineio_fast
+# (engineio_fast/sio_wire.py) as on the JavaScript server; python-socketio on
+# python-engineio logs them all and carries on (answering '01-' with '44')
+TAKEN = {'0/nope,': '44/nope,{"message":"Invalid namespace"}', '3': ''}
+# python-socketio's own answers (on python-engineio)
+PYTHON_SOCKETIO_ANSWERS = {'0/nope,': '44/nope,"Unable to connect"',
+                           '01-': '44'}
 
 
 def poll_open(url):
@@ -94,11 +103,16 @@ def garbage_over_polling(url, garbage):
 
 
 def garbage_over_websocket(url, garbage):
+    """As :func:`garbage_over_polling`: the messages up to the answer
+    (None: none came, or the server closed the websocket)."""
     sid, ws = ws_open(url)
     with ws:
-        ws.send(garbage if isinstance(garbage, bytes) else '4' + garbage)
-        ws.send('421["echo","ok"]')
-        seen = ws_until(ws, lambda m: m.startswith('431'))
+        try:
+            ws.send(garbage if isinstance(garbage, bytes) else '4' + garbage)
+            ws.send('421["echo","ok"]')
+            seen = ws_until(ws, lambda m: m.startswith('431'))
+        except ConnectionClosed:
+            seen = None
     return sid, seen
 
 

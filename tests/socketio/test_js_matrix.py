@@ -57,10 +57,10 @@ NODE_TIMEOUT_MS = 90_000
 
 # the disconnect reasons and the unknown namespace's refusal, in each
 # server's words: python-socketio's, and the JavaScript server's for the same
-# events (python-socketio refuses an unknown namespace with a bare string,
-# which socket.io-client turns into an error with an empty message)
+# events (python-socketio refuses an unknown namespace with a bare string;
+# on engineio_fast it says what the JavaScript server says: sio_wire.py)
 PYTHON_SOCKETIO = {'client': 'client disconnect',
-                   'server': 'server disconnect', 'nope': ''}
+                   'server': 'server disconnect', 'nope': 'Invalid namespace'}
 JAVASCRIPT = {'client': 'client namespace disconnect',
               'server': 'server namespace disconnect',
               'nope': 'Invalid namespace'}
