@@ -27,6 +27,9 @@ SURFACE: Dict[str, Tuple[str, ...]] = {
     'wsframe': ('parse_frame_header', 'build_frame_header', 'build_frame',
                 'apply_mask'),
     'frames': ('parse_frames', 'build_frames'),
+    'sio': ('InvalidPacket', 'sio_read_head', 'sio_check_payload',
+            'sio_encode_head', 'sio_is_binary', 'sio_deconstruct',
+            'sio_reconstruct'),
 }
 
 #: every name of :data:`SURFACE`, in order

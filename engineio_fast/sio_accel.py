@@ -42,6 +42,7 @@ import os
 import sys
 from typing import Any
 
+from . import sio_packet as _sio_packet
 from . import sio_wire as _wire
 
 ENV_VAR = 'ENGINEIO_FAST_SOCKETIO_ACCEL'
@@ -68,8 +69,11 @@ def attached(handler: Any, engine_class: Any) -> None:
     if owner is None:
         return
     _wire.attach(owner, engine_class)
+    if not enabled:
+        return
+    _use_fast_packets(owner, engine_class)
     global _emit_patched
-    if _emit_patched or not enabled:
+    if _emit_patched:
         return
     sio_module = sys.modules.get('socketio.async_server')
     if sio_module is None or \
@@ -81,10 +85,23 @@ def attached(handler: Any, engine_class: Any) -> None:
     send_eio = sio_module.AsyncServer.__dict__.get('_send_eio_packet')
     packet_module = sys.modules.get('socketio.packet')
     if original is None or send_eio is None or packet_module is None:
-        return      # not the python-socketio this was written for
+        _wire.untested('AsyncManager.emit or AsyncServer._send_eio_packet')
+        return
     cls.emit = _fast_emit(original, send_eio, packet_module.EVENT,
                           engine_class)
     _emit_patched = True
+
+
+def _use_fast_packets(owner: Any, engine_class: Any) -> None:
+    """A python-socketio server (on an engineio_fast server) with
+    python-socketio's default serializer gets
+    :func:`engineio_fast.sio_packet.packet_class`'s."""
+    packet_module = sys.modules.get('socketio.packet')
+    default = getattr(packet_module, 'Packet', None)
+    if default is not None and \
+            getattr(owner, 'packet_class', None) is default and \
+            isinstance(getattr(owner, 'eio', None), engine_class):
+        owner.packet_class = _sio_packet.packet_class(default)
 
 
 def _fast_emit(original: Any, send_eio: Any, event_type: int,

@@ -3,9 +3,10 @@ JavaScript Socket.IO server speaks (the official Socket.IO protocol suite's
 expectations), whatever ``ENGINEIO_FAST_SOCKETIO_ACCEL`` says. Applied by
 :func:`attach` once a python-socketio server registers its handlers on an
 engineio_fast server; what is patched is recognised by identity (the
-functions python-socketio defines), and a python-socketio release that
-renames them gets its own code back (``tests/socketio/test_sio_wire.py``
-then fails loudly).
+functions python-socketio defines); a python-socketio release that renames
+them gets its own code back there, with a warning logged (``engineio_fast:
+this python-socketio has no ...``), and ``tests/socketio/test_sio_wire.py``
+fails loudly.
 
 - **An invalid packet closes the connection.** Every text packet python-
   socketio is handed is first checked as socket.io-parser checks it
@@ -40,12 +41,13 @@ then fails loudly).
   AsyncServer never suspend between the parts.)
 """
 
-import json as _json
+import logging
 import sys
 from typing import Any, List, Set
 
+from . import sio_packet as _sio_packet
 from .packet import MESSAGE, Packet
-from .protocol.sio_packets import InvalidPacket, check_text
+from .protocol.sio_packets import InvalidPacket, check_text, loads_for
 
 #: the JavaScript server's connectTimeout (seconds)
 CONNECT_TIMEOUT = 45.0
@@ -76,6 +78,7 @@ def attach(owner: Any, engine_class: Any) -> None:
         return
     packet_module = sys.modules.get('socketio.packet')
     if packet_module is None:
+        untested('socketio.packet')
         return
     _patched.add(cls)
     if not _text_packet:
@@ -90,7 +93,10 @@ def attach(owner: Any, engine_class: Any) -> None:
         send_eio = cls.__dict__.get('_send_eio_packet')
         original_emit = getattr(manager_cls, '__dict__', {}).get('emit')
         original_send = cls.__dict__.get('_send_packet')
-        if None not in (send_eio, original_emit, original_send):
+        if None in (send_eio, original_emit, original_send):
+            untested('Server._send_packet, _send_eio_packet or '
+                     'Manager.emit')
+        else:
             manager_cls.emit = _whole_emit(original_emit, send_eio,
                                            packet_module.EVENT,
                                            engine_class)
@@ -98,11 +104,25 @@ def attach(owner: Any, engine_class: Any) -> None:
                                                   engine_class)
 
 
+def untested(what: str) -> None:
+    """Say (once per thing) that this python-socketio lacks ``what``, which
+    engineio_fast hooks: its own code then runs there."""
+    if what not in _warned:
+        _warned.add(what)
+        logging.getLogger('engineio_fast').warning(
+            'engineio_fast: this python-socketio has no %s (tested with '
+            '5.18): python-socketio\'s own code runs there', what)
+
+
+_warned: Set[str] = set()
+
+
 def _patch(cls: Any, name: str, make: Any, asyncio_based: bool,
            *args: Any) -> None:
     original = cls.__dict__.get(name)
     if original is None:
-        return      # not the python-socketio this was written for
+        untested('%s.%s' % (cls.__name__, name))
+        return
     new = make(original, asyncio_based, *args)
     new.__doc__ = original.__doc__
     new.__wrapped__ = original
@@ -138,29 +158,25 @@ def arguments(data: Any) -> List[Any]:
 
 # -- invalid packets -------------------------------------------------------
 
-def _no_constant(name: str) -> Any:
-    raise ValueError('%s is not JSON' % name)
-
-
-#: the standard json module's decoder without NaN and Infinity, which
-#: JSON.parse refuses
-_strict_loads = _json.JSONDecoder(parse_constant=_no_constant).decode
-
-
 def _refusal(server: Any, eio_sid: str, data: Any) -> Any:
     """Why ``data`` (a message of ``eio_sid``) must close the connection,
     or None."""
-    if server.packet_class not in _text_packet:
-        return None
+    cls = server.packet_class
+    if cls in _text_packet:
+        checked = False         # python-socketio's Packet: check it here
+    elif cls in _sio_packet.fast_classes():
+        checked = True          # its decode() checks (InvalidPacket)
+    else:
+        return None             # another serializer: left alone
     pending = eio_sid in server._binary_packet
     if isinstance(data, str):
         if pending:
             return 'text where a binary attachment was due'
-        json = server.packet_class.json
-        try:
-            check_text(data, _strict_loads if json is _json else json.loads)
-        except InvalidPacket as exc:
-            return str(exc)
+        if not checked:
+            try:
+                check_text(data, loads_for(cls.json))
+            except InvalidPacket as exc:
+                return str(exc)
         return None
     if not pending:
         return 'binary data without a binary packet'
@@ -173,7 +189,10 @@ def _checked_message(original: Any, asyncio_based: bool) -> Any:
                                       data: Any) -> None:
             why = _refusal(self, eio_sid, data)
             if why is None:
-                return await original(self, eio_sid, data)
+                try:
+                    return await original(self, eio_sid, data)
+                except InvalidPacket as exc:    # from the packet's decode()
+                    why = str(exc)
             self.logger.warning('%s: invalid Socket.IO packet (%s), '
                                 'closing the connection', eio_sid, why)
             self._binary_packet.pop(eio_sid, None)
@@ -184,7 +203,10 @@ def _checked_message(original: Any, asyncio_based: bool) -> Any:
     def _handle_eio_message_sync(self: Any, eio_sid: str, data: Any) -> None:
         why = _refusal(self, eio_sid, data)
         if why is None:
-            return original(self, eio_sid, data)
+            try:
+                return original(self, eio_sid, data)
+            except InvalidPacket as exc:        # from the packet's decode()
+                why = str(exc)
         self.logger.warning('%s: invalid Socket.IO packet (%s), closing '
                             'the connection', eio_sid, why)
         self._binary_packet.pop(eio_sid, None)

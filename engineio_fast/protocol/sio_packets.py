@@ -7,33 +7,28 @@ ack id it cannot parse, a text message where a binary attachment was due,
 ten billion announced attachments, a placeholder that points nowhere, and
 then raises from its handler (the connection stays, sometimes stuck) or
 waits for attachments without end. The official Socket.IO protocol suite
-expects the connection closed for such packets, as socket.io-parser
-4 does; :mod:`engineio_fast.sio_wire` applies :func:`check_text` to every
-packet python-socketio is handed on an engineio_fast server.
+expects the connection closed for such packets, as socket.io-parser 4
+does; :mod:`engineio_fast.sio_wire` applies :func:`check_text` to every
+packet python-socketio is handed on an engineio_fast server (or decodes
+with :class:`engineio_fast.sio_packet.Packet`, which applies the same
+rules). The rules are the kernels' (``sio_read_head``,
+``sio_check_payload``: ``engineio_fast/_pure/sio.py`` and its compiled
+twin).
 """
 
-from typing import Any, Callable, List
+import json as _json
+from typing import Any, Callable
 
-CONNECT, DISCONNECT, EVENT, ACK, CONNECT_ERROR, BINARY_EVENT, BINARY_ACK = \
-    range(7)
+from .. import _accel
+from .._pure.sio import (
+    MAX_ATTACHMENTS,
+    MAX_ID_DIGITS,
+    RESERVED_EVENTS,
+    InvalidPacket,
+)
 
-#: at most this many binary attachments in one packet (socket.io-parser's
-#: ``maxAttachments``)
-MAX_ATTACHMENTS = 10
-#: an ack id longer than this is refused (python-socketio's limit)
-MAX_ID_DIGITS = 100
-
-#: event names a client may not emit (socket.io-parser's RESERVED_EVENTS)
-RESERVED_EVENTS = frozenset(('connect', 'connect_error', 'disconnect',
-                             'disconnecting', 'newListener',
-                             'removeListener'))
-
-_DIGITS = frozenset('0123456789')
-
-
-class InvalidPacket(ValueError):
-    """A Socket.IO packet the server must refuse (it closes the
-    connection)."""
+__all__ = ['InvalidPacket', 'check_text', 'loads_for', 'strict_loads',
+           'MAX_ATTACHMENTS', 'MAX_ID_DIGITS', 'RESERVED_EVENTS']
 
 
 def check_text(data: str, loads: Callable[[str], Any]) -> int:
@@ -57,71 +52,47 @@ def check_text(data: str, loads: Callable[[str], Any]) -> int:
             name; ACK: a list); in a binary packet, a placeholder whose
             ``num`` is not one of its attachments.
     """
-    end = len(data)
-    if not end or data[0] not in '0123456':
-        raise InvalidPacket('unknown packet type')
-    ptype = ord(data[0]) - 48
-    i = 1
-    attachments = 0
-    if ptype == BINARY_EVENT or ptype == BINARY_ACK:
-        dash = data.find('-', 1)
-        count = data[1:dash] if dash > 0 else ''
-        if not count or len(count) > 2 or not _DIGITS.issuperset(count):
-            raise InvalidPacket('illegal attachments')
-        attachments = int(count)
-        if attachments < 1:
-            raise InvalidPacket('illegal attachments')
-        if attachments > MAX_ATTACHMENTS:
-            raise InvalidPacket('too many attachments')
-        i = dash + 1
-    if i < end and data[i] == '/':
-        comma = data.find(',', i)
-        i = end if comma < 0 else comma + 1
-    start = i
-    while i < end and data[i] in _DIGITS:
-        i += 1
-    if i - start > MAX_ID_DIGITS:
-        raise InvalidPacket('ack id too long')
-    if i == end:
-        return attachments
-    try:
-        payload = loads(data[i:])
-    except (ValueError, RecursionError):
-        raise InvalidPacket('invalid payload') from None
-    if not _shape_ok(ptype, payload):
-        raise InvalidPacket('invalid payload')
-    if attachments:
-        _check_placeholders(payload, attachments)
+    k = _accel.active
+    ptype, attachments, _ns, _ack, start = k.sio_read_head(data)
+    if start < len(data):
+        try:
+            payload = loads(data[start:])
+        except (ValueError, RecursionError):
+            raise InvalidPacket('invalid payload') from None
+        k.sio_check_payload(ptype, payload, attachments)
     return attachments
 
 
-def _shape_ok(ptype: int, payload: Any) -> bool:
-    if ptype == EVENT or ptype == BINARY_EVENT:
-        if payload.__class__ is not list or not payload:
-            return False
-        first = payload[0]
-        if first.__class__ is str:
-            return first not in RESERVED_EVENTS
-        return first.__class__ in (int, float)
-    if ptype == ACK or ptype == BINARY_ACK:
-        return payload.__class__ is list
-    if ptype == CONNECT:
-        return payload.__class__ is dict
-    if ptype == CONNECT_ERROR:
-        return payload.__class__ in (str, dict)
-    return False        # DISCONNECT: no payload
+def _no_constant(name: str) -> Any:
+    raise ValueError('%s is not JSON' % name)
 
 
-def _check_placeholders(payload: Any, attachments: int) -> None:
-    todo: List[Any] = [payload]
-    while todo:
-        value = todo.pop()
-        if value.__class__ is list:
-            todo.extend(value)
-        elif value.__class__ is dict:
-            if value.get('_placeholder') is True:
-                num = value.get('num')
-                if num.__class__ is not int or not 0 <= num < attachments:
-                    raise InvalidPacket('illegal attachments')
-            else:
-                todo.extend(value.values())
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip('-')) > MAX_ID_DIGITS:
+        raise ValueError('integer literal longer than %d digits'
+                         % MAX_ID_DIGITS)
+    return int(text)
+
+
+#: JSON.parse's reading: no NaN or Infinity (which Python's json takes),
+#: and no integer over 100 digits (engineio_fast.json's bound)
+strict_loads = _json.JSONDecoder(parse_constant=_no_constant,
+                                 parse_int=_bounded_int).decode
+
+
+def loads_for(json_module: Any) -> Callable[[str], Any]:
+    """The JSON reader for packets of a server whose json module is
+    ``json_module``: :data:`strict_loads` for the standard library's and
+    for engineio_fast.json and python-engineio's ``engineio.json`` (the
+    standard library's with a bound on integers), else the module's own
+    ``loads``."""
+    if json_module is _json or \
+            getattr(json_module, '__name__', None) in _STANDARD:
+        return strict_loads
+    return json_module.loads
+
+
+#: json modules that are the standard library's (python-socketio's default
+#: is ``engineio.json``: python-engineio's, or engineio_fast's after the
+#: switch)
+_STANDARD = frozenset(('json', 'engineio.json', 'engineio_fast.json'))

@@ -60,7 +60,8 @@ SCRIPT = textwrap.dedent('''
         print(json.dumps({
             'echoed': echoed, 'calls': len(calls),
             'order': order, 'stepped': stepped, 'after': after,
-            'accel': engineio_fast.sio_accel.enabled}))
+            'accel': engineio_fast.sio_accel.enabled,
+            'packet': sio.packet_class.__module__}))
 
     asyncio.run(main())
 ''')
@@ -86,6 +87,9 @@ def test_switches_and_event_behaviour(tmp_path, env_value, install, accel):
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out['accel'] is accel
+    # the Socket.IO packets on the kernels (engineio_fast/sio_packet.py)
+    assert out['packet'] == ('engineio_fast.sio_packet' if accel
+                             else 'socketio.packet')
     # python-socketio's behaviour either way: every call answered, in
     # order; a handler's error leaves the connection working; a handler
     # that suspends does not hold up the next event, and events start in

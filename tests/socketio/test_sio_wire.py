@@ -17,8 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engineio_fast.protocol import sio_packets
-from engineio_fast.protocol.sio_packets import InvalidPacket, check_text
-from engineio_fast.sio_wire import _strict_loads
+from engineio_fast.protocol.sio_packets import (
+    InvalidPacket,
+    check_text,
+    strict_loads,
+)
 
 from ..interop.conftest import require_node
 
@@ -65,13 +68,13 @@ INVALID = [
 
 @pytest.mark.parametrize('packet,attachments', VALID)
 def test_valid_packets(packet, attachments):
-    assert check_text(packet, _strict_loads) == attachments
+    assert check_text(packet, strict_loads) == attachments
 
 
 @pytest.mark.parametrize('packet,why', INVALID)
 def test_invalid_packets(packet, why):
     with pytest.raises(InvalidPacket, match=why):
-        check_text(packet, _strict_loads)
+        check_text(packet, strict_loads)
 
 
 # -- against socket.io-parser ------------------------------------------------
@@ -106,7 +109,7 @@ def referee():
 
 def ours(packet):
     try:
-        check_text(packet, _strict_loads)
+        check_text(packet, strict_loads)
         return 'ok'
     except InvalidPacket as exc:
         return 'error: %s' % exc
@@ -285,3 +288,21 @@ def test_msgpack_serializer_untouched(tmp_path, transport):
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out == {'got': ['text', '0062696e', [1, 2]], 'connected': True}
+
+
+def test_a_missing_hook_is_said(caplog):
+    """A python-socketio without a function engineio_fast hooks: its own
+    code runs, and the log says so (once)."""
+    from engineio_fast import sio_wire
+
+    class Elsewhere:
+        pass
+
+    with caplog.at_level('WARNING', logger='engineio_fast'):
+        for _ in range(2):
+            sio_wire._patch(Elsewhere, '_handle_connect',
+                            sio_wire._known_namespace, True, 4)
+    assert not hasattr(Elsewhere, '_handle_connect')
+    said = [r.getMessage() for r in caplog.records
+            if 'Elsewhere._handle_connect' in r.getMessage()]
+    assert len(said) == 1 and 'tested with 5.18' in said[0]
