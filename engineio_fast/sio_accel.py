@@ -118,29 +118,14 @@ def _fast_emit(original: Any, send_eio: Any, event_type: int,
                                   to=to, **kwargs)
         # python-socketio's AsyncManager.emit, each step as it does it,
         # the sends made here instead of in a task each
-        room = to or room
-        if namespace not in self.rooms:
-            return
-        data = _wire.arguments(data)
-        if not isinstance(skip_sid, list):
-            skip_sid = [skip_sid]
         if not callback:
-            pkt = server.packet_class(event_type, namespace=namespace,
-                                      data=[event] + data)
-            eio = server.eio
-            items = _wire.eio_items(eio, pkt.encode())
-            send_items = eio._send_items
-            for sid, eio_sid in self.get_participants(namespace, room):
-                if sid not in skip_sid:
-                    send_items(eio_sid, items)
+            _wire.deliver(self, event_type, event, data, namespace,
+                          to or room, skip_sid)
         else:
-            for sid, eio_sid in self.get_participants(namespace, room):
-                if sid not in skip_sid:  # pragma: no branch
-                    ack = self._generate_ack_id(sid, callback)
-                    pkt = server.packet_class(
-                        event_type, namespace=namespace,
-                        data=[event] + data, id=ack)
-                    await server._send_packet(eio_sid, pkt)
+            for eio_sid, pkt in _wire.acked(self, event_type, event, data,
+                                            namespace, to or room, skip_sid,
+                                            callback):
+                await server._send_packet(eio_sid, pkt)
 
     emit.__doc__ = original.__doc__
     emit.__wrapped__ = original         # type: ignore[attr-defined]

@@ -156,6 +156,49 @@ def arguments(data: Any) -> List[Any]:
     return []
 
 
+def _recipients(manager: Any, namespace: str, room: Any,
+                skip_sid: Any) -> Any:
+    """python-socketio's emit: ``(sid, eio_sid)`` of each recipient (none
+    when nobody joined ``namespace``), ``skip_sid`` (one or a list) left
+    out."""
+    if namespace not in manager.rooms:
+        return
+    skip = skip_sid if isinstance(skip_sid, list) else [skip_sid]
+    for sid, eio_sid in manager.get_participants(namespace, room):
+        if sid not in skip:
+            yield sid, eio_sid
+
+
+def deliver(manager: Any, event_type: int, event: str, data: Any,
+            namespace: str, room: Any, skip_sid: Any) -> None:
+    """python-socketio's emit without a callback: the packet encoded once
+    and queued for each recipient's session, all its parts in one step
+    (the server is engineio_fast's: :func:`ours`)."""
+    if namespace not in manager.rooms:
+        return
+    server = manager.server
+    # encoded before the recipients are known, as python-socketio does (an
+    # argument json cannot encode raises even for a room of nobody)
+    pkt = server.packet_class(event_type, namespace=namespace,
+                              data=[event] + arguments(data))
+    items = eio_items(server.eio, pkt.encode())
+    send_items = server.eio._send_items
+    for _sid, eio_sid in _recipients(manager, namespace, room, skip_sid):
+        send_items(eio_sid, items)
+
+
+def acked(manager: Any, event_type: int, event: str, data: Any,
+          namespace: str, room: Any, skip_sid: Any, callback: Any) -> Any:
+    """python-socketio's emit with a callback: ``(eio_sid, packet)`` for
+    each recipient, the packet with an ack id of its own."""
+    server = manager.server
+    data = arguments(data)
+    for sid, eio_sid in _recipients(manager, namespace, room, skip_sid):
+        ack = manager._generate_ack_id(sid, callback)
+        yield eio_sid, server.packet_class(event_type, namespace=namespace,
+                                           data=[event] + data, id=ack)
+
+
 # -- invalid packets -------------------------------------------------------
 
 def _refusal(server: Any, eio_sid: str, data: Any) -> Any:
@@ -292,29 +335,14 @@ def _whole_emit(original: Any, send_eio: Any, event_type: int,
                             **kwargs)
         # python-socketio's Manager.emit, each step as it does it; a
         # recipient's parts are queued in one step
-        room = to or room
-        if namespace not in self.rooms:
-            return None
-        data = arguments(data)
-        if not isinstance(skip_sid, list):
-            skip_sid = [skip_sid]
         if not callback:
-            pkt = server.packet_class(event_type, namespace=namespace,
-                                      data=[event] + data)
-            eio = server.eio
-            items = eio_items(eio, pkt.encode())
-            send_items = eio._send_items
-            for sid, eio_sid in self.get_participants(namespace, room):
-                if sid not in skip_sid:
-                    send_items(eio_sid, items)
+            deliver(self, event_type, event, data, namespace, to or room,
+                    skip_sid)
         else:
-            for sid, eio_sid in self.get_participants(namespace, room):
-                if sid not in skip_sid:  # pragma: no branch
-                    ack = self._generate_ack_id(sid, callback)
-                    pkt = server.packet_class(
-                        event_type, namespace=namespace,
-                        data=[event] + data, id=ack)
-                    server._send_packet(eio_sid, pkt)
+            for eio_sid, pkt in acked(self, event_type, event, data,
+                                      namespace, to or room, skip_sid,
+                                      callback):
+                server._send_packet(eio_sid, pkt)
         return None
 
     emit.__doc__ = original.__doc__

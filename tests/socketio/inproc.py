@@ -23,3 +23,26 @@ async def start_uvicorn(app):
         server.should_exit = True
         await asyncio.wait_for(task, 10)
     return 'http://127.0.0.1:%d' % port, stop
+
+
+def run_script(folder, source, *args, env=None, timeout=120):
+    """Run ``source`` (a Python script) in a fresh interpreter, from
+    ``folder``, with the repository importable and ``env`` added to the
+    environment (engineio_fast's own switch variable left out); returns the
+    JSON of its last line of output. A failing script fails the test with
+    its stderr."""
+    import json
+    import os
+    import subprocess
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
+    script = folder / 'script.py'
+    script.write_text(source)
+    full = dict(os.environ, PYTHONPATH=root, **(env or {}))
+    full.pop('ENGINEIO_FAST_AS_ENGINEIO', None)
+    proc = subprocess.run([sys.executable, str(script)] + list(args),
+                          env=full, capture_output=True, text=True,
+                          timeout=timeout, cwd=str(folder))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1]), proc.stderr

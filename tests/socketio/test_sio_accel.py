@@ -5,15 +5,11 @@ engineio_fast, in a fresh interpreter (the switch must come before
 ``import socketio``), with the accelerations on and off."""
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))
+from .inproc import run_script
 
 SCRIPT = textwrap.dedent('''
     import asyncio, json, logging, sys
@@ -75,17 +71,8 @@ def test_switches_and_event_behaviour(tmp_path, env_value, install, accel):
     """The environment variable and install(accelerate=...) turn the
     accelerations on and off; python-socketio's event handling is the same
     either way."""
-    script = tmp_path / 'accel.py'
-    script.write_text(SCRIPT)
-    env = dict(os.environ, PYTHONPATH=ROOT,
-               ENGINEIO_FAST_SOCKETIO_ACCEL=env_value)
-    env.pop('ENGINEIO_FAST_AS_ENGINEIO', None)
-    proc = subprocess.run([sys.executable, str(script),
-                           json.dumps(install)], env=env,
-                          capture_output=True, text=True, timeout=120,
-                          cwd=str(tmp_path))
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out, stderr = run_script(tmp_path, SCRIPT, json.dumps(install),
+                             env={'ENGINEIO_FAST_SOCKETIO_ACCEL': env_value})
     assert out['accel'] is accel
     # the Socket.IO packets on the kernels (engineio_fast/sio_packet.py)
     assert out['packet'] == ('engineio_fast.sio_packet' if accel
@@ -100,7 +87,7 @@ def test_switches_and_event_behaviour(tmp_path, env_value, install, accel):
     assert out['stepped'] == ['slow', 'quick']
     assert out['order'] == ['start slow', 'start quick', 'end quick',
                             'end slow']
-    assert 'handler error' in proc.stderr      # python-socketio's error
+    assert 'handler error' in stderr      # python-socketio's error
 
 
 EMITS = textwrap.dedent('''
@@ -177,16 +164,8 @@ EMITS = textwrap.dedent('''
 
 
 def run_emits(tmp_path, accel, transport):
-    script = tmp_path / 'emits.py'
-    script.write_text(EMITS)
-    env = dict(os.environ, PYTHONPATH=ROOT,
-               ENGINEIO_FAST_SOCKETIO_ACCEL=accel)
-    env.pop('ENGINEIO_FAST_AS_ENGINEIO', None)
-    proc = subprocess.run([sys.executable, str(script), transport], env=env,
-                          capture_output=True, text=True, timeout=120,
-                          cwd=str(tmp_path))
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run_script(tmp_path, EMITS, transport,
+                      env={'ENGINEIO_FAST_SOCKETIO_ACCEL': accel})[0]
 
 
 @pytest.mark.parametrize('transport', ['websocket', 'polling'])
@@ -295,15 +274,7 @@ def test_threads_never_tear_a_packet(tmp_path, transport):
     too. A Server subclass with its own ``_send_eio_packet`` still has it
     called: python-socketio's emit runs for it as it is (its parts are
     sent one by one, so this flood runs in one thread there)."""
-    script = tmp_path / 'threaded.py'
-    script.write_text(THREADED)
-    env = dict(os.environ, PYTHONPATH=ROOT)
-    env.pop('ENGINEIO_FAST_AS_ENGINEIO', None)
-    proc = subprocess.run([sys.executable, str(script), transport], env=env,
-                          capture_output=True, text=True, timeout=120,
-                          cwd=str(tmp_path))
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out = run_script(tmp_path, THREADED, transport)[0]
     assert out['patched'] == [True, True]
     backs = [bytes([2, 1, k]).hex() for k in range(20)]
     for name in ('ours', 'subclassed'):

@@ -154,35 +154,20 @@ def handshake_sid(data, prefix):
 
 # -- connect ----------------------------------------------------------------
 
-def test_connect_main_namespace(target):
+@pytest.mark.parametrize('packet,prefix,auth', [
+    ('40', '40', '42["auth",{}]'),
+    ('40{"token":"123"}', '40', '42["auth",{"token":"123"}]'),
+    ('40/custom,', '40/custom,', '42/custom,["auth",{}]'),
+    ('40/custom,{"token":"abc"}', '40/custom,',
+     '42/custom,["auth",{"token":"abc"}]'),
+], ids=['main', 'main-with-payload', 'custom', 'custom-with-payload'])
+def test_connect(target, packet, prefix, auth):
+    """The connection to the main namespace and to a custom one, with and
+    without a payload: the handshake, then the server's auth event."""
     ws = engine_open(target)
-    ws.send('40')
-    handshake_sid(recv(ws), '40')
-    assert recv(ws) == '42["auth",{}]'
-    ws.close()
-
-
-def test_connect_main_namespace_with_payload(target):
-    ws = engine_open(target)
-    ws.send('40{"token":"123"}')
-    handshake_sid(recv(ws), '40')
-    assert recv(ws) == '42["auth",{"token":"123"}]'
-    ws.close()
-
-
-def test_connect_custom_namespace(target):
-    ws = engine_open(target)
-    ws.send('40/custom,')
-    handshake_sid(recv(ws), '40/custom,')
-    assert recv(ws) == '42/custom,["auth",{}]'
-    ws.close()
-
-
-def test_connect_custom_namespace_with_payload(target):
-    ws = engine_open(target)
-    ws.send('40/custom,{"token":"abc"}')
-    handshake_sid(recv(ws), '40/custom,')
-    assert recv(ws) == '42/custom,["auth",{"token":"abc"}]'
+    ws.send(packet)
+    handshake_sid(recv(ws), prefix)
+    assert recv(ws) == auth
     ws.close()
 
 

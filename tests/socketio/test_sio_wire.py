@@ -9,7 +9,6 @@ sockets, beside Node's socket.io, are tests/socketio/test_sio_protocol.py.
 import json
 import os
 import subprocess
-import sys
 import textwrap
 
 import pytest
@@ -24,9 +23,9 @@ from engineio_fast.protocol.sio_packets import (
 )
 
 from ..interop.conftest import require_node
+from .inproc import run_script
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
 
 VALID = [
     ('0', 0), ('0{"token":"123"}', 0), ('0/custom,', 0),
@@ -231,14 +230,7 @@ SCRIPT = textwrap.dedent('''
 
 
 def test_python_socketio_is_hooked(tmp_path):
-    script = tmp_path / 'hooks.py'
-    script.write_text(SCRIPT)
-    env = dict(os.environ, PYTHONPATH=ROOT)
-    env.pop('ENGINEIO_FAST_AS_ENGINEIO', None)
-    proc = subprocess.run([sys.executable, str(script)], env=env,
-                          capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out = run_script(tmp_path, SCRIPT, timeout=60)[0]
     assert out == {'default_timeout': 45.0, 'timeout': 2.5,
                    'patched': [True] * 6}
 
@@ -278,15 +270,7 @@ MSGPACK = textwrap.dedent('''
 def test_msgpack_serializer_untouched(tmp_path, transport):
     """python-socketio's msgpack serializer sends every packet as one
     binary message: the text checks leave such a server alone."""
-    script = tmp_path / 'msgpack_app.py'
-    script.write_text(MSGPACK)
-    env = dict(os.environ, PYTHONPATH=ROOT)
-    env.pop('ENGINEIO_FAST_AS_ENGINEIO', None)
-    proc = subprocess.run([sys.executable, str(script), transport], env=env,
-                          capture_output=True, text=True, timeout=60,
-                          cwd=str(tmp_path))
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out = run_script(tmp_path, MSGPACK, transport, timeout=60)[0]
     assert out == {'got': ['text', '0062696e', [1, 2]], 'connected': True}
 
 
