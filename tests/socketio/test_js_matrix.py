@@ -31,6 +31,9 @@ before the next row's start).
 A row is one line of ``ROWS``. aiohttp, Sanic and Tornado are served by
 tests/socketio/matrix_serve.py (python-socketio's AsyncServer in that
 async_mode, attached as python-socketio documents it).
+``builtin-plain`` and ``gthread-plain`` run with
+``ENGINEIO_FAST_SOCKETIO_ACCEL=0``: python-socketio's own emit and packet
+class (what engineio_fast/sio_wire.py changes stays).
 """
 
 import concurrent.futures
@@ -74,9 +77,10 @@ class Module:
     #: the EXTRA scenarios of js/scenarios.mjs this row runs too
     extra = ()
 
-    def __init__(self, module, *args):
+    def __init__(self, module, *args, env=None):
         self.module = module
         self.args = list(args)
+        self.env = env or {}
 
     def start(self, folder):
         procs = []
@@ -84,7 +88,8 @@ class Module:
             (folder / kind).mkdir()
             procs.append(ModuleProcess(self.args, folder / kind,
                                        module=self.module,
-                                       env={HEARTBEAT_ENV: flag}))
+                                       env=dict(self.env,
+                                                **{HEARTBEAT_ENV: flag})))
         try:
             for proc in procs:
                 proc.wait_listening(START_TIMEOUT)
@@ -101,13 +106,15 @@ class Wsgi:
     words = PYTHON_SOCKETIO
     extra = ()
 
-    def __init__(self, kind, *args):
+    def __init__(self, kind, *args, env=None):
         self.kind = kind
         self.args = list(args)
+        self.env = env or {}
 
     def process(self, flag):
         return WsgiProcess(self.kind, app='tests.socketio.matrix_wsgi:app',
-                           env={HEARTBEAT_ENV: flag}, ready_path='/_ready',
+                           env=dict(self.env, **{HEARTBEAT_ENV: flag}),
+                           ready_path='/_ready',
                            start_timeout=START_TIMEOUT, extra_args=self.args)
 
     def start(self, folder):
@@ -133,7 +140,8 @@ class Flask(Wsgi):
 
     def process(self, flag):
         return SioServer(self.kind, module='tests.socketio.matrix_flask',
-                         env={HEARTBEAT_ENV: flag}, ready_path='/_ready',
+                         env=dict(self.env, **{HEARTBEAT_ENV: flag}),
+                         ready_path='/_ready',
                          start_timeout=START_TIMEOUT, extra_args=self.args)
 
 
@@ -186,6 +194,11 @@ ROWS = {
     'uvicorn': Module('uvicorn', 'tests.socketio.matrix_app:app',
                       '--log-level', 'warning'),
     'gthread': Wsgi('gunicorn-gthread', '--threads', '100'),
+    # python-socketio's own emit and packets (engineio_fast/sio_accel.py off)
+    'builtin-plain': Module('engineio_fast', 'tests.socketio.matrix_app:app',
+                            env={'ENGINEIO_FAST_SOCKETIO_ACCEL': '0'}),
+    'gthread-plain': Wsgi('gunicorn-gthread', '--threads', '100',
+                          env={'ENGINEIO_FAST_SOCKETIO_ACCEL': '0'}),
     'eventlet': Wsgi('eventlet'),
     'gevent': Wsgi('gevent-ws'),
     'aiohttp': Module('tests.socketio.matrix_serve', 'aiohttp'),
