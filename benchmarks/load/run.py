@@ -118,6 +118,15 @@ TARGETS.update({
         'what': "python-socketio AsyncServer on engineio_fast's built-in server (uvloop, httptools), started "
                 "as `python -m engineio_fast MODULE:ATTR` (benchmarks/sio/serve_builtin.py)",
     },
+    'sio-builtin-plain': {
+        'cmd': [PY, '-m', 'benchmarks.sio.serve_builtin', f'{SIO_APPS}.fast_app',
+                '--host', '127.0.0.1', '--port', '{port}'],
+        'env': {'ENGINEIO_FAST_SOCKETIO_ACCEL': '0'},
+        'modules': ['socketio', 'engineio_fast.__main__', 'uvloop', 'httptools'],
+        'group': 'socketio',
+        'what': "sio-builtin with ENGINEIO_FAST_SOCKETIO_ACCEL=0: python-socketio's own emit and packet class "
+                "(what the accelerations give: --targets sio-builtin sio-builtin-plain)",
+    },
     'sio-fast-uvicorn': {
         'cmd': [PY, '-m', 'uvicorn', f'{SIO_APPS}.fast_app:app'] + UVICORN,
         'modules': ['socketio', 'engineio_fast', 'uvicorn', 'uvloop', 'httptools', 'websockets'],
@@ -282,7 +291,7 @@ class Server:
         self.err = open(self.errpath, 'wb')
         self.proc = subprocess.Popen(['taskset', '-c', SERVER_CORE] + cmd, cwd=REPO, stdout=self.err,
                                      stderr=subprocess.STDOUT, preexec_fn=raise_nofile,
-                                     env=dict(os.environ, PYTHONPATH=REPO))
+                                     env=dict(os.environ, PYTHONPATH=REPO, **spec.get('env', {})))
         self.pid = self.proc.pid
         # the process whose CPU time the generator reads: the server itself, or for a pre-fork server
         # (gunicorn: master + 1 worker) the worker that serves every request (resolve_worker)
