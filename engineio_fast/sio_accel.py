@@ -28,14 +28,16 @@ them gets its own code back, and ``tests/socketio/test_sio_accel.py``
 fails loudly on it.
 
 Measured and left out: starting python-socketio's per-event dispatch
-(``eio.start_background_task(self._handle_event_internal, ...)``, a Task
-per event) at once in a lent Task, as the engine's own handlers start. It
-saved the Task and still cost more: emit echo went from 15.8 to 18.4 µs
-of server CPU per message on the built-in server and from 29.9 to 56.9 µs
-under uvicorn (``benchmarks/load/run.py --targets sio-builtin
-sio-fast-uvicorn --scenarios IO1``). Our reading of the profiles, not yet
-proved: answered within the read that brought each event, the answers of
-a burst leave in more writes than when a Task defers each by a loop turn.
+(``AsyncServer._handle_event``'s ``start_background_task``, a Task per
+event) at once in a lent Task, as the engine's own handlers start. Tried
+twice. The second time (2026-12-06, an A/B in one run of
+``benchmarks/load/run.py --group socketio``, medians of 3, the codec in
+both) it cut emit echo 50 x 16 on the built-in server from 14.4 to 12.4 µs
+of server CPU per message, but raised emit echo 500 x 1 from 23.7 to
+26.5 µs and, under uvicorn, 50 x 16 from 27.3 to 45.3 µs and 500 x 1 from
+67.6 to 84.2 µs; broadcast did not move. Not adopted while it costs
+somewhere; why it costs is not found yet (the nested lending of a carrier
+inside the message handler's own is one suspect).
 """
 
 import os

@@ -148,8 +148,8 @@ TARGETS.update({
         'what': 'JavaScript socket.io 4.8 (npm), plain `new Server(httpServer)` on node:http',
     },
 })
-SIO_REAL_TARGETS = ['sio-builtin', 'sio-fast-uvicorn', 'sio-pyeio-uvicorn', 'sio-node']
-SIO_RATIOS = [('sio-builtin', 'sio-node'), ('sio-builtin', 'sio-pyeio-uvicorn'),
+SIO_REAL_TARGETS = ['sio-builtin', 'sio-fast-uvicorn', 'sio-pyeio-uvicorn', 'sio-node', 'sio-builtin-plain']
+SIO_RATIOS = [('sio-builtin', 'sio-node'), ('sio-builtin', 'sio-pyeio-uvicorn'), ('sio-builtin', 'sio-builtin-plain'),
               ('sio-fast-uvicorn', 'sio-pyeio-uvicorn'), ('sio-fast-uvicorn', 'sio-node')]
 
 # Target groups: what ``--group`` runs by default and how its report is laid out. ``async`` is the suite
