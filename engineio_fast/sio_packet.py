@@ -28,7 +28,7 @@ from typing import Any, Dict, List, Optional
 
 from . import _accel
 from . import json as _our_json
-from .protocol.sio_packets import InvalidPacket, loads_for
+from .protocol.sio_packets import loads_for, read_text
 
 BINARY_EVENT = 5
 BINARY_ACK = 6
@@ -58,8 +58,6 @@ def fast_classes() -> Any:
 
 
 def _make(base: Any, k: Any) -> Any:
-    read_head = k.sio_read_head
-    check_payload = k.sio_check_payload
     encode_head = k.sio_encode_head
     is_binary = k.sio_is_binary
     deconstruct = k.sio_deconstruct
@@ -92,20 +90,13 @@ def _make(base: Any, k: Any) -> Any:
         def decode(self, encoded_packet: Any) -> int:
             if encoded_packet.__class__ is not str:
                 return base.decode(self, encoded_packet)
-            ptype, attachments, namespace, ack, start = \
-                read_head(encoded_packet)
+            ptype, attachments, namespace, ack, payload = read_text(
+                encoded_packet, loads_for(self.json), k)
             self.packet_type = ptype
             self.namespace = namespace
-            self.data = None
+            self.data = payload
             if ack is not None:
                 self.id = ack
-            if start < len(encoded_packet):
-                try:
-                    payload = loads_for(self.json)(encoded_packet[start:])
-                except (ValueError, RecursionError):
-                    raise InvalidPacket('invalid payload') from None
-                check_payload(ptype, payload, attachments)
-                self.data = payload
             return attachments
 
         @classmethod

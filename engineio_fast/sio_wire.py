@@ -47,10 +47,13 @@ from typing import Any, List, Set
 
 from . import sio_packet as _sio_packet
 from .packet import MESSAGE, Packet
-from .protocol.sio_packets import InvalidPacket, check_text, loads_for
-
-#: the JavaScript server's connectTimeout (seconds)
-CONNECT_TIMEOUT = 45.0
+from .protocol.sio_packets import (
+    CONNECT_TIMEOUT,
+    INVALID_NAMESPACE,
+    InvalidPacket,
+    loads_for,
+    refusal,
+)
 
 _patched: Set[Any] = set()
 # python-socketio's own Packet class: the checks apply to it (a server with
@@ -211,19 +214,8 @@ def _refusal(server: Any, eio_sid: str, data: Any) -> Any:
         checked = True          # its decode() checks (InvalidPacket)
     else:
         return None             # another serializer: left alone
-    pending = eio_sid in server._binary_packet
-    if isinstance(data, str):
-        if pending:
-            return 'text where a binary attachment was due'
-        if not checked:
-            try:
-                check_text(data, loads_for(cls.json))
-            except InvalidPacket as exc:
-                return str(exc)
-        return None
-    if not pending:
-        return 'binary data without a binary packet'
-    return None
+    return refusal(data, eio_sid in server._binary_packet,
+                   None if checked else loads_for(cls.json))
 
 
 def _checked_message(original: Any, asyncio_based: bool) -> Any:
@@ -282,7 +274,7 @@ def _known_namespace(original: Any, asyncio_based: bool,
                      connect_error: int) -> Any:
     def refusal(server: Any, namespace: str) -> Any:
         return server.packet_class(connect_error,
-                                   data={'message': 'Invalid namespace'},
+                                   data=dict(INVALID_NAMESPACE),
                                    namespace=namespace)
 
     if asyncio_based:

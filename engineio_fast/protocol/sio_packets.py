@@ -17,7 +17,7 @@ twin).
 """
 
 import json as _json
-from typing import Any, Callable
+from typing import Any, Callable, Optional, Tuple
 
 from .. import _accel
 from .._pure.sio import (
@@ -26,9 +26,48 @@ from .._pure.sio import (
     RESERVED_EVENTS,
     InvalidPacket,
 )
+from ..json import _bounded_int
 
-__all__ = ['InvalidPacket', 'check_text', 'loads_for', 'strict_loads',
-           'MAX_ATTACHMENTS', 'MAX_ID_DIGITS', 'RESERVED_EVENTS']
+__all__ = ['InvalidPacket', 'check_text', 'read_text', 'refusal',
+           'loads_for', 'strict_loads', 'MAX_ATTACHMENTS', 'MAX_ID_DIGITS',
+           'RESERVED_EVENTS', 'CONNECT_TIMEOUT', 'INVALID_NAMESPACE']
+
+#: how long a client may take to connect to a namespace, by default
+#: (seconds; the JavaScript server's connectTimeout)
+CONNECT_TIMEOUT = 45.0
+#: the CONNECT_ERROR payload for a namespace the server does not serve
+INVALID_NAMESPACE = {'message': 'Invalid namespace'}
+
+
+def read_text(data: str, loads: Callable[[str], Any],
+              kernels: Any = None) -> Tuple[int, int, Optional[str],
+                                            Optional[int], Any]:
+    """Read a text Socket.IO packet a client sent, checking it as
+    socket.io-parser does (see :func:`check_text`).
+
+    Args:
+        data: the Engine.IO message's text.
+        loads: the JSON decoder.
+        kernels: the kernel set (the active one by default).
+
+    Returns:
+        ``(packet_type, attachments, namespace, id, payload)``: as
+        ``sio_read_head`` gives them, and the decoded payload (None when
+        the packet has none).
+
+    Raises:
+        InvalidPacket: the packet is malformed.
+    """
+    k = kernels if kernels is not None else _accel.active
+    ptype, attachments, namespace, ack, start = k.sio_read_head(data)
+    payload = None
+    if start < len(data):
+        try:
+            payload = loads(data[start:])
+        except (ValueError, RecursionError):
+            raise InvalidPacket('invalid payload') from None
+        k.sio_check_payload(ptype, payload, attachments)
+    return ptype, attachments, namespace, ack, payload
 
 
 def check_text(data: str, loads: Callable[[str], Any]) -> int:
@@ -52,26 +91,32 @@ def check_text(data: str, loads: Callable[[str], Any]) -> int:
             name; ACK: a list); in a binary packet, a placeholder whose
             ``num`` is not one of its attachments.
     """
-    k = _accel.active
-    ptype, attachments, _ns, _ack, start = k.sio_read_head(data)
-    if start < len(data):
-        try:
-            payload = loads(data[start:])
-        except (ValueError, RecursionError):
-            raise InvalidPacket('invalid payload') from None
-        k.sio_check_payload(ptype, payload, attachments)
-    return attachments
+    return read_text(data, loads)[1]
+
+
+def refusal(data: Any, pending: bool,
+            loads: Optional[Callable[[str], Any]]) -> Optional[str]:
+    """Why a client's message ``data`` (str or bytes) must close its
+    connection, or None: a text message where a binary attachment is due
+    (``pending``: a binary packet waits for attachments), binary data
+    nobody announced, or (``loads`` given: the text is not read elsewhere)
+    a text packet :func:`check_text` refuses."""
+    if isinstance(data, str):
+        if pending:
+            return 'text where a binary attachment was due'
+        if loads is not None:
+            try:
+                check_text(data, loads)
+            except InvalidPacket as exc:
+                return str(exc)
+        return None
+    if not pending:
+        return 'binary data without a binary packet'
+    return None
 
 
 def _no_constant(name: str) -> Any:
     raise ValueError('%s is not JSON' % name)
-
-
-def _bounded_int(text: str) -> int:
-    if len(text.lstrip('-')) > MAX_ID_DIGITS:
-        raise ValueError('integer literal longer than %d digits'
-                         % MAX_ID_DIGITS)
-    return int(text)
 
 
 #: JSON.parse's reading: no NaN or Infinity (which Python's json takes),
@@ -86,8 +131,7 @@ def loads_for(json_module: Any) -> Callable[[str], Any]:
     for engineio_fast.json and python-engineio's ``engineio.json`` (the
     standard library's with a bound on integers), else the module's own
     ``loads``."""
-    if json_module is _json or \
-            getattr(json_module, '__name__', None) in _STANDARD:
+    if getattr(json_module, '__name__', None) in _STANDARD:
         return strict_loads
     return json_module.loads
 
