@@ -181,7 +181,8 @@ class WsSession:
     """
 
     __slots__ = ('driver', 'link', 'write', 'close', 'flushing',
-                 'scheduled', 'in_reader', 'closed')
+                 'scheduled', 'in_reader', 'closed', 'dirty', 'drained',
+                 'kick')
 
     def __init__(self, driver: Any, link: Any,
                  write: Callable[[Sequence[Any]], Awaitable[Any]],
@@ -194,13 +195,37 @@ class WsSession:
         self.scheduled = False
         self.in_reader = False
         self.closed = False
+        self.dirty = False
+        self.kick: Optional['asyncio.Future[None]'] = None
+        self.drained: Optional['asyncio.Future[None]'] = None
         link.waker = self.wake
 
     def wake(self) -> None:
-        if self.flushing or self.scheduled or self.in_reader:
+        if self.in_reader:
+            # a handler sends while a received message is handled: written
+            # once the reader has nothing more to hand over (deliver)
+            self.dirty = True
+            return
+        if self.flushing or self.scheduled:
             return
         self.scheduled = True
-        self.driver.spawn(self.flush())
+        kick = self.kick
+        if kick is None:
+            self.driver.spawn(self._writer())
+        else:
+            self.kick = None
+            kick.set_result(None)
+
+    async def _writer(self) -> None:
+        # this connection's writes, woken by wake() (a Task for the
+        # connection's life, not one per flush)
+        loop = asyncio.get_running_loop()
+        while True:
+            await self.flush()
+            if self.closed:
+                return
+            kick = self.kick = loop.create_future()
+            await kick
 
     async def flush(self) -> None:
         """Write what the engine has for this link, then close it if the
@@ -225,6 +250,11 @@ class WsSession:
             self.closed = True
         finally:
             self.flushing = False
+            drained = self.drained
+            if drained is not None:
+                self.drained = None
+                if not drained.done():
+                    drained.set_result(None)
 
     async def start(self, later: Optional[Sequence[Any]] = None) -> None:
         """Right after the websocket was accepted: flush what is queued,
@@ -245,7 +275,24 @@ class WsSession:
                 await driver.dispatch(events)
         finally:
             self.in_reader = False
-        await self.flush()
+        link = self.link
+        if link is None or link.closing:
+            await self.flush()
+            return
+        if self.dirty:
+            # the answers leave in a flush of their own, after the messages
+            # the framework has ready were handed over: one burst of writes
+            # per burst of reads
+            self.dirty = False
+            self.wake()
+        if self.flushing:
+            # a write is under way (the client reads slowly): read no more
+            # until it is done
+            drained = self.drained
+            if drained is None:
+                drained = self.drained = \
+                    asyncio.get_running_loop().create_future()
+            await drained
 
     async def end(self, failed: bool = False) -> None:
         """The socket closed (``failed``: the framework failed it for a
@@ -254,6 +301,10 @@ class WsSession:
             return
         link, self.link = self.link, None
         self.closed = True
+        kick = self.kick
+        if kick is not None:
+            self.kick = None
+            kick.set_result(None)       # the writer ends
         driver = self.driver
         events = driver.engine.ws_closed(link, driver.now(), failed)
         if events:

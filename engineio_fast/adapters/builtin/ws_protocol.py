@@ -67,7 +67,9 @@ class WsProtocol(MessageAssembly, asyncio.Protocol):
             self.receiving = False
         if self.dirty:
             self.dirty = False
-            self._flush()
+            if not self.scheduled:
+                self.scheduled = True
+                self.ctx.loop.call_soon(self._flush)
 
     def _process(self):
         buf = self.buf
