@@ -19,24 +19,33 @@ SCRIPT = textwrap.dedent('''
     from tests.socketio.inproc import start_uvicorn
 
     sio = socketio.AsyncServer(async_mode='asgi')
-    calls, order = [], []
+    calls, order, tasks = [], [], []
 
     @sio.event
     async def echo(sid, data):
         calls.append(1)
+        tasks.append(asyncio.current_task())  # kept: no id is reused
         async with asyncio.timeout(5):      # needs a task of its own
             return data
 
     @sio.event
     async def step(sid, name, pause):
         order.append('start ' + name)
-        await asyncio.sleep(pause)
+        mine = asyncio.current_task()
+        async with asyncio.timeout(5):      # captures the task, suspends
+            await asyncio.sleep(pause)
+        assert asyncio.current_task() is mine
         order.append('end ' + name)
         return name
 
     @sio.event
     async def boom(sid):
         raise ValueError('handler error')
+
+    @sio.event
+    async def boom_later(sid):
+        await asyncio.sleep(0.01)
+        raise ValueError('suspended handler error')
 
     async def main():
         url, stop = await start_uvicorn(socketio.ASGIApp(sio))
@@ -46,6 +55,7 @@ SCRIPT = textwrap.dedent('''
         echoed = await asyncio.gather(*[
             client.call('echo', i, timeout=10) for i in range(50)])
         await client.emit('boom')
+        await client.emit('boom_later')
         # a slow one, then a quick one: the quick one does not wait
         stepped = await asyncio.gather(
             client.call('step', ('slow', 0.3), timeout=10),
@@ -55,6 +65,8 @@ SCRIPT = textwrap.dedent('''
         await stop()
         print(json.dumps({
             'echoed': echoed, 'calls': len(calls),
+            'tasks': len(set(tasks)),
+            'bodies': sorted({t.get_coro().__qualname__ for t in tasks}),
             'order': order, 'stepped': stepped, 'after': after,
             'accel': engineio_fast.sio_accel.enabled,
             'packet': sio.packet_class.__module__}))
@@ -83,17 +95,29 @@ def test_switches_and_event_behaviour(tmp_path, env_value, install, accel):
     # the order they came
     assert out['echoed'] == list(range(50))
     assert out['calls'] == 51
+    # each event's handler in a Task of its own (never the connection's),
+    # but not a new Task per event where the handler does not suspend
+    # (engineio_fast.sio_accel: started at once in a lent Task)
+    if accel:
+        assert out['tasks'] <= 3, out['tasks']
+        assert out['bodies'] == ['_carry']      # engineio_fast/_eager.py
+    else:
+        assert out['tasks'] == 51
+        assert out['bodies'] == ['AsyncServer._handle_event_internal']
     assert out['after'] == 'still here'
     assert out['stepped'] == ['slow', 'quick']
     assert out['order'] == ['start slow', 'start quick', 'end quick',
                             'end slow']
-    assert 'handler error' in stderr      # python-socketio's error
+    assert 'handler error' in stderr      # logged, the connection goes on
+    assert 'suspended handler error' in stderr
 
 
 EMITS = textwrap.dedent('''
     import asyncio, json, sys, types
     import engineio_fast
-    engineio_fast.install()
+    switch, manager = (sys.argv[2:] + ['switch', 'default'])[:2]
+    if switch == 'switch':
+        engineio_fast.install()
     import socketio, socketio.async_manager
     from tests.socketio.inproc import start_uvicorn
 
@@ -108,7 +132,10 @@ EMITS = textwrap.dedent('''
     counting.create_task = create_task
     socketio.async_manager.asyncio = counting
 
-    sio = socketio.AsyncServer(async_mode='asgi')
+    sio = socketio.AsyncServer(
+        async_mode='asgi',
+        client_manager=engineio_fast.sio_accel.AsyncManager()
+        if manager == 'ours' else None)
     sids = []
 
     def plain(v):        # bytes as hex, for JSON
@@ -157,7 +184,9 @@ EMITS = textwrap.dedent('''
             await c.disconnect()
         await stop()
         print(json.dumps({'got': got, 'answer': answer, 'tasks': len(made),
-                          'accel': engineio_fast.sio_accel.enabled}))
+                          'accel': engineio_fast.sio_accel.enabled,
+                          'engine': type(sio.eio).__module__,
+                          'manager': type(sio.manager).__module__}))
 
     asyncio.run(main())
 ''')
@@ -188,6 +217,29 @@ def test_emit_delivers_as_python_socketio_does(tmp_path, transport):
     assert fast['tasks'] == 0, fast['tasks']
 
 
+@pytest.mark.parametrize('switch', ['switch', 'noswitch'])
+def test_manager_for_client_manager(tmp_path, switch):
+    """engineio_fast.sio_accel.AsyncManager, passed as python-socketio's
+    client_manager=, delivers every form of emit as python-socketio's own
+    AsyncManager does, without a task per recipient: on engineio_fast (the
+    switch; also with the automatic accelerations off) and on
+    python-engineio (no switch)."""
+    env = {'ENGINEIO_FAST_SOCKETIO_ACCEL': '0'}
+    ours = run_script(tmp_path, EMITS, 'websocket', switch, 'ours',
+                      env=env)[0]
+    theirs = run_script(tmp_path, EMITS, 'websocket', switch, 'default',
+                        env=env)[0]
+    engine = 'engineio_fast' if switch == 'switch' else 'engineio'
+    assert ours['engine'].split('.')[0] == theirs['engine'].split('.')[0] \
+        == engine
+    assert ours['manager'] == 'engineio_fast.sio_accel'
+    assert theirs['manager'] == 'socketio.async_manager'
+    assert ours['got'] == theirs['got']
+    assert ours['answer'] == theirs['answer'] == 'QUESTION'
+    assert theirs['tasks'] >= 20
+    assert ours['tasks'] == 0, ours['tasks']
+
+
 THREADED = textwrap.dedent('''
     import json, sys, threading
     import engineio_fast
@@ -203,8 +255,8 @@ THREADED = textwrap.dedent('''
             sent_through.append(1)
             return super()._send_eio_packet(eio_sid, eio_pkt)
 
-    def make(cls):
-        sio = cls(async_mode='threading')
+    def make(cls, **kwargs):
+        sio = cls(async_mode='threading', **kwargs)
 
         @sio.event
         def flood(sid, n):
@@ -232,8 +284,8 @@ THREADED = textwrap.dedent('''
             return data[::-1]       # a binary ack: Server._send_packet
         return sio
 
-    def run(cls):
-        sio = make(cls)
+    def run(cls, **kwargs):
+        sio = make(cls, **kwargs)
         server = make_server('127.0.0.1', 0, socketio.WSGIApp(sio),
                              threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -259,6 +311,9 @@ THREADED = textwrap.dedent('''
         hasattr(socketio.manager.Manager.emit, '__wrapped__'),
         hasattr(socketio.server.Server._send_packet, '__wrapped__')]
     out['subclassed'] = run(Subclassed)
+    # the class for client_manager= (engineio_fast.sio_accel.Manager)
+    out['manager_class'] = run(
+        socketio.Server, client_manager=engineio_fast.sio_accel.Manager())
     out['through_subclass'] = len(sent_through)
     print(json.dumps(out))
 ''')
@@ -277,7 +332,7 @@ def test_threads_never_tear_a_packet(tmp_path, transport):
     out = run_script(tmp_path, THREADED, transport)[0]
     assert out['patched'] == [True, True]
     backs = [bytes([2, 1, k]).hex() for k in range(20)]
-    for name in ('ours', 'subclassed'):
+    for name in ('ours', 'subclassed', 'manager_class'):
         assert out[name] == {'answer': 300, 'bins': 300, 'wrong': [],
                              'txts': 600, 'backs': backs}, name
     assert out['through_subclass'] >= 900
