@@ -22,6 +22,7 @@ SURFACE: Dict[str, Tuple[str, ...]] = {
               'b64encode', 'b64decode', 'decode_value', 'encode_value',
               'encode_payload', 'split_payload', 'decode_payload',
               'join_payload', 'jsonp_wrap'),
+    'packets': ('PacketCore', 'decode_packets', 'encode_packets'),
     'sessions': ('SessionTable',),
     'timers': ('TimerHeap',),
     'wsframe': ('parse_frame_header', 'build_frame_header', 'build_frame',

@@ -4,7 +4,7 @@ The encoding and decoding work is done by the codec kernels selected in
 :mod:`engineio_fast._accel` (compiled when available, else pure Python).
 """
 
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from . import _accel
 from . import json as _json
@@ -29,7 +29,10 @@ binary_types = (bytes, bytearray)
 _compact_dumps = _json.JSONEncoder(separators=(',', ':')).encode
 
 
-class Packet:
+_PacketCore: Any = _accel.active.PacketCore
+
+
+class Packet(_PacketCore):
     """Engine.IO packet.
 
     Args:
@@ -44,77 +47,52 @@ class Packet:
     Raises:
         ValueError: ``data`` is binary and ``packet_type`` is not
             ``MESSAGE``, or ``encoded_packet`` is not a valid packet.
+        TypeError: ``encoded_packet`` is neither a str nor bytes-like.
 
     The ``json`` class attribute is the JSON module used to encode dict and
     list data and to decode text data; it defaults to
     :mod:`engineio_fast.json` and can be replaced (``Packet.json = ...``)
     as with python-engineio.
+
+    Construction, ``encode`` and ``decode`` run in the kernels
+    (``PacketCore`` in ``src_pyx/packets.pxi``, the pure twin
+    ``engineio_fast/_pure/packets.py``); a subclass may override any of
+    them, and instances take other attributes as usual.
+
+    ``encode(b64=False)`` returns the packet encoded: a str, or bytes for
+    binary data when ``b64`` is false (``b`` + base64 text when it is true,
+    for polling). As in python-engineio, the first encoding is cached in
+    ``encode_cache`` and returned by every later call, even if ``data`` or
+    ``b64`` changed since (encoding once for many recipients is a common
+    pattern). It raises ValueError for binary data in a packet that is not
+    a message, or a packet type outside 0-6.
+
+    ``decode(encoded_packet)`` decodes a transmitted packet into this
+    object. Text data that is valid JSON and does not start with a digit is
+    decoded (``4{"a":1}`` gives a dict, ``4true`` True); other text is kept
+    as a str (``4123`` gives ``"123"``). ``b`` + base64 text and bytes-like
+    input give bytes. It raises ValueError when the packet is empty, its
+    type is not a digit 0-6, or its base64 data is invalid.
     """
 
     json: Any = _json
 
-    def __init__(self, packet_type: int = NOOP, data: Any = None,
-                 encoded_packet: Union[None, str, bytes, bytearray,
-                                       memoryview] = None) -> None:
-        self.packet_type = packet_type
-        self.data = data
-        self.encode_cache: Union[None, str, bytes] = None
-        self.binary = isinstance(data, binary_types)
-        if self.binary and self.packet_type != MESSAGE:
-            raise ValueError('Binary packets can only be of type MESSAGE')
-        if encoded_packet is not None:
-            self.decode(encoded_packet)
+    if TYPE_CHECKING:
+        packet_type: int
+        data: Any
+        encode_cache: Union[None, str, bytes]
+        binary: bool
+
+        def __init__(self, packet_type: int = NOOP, data: Any = None,
+                     encoded_packet: Union[None, str, bytes, bytearray,
+                                           memoryview] = None) -> None: ...
+
+        def encode(self, b64: bool = False) -> Union[str, bytes]: ...
+
+        def decode(self, encoded_packet: Union[str, bytes, bytearray,
+                                               memoryview]) -> None: ...
 
     def _dumps(self, data: Any) -> str:
         if self.json is _json:
             return _compact_dumps(data)
         return self.json.dumps(data, separators=(',', ':'))
-
-    def encode(self, b64: bool = False) -> Union[str, bytes]:
-        """Encode the packet for transmission.
-
-        As in python-engineio, the first encoding is cached and returned by
-        every later call, even if ``data`` or ``b64`` changed since (encoding
-        once for many recipients is a common pattern).
-
-        Args:
-            b64: Encode binary data as ``b`` + base64 text (for polling)
-                instead of raw bytes (for a binary websocket frame).
-
-        Returns:
-            The encoded packet: a str, or bytes for binary data when ``b64``
-            is false.
-
-        Raises:
-            ValueError: binary data in a packet that is not a message, or a
-                packet type outside 0-6.
-        """
-        if self.encode_cache is not None:
-            return self.encode_cache
-        encoded = _accel.active.encode_value(self.packet_type, self.data, b64,
-                                             self._dumps)
-        self.encode_cache = encoded
-        return encoded
-
-    def decode(self, encoded_packet: Union[str, bytes, bytearray,
-                                           memoryview]) -> None:
-        """Decode a transmitted packet into this object.
-
-        Text data that is valid JSON and does not start with a digit is
-        decoded (``4{"a":1}`` gives a dict, ``4true`` True); other text is
-        kept as a str (``4123`` gives ``"123"``). ``b`` + base64 text and
-        bytes-like input give bytes.
-
-        Args:
-            encoded_packet: A str (text frame or payload part) or bytes-like
-                object (binary frame).
-
-        Raises:
-            ValueError: The packet is empty, its type is not a digit 0-6, or
-                its base64 data is invalid.
-        """
-        ptype, data, binary = _accel.active.decode_value(encoded_packet,
-                                                         self.json.loads)
-        self.packet_type = ptype
-        self.data = data
-        self.binary = binary

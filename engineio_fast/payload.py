@@ -69,8 +69,7 @@ class Payload:
                 not an integer.
         """
         kernels = _accel.active
-        encoded = kernels.encode_payload(
-            [pkt.encode(b64=True) for pkt in self.packets])
+        encoded = kernels.encode_packets(self.packets)
         if jsonp_index is not None:
             encoded = kernels.jsonp_wrap(int(jsonp_index), encoded)
         return encoded
@@ -106,14 +105,4 @@ class Payload:
                 encoded_payload, keep_blank_values=True).get('d', [''])[0]
             if not encoded_payload:
                 return
-        kernels = _accel.active
-        decode_value = kernels.decode_value
-        loads = Packet.json.loads
-        packets = []
-        for encoded in kernels.split_payload(encoded_payload):
-            pkt = Packet.__new__(Packet)
-            pkt.packet_type, pkt.data, pkt.binary = decode_value(encoded,
-                                                                 loads)
-            pkt.encode_cache = None
-            packets.append(pkt)
-        self.packets = packets
+        self.packets = _accel.active.decode_packets(encoded_payload, Packet)

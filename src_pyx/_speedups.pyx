@@ -22,6 +22,7 @@ from libc.stdlib cimport malloc, realloc, free
 import os
 
 from engineio_fast._pure import codec as _pure_codec
+from engineio_fast._pure import packets as _pure_packets
 from engineio_fast._pure import wsframe as _pure_wsframe
 from engineio_fast._pure import frames as _pure_frames
 
@@ -46,6 +47,8 @@ cdef extern from "Python.h":
     object PyUnicode_DecodeUTF8(const char *s, Py_ssize_t size,
                                 const char *errors)
     bint PyUnicode_CheckExact(object o)
+    bint PyDict_CheckExact(object o)
+    bint PyList_CheckExact(object o)
     bint PyBytes_CheckExact(object o)
     bint PyByteArray_CheckExact(object o)
     bint PyMemoryView_Check(object o)
@@ -82,6 +85,7 @@ cdef int _acquire(object obj, Py_buffer *view) except -1:
 
 
 include "codec.pxi"
+include "packets.pxi"
 include "sessions.pxi"
 include "timers.pxi"
 include "wsframe.pxi"

@@ -256,8 +256,11 @@ def b64decode(text):
     return _pure_codec.b64decode(text)
 
 
-cdef tuple _value_span(str s, Py_ssize_t start, Py_ssize_t end, loads):
+cdef tuple _value_span(str s, Py_ssize_t start, Py_ssize_t end, loads,
+                       owner=None):
     # _decode_span followed by the JSON rule, with no intermediate tuple.
+    # loads None: owner.json.loads, looked up only for JSON data (a
+    # Packet's decode: most packets are not JSON).
     if end == start:
         raise ValueError('empty packet')
     cdef int kind = PyUnicode_KIND(s)
@@ -272,6 +275,8 @@ cdef tuple _value_span(str s, Py_ssize_t start, Py_ssize_t end, loads):
         return <tuple>_NO_VALUE[ptype]
     cdef str value = PyUnicode_Substring(s, start + 1, end)
     if _json_start(PyUnicode_READ(kind, data, start + 1)):
+        if loads is None:
+            loads = owner.json.loads
         try:
             return (ptype, loads(value), False)
         except (ValueError, RecursionError):
