@@ -53,14 +53,15 @@ CASES = [
 ]
 
 
-def best(stmt, namespace, repeat):
+def best(stmt, namespace, repeat, number=0):
     timer = timeit.Timer(stmt, globals=namespace)
-    number, _ = timer.autorange()
+    if not number:
+        number, _ = timer.autorange()
     number = max(1, number)
     return min(timer.repeat(repeat=repeat, number=number)) / number
 
 
-def measure(repeat):
+def measure(repeat, number=0):
     """{'ours': {case: seconds}, 'python-engineio': {...}, 'kernels': ...}"""
     import engineio.packet as ref_p
     import engineio.payload as ref_l
@@ -78,9 +79,10 @@ def measure(repeat):
         b = eval(stmt, dict(data, P=ref_p, L=ref_l))
         assert same(a, b), (name, a, b)
         out['ours'][name] = best(stmt, dict(data, P=fast_p, L=fast_l),
-                                 repeat)
+                                 repeat, number)
         out['python-engineio'][name] = best(stmt, dict(data, P=ref_p,
-                                                       L=ref_l), repeat)
+                                                       L=ref_l), repeat,
+                                            number)
     return out
 
 
@@ -107,17 +109,19 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     ap.add_argument('--repeat', type=int, default=5)
     ap.add_argument('--json', help='also write the figures here')
+    ap.add_argument('--number', type=int, default=0,
+                    help='calls per round (default: timeit.autorange)')
     ap.add_argument('--child', action='store_true', help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        print(json.dumps(measure(args.repeat)))
+        print(json.dumps(measure(args.repeat, args.number)))
         return 0
     runs = {}
     for label, env in (('compiled', {}),
                        ('pure', {'ENGINEIO_FAST_NO_EXTENSIONS': '1'})):
         proc = subprocess.run(
             [sys.executable, os.path.abspath(__file__), '--child',
-             '--repeat', str(args.repeat)],
+             '--repeat', str(args.repeat), '--number', str(args.number)],
             env=dict(os.environ, **env), capture_output=True, text=True,
             timeout=900)
         if proc.returncode:

@@ -29,6 +29,20 @@ def test_ws_frame_path_runs():
         assert float(line.split()[1]) > 0, line
 
 
+def test_api_ratios_runs():
+    r = _run(os.path.join(BENCH, 'api_ratios.py'), '--repeat', '1',
+             '--number', '3')
+    assert r.returncode == 0, r.stdout + r.stderr
+    rows = [line for line in r.stdout.splitlines()
+            if line.startswith('| ') and '×' in line]
+    # eight cases and the geometric mean, each with two positive ratios
+    assert len(rows) == 9, r.stdout
+    for row in rows:
+        ratios = [float(c.strip(' *×')) for c in row.split('|')
+                  if c.strip().rstrip('*').endswith('×')]
+        assert len(ratios) == 2 and min(ratios) > 0, row
+
+
 def test_eager_start_runs():
     r = _run(os.path.join(BENCH, 'eager_start.py'), '--calls', '200',
              '--runs', '1')
