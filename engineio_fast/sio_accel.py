@@ -60,8 +60,9 @@ python-socketio's managers with the faster emit, for ``client_manager=``:
 on an engineio_fast server as above; on python-engineio (no switch) the
 AsyncManager awaits each recipient's send in turn instead of starting a
 Task per recipient and part. Asked for by name, they are used whatever
-the switch below says; python-socketio's Redis and other pub/sub managers
-get the same local delivery through the switch, not through these.
+``ENGINEIO_FAST_SOCKETIO_ACCEL`` says; python-socketio's Redis and other
+pub/sub managers get the same local delivery from ``engineio_fast.install()``
+(the patched ``AsyncManager.emit`` they inherit), not from these.
 """
 
 import asyncio
