@@ -69,7 +69,7 @@ import asyncio
 import functools
 import os
 import sys
-from typing import Any
+from typing import Any, Tuple
 
 from . import sio_packet as _sio_packet
 from . import sio_wire as _wire
@@ -87,6 +87,9 @@ def set_enabled(flag: bool) -> None:
 
 
 _emit_patched = False
+# the engineio_fast server classes python-socketio servers registered on
+# (what the manager classes below recognise as ours)
+_engines: Tuple[type, ...] = ()
 
 
 def attached(handler: Any, engine_class: Any) -> None:
@@ -97,6 +100,9 @@ def attached(handler: Any, engine_class: Any) -> None:
     owner = getattr(handler, '__self__', None)
     if owner is None:
         return
+    global _engines
+    if engine_class not in _engines:
+        _engines += (engine_class,)
     _wire.attach(owner, engine_class)
     if not enabled:
         return
@@ -233,8 +239,6 @@ def _make_managers() -> Any:
     import socketio
     from socketio import packet as sio_packet_module
 
-    from .async_server import AsyncServer as FastAsyncServer
-    from .server import Server as FastServer
 
     sio_async = sys.modules['socketio.async_server'].AsyncServer
     sio_sync = sys.modules['socketio.server'].Server
@@ -258,7 +262,7 @@ def _make_managers() -> Any:
                        **kwargs: Any) -> None:
             server = self.server
             room = to or room
-            if _wire.ours(server, FastAsyncServer, async_send_eio):
+            if _wire.ours(server, _engines, async_send_eio):
                 if not callback:
                     _wire.deliver(self, event_type, event, data, namespace,
                                   room, skip_sid)
@@ -310,7 +314,7 @@ def _make_managers() -> Any:
                  callback: Any = None, to: Any = None,
                  **kwargs: Any) -> None:
             server = self.server
-            if not _wire.ours(server, FastServer, sync_send_eio):
+            if not _wire.ours(server, _engines, sync_send_eio):
                 return super().emit(event, data, namespace, room=room,
                                     skip_sid=skip_sid, callback=callback,
                                     to=to, **kwargs)

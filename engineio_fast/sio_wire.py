@@ -135,7 +135,8 @@ def _patch(cls: Any, name: str, make: Any, asyncio_based: bool,
 def ours(server: Any, engine_class: Any, send_eio: Any) -> bool:
     """Whether ``server`` (python-socketio's) sends through python-socketio's
     own ``_send_eio_packet`` to an engineio_fast server of ``engine_class``
-    (else the patched functions run the original code)."""
+    (a class or a tuple of them); else the patched functions run the
+    original code."""
     return isinstance(getattr(server, 'eio', None), engine_class) and \
         getattr(type(server), '_send_eio_packet', None) is send_eio and \
         '_send_eio_packet' not in vars(server)

@@ -6,9 +6,7 @@ Run it with ``engineio-fast demo`` (the built-in server) or
 with uvicorn instead).
 """
 
-import argparse
 import os
-import sys
 import time
 
 import engineio_fast as engineio
@@ -79,35 +77,3 @@ MISSING_CLIENT = (
     'The demo page needs the official browser client (engine.io-client 6).\n'
     'Run `npm ci` in the engineio_fast checkout, or `npm install '
     'engine.io-client@6`, or pass --client-js PATH.\n')
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(
-        prog='python -m engineio_fast.demo',
-        description='engineio_fast chat/echo demo.')
-    parser.add_argument('--host', default='127.0.0.1')
-    parser.add_argument('--port', type=int, default=5000)
-    parser.add_argument('--client-js', default=None,
-                        help='path to engine.io.min.js (default: found in '
-                             'node_modules)')
-    parser.add_argument('--uvicorn', action='store_true',
-                        help='serve with uvicorn instead of the built-in '
-                             'server')
-    args = parser.parse_args(argv)
-    if not args.uvicorn:
-        from ..cli import main as cli_main
-        rest = ['demo', '--host', args.host, '--port', str(args.port)]
-        if args.client_js:
-            rest += ['--client-js', args.client_js]
-        return cli_main(rest)
-    client_js = find_client_js(args.client_js)
-    if client_js is None:
-        sys.stderr.write(MISSING_CLIENT)
-        return 2
-    import uvicorn
-    _, app = create_app(client_js)
-    print('engineio_fast %s (%s kernels) demo on uvicorn, http://%s:%d/'
-          % (engineio.__version__, engineio.IMPLEMENTATION, args.host,
-             args.port), flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level='warning')
-    return 0
