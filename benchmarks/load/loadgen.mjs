@@ -561,29 +561,43 @@ async function pollingScenario({ mode, clients: C }) {
       const conn = new HttpConn(); conns.push(conn);
       try { sids.push([await pollHandshake(conn), conn]); } catch (e) { fail(e); }
     }, 30);
+    // echo: the POST and then the GET on one keep-alive connection (a client
+    // with one connection). echo-parked: the GET is sent first and stays
+    // parked on its connection while the POST goes on a second one (what
+    // engine.io-client does in a browser); the echo answers the parked GET.
+    const parked = mode === 'echo-parked';
     loops = sids.map(async ([sid, conn], id) => {
       const q = `EIO=4&transport=polling&sid=${encodeURIComponent(sid)}`;
+      const postConn = parked ? new HttpConn() : conn;
+      if (parked) conns.push(postConn);
       let seq = 0;
       while (running) {
         const m = msg32(id, seq++).toString('latin1');
+        let pending = null;
         try {
-          const p = await request(conn, 'POST', q, m);
+          if (parked) { pending = request(conn, 'GET', q); pending.catch(() => {}); }
+          const p = await request(postConn, 'POST', q, m);
           if (p.status !== 200 || p.body.toLowerCase() !== 'ok') throw new Error(`POST ${p.status} ${p.body.slice(0, 80)}`);
           let got = false;
           for (let tries = 0; !got && tries < 5; tries++) {
-            const g = await request(conn, 'GET', q);
+            const g = pending ? await pending : await request(conn, 'GET', q);
+            pending = null;
             if (g.status !== 200) throw new Error(`GET ${g.status} ${g.body.slice(0, 80)}`);
             for (const pkt of g.body.split('\x1e')) {
               if (pkt === m) got = true;
-              else if (pkt === '2') { pings++; await request(conn, 'POST', q, '3'); }
+              else if (pkt === '2') { pings++; await request(postConn, 'POST', q, '3'); }
               else if (pkt !== '6') throw new Error(`unexpected packet ${pkt.slice(0, 40)}`);
             }
           }
           if (!got) { lost++; throw new Error('echo not received'); }
           ops++;
-        } catch (e) { fail(e); await sleep(10); }
+        } catch (e) {
+          fail(e);
+          if (pending) { try { await pending; } catch { /* already failed */ } }
+          await sleep(10);
+        }
       }
-      try { await request(conn, 'POST', q, '1'); } catch { /* session end; not timed */ }
+      try { await request(postConn, 'POST', q, '1'); } catch { /* session end; not timed */ }
     });
   }
   await sleep(warmup * 1000);
