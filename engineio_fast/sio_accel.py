@@ -239,7 +239,6 @@ def _make_managers() -> Any:
     import socketio
     from socketio import packet as sio_packet_module
 
-
     sio_async = sys.modules['socketio.async_server'].AsyncServer
     sio_sync = sys.modules['socketio.server'].Server
     async_send_eio = sio_async.__dict__['_send_eio_packet']
@@ -253,7 +252,7 @@ def _make_managers() -> Any:
         (all its parts in one step); on another Engine.IO server (python-
         engineio: no switch) each recipient's send is awaited in turn
         instead of a Task per recipient and part. For
-        ``socketio.AsyncServer(client_manager=AsyncManager())``; on
+        ``socketio.AsyncServer(client_manager=AsyncManager())``, used
         whatever ``ENGINEIO_FAST_SOCKETIO_ACCEL`` says."""
 
         async def emit(self, event: str, data: Any, namespace: str,
