@@ -202,6 +202,22 @@ def _use_fast_packets(owner: Any, engine_class: Any) -> None:
         owner.packet_class = _sio_packet.packet_class(default)
 
 
+async def _emit_here(manager: Any, event_type: int, event: str, data: Any,
+                     namespace: str, room: Any, skip_sid: Any,
+                     callback: Any) -> None:
+    """python-socketio's AsyncManager.emit, each step as it does it, on an
+    engineio_fast server (:func:`engineio_fast.sio_wire.ours`): the sends
+    made here instead of in a Task each."""
+    if not callback:
+        _wire.deliver(manager, event_type, event, data, namespace, room,
+                      skip_sid)
+        return
+    server = manager.server
+    for eio_sid, pkt in _wire.acked(manager, event_type, event, data,
+                                    namespace, room, skip_sid, callback):
+        await server._send_packet(eio_sid, pkt)
+
+
 def _fast_emit(original: Any, send_eio: Any, event_type: int,
                engine_class: Any) -> Any:
 
@@ -214,16 +230,8 @@ def _fast_emit(original: Any, send_eio: Any, event_type: int,
             return await original(self, event, data, namespace, room=room,
                                   skip_sid=skip_sid, callback=callback,
                                   to=to, **kwargs)
-        # python-socketio's AsyncManager.emit, each step as it does it,
-        # the sends made here instead of in a task each
-        if not callback:
-            _wire.deliver(self, event_type, event, data, namespace,
-                          to or room, skip_sid)
-        else:
-            for eio_sid, pkt in _wire.acked(self, event_type, event, data,
-                                            namespace, to or room, skip_sid,
-                                            callback):
-                await server._send_packet(eio_sid, pkt)
+        await _emit_here(self, event_type, event, data, namespace,
+                         to or room, skip_sid, callback)
 
     emit.__doc__ = original.__doc__
     emit.__wrapped__ = original         # type: ignore[attr-defined]
@@ -240,9 +248,7 @@ def _make_managers() -> Any:
     from socketio import packet as sio_packet_module
 
     sio_async = sys.modules['socketio.async_server'].AsyncServer
-    sio_sync = sys.modules['socketio.server'].Server
     async_send_eio = sio_async.__dict__['_send_eio_packet']
-    sync_send_eio = sio_sync.__dict__['_send_eio_packet']
     event_type = sio_packet_module.EVENT
 
     class AsyncManager(socketio.AsyncManager):
@@ -262,15 +268,9 @@ def _make_managers() -> Any:
             server = self.server
             room = to or room
             if _wire.ours(server, _engines, async_send_eio):
-                if not callback:
-                    _wire.deliver(self, event_type, event, data, namespace,
-                                  room, skip_sid)
-                    return
-                sends = [server._send_packet(eio_sid, pkt)
-                         for eio_sid, pkt in _wire.acked(
-                             self, event_type, event, data, namespace,
-                             room, skip_sid, callback)]
-            elif not callback:
+                return await _emit_here(self, event_type, event, data,
+                                        namespace, room, skip_sid, callback)
+            if not callback:
                 if namespace not in self.rooms:
                     return
                 pkt = server.packet_class(
@@ -303,29 +303,14 @@ def _make_managers() -> Any:
                     raise
 
     class Manager(socketio.Manager):
-        """python-socketio's ``Manager`` whose ``emit`` queues all of a
-        packet's parts for a session in one step on an engineio_fast server
-        (else python-socketio's own emit). For
-        ``socketio.Server(client_manager=Manager())``."""
-
-        def emit(self, event: str, data: Any, namespace: str,
-                 room: Any = None, skip_sid: Any = None,
-                 callback: Any = None, to: Any = None,
-                 **kwargs: Any) -> None:
-            server = self.server
-            if not _wire.ours(server, _engines, sync_send_eio):
-                return super().emit(event, data, namespace, room=room,
-                                    skip_sid=skip_sid, callback=callback,
-                                    to=to, **kwargs)
-            if not callback:
-                _wire.deliver(self, event_type, event, data, namespace,
-                              to or room, skip_sid)
-                return None
-            for eio_sid, pkt in _wire.acked(self, event_type, event, data,
-                                            namespace, to or room, skip_sid,
-                                            callback):
-                server._send_packet(eio_sid, pkt)
-            return None
+        """python-socketio's ``Manager``, for
+        ``socketio.Server(client_manager=Manager())`` beside
+        :class:`AsyncManager`. Its ``emit`` is the one
+        :mod:`engineio_fast.sio_wire` gives python-socketio's ``Manager``
+        (on every python-socketio Server on an engineio_fast server, with
+        or without the accelerations): all of a packet's parts queued for a
+        session in one step, no task (python-socketio's threads start
+        none either); on python-engineio, python-socketio's own."""
 
     AsyncManager.__module__ = Manager.__module__ = __name__
     return AsyncManager, Manager
