@@ -273,7 +273,7 @@ def _joined(server: Any, eio_sid: str, namespace: str) -> None:
 
 def _known_namespace(original: Any, asyncio_based: bool,
                      connect_error: int) -> Any:
-    def refusal(server: Any, namespace: str) -> Any:
+    def invalid(server: Any, namespace: str) -> Any:
         return server.packet_class(connect_error,
                                    data=dict(INVALID_NAMESPACE),
                                    namespace=namespace)
@@ -283,7 +283,7 @@ def _known_namespace(original: Any, asyncio_based: bool,
                                   data: Any) -> None:
             ns = namespace or '/'
             if not _served(self, ns):
-                await self._send_packet(eio_sid, refusal(self, ns))
+                await self._send_packet(eio_sid, invalid(self, ns))
                 return
             await original(self, eio_sid, namespace, data)
             _joined(self, eio_sid, ns)
@@ -293,7 +293,7 @@ def _known_namespace(original: Any, asyncio_based: bool,
                              data: Any) -> None:
         ns = namespace or '/'
         if not _served(self, ns):
-            self._send_packet(eio_sid, refusal(self, ns))
+            self._send_packet(eio_sid, invalid(self, ns))
             return
         original(self, eio_sid, namespace, data)
         _joined(self, eio_sid, ns)
