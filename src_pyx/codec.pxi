@@ -312,15 +312,19 @@ def encode_value(packet_type, data, b64, dumps):
     return _encode_text(packet_type, str(data))
 
 
+cdef str _join_items(list parts):
+    # encoded packets (str, or bytes sent as b + base64) joined with the
+    # record separator; bytes are replaced in the list as they are encoded
+    cdef Py_ssize_t i
+    for i in range(len(parts)):
+        if not isinstance(parts[i], str):
+            parts[i] = _b64encode(parts[i])
+    return PyUnicode_Join(SEPARATOR, parts)
+
+
 def encode_payload(items):
     """Encode queued packets (str and bytes) for a polling response."""
-    cdef list parts = []
-    for item in items:
-        if isinstance(item, str):
-            parts.append(item)
-        else:
-            parts.append(_b64encode(item))
-    return PyUnicode_Join(SEPARATOR, parts)
+    return _join_items(list(items))
 
 
 def split_payload(body):

@@ -136,11 +136,7 @@ def encode_packets(packets):
     cdef list parts = []
     for pkt in packets:
         if _plain_encode(type(pkt)):
-            item = _packet_encode(<PacketCore>pkt, True)
+            parts.append(_packet_encode(<PacketCore>pkt, True))
         else:
-            item = pkt.encode(b64=True)
-        if isinstance(item, str):
-            parts.append(item)
-        else:
-            parts.append(_b64encode(item))
-    return PyUnicode_Join(SEPARATOR, parts)
+            parts.append(pkt.encode(b64=True))
+    return _join_items(parts)
