@@ -28,7 +28,6 @@ from .redis_relay import (
     REQUEST,
     RESPONSE,
     SEND_LUA,
-    Backoff,
     Delivery,
     Item,
     Relay,
@@ -389,7 +388,7 @@ class AsyncRedisManager(RedisManagerBase):
     # the tasks
     async def _writer(self) -> None:
         relay = self.relay
-        backoff = Backoff()
+        backoff = relay.backoff()
         errors = redis_errors()
         wake = self._wake
         assert wake is not None
@@ -403,12 +402,13 @@ class AsyncRedisManager(RedisManagerBase):
                     pass
             wake.clear()
             try:
-                if time.monotonic() >= next_beat:
+                if relay.beat_due(time.monotonic(), next_beat):
                     await self._beat()
                     next_beat = time.monotonic() + self.heartbeat
                 relay.reached(time.monotonic())
                 backoff.reset()
-                while relay.outbox and not self._closing:
+                while (relay.outbox and not self._closing and
+                       not relay.beat_due(time.monotonic(), next_beat)):
                     if not await self._flush():
                         await asyncio.sleep(self.heartbeat)
                         break
@@ -464,7 +464,7 @@ class AsyncRedisManager(RedisManagerBase):
 
     async def _reader(self) -> None:
         relay = self.relay
-        backoff = Backoff()
+        backoff = relay.backoff()
         errors = redis_errors()
         while not self._closing:
             try:

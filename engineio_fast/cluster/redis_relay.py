@@ -54,7 +54,11 @@ cut of either side, within these limits:
   with the closed-sid warning; what follows it in the outbox waits
   meanwhile (a send to a dead process's sid right after a recovery delays
   that process's other cross-process traffic by up to ``2 *
-  presence_ttl``).
+  presence_ttl``). That wait covers every process's return: reconnection
+  attempts are at most ``presence_ttl / 2`` apart (:meth:`Relay.backoff`),
+  and a writer beats when its heartbeat is due even while entries keep
+  coming (:meth:`Relay.beat_due`), so a live process is never absent for
+  longer than that.
 
 Forwarded polling requests (``redis_forward.py``) are not retried: one
 whose owner is gone is answered as an unknown sid, one not answered in
@@ -274,6 +278,21 @@ class Relay:
         self.sids_key = (self.sids_prefix + self.node).encode()
         self.published = set()
         self.resync = True
+
+    def backoff(self) -> Backoff:
+        """The delays between reconnection attempts of one task: from
+        0.1 s, doubling, at most half the liveness bound (5 s at most): a
+        process is back in Redis soon enough after Redis is that the
+        others' wait for its registration (:meth:`refused_wait`) covers
+        it."""
+        return Backoff(0.1, max(0.1, min(5.0, self.presence_ttl / 2)))
+
+    @staticmethod
+    def beat_due(now: float, next_beat: float) -> bool:
+        """Whether a writer must beat before it writes more entries (it
+        beats on time even while entries keep coming, else its presence
+        would expire under sustained traffic)."""
+        return now >= next_beat
 
     def inbox_of(self, node: str) -> bytes:
         """The inbox stream key of ``node``."""

@@ -36,7 +36,6 @@ from .redis_relay import (
     HEARTBEAT_LUA,
     PARTICIPANTS_LUA,
     SEND_LUA,
-    Backoff,
 )
 
 
@@ -206,7 +205,7 @@ class RedisManager(RedisManagerBase):
     # the tasks
     def _writer(self) -> None:
         relay = self.relay
-        backoff = Backoff()
+        backoff = relay.backoff()
         errors = redis_errors()
         sleep = self.server._mode.sleep
         next_beat = 0.0
@@ -216,12 +215,13 @@ class RedisManager(RedisManagerBase):
                 self._wake.wait(wait)
             self._wake.clear()
             try:
-                if time.monotonic() >= next_beat:
+                if relay.beat_due(time.monotonic(), next_beat):
                     self._beat()
                     next_beat = time.monotonic() + self.heartbeat
                 relay.reached(time.monotonic())
                 backoff.reset()
-                while relay.outbox and not self._closing:
+                while (relay.outbox and not self._closing and
+                       not relay.beat_due(time.monotonic(), next_beat)):
                     if not self._flush():
                         sleep(self.heartbeat)
                         break
@@ -279,7 +279,7 @@ class RedisManager(RedisManagerBase):
 
     def _reader(self) -> None:
         relay = self.relay
-        backoff = Backoff()
+        backoff = relay.backoff()
         errors = redis_errors()
         sleep = self.server._mode.sleep
         while not self._closing:

@@ -4,20 +4,24 @@ server act on sessions of the other process, as an application would.
 
 ``send SID TEXT``, ``packet SID TEXT``, ``burst SID N TAG`` (N sends of
 ``TAG:i``), ``bcast TEXT [SKIP]``, ``bburst N TAG`` (N broadcasts of
-``TAG:i``), ``kick SID``, ``who`` (answers ``who <json list>``), ``node``
+``TAG:i``), ``flood SID SECONDS TAG`` (sends of ``TAG:i`` as fast as
+they go, yielding after each, for up to 5 s), ``kick SID``, ``who`` (answers ``who <json list>``), ``node``
 (answers ``node <id>``), ``pid`` (answers ``pid <process id>``); anything
 else is echoed.
 """
 
+import asyncio
 import json
 import logging
 import os
 import sys
+import time
 
 from engineio_fast.cluster import node
 from engineio_fast.packet import MESSAGE, Packet
 
 MAX_BURST = 20000
+MAX_FLOOD = 5.0
 
 
 def setup_logging():
@@ -40,6 +44,9 @@ def parse(data):
         return cmd, parts[1:]
     if cmd == 'burst' and len(parts) == 4 and parts[2].isdigit():
         return cmd, [parts[1], min(int(parts[2]), MAX_BURST), parts[3]]
+    if (cmd == 'flood' and len(parts) == 4 and
+            parts[2].replace('.', '', 1).isdigit()):
+        return cmd, [parts[1], min(float(parts[2]), MAX_FLOOD), parts[3]]
     if cmd == 'bcast' and len(parts) in (2, 3):
         return cmd, [parts[1], parts[2] if len(parts) == 3 else None]
     if cmd == 'bburst' and len(parts) == 3 and parts[1].isdigit():
@@ -64,6 +71,13 @@ async def run_async(eio, sid, data):
     elif cmd == 'burst':
         for i in range(args[1]):
             await eio.send(args[0], '%s:%d' % (args[2], i))
+    elif cmd == 'flood':
+        end = time.monotonic() + args[1]
+        i = 0
+        while time.monotonic() < end:
+            await eio.send(args[0], '%s:%d' % (args[2], i))
+            i += 1
+            await asyncio.sleep(0)
     elif cmd == 'bcast':
         await eio.broadcast(args[0], skip_sid=args[1])
     elif cmd == 'bburst':
@@ -96,6 +110,13 @@ def run_sync(eio, sid, data):
     elif cmd == 'burst':
         for i in range(args[1]):
             eio.send(args[0], '%s:%d' % (args[2], i))
+    elif cmd == 'flood':
+        end = time.monotonic() + args[1]
+        i = 0
+        while time.monotonic() < end:
+            eio.send(args[0], '%s:%d' % (args[2], i))
+            i += 1
+            time.sleep(0)
     elif cmd == 'bcast':
         eio.broadcast(args[0], skip_sid=args[1])
     elif cmd == 'bburst':

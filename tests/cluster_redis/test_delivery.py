@@ -25,6 +25,20 @@ def tagged(messages, prefix):
             m.startswith(prefix)]
 
 
+def explain(sent, got, bcast, bgot, hosts):
+    """What was missing, and the hosts' logs: for a failure's message."""
+    lines = ['sends: %d of %d arrived, first missing %s' % (
+        len(got), len(sent), next((m for m in sent if m not in set(got)),
+                                  None)),
+             'broadcasts: %d of %d arrived, first missing %s' % (
+        len(bgot), len(bcast), next((m for m in bcast
+                                     if m not in set(bgot)), None))]
+    for h in hosts:
+        lines.append('--- log of %s ---' % h.url)
+        lines.append(h.log()[-4000:])
+    return '\n'.join(lines)
+
+
 def test_redis_restart_mid_traffic(kind, redis_srv, hosts):
     """Sends from A to a session on B and broadcasts from B, while Redis
     (with its append-only file) is stopped for a second and started again:
@@ -60,8 +74,11 @@ def test_redis_restart_mid_traffic(kind, redis_srv, hosts):
                 for i in range(per_round)]
         bcast = ['g%d:%d' % (k, i) for k in range(rounds)
                  for i in range(per_bcast)]
-        assert wait_for(lambda: len(tagged(b.got(), 'r')) >= len(sent) and
-                        len(tagged(a.got(), 'g')) >= len(bcast), timeout=40)
+        arrived = wait_for(lambda: len(tagged(b.got(), 'r')) >= len(sent)
+                           and len(tagged(a.got(), 'g')) >= len(bcast),
+                           timeout=40)
+        assert arrived, explain(sent, tagged(b.got(), 'r'), bcast,
+                                tagged(a.got(), 'g'), (a_host, b_host))
         # every message once, in order (a lost one, a duplicate or a swap
         # would show in the lists)
         assert tagged(b.got(), 'r') == sent
@@ -72,6 +89,36 @@ def test_redis_restart_mid_traffic(kind, redis_srv, hosts):
             assert wait_for(lambda h=h: 'Redis is back' in h.log())
             assert 'lost Redis' in h.log()
             assert 'never arrived' not in h.log()
+    finally:
+        a.close()
+        b.close()
+
+
+def test_presence_holds_under_sustained_sends(kind, redis_srv, hosts):
+    """A process whose writer always has entries to write still beats:
+    while it sends to the other process for longer than the liveness bound
+    (1.5 s here), the other keeps seeing its sessions and what it sends to
+    them arrives."""
+    a_host = hosts(kind, redis_srv.url, 'a')
+    b_host = hosts(kind, redis_srv.url, 'b')
+    a = Peer(a_host.url)
+    b = Peer(b_host.url)
+    try:
+        assert wait_for(lambda: b.who() == {a.sid, b.sid})
+        a.send('flood %s 3 f' % b.sid)
+        assert wait_for(lambda: 'f:0' in b.got())
+        views, k = [], 0
+        deadline = time.monotonic() + 2.5
+        while time.monotonic() < deadline:
+            views.append(b.who())
+            b.send('send %s during%d' % (a.sid, k))
+            k += 1
+            time.sleep(0.1)
+        assert len(views) >= 5
+        assert all(a.sid in v for v in views), views
+        assert wait_for(lambda: all('during%d' % i in a.got()
+                                    for i in range(k)))
+        assert 'Cannot send to sid' not in b_host.log()
     finally:
         a.close()
         b.close()

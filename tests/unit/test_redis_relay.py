@@ -70,6 +70,27 @@ def test_backoff_doubles_to_a_bound():
     assert b.delay() <= 0.125
 
 
+@pytest.mark.parametrize('ttl', [1.5, 5.0, 60.0])
+def test_a_process_returns_within_the_others_wait(log, ttl):
+    """After Redis is back, a sender holds an entry for an unregistered
+    owner for 2 * presence_ttl; the owner's next reconnection attempt
+    comes at most half a liveness bound (jitter included: 1.25 x) after
+    Redis is back, so it beats again well inside that wait."""
+    relay = Relay('engineio', log, presence_ttl=ttl)
+    b = relay.backoff()
+    delays = [b.delay() for _ in range(40)]
+    assert max(delays) <= 1.25 * min(5.0, ttl / 2)
+    assert max(delays) < relay.presence_ttl * 2 - 1.0
+    relay.reached_at = 100.0
+    assert relay.refused_wait(100.0 + max(delays) + 0.5)
+
+
+def test_beat_is_due_on_time():
+    assert Relay.beat_due(10.0, 10.0)
+    assert Relay.beat_due(10.5, 10.0)
+    assert not Relay.beat_due(9.9, 10.0)
+
+
 def test_round_trip_keeps_order_and_kinds(log):
     sender, reader = make(log), make(log)
     reader.node_b = b'zzzzzz'       # another process
