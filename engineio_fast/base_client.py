@@ -32,7 +32,6 @@ in ``Client``, whose reader, writer and callers are threads; a no-op in
 ``AsyncClient``); no flow holds it across a step.
 """
 
-import json as _stdjson
 import logging
 import signal
 import threading
@@ -111,7 +110,7 @@ def signal_handler(sig: int, frame: Any) -> Any:
 
 def _compact_dumps(json_module: Any) -> Callable[[Any], str]:
     if json_module is _json:
-        return _stdjson.JSONEncoder(separators=(',', ':')).encode
+        return _json.compact_dumps
     dumps = json_module.dumps
 
     def compact(obj: Any) -> str:

@@ -15,6 +15,7 @@ cimport cython
 from cpython.buffer cimport (PyObject_GetBuffer, PyBuffer_Release,
                              PyBUF_SIMPLE, PyBUF_RECORDS_RO)
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING
+from cpython.object cimport PyObject
 from cpython.unicode cimport PyUnicode_Substring, PyUnicode_Join
 from libc.string cimport memcpy
 from libc.stdlib cimport malloc, realloc, free

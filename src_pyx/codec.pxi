@@ -277,11 +277,44 @@ cdef tuple _value_span(str s, Py_ssize_t start, Py_ssize_t end, loads,
     if _json_start(PyUnicode_READ(kind, data, start + 1)):
         if loads is None:
             loads = owner.json.loads
+        if loads is _ejson_loads:
+            return (ptype, _scan_json(value), False)
         try:
             return (ptype, loads(value), False)
         except (ValueError, RecursionError):
             return (ptype, value, False)
     return (ptype, value, False)
+
+
+# engineio_fast.json.loads (Packet.json's default) is its decoder's
+# decode(): whitespace, the value (scan_once), whitespace, the end. Done
+# here without its Python frames and regular expressions.
+from engineio_fast import json as _ejson
+cdef object _ejson_loads = _ejson.loads
+cdef object _ejson_scan = _ejson.scan_once
+
+
+cdef inline bint _json_ws(unsigned int c) noexcept:
+    return c == 0x20 or c == 0x09 or c == 0x0a or c == 0x0d
+
+
+cdef object _scan_json(str text):
+    # the JSON value ``text`` holds, or ``text`` itself when it holds
+    # none (what _value_span does with loads' ValueError)
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text)
+    cdef int kind = PyUnicode_KIND(text)
+    cdef void *data = PyUnicode_DATA(text)
+    cdef Py_ssize_t i = 0
+    cdef Py_ssize_t end
+    while i < n and _json_ws(PyUnicode_READ(kind, data, i)):
+        i += 1
+    try:
+        value, end = _ejson_scan(text, i)
+    except (StopIteration, ValueError, RecursionError):
+        return text
+    while end < n and _json_ws(PyUnicode_READ(kind, data, end)):
+        end += 1
+    return value if end == n else text
 
 
 def decode_value(encoded, loads):

@@ -4,6 +4,7 @@ its compiled twin), each test run on both (the ``kernels`` fixture), and
 the compiled twin against the pure spec on generated inputs. The public
 classes against python-engineio's: tests/compat/test_packet_payload.py."""
 
+import json as std_json
 import pickle
 
 import pytest
@@ -123,6 +124,68 @@ def test_subclasses_and_attributes(kernels):
     assert kernels.encode_packets([p, Traced(2)]) == 'X4hi\x1eX2'
 
 
+CALLS = [((), {}), ((4,), {}), ((4, 'x'), {}), ((4,), {'data': 'x'}),
+         ((), {'packet_type': 2, 'data': 'probe'}),
+         ((), {'data': 'x', 'packet_type': 4}),
+         ((), {'encoded_packet': '4{"a":1}'}),
+         ((6, None, '4hi'), {}), ((4, b'\x01'), {}), ((2, b'\x01'), {}),
+         ((), {'encoded_packet': 3}), ((4,), {'packet_type': 4}),
+         ((4,), {'bogus': 1}), ((1, 2, 3, 4), {}),
+         ((4, 'x'), {'data': 'y'}), ((), {'encoded_packet': None})]
+
+
+def made(cls, args, kwargs, call=None):
+    """The state of ``cls(*args, **kwargs)``, or its error's class and
+    message."""
+    try:
+        pkt = cls(*args, **kwargs) if call is None else \
+            call(cls, *args, **kwargs)
+    except (TypeError, ValueError) as exc:
+        return type(exc).__name__, str(exc)
+    assert type(pkt) is cls
+    return state(pkt)
+
+
+def test_fast_construction(kernels):
+    """What fast_construction gives a Packet class (the compiled kernels
+    only) is construction exactly as type.__call__ does it: same packets,
+    same errors; a replaced __init__, decode or encode is still called,
+    and a subclass with an __init__ of its own keeps it."""
+    P = packet_class(kernels)
+    assert kernels.fast_construction(P) is (kernels is not pure)
+    assert kernels.fast_construction(kernels.PacketCore) is False
+    assert kernels.fast_construction(int) is False
+    for args, kwargs in CALLS:
+        assert made(P, args, kwargs) == \
+            made(P, args, kwargs, type.__call__), (args, kwargs)
+    # an __init__ replaced on the class, and put back
+    original = P.__init__
+    P.__init__ = lambda self, *a, **k: (original(self, *a, **k),
+                                        setattr(self, 'tag', 'mine'))[0]
+    assert P(4, data='x').tag == 'mine'
+    P.__init__ = original
+    assert not hasattr(P(4, data='x'), 'tag')
+    # decode and encode replaced after the class was used
+    assert P(encoded_packet='4a').data == 'a'
+    P.decode = lambda self, e: setattr(self, 'data', 'decoded ' + e)
+    assert P(encoded_packet='4a').data == 'decoded 4a'
+    del P.decode
+    assert P(encoded_packet='4a').data == 'a'
+    P.encode = lambda self, b64=False: 'E'
+    assert kernels.encode_packets([P(4, 'a'), P(2)]) == 'E\x1eE'
+    del P.encode
+    assert kernels.encode_packets([P(4, 'a'), P(2)]) == '4a\x1e2'
+
+    class Own(P):
+        def __init__(self, data):
+            super().__init__(4, data=data.upper())
+
+    assert Own('x').data == 'X'
+    assert Own(data='y').data == 'Y'
+    with pytest.raises(TypeError):
+        Own(4, 'x')
+
+
 class PurePacket(pure.PacketCore):
     json = fast_json
 
@@ -191,7 +254,17 @@ encoded = st.one_of(
     st.builds(lambda d, t: str(d) + t, st.integers(0, 9), texts),
     st.builds(lambda t: '4' + t, st.sampled_from(
         ['{"a":1}', '[1,2]', 'true', '"s"', '{bad', '-1', ' 1'])),
-    st.builds(lambda t: 'b' + t, texts))
+    st.builds(lambda t: 'b' + t, texts),
+    # JSON data, with the whitespace JSON allows around it, or other text
+    # after it
+    st.builds(lambda a, v, b: '4' + a + std_json.dumps(v) + b,
+              st.sampled_from(['', ' ', '\t\n', '\x0b']),
+              st.recursive(st.none() | st.booleans() | st.integers() |
+                           st.floats() | texts,
+                           lambda inner: st.lists(inner, max_size=3) |
+                           st.dictionaries(texts, inner, max_size=3),
+                           max_leaves=8),
+              st.sampled_from(['', ' \r\n', 'x', ',1', '\x0c'])))
 
 
 def construct(kernels, ptype, value, b64):
@@ -224,7 +297,9 @@ def test_generated_construct_and_encode(kernels, ptype, value, b64):
 
 
 def decoded(kernels, text):
-    return state(packet_class(kernels)(encoded_packet=text))
+    P = packet_class(kernels)
+    kernels.fast_construction(P)    # as engineio_fast.packet.Packet
+    return state(P(encoded_packet=text))
 
 
 @given(encoded)
