@@ -27,7 +27,9 @@ def importers(srv, workers):
             text = echo(conn, sid, 'imported')
         finally:
             conn.close()
-        imported, answering = (int(x) for x in text.lstrip('4').split())
+        # a message packet: '4' then the two pids (which may start with 4)
+        assert text.startswith('4'), text
+        imported, answering = (int(x) for x in text[1:].split())
         out[answering] = imported
     return out
 
