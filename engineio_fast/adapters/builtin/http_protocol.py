@@ -53,7 +53,8 @@ class ParsedRequest:
     """One request as parsed off the wire."""
 
     __slots__ = ('method', 'url', 'path', 'query_string', 'headers',
-                 'body', 'too_big', 'keep_alive', 'http_version')
+                 'body', 'too_big', 'keep_alive', 'http_version', 'on_eio',
+                 'length', 'expect')
 
     def __init__(self):
         self.method = 'GET'
@@ -65,6 +66,12 @@ class ParsedRequest:
         self.too_big = False
         self.keep_alive = True
         self.http_version = '1.1'
+        # whether the path is the Engine.IO path (set with the path)
+        self.on_eio = False
+        # the first Content-Length and Expect values, as sent (noted as
+        # the headers arrive: no second pass over them)
+        self.length = None
+        self.expect = None
 
     def header_dict(self):
         out: Dict[str, str] = {}
@@ -129,8 +136,7 @@ class HttpProtocol(asyncio.Protocol):
                 ctx.driver.fire(events)
         cur = self.cur
         if cur is not None and not self.in_headers and not self.upgrade \
-                and cur.method == 'POST' and \
-                ctx.is_engineio_path(cur.path):
+                and cur.method == 'POST' and cur.on_eio:
             # the client left before the end of its POST's body
             self.cur = None
             out = ctx.engine.post_lost(self._request(cur), ctx.loop.time())
@@ -219,12 +225,19 @@ class HttpProtocol(asyncio.Protocol):
 
     def on_header(self, name, value):
         limits = self.ctx.limits
-        headers = self.cur.headers  # type: ignore[union-attr]
+        cur: ParsedRequest = self.cur  # type: ignore[assignment]
+        headers = cur.headers
         self.header_bytes += len(name) + len(value)
         if self.header_bytes > limits['max_header_bytes'] or \
                 len(headers) >= limits['max_headers']:
             raise _Reject(431)
         headers.append((name, value))
+        n = len(name)
+        if n == 14:
+            if cur.length is None and name.lower() == b'content-length':
+                cur.length = value
+        elif n == 6 and cur.expect is None and name.lower() == b'expect':
+            cur.expect = value
 
     def on_headers_complete(self):
         cur: ParsedRequest = self.cur  # type: ignore[assignment]
@@ -237,10 +250,10 @@ class HttpProtocol(asyncio.Protocol):
             parsed = httptools.parse_url(cur.url)
         except httptools.HttpParserInvalidURLError:
             raise _Reject(400) from None
-        cur.path = urllib.parse.unquote(
-            (parsed.path or b'/').decode('latin-1'))
+        path = (parsed.path or b'/').decode('latin-1')
+        cur.path = urllib.parse.unquote(path) if '%' in path else path
         cur.query_string = parsed.query or b''
-        on_eio = self.ctx.is_engineio_path(cur.path)
+        cur.on_eio = on_eio = self.ctx.is_engineio_path(cur.path)
         self.upgrade = parser.should_upgrade()
         self.body_limit = (self.ctx.engine.config.max_http_buffer_size
                            if on_eio else self.ctx.limits['max_bridge_body'])
@@ -251,25 +264,23 @@ class HttpProtocol(asyncio.Protocol):
             if length is not None and length > self.body_limit and \
                     self._too_large(cur):
                 raise _Stop()
-        for name, value in cur.headers:
-            if name.lower() == b'expect':
-                if value.lower() != b'100-continue':
-                    raise _Reject(417)
-                if length is None:
-                    length = self._content_length(cur)
-                if length is not None and length > self.body_limit:
-                    raise _Reject(413 if not on_eio else 400)
-                self.transport.write(b'HTTP/1.1 100 Continue\r\n\r\n')
+        if cur.expect is not None:
+            if cur.expect.lower() != b'100-continue':
+                raise _Reject(417)
+            if length is None:
+                length = self._content_length(cur)
+            if length is not None and length > self.body_limit:
+                raise _Reject(413 if not on_eio else 400)
+            self.transport.write(b'HTTP/1.1 100 Continue\r\n\r\n')
 
     @staticmethod
     def _content_length(cur):
-        for name, value in cur.headers:
-            if name.lower() == b'content-length':
-                try:
-                    return int(value)
-                except ValueError:
-                    return None
-        return None
+        if cur.length is None:
+            return None
+        try:
+            return int(cur.length)
+        except ValueError:
+            return None
 
     def on_body(self, body):
         cur: ParsedRequest = self.cur  # type: ignore[assignment]
@@ -277,8 +288,7 @@ class HttpProtocol(asyncio.Protocol):
         self.deadline = time.monotonic() + self.ctx.limits['body_timeout']
         if self.body_size > self.body_limit:
             if not cur.too_big:
-                if self.ctx.is_engineio_path(cur.path) and \
-                        self._too_large(cur):
+                if cur.on_eio and self._too_large(cur):
                     raise _Stop()
                 cur.too_big = True
             return   # the rest is read and dropped
@@ -316,7 +326,7 @@ class HttpProtocol(asyncio.Protocol):
             if len(pending) == self.ctx.limits['max_pipelined'] and \
                     not self.write_paused:
                 self.transport.resume_reading()
-            if self.ctx.is_engineio_path(r.path):
+            if r.on_eio:
                 self._engineio(r)
             else:
                 self.busy = True
@@ -444,8 +454,8 @@ class HttpProtocol(asyncio.Protocol):
         r: ParsedRequest = self.cur  # type: ignore[assignment]  # (upgrade)
         self.cur = None
         ctx = self.ctx
-        if not ctx.is_engineio_path(r.path) or self.pending or self.busy:
-            return self.reject(400 if ctx.is_engineio_path(r.path) else 404)
+        if not r.on_eio or self.pending or self.busy:
+            return self.reject(400 if r.on_eio else 404)
         hs = _wsp.handshake(r.method, r.header_dict(),
                             ctx.per_message_deflate)
         if hs.refusal is not None:

@@ -1,5 +1,7 @@
 """HTTP/1.1 response bytes for the built-in server."""
 
+from typing import Dict, Tuple
+
 REASONS = {100: b'Continue', 101: b'Switching Protocols', 200: b'OK',
            400: b'Bad Request', 401: b'Unauthorized', 403: b'Forbidden',
            404: b'Not Found', 405: b'Method Not Allowed',
@@ -11,7 +13,33 @@ REASONS = {100: b'Continue', 101: b'Switching Protocols', 200: b'OK',
 
 
 def status_line(status):
-    return b'HTTP/1.1 %d %s\r\n' % (status, REASONS.get(status, b'Unknown'))
+    line = _STATUS_LINES.get(status)
+    if line is None:
+        line = b'HTTP/1.1 %d %s\r\n' % (status,
+                                         REASONS.get(status, b'Unknown'))
+    return line
+
+
+_STATUS_LINES = {status: b'HTTP/1.1 %d %s\r\n' % (status, reason)
+                 for status, reason in REASONS.items()}
+
+# header lines already rendered, for the headers every response repeats
+# (Content-Type, the CORS ones); bounded, and never the per-session
+# Set-Cookie
+_LINES: Dict[Tuple[str, str], bytes] = {}
+_MAX_LINES = 256
+
+
+def header_line(name, value):
+    """``name: value`` and CRLF, in latin-1."""
+    key = (name, value)
+    line = _LINES.get(key)
+    if line is None:
+        line = b'%s: %s\r\n' % (name.encode('latin-1'),
+                                 value.encode('latin-1'))
+        if len(_LINES) < _MAX_LINES and name != 'Set-Cookie':
+            _LINES[key] = line
+    return line
 
 
 def render_response(status, headers, body, keep_alive):
@@ -21,8 +49,7 @@ def render_response(status, headers, body, keep_alive):
     """
     parts = [status_line(status)]
     for name, value in headers:
-        parts.append(b'%s: %s\r\n' % (name.encode('latin-1'),
-                                      value.encode('latin-1')))
+        parts.append(header_line(name, value))
     parts.append(b'content-length: %d\r\n' % len(body))
     if not keep_alive:
         parts.append(b'connection: close\r\n')
