@@ -12,7 +12,7 @@ import asyncio
 import time
 import urllib.parse
 from collections import deque
-from typing import Deque, Dict, Optional
+from typing import Any, Deque, Dict, Optional
 
 import httptools
 
@@ -89,7 +89,7 @@ class HttpProtocol(asyncio.Protocol):
         self.ctx = ctx
         # set by connection_made, which asyncio calls first
         self.transport: asyncio.Transport = None  # type: ignore[assignment]
-        self.parser = httptools.HttpRequestParser(self)
+        self.parser: Any = httptools.HttpRequestParser(self)
         # the request being parsed: set by on_message_begin, so the
         # parser's other callbacks of a request find it set
         self.cur: Optional[ParsedRequest] = None
@@ -123,6 +123,9 @@ class HttpProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc):
         self.closed = True
+        # the parser holds this object's bound methods: without this, each
+        # connection would leave a reference cycle for the cyclic collector
+        self.parser = None
         self.ctx.http_conns.discard(self)
         for waiter in (self.drain_waiter, self.bridge_gone):
             if waiter is not None and not waiter.done():
@@ -504,5 +507,6 @@ class HttpProtocol(asyncio.Protocol):
         proto = _ws.WsProtocol(self.ctx, self.transport, link, hs.deflate)
         self.transport.set_protocol(proto)
         self.closed = True       # this object is done with the connection
+        self.parser = None       # (and with its parser: see connection_lost)
         proto.start(rest)
         self.transport.resume_reading()
