@@ -116,3 +116,20 @@ def test_socketio_group_is_wired(monkeypatch):
             run.TARGETS[target].get('ceiling'), target
     for name in ('node_server.mjs',):
         assert os.path.exists(os.path.join(BENCH, 'sio', name))
+
+
+def test_load_compare_reads_two_runs():
+    """benchmarks/load/compare.py on the committed before/after runs: one
+    row per scenario of either, the README's polling figures among them."""
+    results = os.path.join(BENCH, 'load', 'results')
+    r = _run(os.path.join(BENCH, 'load', 'compare.py'),
+             os.path.join(results, 'before-issue15-round2.json'),
+             os.path.join(results, 'results.json'))
+    assert r.returncode == 0, r.stdout + r.stderr
+    rows = [line for line in r.stdout.splitlines()
+            if line.startswith('| S')]
+    assert len(rows) == 18, r.stdout
+    echo = next(row for row in rows if 'polling echo C=50 ' in row)
+    cells = [c.strip() for c in echo.split('|')]
+    assert cells[5:7] == ['46.2', '42.1'], echo
+
