@@ -7,6 +7,7 @@ Handler calls are appended, one line each, to the file named by
 ``$BUILTIN_APP_LOG`` (when set) so the test can see what ran.
 """
 
+import gc
 import os
 
 import engineio_fast as engineio
@@ -30,6 +31,8 @@ def connect(sid, environ):
 
 @eio.on('message')
 async def message(sid, data):
+    if data == 'gc-frozen':      # how many objects the collector skips
+        return await eio.send(sid, 'frozen %d' % gc.get_freeze_count())
     await eio.send(sid, data)
 
 

@@ -1,6 +1,7 @@
 """``python -m engineio_fast`` / ``engineio-fast``: serving an AsyncServer
 and an ASGIApp, TLS options, bad specs, and the demo."""
 
+import gc
 import json
 import os
 import shutil
@@ -13,13 +14,14 @@ import httpx
 import pytest
 from websockets.sync.client import connect as ws_connect
 
-from ..support import make_cert
+from ..support import BuiltinServer, make_cert
 from .builtin_helpers import (
     EIO_POLL,
     EIO_WS,
     ROOT,
     WAIT,
     ServerProcess,
+    echo_server,
     free_port,
 )
 
@@ -54,6 +56,27 @@ def test_serve_a_bare_async_server(tmp_path):
     out = srv.stdout
     assert 'serving on http://127.0.0.1:%d/' % srv.port in out
     assert 'kernels' in out
+
+
+def test_the_process_freezes_what_it_starts_with(tmp_path):
+    """The CLI owns its process: once listening, what exists is frozen for
+    the cyclic collector (gc.freeze()); a BuiltinServer started inside
+    another process (here, this one) freezes nothing."""
+    with ServerProcess(['tests.io.builtin_app:eio'], tmp_path) as srv:
+        srv.wait_listening()
+        r = httpx.get(srv.url + EIO_POLL, timeout=WAIT)
+        q = EIO_POLL + '&sid=' + json.loads(r.text[1:])['sid']
+        assert httpx.post(srv.url + q, content=b'4gc-frozen').text == 'ok'
+        answer = httpx.get(srv.url + q, timeout=WAIT).text
+        assert answer.startswith('4frozen '), answer
+        assert int(answer.split()[1]) > 1000, answer
+        stop(srv)
+    before = gc.get_freeze_count()
+    live = BuiltinServer(echo_server()).start()
+    try:
+        assert gc.get_freeze_count() == before
+    finally:
+        live.stop()
 
 
 def test_serve_an_asgi_app(tmp_path):

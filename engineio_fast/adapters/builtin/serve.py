@@ -92,6 +92,10 @@ class BuiltinServer:
         self.started = False
         self._stop: Optional[asyncio.Event] = None
         self._sweeper: Optional[asyncio.TimerHandle] = None
+        # set by serve_on_new_loop, whose caller owns the process (run(),
+        # the CLI, a worker): gc.freeze() once listening. Not for a server
+        # started inside someone else's process (tests, embedding).
+        self.freeze_gc = False
 
     @property
     def sockets(self) -> Sequence[socket.socket]:
@@ -140,11 +144,13 @@ class BuiltinServer:
         if self.router is not None:
             self.router.start(loop, self._adopt)
         self.started = True
-        # what exists now (the app, its modules, this server) lives as long
-        # as the process: the cyclic collector stops walking it on every
-        # full collection (it was a tenth of the server's CPU when sessions
-        # come and go fast)
-        gc.freeze()
+        if self.freeze_gc:
+            # what exists now (the app, its modules, this server) lives as
+            # long as the process: the cyclic collector stops walking it on
+            # every full collection (garbage collected first, so none of it
+            # is kept)
+            gc.collect()
+            gc.freeze()
 
     def _adopt(self, sock: socket.socket, carried: bytes) -> None:
         # a connection handed over by a sibling worker, with the bytes it
@@ -271,9 +277,12 @@ def serve_on_new_loop(server: BuiltinServer, loop: str = 'auto',
                           [asyncio.AbstractEventLoop], None]] = None) -> None:
     """Run ``server.serve()`` on a new event loop (:func:`new_event_loop`)
     until it stops, then finish and close that loop (:func:`finish_loop`).
-    ``prepare(loop)`` runs first, on the new loop."""
+    ``prepare(loop)`` runs first, on the new loop. The caller owns the
+    process (``run()``, the CLI, a worker): once listening, the server
+    freezes what exists for the cyclic collector (``gc.freeze()``)."""
     event_loop = new_event_loop(loop)
     asyncio.set_event_loop(event_loop)
+    server.freeze_gc = True
     try:
         if prepare is not None:
             prepare(event_loop)
