@@ -27,12 +27,12 @@ def tagged(messages, prefix):
 
 def explain(sent, got, bcast, bgot, hosts):
     """What was missing, and the hosts' logs: for a failure's message."""
+    have, bhave = set(got), set(bgot)
     lines = ['sends: %d of %d arrived, first missing %s' % (
-        len(got), len(sent), next((m for m in sent if m not in set(got)),
-                                  None)),
+        len(got), len(sent), next((m for m in sent if m not in have), None)),
              'broadcasts: %d of %d arrived, first missing %s' % (
-        len(bgot), len(bcast), next((m for m in bcast
-                                     if m not in set(bgot)), None))]
+        len(bgot), len(bcast), next((m for m in bcast if m not in bhave),
+                                    None))]
     for h in hosts:
         lines.append('--- log of %s ---' % h.url)
         lines.append(h.log()[-4000:])
