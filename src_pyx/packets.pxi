@@ -220,10 +220,6 @@ cdef bint _own_method(type cls, int which):
     return (known & which) != 0
 
 
-cdef bint _plain_encode(type cls):
-    return _own_method(cls, _ENCODE)
-
-
 def decode_packets(body, cls):
     """The packets of a payload (``body``, a non-empty str) as instances of
     ``cls`` (a :class:`PacketCore` subclass), made without calling its
@@ -260,7 +256,7 @@ def encode_packets(packets):
     """A payload of ``packets`` (each encoded with ``encode(b64=True)``)."""
     cdef list parts = []
     for pkt in packets:
-        if _plain_encode(type(pkt)):
+        if _own_method(type(pkt), _ENCODE):
             parts.append(_packet_encode(<PacketCore>pkt, True))
         else:
             parts.append(pkt.encode(b64=True))

@@ -25,6 +25,15 @@ def tagged(messages, prefix):
             m.startswith(prefix)]
 
 
+def two_hosts(hosts, kind, url, env=None, b_transports=None):
+    """Hosts A and B on one Redis and a client on each:
+    ``(a_host, b_host, a, b)``."""
+    a_host = hosts(kind, url, 'a', env)
+    b_host = hosts(kind, url, 'b', env)
+    return (a_host, b_host, Peer(a_host.url),
+            Peer(b_host.url, transports=b_transports))
+
+
 def explain(sent, got, bcast, bgot, hosts):
     """What was missing, and the hosts' logs: for a failure's message."""
     have, bhave = set(got), set(bgot)
@@ -43,10 +52,8 @@ def test_redis_restart_mid_traffic(kind, redis_srv, hosts):
     """Sends from A to a session on B and broadcasts from B, while Redis
     (with its append-only file) is stopped for a second and started again:
     every message arrives once, in the order it was sent."""
-    a_host = hosts(kind, redis_srv.url, 'a')
-    b_host = hosts(kind, redis_srv.url, 'b')
-    a = Peer(a_host.url)
-    b = Peer(b_host.url, transports=['polling'])
+    a_host, b_host, a, b = two_hosts(hosts, kind, redis_srv.url,
+                                     b_transports=['polling'])
     try:
         assert wait_for(lambda: a.who() == {a.sid, b.sid})
         rounds, per_round, per_bcast = 60, 25, 10
@@ -99,10 +106,7 @@ def test_presence_holds_under_sustained_sends(kind, redis_srv, hosts):
     while it sends to the other process for longer than the liveness bound
     (1.5 s here), the other keeps seeing its sessions and what it sends to
     them arrives."""
-    a_host = hosts(kind, redis_srv.url, 'a')
-    b_host = hosts(kind, redis_srv.url, 'b')
-    a = Peer(a_host.url)
-    b = Peer(b_host.url)
+    a_host, b_host, a, b = two_hosts(hosts, kind, redis_srv.url)
     try:
         assert wait_for(lambda: b.who() == {a.sid, b.sid})
         a.send('flood %s 3 f' % b.sid)
@@ -130,10 +134,7 @@ def test_redis_down_at_start(kind, hosts, tmp_path):
     queued arrives and get_participants sees both processes."""
     port = free_port()
     url = 'redis://127.0.0.1:%d/0' % port
-    a_host = hosts(kind, url, 'a')
-    b_host = hosts(kind, url, 'b')
-    a = Peer(a_host.url)
-    b = Peer(b_host.url)
+    a_host, b_host, a, b = two_hosts(hosts, kind, url)
     srv = None
     try:
         a.send('echo-me')
@@ -164,10 +165,7 @@ def test_outbox_is_bounded(kind, redis_srv, hosts):
     here) and logs what it drops; the rest arrive in order once Redis is
     back; its own sessions are served all along."""
     env = {'EIO_MAX_PENDING': '500'}
-    a_host = hosts(kind, redis_srv.url, 'a', env)
-    b_host = hosts(kind, redis_srv.url, 'b', env)
-    a = Peer(a_host.url)
-    b = Peer(b_host.url)
+    a_host, b_host, a, b = two_hosts(hosts, kind, redis_srv.url, env)
     try:
         assert wait_for(lambda: a.who() == {a.sid, b.sid})
         redis_srv.stop()
@@ -197,10 +195,7 @@ def test_redis_restart_empty(kind, hosts, tmp_path):
     (tmp_path / 'redis').mkdir()
     srv = RedisServer(tmp_path / 'redis', aof=False).start()
     try:
-        a_host = hosts(kind, srv.url, 'a')
-        b_host = hosts(kind, srv.url, 'b')
-        a = Peer(a_host.url)
-        b = Peer(b_host.url)
+        a_host, b_host, a, b = two_hosts(hosts, kind, srv.url)
         try:
             assert wait_for(lambda: a.who() == {a.sid, b.sid})
             a.send('send %s before' % b.sid)
