@@ -26,7 +26,7 @@ class WsProtocol(MessageAssembly, asyncio.Protocol):
 
     __slots__ = ('ctx', 'transport', 'link', 'buf', 'scheduled', 'paused',
                  'closed', 'blocked', 'backlog', 'backlog_error',
-                 'receiving', 'dirty', 'abort_handle', 'delivered')
+                 'receiving', 'dirty', 'abort_handle')
 
     def __init__(self, ctx, transport, link, deflate=None):
         MessageAssembly.__init__(self, deflate,
@@ -44,7 +44,6 @@ class WsProtocol(MessageAssembly, asyncio.Protocol):
         self.receiving = False
         self.dirty = False
         self.abort_handle = None
-        self.delivered = 0     # messages handed over by this data_received
         link.waker = self.wake
 
     def start(self, rest):
@@ -60,12 +59,8 @@ class WsProtocol(MessageAssembly, asyncio.Protocol):
         self.buf += data
         if self.blocked is not None:
             return
-        # what handlers send while this runs leaves in one write after it:
-        # at once after a lone message (the next write is a round trip
-        # away), after this loop turn's other reads after a burst (each
-        # write wakes the peer; between reads, they cost the readers)
+        # what handlers send while this runs leaves in one write after it
         self.receiving = True
-        self.delivered = 0
         try:
             self._process()
         finally:
@@ -73,11 +68,8 @@ class WsProtocol(MessageAssembly, asyncio.Protocol):
         if self.dirty:
             self.dirty = False
             if not self.scheduled:
-                if self.delivered <= 1:
-                    self._flush()
-                else:
-                    self.scheduled = True
-                    self.ctx.loop.call_soon(self._flush)
+                self.scheduled = True
+                self.ctx.loop.call_soon(self._flush)
 
     def _process(self):
         buf = self.buf
@@ -107,7 +99,6 @@ class WsProtocol(MessageAssembly, asyncio.Protocol):
         the handlers; True when the next one must wait (closing, or a
         handler that must end first)."""
         ctx = self.ctx
-        self.delivered += 1
         events = ctx.engine.ws_receive(self.link, data, ctx.loop.time())
         if events:
             pending = ctx.driver.fire(events)
