@@ -1,7 +1,6 @@
 """WSGI application middleware for Engine.IO (python-engineio's
 ``WSGIApp`` and the deprecated ``Middleware``)."""
 
-import os
 from typing import IO, Any, Callable, Dict, Iterable, Optional, Protocol
 
 from . import static_files as _static
@@ -80,9 +79,8 @@ class WSGIApp:
         start_response = _connection.prepare(environ, start_response)
         method = environ.get('REQUEST_METHOD')
         if self.static_files and method in ('GET', 'HEAD'):
-            static_file = _static.resolve(self.static_files, path)
-            if static_file is not None and \
-                    os.path.isfile(static_file['filename']):
+            static_file = _static.locate(self.static_files, path)
+            if static_file is not None:
                 return self.serve_static_file(static_file, environ,
                                               start_response,
                                               head=method == 'HEAD')

@@ -8,7 +8,8 @@ A static file configuration is a dictionary of mapping rules:
 * a value may be a dictionary ``{'filename': ..., 'content_type': ...}`` to
   force a content type;
 * the empty key ``''`` names the file served for URLs that end in ``/``
-  (``index.html`` when absent), as a string or as a dictionary.
+  (``index.html`` when absent), as a string or as a dictionary;
+* a folder rule as a dictionary may say ``'follow_symlinks': True``.
 
 When several prefixes match, the longest one wins. Prefixes only match on
 path segment boundaries, so ``/static`` does not match ``/staticfoo``.
@@ -16,8 +17,15 @@ Requests that try to leave a configured folder (``..`` segments, also
 percent-encoded, empty segments that would make the path absolute,
 backslashes, NUL bytes) match nothing.
 
-This module only computes names; it never touches the file system. The
-caller decides whether the resulting file exists.
+A file found under a folder rule is served only if its real path (symbolic
+links resolved) is inside the folder's real path: a link in the folder
+that points outside it is not followed, as Starlette's ``StaticFiles``
+refuses it, unless the rule opts in with ``'follow_symlinks': True``. A
+file named by an exact rule is the one configured, links and all.
+
+:func:`resolve` only computes names (python-engineio's behaviour);
+:func:`locate` is what the applications serve from: the same name, checked
+on the file system.
 """
 
 import mimetypes
@@ -102,10 +110,12 @@ def validate(static_files: Optional[StaticFiles]) -> StaticFiles:
             continue
         if not isinstance(value, dict) or \
                 not isinstance(value.get('filename'), str) or \
-                not isinstance(value.get('content_type', ''), str):
+                not isinstance(value.get('content_type', ''), str) or \
+                not isinstance(value.get('follow_symlinks', False), bool):
             raise ValueError(
                 f'static_files[{key!r}] must be a filename or a dictionary '
-                'with "filename" and optional "content_type" strings')
+                'with "filename" and optional "content_type" strings (and '
+                'an optional "follow_symlinks" boolean)')
     return static_files
 
 
@@ -164,19 +174,57 @@ def resolve(static_files: StaticFiles, path: str) -> Optional[StaticFile]:
         dict: ``{'filename': str, 'content_type': str}`` where ``filename``
         is built from the configured value (absolute, or relative to the
         current directory), or ``None`` if no rule matches or the path is
-        unsafe. Whether the file exists is not checked.
+        unsafe. Whether the file exists is not checked (see
+        :func:`locate`).
     """
+    found = _resolve(static_files, path)
+    return found[0] if found is not None else None
+
+
+def locate(static_files: StaticFiles, path: str) -> Optional[StaticFile]:
+    """:func:`resolve`, then the file system: the file to serve for a URL
+    path, or ``None`` when there is none to serve.
+
+    Returns:
+        dict: as :func:`resolve`'s, whose ``filename`` names an existing
+        regular file (the real path, links resolved, for a file under a
+        folder rule); ``None`` if no rule matches, the path is unsafe, the
+        file does not exist or is not a regular file, or it lies outside
+        its folder rule's folder once links are resolved (unless the rule
+        says ``'follow_symlinks': True``).
+    """
+    found = _resolve(static_files, path)
+    if found is None:
+        return None
+    static_file, root = found
+    filename = static_file['filename']
+    if root is not None:
+        real = os.path.realpath(filename)
+        real_root = os.path.realpath(root)
+        if real != real_root and \
+                not real.startswith(real_root.rstrip(os.sep) + os.sep):
+            return None
+        static_file['filename'] = filename = real
+    return static_file if os.path.isfile(filename) else None
+
+
+def _resolve(static_files: StaticFiles,
+             path: str) -> Optional[Tuple[StaticFile, Optional[str]]]:
+    """``(static file, root)``: ``root`` is the folder the file must stay
+    in, or None (an exact rule's file, or a rule that follows links)."""
     if not static_files or not isinstance(path, str) or \
             not path.startswith('/') or '\x00' in path or '\\' in path:
         return None
+    root = None
     if path in static_files:
-        filename, content_type = _as_rule(static_files[path])
-        rest = ''
+        rule = static_files[path]
+        filename, content_type = _as_rule(rule)
     else:
         match = _longest_prefix(static_files, path)
         if match is None:
             return None
-        filename, content_type = _as_rule(static_files[match[0]])
+        rule = static_files[match[0]]
+        filename, content_type = _as_rule(rule)
         rest = match[1]
         if rest:
             segments = rest.split('/')
@@ -185,11 +233,14 @@ def resolve(static_files: StaticFiles, path: str) -> Optional[StaticFile]:
             if not all(_safe_segment(s) for s in segments):
                 return None
         if filename is not None:
+            root = filename or '.'
             filename = filename.rstrip('/') + '/' + rest \
                 if filename else rest
     if not filename:
         return None
     if filename.endswith('/'):
+        if root is None:
+            root = filename
         default_name, default_type = _as_rule(
             static_files.get('', DEFAULT_FILENAME))
         if default_name is None:
@@ -199,7 +250,9 @@ def resolve(static_files: StaticFiles, path: str) -> Optional[StaticFile]:
             content_type = default_type
     if content_type is None:
         content_type = content_type_for(filename)
-    return {'filename': filename, 'content_type': content_type}
+    if isinstance(rule, dict) and rule.get('follow_symlinks') is True:
+        root = None
+    return {'filename': filename, 'content_type': content_type}, root
 
 
 def open_regular(filename: str) -> Tuple[IO[bytes], int]:

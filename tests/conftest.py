@@ -50,6 +50,7 @@ TIERS = {
     'packaging/test_typing.py': '',
     'cluster_redis': 'slow',
     'cluster_redis/test_js_client.py': 'interop',
+    'abuse': 'slow',
 }
 TIER_MARKS = ('slow', 'interop')
 

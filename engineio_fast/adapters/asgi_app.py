@@ -16,7 +16,6 @@ Routing precedence, as in python-engineio:
 import asyncio
 import inspect
 import logging
-import os
 import traceback
 from typing import (
     Any,
@@ -134,9 +133,8 @@ class ASGIApp:
             return
         if kind == 'http' and self.static_files and \
                 scope.get('method') in ('GET', 'HEAD'):
-            static_file = _static.resolve(self.static_files, scope['path'])
-            if static_file is not None and \
-                    os.path.isfile(static_file['filename']):
+            static_file = _static.locate(self.static_files, scope['path'])
+            if static_file is not None:
                 if scope['method'] == 'HEAD':
                     await self.serve_static_file(static_file, receive, send,
                                                  head=True)

@@ -1,6 +1,8 @@
-"""The static file rule engine (engineio_fast.static_files), no I/O."""
+"""The static file rule engine (engineio_fast.static_files): names without
+I/O (resolve), then what is served from the file system (locate)."""
 
 import mimetypes
+import os
 
 import pytest
 
@@ -8,6 +10,7 @@ from engineio_fast.static_files import (
     CONTENT_TYPES,
     DEFAULT_CONTENT_TYPE,
     content_type_for,
+    locate,
     resolve,
     validate,
 )
@@ -270,7 +273,102 @@ def test_validate_accepts_guide_shapes():
 @pytest.mark.parametrize('bad', [
     ['/'], {1: 'x'}, {'/': 3}, {'/': {'content_type': 'text/plain'}},
     {'/': {'filename': 'a', 'content_type': 5}},
+    {'/': {'filename': 'a', 'follow_symlinks': 'yes'}},
 ])
 def test_validate_rejects(bad):
     with pytest.raises(ValueError):
         validate(bad)
+
+
+def test_validate_accepts_follow_symlinks():
+    rules = {'/s': {'filename': './p', 'follow_symlinks': True}}
+    assert validate(rules) is rules
+
+
+# -- locate: the file system, symbolic links ------------------------------------
+
+@pytest.fixture
+def tree(tmp_path):
+    """public/ with a file, a link to a file inside, links to a file and a
+    folder outside, and an index.html that is a link outside; secret.txt
+    and private/ next to public/."""
+    public = tmp_path / 'public'
+    (public / 'sub').mkdir(parents=True)
+    (public / 'page.html').write_bytes(b'page')
+    (public / 'sub' / 'inner.txt').write_bytes(b'inner')
+    (tmp_path / 'secret.txt').write_bytes(b'SECRET')
+    (tmp_path / 'private').mkdir()
+    (tmp_path / 'private' / 'key.txt').write_bytes(b'KEY')
+    (tmp_path / 'private' / 'index.html').write_bytes(b'PRIVATE INDEX')
+    os.symlink(public / 'sub' / 'inner.txt', public / 'alias.txt')
+    os.symlink(tmp_path / 'secret.txt', public / 'leak.txt')
+    os.symlink('../secret.txt', public / 'rel-leak.txt')
+    os.symlink(tmp_path / 'private', public / 'priv')
+    os.symlink(tmp_path / 'private' / 'index.html', public / 'sub' /
+               'index.html')
+    os.symlink(tmp_path / 'nowhere', public / 'dangling.txt')
+    return tmp_path
+
+
+def test_locate_serves_files_and_links_inside_the_folder(tree):
+    rules = {'/s': str(tree / 'public')}
+    page = locate(rules, '/s/page.html')
+    assert page == f(os.path.realpath(tree / 'public' / 'page.html'),
+                     'text/html')
+    alias = locate(rules, '/s/alias.txt')
+    # the link's name gives the type; the file opened is the real one
+    assert alias == f(os.path.realpath(tree / 'public' / 'sub' /
+                                       'inner.txt'), 'text/plain')
+
+
+@pytest.mark.parametrize('path', [
+    '/s/leak.txt', '/s/rel-leak.txt', '/s/priv/key.txt', '/s/priv/',
+    '/s/sub/', '/s/dangling.txt', '/s/missing.txt', '/s/sub', '/s/',
+])
+def test_locate_refuses_what_leaves_the_folder_or_is_absent(tree, path):
+    # resolve names a file for each: locate refuses it
+    rules = {'/s': str(tree / 'public')}
+    assert resolve(rules, path) is not None
+    assert locate(rules, path) is None
+
+
+def test_locate_follows_links_when_the_rule_says_so(tree):
+    rules = {'/s': {'filename': str(tree / 'public'),
+                    'follow_symlinks': True}}
+    leak = locate(rules, '/s/leak.txt')
+    assert leak is not None and \
+        open(leak['filename'], 'rb').read() == b'SECRET'
+    key = locate(rules, '/s/priv/key.txt')
+    assert open(key['filename'], 'rb').read() == b'KEY'
+    assert locate(rules, '/s/../secret.txt') is None   # still no traversal
+
+
+def test_locate_serves_an_exact_rule_as_configured(tree):
+    # the user named that file: a link there is theirs to make
+    rules = {'/secret': str(tree / 'public' / 'leak.txt')}
+    assert locate(rules, '/secret') == f(
+        str(tree / 'public' / 'leak.txt'), 'text/plain')
+
+
+def test_locate_through_a_linked_folder(tree):
+    # the configured folder may itself be a link: its real path is the root
+    os.symlink(tree / 'public', tree / 'www')
+    rules = {'/w': str(tree / 'www')}
+    assert locate(rules, '/w/page.html')['filename'] == \
+        os.path.realpath(tree / 'public' / 'page.html')
+    assert locate(rules, '/w/leak.txt') is None
+
+
+def test_locate_a_folder_rule_on_the_current_directory(tree, monkeypatch):
+    monkeypatch.chdir(tree / 'public')
+    rules = {'/c': ''}
+    assert locate(rules, '/c/page.html') is not None
+    assert locate(rules, '/c/leak.txt') is None
+
+
+def test_locate_a_prefix_that_shares_the_folder_name(tree):
+    # /public-x is not inside /public though it starts with its name
+    (tree / 'public-x').mkdir()
+    (tree / 'public-x' / 'f.txt').write_bytes(b'X')
+    os.symlink(tree / 'public-x' / 'f.txt', tree / 'public' / 'x.txt')
+    assert locate({'/s': str(tree / 'public')}, '/s/x.txt') is None
