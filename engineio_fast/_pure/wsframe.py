@@ -10,6 +10,20 @@ import struct
 _U16 = struct.Struct('!H')
 _U64 = struct.Struct('!Q')
 
+
+def _octets(data):
+    """``data`` as a sequence of byte values whose length is its byte
+    count: a buffer of wider items (``memoryview(...).cast('H')``,
+    ``array('I')``) is read as its bytes, not its items (the compiled twin
+    reads every buffer as bytes). TypeError for what is not bytes-like."""
+    if data.__class__ is bytes or data.__class__ is bytearray:
+        return data
+    view = memoryview(data)
+    if view.ndim == 1 and view.format == 'B':
+        return view
+    return view.tobytes()
+
+
 def parse_frame_header(buf):
     """Parse the frame header at the start of ``buf`` (bytes-like).
 
@@ -19,6 +33,7 @@ def parse_frame_header(buf):
     masking key (bytes) or None. A 64-bit length with its top bit set is
     invalid (ValueError); so is a length not in its minimal encoding.
     """
+    buf = _octets(buf)
     n = len(buf)
     if n < 2:
         return None
@@ -76,6 +91,7 @@ def apply_mask(data, mask):
     """XOR ``data`` with the repeating 4-byte ``mask`` (masks and unmasks)."""
     if len(mask) != 4:
         raise ValueError('mask must be 4 bytes')
+    data = _octets(data)
     n = len(data)
     if n == 0:
         return b''
@@ -86,6 +102,7 @@ def apply_mask(data, mask):
 
 def build_frame(opcode, payload, fin=True, rsv1=False, mask=None):
     """Build a whole frame: header plus payload (masked when ``mask``)."""
+    payload = _octets(payload)
     head = build_frame_header(opcode, len(payload), fin, rsv1, mask)
     if mask is not None:
         return head + apply_mask(payload, mask)

@@ -1,5 +1,6 @@
 """WebSocket frame kernels: RFC 6455 examples and length boundaries."""
 
+import array
 import struct
 
 import pytest
@@ -144,3 +145,33 @@ def test_build_frame_payload_types(kernels):
         kernels.build_frame(1, b'x', mask=b'abc')
     with pytest.raises(TypeError):
         kernels.build_frame(1, 'text')
+
+
+@pytest.mark.parametrize('wide', [
+    lambda b: memoryview(b).cast('H'),
+    lambda b: memoryview(b).cast('I'),
+    lambda b: memoryview(b).cast('d'),
+    lambda b: array.array('Q', b),
+    lambda b: memoryview(b).cast('B', (2, len(b) // 2)),
+])
+def test_wide_buffers_count_bytes_not_items(kernels, wide):
+    # a buffer of items wider than a byte (or of two dimensions) is read
+    # as its bytes, on both kernel sets: header lengths count bytes
+    data = bytes(range(1, 17))
+    view = wide(data)
+    assert kernels.build_frame(2, view) == b'\x82\x10' + data
+    assert kernels.build_frame(2, view, mask=MASK) == (
+        b'\x82\x90' + MASK + naive_mask(data, MASK))
+    assert kernels.apply_mask(view, MASK) == naive_mask(data, MASK)
+    frame = b'\x82\x8e' + MASK + b'\x00' * 10      # 16 bytes: 0x82 0x8e...
+    assert kernels.parse_frame_header(wide(frame)) == (
+        True, 0, 2, MASK, 14, 6)
+
+
+def test_strided_byte_views(kernels):
+    data = bytes(range(40))
+    view = memoryview(data)[::2]
+    assert kernels.apply_mask(view, MASK) == naive_mask(data[::2], MASK)
+    assert kernels.build_frame(2, view) == b'\x82\x14' + data[::2]
+    assert kernels.parse_frame_header(
+        memoryview(b'\x82\x00\x05\x00')[::2]) == (True, 0, 2, None, 5, 2)
