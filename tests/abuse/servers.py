@@ -1,0 +1,64 @@
+"""Every server mode under one fixture for the abuse tests: the built-in
+server and uvicorn (an engineio_fast.AsyncServer that echoes, in this
+process) and the WSGI servers (tests/sync/echo_app.py in a subprocess)."""
+
+import os
+
+import engineio_fast
+
+WSGI_KINDS = ['werkzeug', 'gunicorn-gthread', 'eventlet', 'gevent', 'uwsgi']
+MODES = ['builtin', 'uvicorn'] + WSGI_KINDS
+PAGE = os.sysconf('SC_PAGE_SIZE')
+
+
+def echo_app():
+    eio = engineio_fast.AsyncServer(cors_allowed_origins='*')
+
+    @eio.on('message')
+    async def message(sid, data):
+        await eio.send(sid, data)
+
+    return engineio_fast.ASGIApp(eio)
+
+
+class Served:
+    """A running server: ``port``, and ``rss()``, the resident memory in
+    bytes of the processes serving (this one for the in-process modes, the
+    server process and its children otherwise)."""
+
+    def __init__(self, port, pid):
+        self.port = port
+        self.pid = pid
+
+    def rss(self):
+        pids = {self.pid}
+        if self.pid != os.getpid():
+            pids |= _descendants(self.pid)
+        total = 0
+        for pid in pids:
+            try:
+                with open('/proc/%d/statm' % pid) as f:
+                    total += int(f.read().split()[1]) * PAGE
+            except OSError:
+                pass
+        return total
+
+
+def _descendants(root):
+    parents = {}
+    for name in os.listdir('/proc'):
+        if name.isdigit():
+            try:
+                with open('/proc/%s/stat' % name) as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(')', 1)[1].split()[1])
+            parents.setdefault(ppid, []).append(int(name))
+    out, todo = set(), [root]
+    while todo:
+        for child in parents.get(todo.pop(), ()):
+            if child not in out:
+                out.add(child)
+                todo.append(child)
+    return out
