@@ -403,7 +403,9 @@ class Engine:
             s.queue_bytes = 1
             events = [('disconnect', s.sid, s.reason)]
         if s.transport == 'websocket':
-            s.queue.insert(0, self._open.render(s.sid, []))
+            opening = self._open.render(s.sid, [])
+            s.queue.insert(0, opening)
+            s.queue_bytes += len(opening)
             if events is not None:
                 cast(WsLink, out.link).closing = True
             return Outcome(WEBSOCKET, session=s, link=out.link,

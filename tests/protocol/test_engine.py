@@ -354,6 +354,17 @@ def open_ws(engine, now=0.0):
     return out.session, out.link
 
 
+def test_websocket_open_packet_counts_in_the_queue_bound(make):
+    # the open packet waits in the queue until the adapter takes it: it
+    # counts against max_queue_bytes like any other item
+    engine = make(max_queue_bytes=200)
+    s, link = open_ws(engine)
+    assert s.queue_bytes == sum(len(item) for item in s.queue) > 50
+    room = 200 - s.queue_bytes
+    assert engine.send(s, '4' + 'x' * (room - 1)) is True
+    assert engine.send(s, '4') == ('disconnect', s.sid, 'transport error')
+
+
 def test_join_timeout_ends_a_session_that_never_joined(make):
     engine = make(ping_interval=10, ping_timeout=10)
     engine.join_timeout = 1.0

@@ -13,7 +13,12 @@ step:
 - no close packet is delivered twice, and a parked GET of a closed session
   is answered;
 - a sid that is gone answers 400 (unknown sid) to every request;
-- the tables are bounded (a far clock step leaves only live sessions).
+- the tables are bounded (a far clock step leaves only live sessions), and
+  the timer heap holds a few entries per session made, however many
+  messages and pongs came (python-engineio's CVE-2026-48802 class);
+- a session's queued byte count is the size of what it holds (the open
+  packet of a websocket included), never over ``max_queue_bytes``;
+- an OPEN session always has a timer (its heartbeat) ahead of it.
 
 Run for both kernel sets (the session table and timer heap are kernels).
 """
@@ -192,6 +197,22 @@ class EngineMachine(RuleBasedStateMachine):
         assert out.kind == E.RESPOND
         self.settle()
 
+    @rule(i=st.integers(0, 50), body=st.binary(max_size=24))
+    def post_bytes(self, i, body):
+        out = self.handle(_req('POST', body, sid=self.pick(i)))
+        assert out.kind == E.RESPOND
+        assert out.response.status in (200, 400), out.response
+        self.settle()
+
+    @rule(i=st.integers(0, 50), n=st.integers(1, 60))
+    def ws_pongs(self, i, n):
+        if not self.links:
+            return
+        link = self.links[i % len(self.links)][0]
+        for _ in range(n):
+            self.events(self.engine.ws_receive(link, '3', self.now))
+        self.settle()
+
     @rule(i=st.integers(0, 50))
     def post_cut_short(self, i):
         out = self.engine.post_lost(_req('POST', None, sid=self.pick(i)),
@@ -293,6 +314,20 @@ class EngineMachine(RuleBasedStateMachine):
                 assert any(item is s and when == s.deadline
                            for when, _seq, item in heap)
         assert len(engine.sessions) + len(engine.closing) <= self.handshakes
+
+    @invariant()
+    def queues_add_up(self):
+        for s in self.engine.sessions.values():
+            assert s.queue_bytes == sum(len(x) for x in s.queue), s.sid
+            assert s.queue_bytes <= 60 + 1, s.sid
+
+    @invariant()
+    def open_sessions_have_a_timer(self):
+        engine = self.engine
+        if any(s.state == OPEN for s in engine.sessions.values()):
+            assert engine.next_deadline() is not None
+        assert len(engine.timers) <= 4 * self.handshakes + 4, (
+            len(engine.timers), self.handshakes)
 
     @invariant()
     def connects_and_disconnects_pair(self):
