@@ -133,6 +133,11 @@ class AsyncServer(base_server.AsyncioUtilities,
             loop. Default True.
         monitor_clients: accepted for compatibility; heartbeats always run.
         transports: the allowed transports. Default both.
+        max_connections: the most sessions open at once (this server's,
+            in this process); a handshake past it, polling or websocket,
+            is refused with a 503 and ``{"code":4,"message":"Too many
+            connections"}`` before anything is made. Default None (no
+            bound).
         client_manager: the client manager (:attr:`manager`):
             :class:`engineio_fast.AsyncRedisManager` makes ``send()``,
             ``send_packet()``, ``disconnect()`` and :meth:`broadcast`

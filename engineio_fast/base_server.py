@@ -277,7 +277,8 @@ class BaseServer(HandlerRegistry):
             max_http_buffer_size=max_http_buffer_size,
             allow_upgrades=allow_upgrades, transports=self.transports,
             upgrade_timeout=kwargs.pop('upgrade_timeout', 10.0),
-            max_queue_bytes=kwargs.pop('max_queue_bytes', None))
+            max_queue_bytes=kwargs.pop('max_queue_bytes', None),
+            max_connections=kwargs.pop('max_connections', None))
         policy = _http.HttpPolicy(
             cors_allowed_origins=cors_allowed_origins,
             cors_credentials=cors_credentials, cookie=cookie,

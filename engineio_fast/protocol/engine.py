@@ -462,6 +462,15 @@ class Engine:
             if method != 'GET':
                 return Outcome(RESPOND, policy.error(
                     req, _http.BAD_HANDSHAKE_METHOD))
+            limit = self.config.max_connections
+            if limit is not None and len(self.sessions) >= limit:
+                # full: refused before anything is made, on either
+                # transport (a websocket gets it instead of its 101)
+                if self.logger:
+                    self.logger.info('%d sessions open: handshake refused',
+                                     limit)
+                return Outcome(RESPOND, policy.error(
+                    req, _http.FORBIDDEN, 'Too many connections', 503))
             return self._new_session(req, transport, jsonp)
         s = self.sessions.get(sid)
         if s is None:

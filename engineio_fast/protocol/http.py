@@ -132,7 +132,7 @@ class Response:
 STATUS_TEXT = {200: 'OK', 400: 'BAD REQUEST', 401: 'UNAUTHORIZED',
                403: 'FORBIDDEN', 404: 'NOT FOUND', 405: 'METHOD NOT ALLOWED',
                413: 'PAYLOAD TOO LARGE',
-               500: 'INTERNAL SERVER ERROR'}
+               500: 'INTERNAL SERVER ERROR', 503: 'SERVICE UNAVAILABLE'}
 
 
 def status_line(status: int) -> str:

@@ -98,7 +98,8 @@ class EngineConfig:
                  transports: Union[None, str, Sequence[str]] = None,
                  upgrade_timeout: float = 10.0,
                  max_queue_bytes: Optional[int] = None,
-                 close_grace: Optional[float] = None) -> None:
+                 close_grace: Optional[float] = None,
+                 max_connections: Optional[int] = None) -> None:
         if isinstance(ping_interval, (tuple, list)):
             self.ping_interval = float(ping_interval[0])
             self.ping_grace = float(ping_interval[1])
@@ -123,6 +124,13 @@ class EngineConfig:
         self.max_queue_bytes = int(max_queue_bytes or
                                    max(16 << 20,
                                        8 * self.max_http_buffer_size))
+        if max_connections is not None and (
+                isinstance(max_connections, bool) or
+                not isinstance(max_connections, int) or max_connections < 1):
+            raise ValueError('max_connections must be a positive integer '
+                             'or None')
+        #: sessions at most at once (None: no bound); see Engine.handle_http
+        self.max_connections = max_connections
         self.close_grace = float(close_grace if close_grace is not None
                                  else min(30.0, self.ping_interval +
                                           self.ping_timeout))

@@ -1,5 +1,8 @@
-"""The abuse tests' fixture: ``served``, a server of every mode."""
+"""The abuse tests' fixtures: ``serve(**server_options)`` starts a server
+of every mode in turn (``mode``), echoing every message; ``served`` is one
+with the default options."""
 
+import json
 import os
 
 import pytest
@@ -11,18 +14,35 @@ from .servers import MODES, Served, echo_app
 
 
 @pytest.fixture(params=MODES)
-def served(request):
-    """A server of each mode, echoing every message."""
-    mode = request.param
-    if mode in ('builtin', 'uvicorn'):
-        runner = BuiltinServer if mode == 'builtin' else LiveServer
-        srv = runner(echo_app())
-        srv.start()
-        yield Served(srv.port, os.getpid())
-        srv.stop()
-        return
-    reason = kind_unavailable(mode)
-    if reason:
-        pytest.fail(reason)
-    with ServerProcess(mode) as srv:
-        yield Served(srv.port, srv.pid)
+def mode(request):
+    return request.param
+
+
+@pytest.fixture
+def serve(mode):
+    stops = []
+
+    def start(**options):
+        if mode in ('builtin', 'uvicorn'):
+            runner = BuiltinServer if mode == 'builtin' else LiveServer
+            srv = runner(echo_app(**options))
+            srv.start()
+            stops.append(srv.stop)
+            return Served(srv.port, os.getpid())
+        reason = kind_unavailable(mode)
+        if reason:
+            pytest.fail(reason)
+        proc = ServerProcess(mode, env={
+            'EIO_SERVER_KWARGS': json.dumps(options)} if options else None)
+        proc.__enter__()
+        stops.append(lambda: proc.__exit__(None, None, None))
+        return Served(proc.port, proc.pid)
+
+    yield start
+    for stop in reversed(stops):
+        stop()
+
+
+@pytest.fixture
+def served(serve):
+    return serve()

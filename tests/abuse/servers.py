@@ -11,8 +11,9 @@ MODES = ['builtin', 'uvicorn'] + WSGI_KINDS
 PAGE = os.sysconf('SC_PAGE_SIZE')
 
 
-def echo_app():
-    eio = engineio_fast.AsyncServer(cors_allowed_origins='*')
+def echo_app(**options):
+    options.setdefault('cors_allowed_origins', '*')
+    eio = engineio_fast.AsyncServer(**options)
 
     @eio.on('message')
     async def message(sid, data):

@@ -885,3 +885,38 @@ def test_overdue_pong_on_a_websocket(make):
     assert engine.ws_receive(link, '3', 0.51) == [
         ('disconnect', s.sid, 'ping timeout')]
     assert link.closing and engine.get(s.sid) is None
+
+
+# -- max_connections ------------------------------------------------------
+
+def test_max_connections_refuses_handshakes_past_it(make):
+    engine = make(max_connections=2)
+    a, _ = open_polling(engine)
+    b, _ = open_ws(engine)
+    for r in (req(), req(ws=True)):
+        out = engine.handle_http(r, 1)
+        assert out.kind == E.RESPOND and out.response.status == 503
+        assert error(out.response) == {'code': 4,
+                                        'message': 'Too many connections'}
+    assert len(engine.sessions) == 2
+    # the sessions open are untouched; one that ends makes room
+    assert engine.handle_http(req('POST', b'4x', sid=a.sid), 1).events == [
+        ('message', a.sid, 'x')]
+    engine.handle_http(req('POST', b'1', sid=a.sid), 1)
+    assert engine.handle_http(req(), 2).kind == E.CONNECT
+
+
+def test_max_connections_counts_a_handshake_whose_handler_runs(make):
+    engine = make(max_connections=1)
+    pending = engine.handle_http(req(), 0)
+    assert pending.kind == E.CONNECT
+    assert engine.handle_http(req(), 0).response.status == 503
+    # refused by its handler: the place is free again
+    engine.connect_done(pending, req(), (False, None), 0)
+    assert engine.handle_http(req(), 0).kind == E.CONNECT
+
+
+@pytest.mark.parametrize('bad', [0, -1, 1.5, '3', True])
+def test_max_connections_must_be_a_positive_integer(make, bad):
+    with pytest.raises(ValueError):
+        make(max_connections=bad)
