@@ -278,7 +278,8 @@ class BaseServer(HandlerRegistry):
             allow_upgrades=allow_upgrades, transports=self.transports,
             upgrade_timeout=kwargs.pop('upgrade_timeout', 10.0),
             max_queue_bytes=kwargs.pop('max_queue_bytes', None),
-            max_connections=kwargs.pop('max_connections', None))
+            max_connections=kwargs.pop('max_connections', None),
+            handshake_rate_limit=kwargs.pop('handshake_rate_limit', None))
         policy = _http.HttpPolicy(
             cors_allowed_origins=cors_allowed_origins,
             cors_credentials=cors_credentials, cookie=cookie,

@@ -156,6 +156,13 @@ class Server(base_server.BaseServer):
             is refused with a 503 and ``{"code":4,"message":"Too many
             connections"}`` before anything is made. Default None (no
             bound).
+        handshake_rate_limit: ``(count, seconds)``: each client address
+            (the environ's ``REMOTE_ADDR``: the proxy's client where the
+            server trusts the proxy's headers) may open ``count`` sessions
+            at once, then ``count`` more per ``seconds``; a handshake past
+            it gets a 429 and ``{"code":4,"message":"Too many
+            handshakes"}``. 65,536 addresses are remembered at most.
+            Default None (no limit).
         client_manager: the client manager (:attr:`manager`):
             :class:`engineio_fast.RedisManager` makes ``send()``,
             ``send_packet()``, ``disconnect()`` and :meth:`broadcast`

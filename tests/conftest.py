@@ -51,6 +51,7 @@ TIERS = {
     'cluster_redis': 'slow',
     'cluster_redis/test_js_client.py': 'interop',
     'abuse': 'slow',
+    'fuzz': '',
 }
 TIER_MARKS = ('slow', 'interop')
 

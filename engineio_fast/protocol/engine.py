@@ -22,6 +22,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Union, cast
 
 from .. import _accel
 from . import http as _http
+from . import limits as _limits
 from . import session as _session
 from .outcome import (  # noqa: F401 - the engine's public names
     CONNECT,
@@ -109,6 +110,12 @@ class Engine:
         self._ping_timeout = config.ping_timeout
         self._max_size = config.max_http_buffer_size
         self._max_queue = config.max_queue_bytes
+        limit = config.handshake_rate_limit
+        #: per-address handshake buckets (the address the adapter puts in
+        #: the environ's REMOTE_ADDR: the proxy's client when the server
+        #: trusts its headers), or None
+        self._limiter = (_limits.HandshakeLimiter(*limit)
+                         if limit is not None else None)
         # seconds an open session has to call joined() (0: no such rule):
         # an application protocol over this one (Socket.IO: the client must
         # connect to a namespace, the JavaScript server's connectTimeout)
@@ -471,6 +478,14 @@ class Engine:
                                      limit)
                 return Outcome(RESPOND, policy.error(
                     req, _http.FORBIDDEN, 'Too many connections', 503))
+            limiter = self._limiter
+            if limiter is not None and not limiter.allow(
+                    req.environ.get('REMOTE_ADDR'), now):
+                if self.logger:
+                    self.logger.info('%s: handshake rate limit',
+                                     req.environ.get('REMOTE_ADDR'))
+                return Outcome(RESPOND, policy.error(
+                    req, _http.FORBIDDEN, 'Too many handshakes', 429))
             return self._new_session(req, transport, jsonp)
         s = self.sessions.get(sid)
         if s is None:

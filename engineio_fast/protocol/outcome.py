@@ -20,6 +20,7 @@ from typing import (
 )
 
 from .http import Response
+from .limits import HandshakeLimiter
 from .session import Session, WsLink
 
 #: an engine event: ``('message', sid, data)`` or ``('disconnect', sid,
@@ -99,7 +100,9 @@ class EngineConfig:
                  upgrade_timeout: float = 10.0,
                  max_queue_bytes: Optional[int] = None,
                  close_grace: Optional[float] = None,
-                 max_connections: Optional[int] = None) -> None:
+                 max_connections: Optional[int] = None,
+                 handshake_rate_limit: Optional[Tuple[int, float]] = None
+                 ) -> None:
         if isinstance(ping_interval, (tuple, list)):
             self.ping_interval = float(ping_interval[0])
             self.ping_grace = float(ping_interval[1])
@@ -131,6 +134,15 @@ class EngineConfig:
                              'or None')
         #: sessions at most at once (None: no bound); see Engine.handle_http
         self.max_connections = max_connections
+        #: ``(count, seconds)``: handshakes per client address (None: any)
+        if handshake_rate_limit is not None:
+            try:
+                count, seconds = handshake_rate_limit
+            except (TypeError, ValueError):
+                raise ValueError('handshake_rate_limit must be (count, '
+                                 'seconds)') from None
+            HandshakeLimiter(count, seconds)      # checks both
+        self.handshake_rate_limit = handshake_rate_limit
         self.close_grace = float(close_grace if close_grace is not None
                                  else min(30.0, self.ping_interval +
                                           self.ping_timeout))

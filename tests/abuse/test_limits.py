@@ -54,3 +54,22 @@ def test_max_connections(serve):
     assert r.status == 200, r
     r = once(server.port, 'GET', POLL)
     assert r.status == 200 and r.body.startswith(b'0{'), r
+
+
+def test_handshake_rate_limit(serve):
+    # every request here comes from 127.0.0.1: three sessions, then 429s
+    # on both transports; the sessions made keep working
+    server = serve(handshake_rate_limit=[3, 600])
+    sids = []
+    for _ in range(3):
+        r = once(server.port, 'GET', POLL)
+        assert r.status == 200, r
+        sids.append(json.loads(r.body[1:])['sid'])
+    for args in (('GET', POLL), ('GET', WS, UPGRADE), ('GET', POLL)):
+        r = once(server.port, *args)
+        assert r.status == 429, (args, r)
+        assert json.loads(r.body) == {'code': 4,
+                                      'message': 'Too many handshakes'}, r
+    for sid in sids:
+        r = once(server.port, 'POST', POLL + '&sid=' + sid, body=b'4x')
+        assert (r.status, r.body) == (200, b'ok'), r

@@ -920,3 +920,34 @@ def test_max_connections_counts_a_handshake_whose_handler_runs(make):
 def test_max_connections_must_be_a_positive_integer(make, bad):
     with pytest.raises(ValueError):
         make(max_connections=bad)
+
+
+# -- handshake_rate_limit -------------------------------------------------
+
+def _from(address, **kw):
+    r = req(**kw)
+    r._environ = {'REMOTE_ADDR': address}
+    return r
+
+
+def test_handshake_rate_limit_per_address(make):
+    engine = make(handshake_rate_limit=(2, 10))
+    for _ in range(2):
+        assert engine.handle_http(_from('10.0.0.1'), 0).kind == E.CONNECT
+    for ws in (False, True):
+        out = engine.handle_http(_from('10.0.0.1', ws=ws), 1)
+        assert out.response.status == 429
+        assert error(out.response) == {'code': 4,
+                                        'message': 'Too many handshakes'}
+    assert engine.handle_http(_from('10.0.0.2'), 1).kind == E.CONNECT
+    assert engine.handle_http(_from('10.0.0.1'), 6).kind == E.CONNECT
+    # requests of open sessions are not handshakes
+    s, _ = open_polling(engine)
+    r = _from('10.0.0.1', method='POST', body=b'4x', sid=s.sid)
+    assert engine.handle_http(r, 6).response.status == 200
+
+
+@pytest.mark.parametrize('bad', [(0, 1), (1, 0), 5, (1, 2, 3), 'ab'])
+def test_handshake_rate_limit_settings(make, bad):
+    with pytest.raises(ValueError):
+        make(handshake_rate_limit=bad)

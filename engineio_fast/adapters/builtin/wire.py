@@ -7,7 +7,7 @@ REASONS = {100: b'Continue', 101: b'Switching Protocols', 200: b'OK',
            404: b'Not Found', 405: b'Method Not Allowed',
            408: b'Request Timeout',
            413: b'Payload Too Large', 414: b'URI Too Long',
-           417: b'Expectation Failed',
+           417: b'Expectation Failed', 429: b'Too Many Requests',
            431: b'Request Header Fields Too Large',
            500: b'Internal Server Error', 503: b'Service Unavailable'}
 

@@ -1,0 +1,110 @@
+"""Coverage-guided fuzzing of tests/fuzz/targets.py with atheris (libFuzzer).
+
+    python -m tests.fuzz.run [--seconds N] [--targets packet http ...]
+                             [--merge]
+
+Each target runs N seconds (default 15) in a process of its own, seeded
+from ``tests/fuzz/corpus/<target>/``; the engineio_fast modules it imports
+are instrumented for coverage (the compiled kernels run on every input of
+the differential targets, compared with their instrumented pure twins).
+New inputs go to a temporary folder, or into the repository's corpus with
+``--merge`` (libFuzzer's minimising merge: only inputs that add coverage).
+A crash, a divergence (an AssertionError from a target), an input that
+runs over 10 s (a hang) or a process over 2 GiB of memory fails the run;
+the input is printed and kept under the temporary folder.
+
+Prints one line per target: inputs tried, new coverage, crashes. Exit
+status 1 if any target failed. Run from the repository root.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+CORPUS = os.path.join(HERE, 'corpus')
+NAMES = ['packet', 'payload', 'frames', 'sio', 'query', 'http']
+
+
+def worker(name, libfuzzer_args):
+    """In the child: instrument engineio_fast, then fuzz one target."""
+    import atheris
+    with atheris.instrument_imports(include=['engineio_fast']):
+        from tests.fuzz import targets
+    atheris.Setup([sys.argv[0]] + libfuzzer_args, targets.TARGETS[name])
+    atheris.Fuzz()
+
+
+def run_target(name, seconds, merge, scratch):
+    seeds = os.path.join(CORPUS, name)
+    os.makedirs(seeds, exist_ok=True)
+    new = os.path.join(scratch, name + '-new')
+    artifacts = os.path.join(scratch, name + '-')
+    os.makedirs(new, exist_ok=True)
+    args = [new, seeds, '-max_total_time=%d' % seconds, '-timeout=10',
+            '-rss_limit_mb=2048', '-max_len=4096', '-print_final_stats=1',
+            '-artifact_prefix=' + artifacts]
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, '-m', 'tests.fuzz.run', '--worker', name, '--']
+        + args, cwd=ROOT, capture_output=True, text=True,
+        timeout=seconds + 300)
+    log = proc.stdout + proc.stderr
+    runs = re.findall(r'stat::number_of_executed_units:\s*(\d+)', log)
+    done = int(runs[-1]) if runs else 0
+    found = len(os.listdir(new))
+    ok = proc.returncode == 0
+    if merge and ok and found:
+        subprocess.run(
+            [sys.executable, '-m', 'tests.fuzz.run', '--worker', name, '--',
+             '-merge=1', seeds, new], cwd=ROOT, capture_output=True,
+            timeout=600, check=True)
+    line = '%-8s %9d inputs in %5.1f s, %4d new, %s' % (
+        name, done, time.monotonic() - started, found,
+        'no crash' if ok else 'FAILED (exit %d)' % proc.returncode)
+    if not ok:
+        line += '\n' + log[-4000:]
+        for f in os.listdir(scratch):
+            if f.startswith(name + '-') and f != name + '-new':
+                path = os.path.join(scratch, f)
+                with open(path, 'rb') as fh:
+                    line += '\n%s: %r' % (path, fh.read()[:2000])
+    return ok, done, line
+
+
+def main():
+    if '--worker' in sys.argv:
+        i = sys.argv.index('--worker')
+        rest = sys.argv[i + 3:] if sys.argv[i + 2:i + 3] == ['--'] \
+            else sys.argv[i + 2:]
+        return worker(sys.argv[i + 1], rest)
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--seconds', type=int, default=15)
+    parser.add_argument('--targets', nargs='+', choices=NAMES, default=NAMES)
+    parser.add_argument('--merge', action='store_true',
+                        help='add the new inputs that add coverage to the '
+                             "repository's corpus")
+    opts = parser.parse_args()
+    scratch = tempfile.mkdtemp(prefix='eio-fuzz-')
+    failed = False
+    total = 0
+    for name in opts.targets:
+        ok, done, line = run_target(name, opts.seconds, opts.merge, scratch)
+        total += done
+        failed |= not ok
+        print(line, flush=True)
+    print('%d inputs in all; %s' % (
+        total, 'FAILED' if failed else '0 crashes, 0 hangs, 0 divergences'))
+    if not failed:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
