@@ -145,6 +145,21 @@ class AsyncServer(base_server.AsyncioUtilities,
             it gets a 429 and ``{"code":4,"message":"Too many
             handshakes"}``. 65,536 addresses are remembered at most.
             Default None (no limit).
+        max_queue_bytes: the most bytes queued for one client (not yet
+            taken by its transport: a client that does not read). Default
+            16 MiB or 8 x ``max_http_buffer_size``, the larger.
+        queue_overflow: what a send past ``max_queue_bytes`` does:
+            ``'disconnect'`` (default: the client is disconnected with
+            reason ``'transport error'``) or ``'drop'`` (that message is
+            dropped for that client, which stays connected; counted in the
+            log once per client).
+        queue_high_water: back-pressure: :meth:`send` and
+            :meth:`send_packet` to a client holding this many queued bytes
+            wait until its transport takes them (or it goes), at most
+            ``queue_wait_timeout`` seconds (default 10), then queue.
+            :meth:`broadcast` never waits (one slow client must not hold
+            the others back). Default None (sends never wait, as
+            python-engineio's). :meth:`buffered_amount` reads the queue.
         client_manager: the client manager (:attr:`manager`):
             :class:`engineio_fast.AsyncRedisManager` makes ``send()``,
             ``send_packet()``, ``disconnect()`` and :meth:`broadcast`
@@ -370,12 +385,17 @@ class AsyncServer(base_server.AsyncioUtilities,
             data: str, bytes, dict or list (dicts and lists are JSON).
 
         Sending to an unknown or closed sid logs a warning and returns.
+        With the ``queue_high_water`` option, a send to a client holding
+        that many bytes not yet taken by its transport first waits for
+        them to be taken (at most ``queue_wait_timeout`` seconds).
         """
         # the hot path: no await, no clock read, no task
         engine = self._engine
         s = engine.sessions.get(sid)
         if s is None:
             return self._send_elsewhere(sid, self._broadcast_item(data))
+        if s.queue_bytes >= engine.high_water:
+            await self._wait_drain(s)
         if data.__class__ is str:
             ret = engine.send(s, '4' + data)
         else:
@@ -384,7 +404,11 @@ class AsyncServer(base_server.AsyncioUtilities,
             self._send_failed(s, ret)
 
     async def send_packet(self, sid: str, pkt: Packet) -> None:
-        """Send a raw :class:`engineio_fast.packet.Packet` to a client."""
+        """Send a raw :class:`engineio_fast.packet.Packet` to a client
+        (waiting as :meth:`send` does)."""
+        s = self._engine.sessions.get(sid)
+        if s is not None and s.queue_bytes >= self._engine.high_water:
+            await self._wait_drain(s)
         self._send_item(sid, self._encode_packet(pkt))
 
     def _send_item(self, sid: str, item: Item) -> None:
@@ -455,12 +479,39 @@ class AsyncServer(base_server.AsyncioUtilities,
         """
         self._broadcast(data, skip_sid)
 
+    async def _wait_drain(self, s: Session) -> None:
+        """Back-pressure (``queue_high_water``): wait until the session's
+        queue is taken by its transport, or it ends, or
+        ``queue_wait_timeout`` seconds pass (the send then goes on, up to
+        ``max_queue_bytes``)."""
+        loop = asyncio.get_running_loop()
+        drained = loop.create_future()
+
+        def wake() -> None:
+            if not drained.done():
+                drained.set_result(None)
+
+        if not self._engine.wait_drain(s, wake):
+            return
+        timeout = self._engine.config.queue_wait_timeout
+        try:
+            await asyncio.wait_for(drained, timeout)
+        except asyncio.TimeoutError:
+            pass
+
+    def buffered_amount(self, sid: str) -> int:
+        """Bytes queued for a client and not yet handed to its transport
+        (its connection's own write buffer, at most the transport's
+        high-water mark, is not counted); 0 for an unknown sid."""
+        s = self._engine.sessions.get(sid)
+        return s.queue_bytes if s is not None else 0
+
     def _send_failed(self, s: Session,
-                     ret: Union[Literal[False], Event, None]) -> None:
+                     ret: Union[Literal[False], Event, str, None]) -> None:
         if ret is False:
             self._log_send_to_closed(s.sid)
-        elif ret is not None:   # the send queue overflowed: closed
-            self._spawn(self._dispatch([ret]))
+        elif ret.__class__ is tuple:   # the send queue overflowed: closed
+            self._spawn(self._dispatch([cast(Event, ret)]))
 
     async def get_session(self, sid: str) -> Dict[str, Any]:
         """Return the user session dict of a client.

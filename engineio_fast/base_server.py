@@ -279,7 +279,10 @@ class BaseServer(HandlerRegistry):
             upgrade_timeout=kwargs.pop('upgrade_timeout', 10.0),
             max_queue_bytes=kwargs.pop('max_queue_bytes', None),
             max_connections=kwargs.pop('max_connections', None),
-            handshake_rate_limit=kwargs.pop('handshake_rate_limit', None))
+            handshake_rate_limit=kwargs.pop('handshake_rate_limit', None),
+            queue_high_water=kwargs.pop('queue_high_water', None),
+            queue_wait_timeout=kwargs.pop('queue_wait_timeout', 10.0),
+            queue_overflow=kwargs.pop('queue_overflow', 'disconnect'))
         policy = _http.HttpPolicy(
             cors_allowed_origins=cors_allowed_origins,
             cors_credentials=cors_credentials, cookie=cookie,
@@ -349,8 +352,8 @@ class BaseServer(HandlerRegistry):
             if s.state != _OPEN or s.sid in skipped:
                 continue
             ret = engine.send(s, item)
-            if ret is not True and ret is not False and ret is not None:
-                events.append(ret)
+            if ret.__class__ is tuple:      # closed by its full queue
+                events.append(cast(Event, ret))
         return events
 
     def async_modes(self) -> List[str]:

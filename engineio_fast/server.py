@@ -163,6 +163,21 @@ class Server(base_server.BaseServer):
             it gets a 429 and ``{"code":4,"message":"Too many
             handshakes"}``. 65,536 addresses are remembered at most.
             Default None (no limit).
+        max_queue_bytes: the most bytes queued for one client (not yet
+            taken by its transport: a client that does not read). Default
+            16 MiB or 8 x ``max_http_buffer_size``, the larger.
+        queue_overflow: what a send past ``max_queue_bytes`` does:
+            ``'disconnect'`` (default: the client is disconnected with
+            reason ``'transport error'``) or ``'drop'`` (that message is
+            dropped for that client, which stays connected; counted in the
+            log once per client).
+        queue_high_water: back-pressure: :meth:`send` and
+            :meth:`send_packet` to a client holding this many queued bytes
+            wait until its transport takes them (or it goes), at most
+            ``queue_wait_timeout`` seconds (default 10), then queue.
+            :meth:`broadcast` never waits (one slow client must not hold
+            the others back). Default None (sends never wait, as
+            python-engineio's). :meth:`buffered_amount` reads the queue.
         client_manager: the client manager (:attr:`manager`):
             :class:`engineio_fast.RedisManager` makes ``send()``,
             ``send_packet()``, ``disconnect()`` and :meth:`broadcast`
@@ -351,17 +366,44 @@ class Server(base_server.BaseServer):
             data: str, bytes, dict or list (dicts and lists are JSON).
 
         Sending to an unknown or closed sid logs a warning and returns.
+        With the ``queue_high_water`` option, a send to a client holding
+        that many bytes not yet taken by its transport first waits for
+        them to be taken (at most ``queue_wait_timeout`` seconds).
         """
         item: Item
         if data.__class__ is str:
             item = '4' + data
         else:
             item = self._encode_message(data)
+        if self._engine.config.queue_high_water is not None:
+            self._wait_drain(sid)
         self._send_item(sid, item)
 
     def send_packet(self, sid: str, pkt: Packet) -> None:
-        """Send a raw :class:`engineio_fast.packet.Packet` to a client."""
+        """Send a raw :class:`engineio_fast.packet.Packet` to a client
+        (waiting as :meth:`send` does)."""
+        if self._engine.config.queue_high_water is not None:
+            self._wait_drain(sid)
         self._send_item(sid, self._encode_packet(pkt))
+
+    def _wait_drain(self, sid: str) -> None:
+        """Back-pressure: wait (in the way of the async mode) until the
+        session's queue is taken by its transport, it ends, or
+        ``queue_wait_timeout`` seconds pass."""
+        event = self.create_event()
+        with self._lock:
+            s = self._engine.sessions.get(sid)
+            if s is None or not self._engine.wait_drain(s, event.set):
+                return
+        event.wait(self._engine.config.queue_wait_timeout)
+
+    def buffered_amount(self, sid: str) -> int:
+        """Bytes queued for a client and not yet handed to its transport
+        (its connection's own write buffer is not counted); 0 for an
+        unknown sid."""
+        with self._lock:
+            s = self._engine.sessions.get(sid)
+            return s.queue_bytes if s is not None else 0
 
     def _send_item(self, sid: str, item: Item) -> None:
         self._send_items(sid, (item,))

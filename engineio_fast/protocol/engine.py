@@ -26,6 +26,7 @@ from . import limits as _limits
 from . import session as _session
 from .outcome import (  # noqa: F401 - the engine's public names
     CONNECT,
+    DROPPED,
     REFUSED,
     RESPOND,
     WAIT,
@@ -110,6 +111,10 @@ class Engine:
         self._ping_timeout = config.ping_timeout
         self._max_size = config.max_http_buffer_size
         self._max_queue = config.max_queue_bytes
+        #: queued bytes from which a sender waits (see :meth:`wait_drain`);
+        #: past any queue when the option is off
+        self.high_water = config.queue_high_water or (1 << 62)
+        self._drop = config.queue_overflow == 'drop'
         limit = config.handshake_rate_limit
         #: per-address handshake buckets (the address the adapter puts in
         #: the environ's REMOTE_ADDR: the proxy's client when the server
@@ -207,26 +212,26 @@ class Engine:
         elif s.poll_waker is not None:
             s.wake_poll()
 
-    def send(self, session: Session, item: Item) -> Union[bool, Event, None]:
+    def send(self, session: Session,
+             item: Item) -> Union[bool, Event, str, None]:
         """Queue an encoded packet (str) or binary message (bytes).
 
         Returns True when queued; False (and queues nothing) if the
-        session is not open. A session whose queue exceeds its bound is
-        closed with 'transport error'; the returned value is then its
-        disconnect event (None while its connect handler runs).
+        session is not open. A session whose queue would exceed
+        ``max_queue_bytes`` is closed with 'transport error' (the returned
+        value is then its disconnect event, None while its connect handler
+        runs), or with ``queue_overflow='drop'`` the item is dropped and
+        :data:`DROPPED` returned.
         """
         if session.state > OPEN:
             return False
         if session.queue_bytes + len(item) > self._max_queue:
-            if self.logger:
-                self.logger.warning('%s: send queue over %d bytes, closing',
-                                    session.sid, self._max_queue)
-            return self._close(session, DISCONNECT_TRANSPORT_ERROR, self.now)
+            return self._overflow(session)
         self._enqueue(session, item)
         return True
 
     def send_many(self, session: Session,
-                  items: Sequence[Item]) -> Union[bool, Event, None]:
+                  items: Sequence[Item]) -> Union[bool, Event, str, None]:
         """Queue several items as one: nothing another send queues can
         come between them (a Socket.IO binary packet's header and its
         attachments). As :meth:`send`, for their total size.
@@ -237,16 +242,52 @@ class Engine:
         for item in items:
             size += len(item)
         if session.queue_bytes + size > self._max_queue:
-            if self.logger:
-                self.logger.warning('%s: send queue over %d bytes, closing',
-                                    session.sid, self._max_queue)
-            return self._close(session, DISCONNECT_TRANSPORT_ERROR, self.now)
+            return self._overflow(session)
         if items:
             last = items[-1]
             session.queue.extend(items[:-1])
             session.queue_bytes += size - len(last)
             self._enqueue(session, last)    # one wake-up for them all
         return True
+
+    def _overflow(self, s: Session) -> Union[Event, str, None]:
+        """A send past ``max_queue_bytes``: the session is closed with
+        'transport error' (its disconnect event, None while its connect
+        handler runs), or with ``queue_overflow='drop'`` the item is
+        dropped and counted (:data:`DROPPED`)."""
+        if self._drop:
+            s.dropped += 1
+            if self.logger and s.dropped == 1:
+                self.logger.warning('%s: send queue over %d bytes, '
+                                    'dropping', s.sid, self._max_queue)
+            return DROPPED
+        if self.logger:
+            self.logger.warning('%s: send queue over %d bytes, closing',
+                                s.sid, self._max_queue)
+        return self._close(s, DISCONNECT_TRANSPORT_ERROR, self.now)
+
+    def wait_drain(self, s: Session,
+                   callback: Callable[[], None]) -> bool:
+        """Back-pressure: True when ``s`` holds ``queue_high_water``
+        bytes or more and is open; ``callback`` (an adapter's waker) is
+        then called once, from the engine, when its queue is taken by its
+        transport or the session ends. False (nothing registered) when a
+        sender need not wait."""
+        if s.queue_bytes < self.high_water or s.state != OPEN:
+            return False
+        if s.drain_waiters is None:
+            s.drain_waiters = [callback]
+        else:
+            s.drain_waiters.append(callback)
+        return True
+
+    @staticmethod
+    def _drained(s: Session) -> None:
+        waiters = s.drain_waiters
+        if waiters is not None:
+            s.drain_waiters = None
+            for callback in waiters:
+                callback()
 
     def get(self, sid: str) -> Optional[Session]:
         """The open (or connecting) session for ``sid``, or None."""
@@ -264,6 +305,7 @@ class Engine:
         s.state = CLOSED
         s.queue.clear()
         s.queue_bytes = 0
+        self._drained(s)
         return None
 
     def _end(self, s: Session, reason: str, now: float,
@@ -291,6 +333,9 @@ class Engine:
         self.sessions.remove(s.sid)
         s.reason = reason
         ev = ('disconnect', s.sid, reason)
+        if s.drain_waiters is not None:
+            s.state = CLOSING      # what a woken sender finds: not OPEN
+            self._drained(s)
         if s.transport == 'polling':
             if how == SERVER_CLOSE:
                 # A probe already answered with '3probe' stays open while
@@ -333,6 +378,7 @@ class Engine:
         s.state = CLOSED
         s.queue.clear()
         s.queue_bytes = 0
+        self._drained(s)
         self.closing.pop(s.sid, None)
         if s.probe is not None:
             self._abort_probe(s)
@@ -595,6 +641,8 @@ class Engine:
             items = s.queue
             s.queue = []
             s.queue_bytes = 0
+            if s.drain_waiters is not None:
+                self._drained(s)
             text = self._encode_payload(items)
             if s.state == CLOSING:
                 self._finish_closing(s)
@@ -748,6 +796,8 @@ class Engine:
         items = s.queue
         s.queue = []
         s.queue_bytes = 0
+        if s.drain_waiters is not None:
+            self._drained(s)
         return items
 
     def ws_receive(self, link: WsLink, data: Union[str, bytes],

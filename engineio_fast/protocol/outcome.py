@@ -40,6 +40,10 @@ CONNECT = 1     # run the connect handler, then connect_done
 WAIT = 2        # park the GET until the session's poll waker fires
 WEBSOCKET = 3   # accept the websocket and run it with outcome.link
 
+#: what Engine.send returns for an item dropped past max_queue_bytes
+#: (``queue_overflow='drop'``); the session stays open
+DROPPED = 'dropped'
+
 
 def connect_verdict(ret: Any) -> Verdict:
     """What a connect handler's return value means.
@@ -101,8 +105,10 @@ class EngineConfig:
                  max_queue_bytes: Optional[int] = None,
                  close_grace: Optional[float] = None,
                  max_connections: Optional[int] = None,
-                 handshake_rate_limit: Optional[Tuple[int, float]] = None
-                 ) -> None:
+                 handshake_rate_limit: Optional[Tuple[int, float]] = None,
+                 queue_high_water: Optional[int] = None,
+                 queue_wait_timeout: float = 10.0,
+                 queue_overflow: str = 'disconnect') -> None:
         if isinstance(ping_interval, (tuple, list)):
             self.ping_interval = float(ping_interval[0])
             self.ping_grace = float(ping_interval[1])
@@ -143,6 +149,22 @@ class EngineConfig:
                                  'seconds)') from None
             HandshakeLimiter(count, seconds)      # checks both
         self.handshake_rate_limit = handshake_rate_limit
+        #: bytes queued for a session from which ``send()`` waits (None:
+        #: it never waits), how long it waits at most, and what a send
+        #: past ``max_queue_bytes`` does ('disconnect' or 'drop')
+        if queue_high_water is not None and (
+                isinstance(queue_high_water, bool) or
+                not isinstance(queue_high_water, int) or
+                not 0 < queue_high_water <= self.max_queue_bytes):
+            raise ValueError('queue_high_water must be a positive integer '
+                             'no larger than max_queue_bytes')
+        self.queue_high_water = queue_high_water
+        self.queue_wait_timeout = float(queue_wait_timeout)
+        if not self.queue_wait_timeout >= 0:
+            raise ValueError('queue_wait_timeout must be >= 0')
+        if queue_overflow not in ('disconnect', 'drop'):
+            raise ValueError("queue_overflow must be 'disconnect' or 'drop'")
+        self.queue_overflow = queue_overflow
         self.close_grace = float(close_grace if close_grace is not None
                                  else min(30.0, self.ping_interval +
                                           self.ping_timeout))

@@ -53,7 +53,8 @@ class Session:
                  'poll_waker', 'poll_pending', 'ws', 'probe', 'probed',
                  'upgrade_deadline', 'deadline', 'awaiting_pong',
                  'user_session', 'reason', 'final', 'late_until',
-                 'probed_at', 'join_by', '__weakref__')
+                 'probed_at', 'join_by', 'drain_waiters', 'dropped',
+                 '__weakref__')
 
     def __init__(self, sid: str, transport: str) -> None:
         self.sid = sid
@@ -77,6 +78,10 @@ class Session:
         self.late_until = 0.0      # a GET sent mid-upgrade waits until then
         self.probed_at = 0.0       # when '2probe' was answered
         self.join_by = 0.0         # Engine.join_timeout's deadline (0: none)
+        # callbacks of senders waiting for the queue to be taken (see
+        # Engine.wait_drain), or None
+        self.drain_waiters: Optional[List[Callable[[], None]]] = None
+        self.dropped = 0           # items dropped past max_queue_bytes
 
     def wake_poll(self) -> None:
         """Call (and clear) the adapter's :attr:`poll_waker`, if set."""

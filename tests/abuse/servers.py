@@ -17,7 +17,15 @@ def echo_app(**options):
 
     @eio.on('message')
     async def message(sid, data):
-        await eio.send(sid, data)
+        if isinstance(data, str) and data.startswith('flood:'):
+            # N messages of S characters, then 'flood done' (as
+            # tests/sync/echo_app.py's flood command)
+            count, size = (int(v) for v in data[6:].split(':'))
+            for i in range(count):
+                await eio.send(sid, '%d:%s' % (i, 'x' * size))
+            await eio.send(sid, 'flood done')
+        else:
+            await eio.send(sid, data)
 
     return engineio_fast.ASGIApp(eio)
 

@@ -951,3 +951,57 @@ def test_handshake_rate_limit_per_address(make):
 def test_handshake_rate_limit_settings(make, bad):
     with pytest.raises(ValueError):
         make(handshake_rate_limit=bad)
+
+
+# -- back-pressure: queue_high_water, queue_overflow ----------------------
+
+def test_wait_drain_wakes_when_the_transport_takes_the_queue(make):
+    engine = make(queue_high_water=10, max_queue_bytes=100)
+    s, link = open_ws(engine)
+    engine.ws_take(link)
+    woken = []
+    assert not engine.wait_drain(s, lambda: woken.append('early'))
+    engine.send(s, '4' + 'x' * 9)
+    assert engine.wait_drain(s, lambda: woken.append(1))
+    assert engine.wait_drain(s, lambda: woken.append(2))
+    assert woken == []
+    assert engine.ws_take(link) == ['4' + 'x' * 9]
+    assert woken == [1, 2] and s.drain_waiters is None
+
+
+def test_wait_drain_on_polling_and_when_the_session_ends(make):
+    engine = make(queue_high_water=5)
+    s, _ = open_polling(engine)
+    engine.send(s, '4hello')
+    woken = []
+    assert engine.wait_drain(s, lambda: woken.append('taken'))
+    assert engine.handle_http(req(sid=s.sid), 1).response.body == b'4hello'
+    assert woken == ['taken']
+    engine.send(s, '4hello')
+    assert engine.wait_drain(s, lambda: woken.append('closed'))
+    engine.handle_http(req('POST', b'1', sid=s.sid), 1)
+    assert woken == ['taken', 'closed']
+    # an ended session never makes a sender wait
+    assert not engine.wait_drain(s, lambda: woken.append('never'))
+
+
+def test_queue_overflow_drop_keeps_the_session(make):
+    engine = make(max_queue_bytes=20, queue_overflow='drop')
+    s, link = open_ws(engine)
+    engine.ws_take(link)
+    assert engine.send(s, '4' + 'a' * 15) is True
+    assert engine.send(s, '4' + 'b' * 15) == E.DROPPED
+    assert engine.send_many(s, ['4c', '4' + 'd' * 15]) == E.DROPPED
+    assert s.dropped == 2 and engine.get(s.sid) is s
+    assert engine.ws_take(link) == ['4' + 'a' * 15]
+    assert engine.send(s, '4' + 'e' * 15) is True
+
+
+@pytest.mark.parametrize('options', [
+    {'queue_high_water': 0}, {'queue_high_water': 200,
+                              'max_queue_bytes': 100},
+    {'queue_high_water': 1.5}, {'queue_wait_timeout': -1},
+    {'queue_overflow': 'block'}])
+def test_back_pressure_settings(make, options):
+    with pytest.raises(ValueError):
+        make(**options)

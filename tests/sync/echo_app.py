@@ -20,6 +20,8 @@ unless it is one of the text commands below:
 ``transport``        reply ``eio.transport(sid)``
 ``environ:KEY``      reply the connect environ's KEY (``''`` when missing)
 ``bulk:N``           reply N text messages ``bulk:0`` .. ``bulk:N-1``
+``flood:N:S``        reply N text messages ``I:`` + S ``x`` characters, then
+                     ``flood done``
 ``big:N``            reply one text message of N ``x`` characters
 ``binbig:N``         reply one binary message of N bytes (``i % 256``)
 ``sleep:SECONDS``    sleep with ``eio.sleep`` then reply ``slept``
@@ -132,6 +134,11 @@ def _command(sid, text):
     elif text.startswith('bulk:'):
         for i in range(int(text[5:])):
             eio.send(sid, 'bulk:%d' % i)
+    elif text.startswith('flood:'):
+        count, size = (int(v) for v in text[6:].split(':'))
+        for i in range(count):
+            eio.send(sid, '%d:%s' % (i, 'x' * size))
+        eio.send(sid, 'flood done')
     elif text.startswith('big:'):
         eio.send(sid, 'x' * int(text[4:]))
     elif text.startswith('binbig:'):

@@ -1,0 +1,109 @@
+"""A client that stops reading while the server sends to it, on every
+server mode: its messages wait in a bounded queue, and past the bound the
+option decides.
+
+The app floods one client (``flood:N:S``: N messages of S characters)
+that reads nothing for a second through a small receive buffer, then
+reads everything. ``max_queue_bytes`` is 64 KiB, far below the 12 MiB
+sent:
+- without ``queue_high_water`` (python-engineio's behaviour: sends never
+  wait), the queue overflows and the client is disconnected: it gets a
+  part of the flood, then the close;
+- with ``queue_high_water``, each ``send()`` waits while 16 KiB are queued
+  and every message arrives, in order, none lost;
+- with ``queue_overflow='drop'`` and no waiting, the client stays
+  connected and what it gets is in order, with gaps.
+The server's memory stays within a bound in every case, and another
+client is answered meanwhile.
+"""
+
+import socket
+import time
+
+import pytest
+
+from tests.io.builtin_helpers import OP_CLOSE, OP_TEXT, RawWs
+
+pytestmark = pytest.mark.timeout(180)
+
+COUNT, SIZE = 12000, 1024
+MB = 1 << 20
+
+
+def slow_client(port):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
+    sock.settimeout(30)
+    sock.connect(('127.0.0.1', port))
+    ws = RawWs(port, sock=sock, timeout=30)
+    ws.open_packet()
+    return ws
+
+
+def drain(ws, limit=60):
+    """Read until 'flood done' or the close: (message texts, closed)."""
+    got = []
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            op, _fin, _rsv, payload = ws.recv_frame()
+        except (EOFError, ConnectionError):
+            return got, True
+        if op == OP_CLOSE:
+            return got, True
+        assert op == OP_TEXT, op
+        text = payload.decode()
+        if text == '4flood done':
+            return got, False
+        if text == '1':                  # the close packet
+            return got, True
+        if text != '2':
+            got.append(text)
+    raise AssertionError('neither the end of the flood nor a close')
+
+
+def echo_ok(port):
+    other = RawWs(port)
+    other.open_packet()
+    other.send_text('4ping me')
+    text = other.recv_text()
+    while text == '2':
+        text = other.recv_text()
+    assert text == '4ping me'
+    other.close()
+
+
+def expected(i):
+    return '4%d:%s' % (i, 'x' * SIZE)
+
+
+@pytest.mark.parametrize('policy', ['disconnect', 'wait', 'drop'])
+def test_a_client_that_stops_reading(serve, policy):
+    options = {'max_queue_bytes': 65536}
+    if policy == 'wait':
+        options.update(queue_high_water=16384, queue_wait_timeout=60)
+    elif policy == 'drop':
+        options.update(queue_overflow='drop')
+    server = serve(**options)
+    before = server.rss()
+    ws = slow_client(server.port)
+    ws.send_text('4flood:%d:%d' % (COUNT, SIZE))
+    time.sleep(1.0)                      # reading nothing
+    assert server.rss() - before < 32 * MB
+    echo_ok(server.port)
+    got, closed = drain(ws)
+    assert server.rss() - before < 48 * MB
+    if policy == 'wait':
+        assert not closed
+        assert len(got) == COUNT
+        assert got == [expected(i) for i in range(COUNT)]
+    elif policy == 'disconnect':
+        assert closed and len(got) < COUNT
+        assert got == [expected(i) for i in range(len(got))]
+    else:
+        assert not closed and 0 < len(got) < COUNT
+        numbers = [int(t[1:t.index(':')]) for t in got]
+        assert numbers == sorted(set(numbers))
+        assert all(t == expected(n) for t, n in zip(got, numbers))
+    ws.close()
+    echo_ok(server.port)
