@@ -7,8 +7,8 @@ Each target runs N seconds (default 15) in a process of its own, seeded
 from ``tests/fuzz/corpus/<target>/``; the engineio_fast modules it imports
 are instrumented for coverage (the compiled kernels run on every input of
 the differential targets, compared with their instrumented pure twins).
-New inputs go to a temporary folder, or into the repository's corpus with
-``--merge`` (libFuzzer's minimising merge: only inputs that add coverage).
+New inputs go to a temporary folder, or also into the repository's corpus
+with ``--merge`` (each input that added coverage, named by its SHA-1).
 A crash, a divergence (an AssertionError from a target), an input that
 runs over 10 s (a hang) or a process over 2 GiB of memory fails the run;
 the input is printed and kept under the temporary folder.
@@ -18,6 +18,7 @@ status 1 if any target failed. Run from the repository root.
 """
 
 import argparse
+import hashlib
 import os
 import re
 import shutil
@@ -61,10 +62,14 @@ def run_target(name, seconds, merge, scratch):
     found = len(os.listdir(new))
     ok = proc.returncode == 0
     if merge and ok and found:
-        subprocess.run(
-            [sys.executable, '-m', 'tests.fuzz.run', '--worker', name, '--',
-             '-merge=1', seeds, new], cwd=ROOT, capture_output=True,
-            timeout=600, check=True)
+        # (libFuzzer's own -merge re-runs argv[0], which is no program
+        # here): every input found is kept, named by its content
+        for f in os.listdir(new):
+            with open(os.path.join(new, f), 'rb') as fh:
+                data = fh.read()
+            digest = hashlib.sha1(data).hexdigest()
+            with open(os.path.join(seeds, digest), 'wb') as fh:
+                fh.write(data)
     line = '%-8s %9d inputs in %5.1f s, %4d new, %s' % (
         name, done, time.monotonic() - started, found,
         'no crash' if ok else 'FAILED (exit %d)' % proc.returncode)
