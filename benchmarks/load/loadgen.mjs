@@ -386,15 +386,22 @@ async function echoScenario({ clients: C, inflight: K, binary_size: B }) {
   return out;
 }
 
-async function broadcastScenario({ clients: C, inflight: K = 2, max_broadcasts: MAXB = 2000 }) {
+// stalled: the last S clients stop reading once connected (a client whose network or tab hangs): a
+// broadcast is done when the N - S others have it; their deliveries are the rate, and the server's RSS
+// growth over the window is reported (what it holds for the stalled ones). size: message bytes (32).
+async function broadcastScenario({ clients: C, inflight: K = 2, max_broadcasts: MAXB = 2000, stalled: S = 0,
+                                   size: Z = 32 }) {
   const warmup = cfg.warmup_s ?? 0.5; const duration = cfg.duration_s ?? 2;
   const { clients, failures, firstError } = await openMany(C);
   const N = clients.length;
   const texts = []; const expect = [];
   const makeText = (seq) => {
-    const t = ('b' + String(seq).padStart(12, '0')).padEnd(32, 'y');
+    const t = ('b' + String(seq).padStart(12, '0')).padEnd(Z, 'y');
     texts[seq] = Buffer.from('4bcast:' + t, 'latin1'); expect[seq] = Buffer.from('4' + t, 'latin1');
   };
+  const active = N - S;
+  for (let i = active; i < N; i++) { clients[i].sock.pause(); clients[i].stalled = true; }
+  const rss0 = serverRssKiB();
   const counts = new Map();
   let delivered = 0; let errors = 0; let outOfOrder = 0; let sent = 0; let done = 0; let sending = true;
   const sender = clients[0];
@@ -404,14 +411,15 @@ async function broadcastScenario({ clients: C, inflight: K = 2, max_broadcasts: 
   for (const c of clients) {
     c.next = 0;
     c.onMsg = (buf, isBinary) => {
-      if (isBinary || buf.length !== 33) { errors++; return; }
+      if (isBinary || buf.length !== Z + 1) { errors++; return; }
       const seq = Number(buf.toString('latin1', 2, 14));
       if (!(seq < sent) || !expect[seq].equals(buf)) { errors++; return; }
       if (seq !== c.next) outOfOrder++;
       c.next = seq + 1;
+      if (c.stalled) return;
       delivered++;
       const k = (counts.get(seq) || 0) + 1;
-      if (k === N) { counts.delete(seq); done++; pump(); } else counts.set(seq, k);
+      if (k === active) { counts.delete(seq); done++; pump(); } else counts.set(seq, k);
     };
   }
   pump();
@@ -419,15 +427,18 @@ async function broadcastScenario({ clients: C, inflight: K = 2, max_broadcasts: 
   const w = new Window(); const d0 = delivered; w.start();
   await waitFor(() => sent >= MAXB, duration);
   const d1 = delivered; w.stop();
+  const rss1 = serverRssKiB();
   sending = false;
   const drained = await waitFor(() => done === sent, 30);
-  const lost = sent * N - delivered;
-  const closeFailures = await closeMany(clients);
+  const lost = sent * active - delivered;
+  for (let i = active; i < N; i++) clients[i].sock.destroy();
+  const closeFailures = await closeMany(clients.slice(0, active));
   const ops = d1 - d0;
   return {
     ops, rate: ops / w.seconds, unit: 'deliveries/s', ...w.fields(ops),
-    broadcasts_sent: sent, delivered, expected: sent * N, errors, lost, out_of_order: outOfOrder, drained,
+    broadcasts_sent: sent, delivered, expected: sent * active, errors, lost, out_of_order: outOfOrder, drained,
     connect_failures: failures, first_error: firstError, close_failures: closeFailures, clients: N,
+    stalled: S, server_rss_growth_kib: rss0 != null && rss1 != null ? rss1 - rss0 : null,
   };
 }
 

@@ -186,6 +186,11 @@ SCENARIOS = {
            for c in (1, 50, 500) for k in (1, 16)],
     'S2': [('broadcast 1000 ws clients', {'scenario': 'broadcast',
                                           'params': {'clients': 1000, 'inflight': 2, 'max_broadcasts': 3000}},
+            {'clients': 200}),
+           # 10 of them stop reading once connected: the rate is the 990 others' deliveries
+           ('broadcast 1000 ws clients, 10 stop reading', {'scenario': 'broadcast',
+                                                           'params': {'clients': 1000, 'inflight': 2,
+                                                                      'max_broadcasts': 3000, 'stalled': 10}},
             {'clients': 200})],
     'S3': [('ws connect+open+close (concurrency 50)', {'scenario': 'connect',
                                                        'params': {'total': 4000, 'concurrency': 50}},
