@@ -497,7 +497,7 @@ class AsyncServer(base_server.AsyncioUtilities,
         try:
             await asyncio.wait_for(drained, timeout)
         except asyncio.TimeoutError:
-            pass
+            self._engine.forget_drain(s, wake)
 
     def buffered_amount(self, sid: str) -> int:
         """Bytes queued for a client and not yet handed to its transport

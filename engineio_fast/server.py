@@ -391,11 +391,14 @@ class Server(base_server.BaseServer):
         session's queue is taken by its transport, it ends, or
         ``queue_wait_timeout`` seconds pass."""
         event = self.create_event()
+        wake = event.set
         with self._lock:
             s = self._engine.sessions.get(sid)
-            if s is None or not self._engine.wait_drain(s, event.set):
+            if s is None or not self._engine.wait_drain(s, wake):
                 return
-        event.wait(self._engine.config.queue_wait_timeout)
+        if not event.wait(self._engine.config.queue_wait_timeout):
+            with self._lock:
+                self._engine.forget_drain(s, wake)
 
     def buffered_amount(self, sid: str) -> int:
         """Bytes queued for a client and not yet handed to its transport

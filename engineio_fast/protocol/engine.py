@@ -269,10 +269,11 @@ class Engine:
     def wait_drain(self, s: Session,
                    callback: Callable[[], None]) -> bool:
         """Back-pressure: True when ``s`` holds ``queue_high_water``
-        bytes or more and is open; ``callback`` (an adapter's waker) is
-        then called once, from the engine, when its queue is taken by its
-        transport or the session ends. False (nothing registered) when a
-        sender need not wait."""
+        bytes or more and is open; ``callback`` (an adapter's waker: it may
+        only schedule its sender, not call the engine) is then called once,
+        from the engine, when its queue is taken by its transport or the
+        session ends. False (nothing registered) when a sender need not
+        wait."""
         if s.queue_bytes < self.high_water or s.state != OPEN:
             return False
         if s.drain_waiters is None:
@@ -280,6 +281,14 @@ class Engine:
         else:
             s.drain_waiters.append(callback)
         return True
+
+    @staticmethod
+    def forget_drain(s: Session, callback: Callable[[], None]) -> None:
+        """Take back a waker of :meth:`wait_drain` (its sender stopped
+        waiting: a timeout)."""
+        waiters = s.drain_waiters
+        if waiters is not None and callback in waiters:
+            waiters.remove(callback)
 
     @staticmethod
     def _drained(s: Session) -> None:
@@ -333,9 +342,9 @@ class Engine:
         self.sessions.remove(s.sid)
         s.reason = reason
         ev = ('disconnect', s.sid, reason)
-        if s.drain_waiters is not None:
-            s.state = CLOSING      # what a woken sender finds: not OPEN
-            self._drained(s)
+        # senders waiting on its queue: what they run next finds it ended
+        # (their wakers only schedule them)
+        self._drained(s)
         if s.transport == 'polling':
             if how == SERVER_CLOSE:
                 # A probe already answered with '3probe' stays open while

@@ -12,7 +12,9 @@ sent:
 - with ``queue_high_water``, each ``send()`` waits while 16 KiB are queued
   and every message arrives, in order, none lost;
 - with ``queue_overflow='drop'`` and no waiting, the client stays
-  connected and what it gets is in order, with gaps.
+  connected and what it gets is in order, with gaps;
+- with ``queue_high_water``, a send gives up waiting after
+  ``queue_wait_timeout`` and queues (test_a_send_waits_at_most_the_timeout).
 The server's memory stays within a bound in every case, and another
 client is answered meanwhile.
 """
@@ -107,3 +109,47 @@ def test_a_client_that_stops_reading(serve, policy):
         assert all(t == expected(n) for t, n in zip(got, numbers))
     ws.close()
     echo_ok(server.port)
+
+
+def test_a_send_waits_at_most_the_timeout():
+    # the built-in server in this process: send() to a client that reads
+    # nothing returns after queue_wait_timeout with its message queued,
+    # and buffered_amount() counts it
+    import asyncio
+
+    import engineio_fast
+    from tests.support import BuiltinServer
+    eio = engineio_fast.AsyncServer(queue_high_water=4096,
+                                    queue_wait_timeout=0.3)
+    sids = []
+    eio.on('connect', lambda sid, environ: sids.append(sid))
+    server = BuiltinServer(engineio_fast.ASGIApp(eio))
+    server.start()
+    try:
+        ws = slow_client(server.port)
+        deadline = time.monotonic() + 10
+        while not sids and time.monotonic() < deadline:
+            time.sleep(0.01)
+        sid = sids[0]
+
+        async def fill_then_time_one():
+            for _ in range(2000):          # 32 MiB at most
+                if eio.buffered_amount(sid) >= 4096:
+                    break
+                await eio.send(sid, 'x' * 16384)
+                await asyncio.sleep(0)
+            before = eio.buffered_amount(sid)
+            started = time.monotonic()
+            await eio.send(sid, 'y' * 100)
+            return time.monotonic() - started, before, \
+                eio.buffered_amount(sid)
+
+        # the transport buffers a good deal before the engine's queue
+        # holds anything: fill until it does, then time one more send
+        took, before, after = asyncio.run_coroutine_threadsafe(
+            fill_then_time_one(), server.loop).result(60)
+        assert 0.25 < took < 5, took
+        assert after == before + 101
+        ws.close()
+    finally:
+        server.stop()

@@ -969,6 +969,22 @@ def test_wait_drain_wakes_when_the_transport_takes_the_queue(make):
     assert woken == [1, 2] and s.drain_waiters is None
 
 
+def test_a_waker_taken_back_is_not_called(make):
+    # a sender that stopped waiting (timeout) leaves nothing behind
+    engine = make(queue_high_water=5)
+    s, link = open_ws(engine)
+    woken = []
+    first = lambda: woken.append(1)        # noqa: E731
+    assert engine.wait_drain(s, first)
+    assert engine.wait_drain(s, lambda: woken.append(2))
+    engine.forget_drain(s, first)
+    engine.forget_drain(s, first)          # twice: nothing happens
+    assert len(s.drain_waiters) == 1
+    engine.ws_take(link)
+    assert woken == [2]
+    engine.forget_drain(s, first)          # none left: nothing happens
+
+
 def test_wait_drain_on_polling_and_when_the_session_ends(make):
     engine = make(queue_high_water=5)
     s, _ = open_polling(engine)
