@@ -40,6 +40,13 @@ CONNECT = 1     # run the connect handler, then connect_done
 WAIT = 2        # park the GET until the session's poll waker fires
 WEBSOCKET = 3   # accept the websocket and run it with outcome.link
 
+# the reasons of disconnect events (the engine's public names)
+DISCONNECT_SERVER = 'server disconnect'
+DISCONNECT_CLIENT = 'client disconnect'
+DISCONNECT_PING_TIMEOUT = 'ping timeout'
+DISCONNECT_TRANSPORT_CLOSE = 'transport close'
+DISCONNECT_TRANSPORT_ERROR = 'transport error'
+
 #: what Engine.send returns for an item dropped past max_queue_bytes
 #: (``queue_overflow='drop'``); the session stays open
 DROPPED = 'dropped'
