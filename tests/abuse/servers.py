@@ -5,6 +5,7 @@ process) and the WSGI servers (tests/sync/echo_app.py in a subprocess)."""
 import os
 
 import engineio_fast
+from tests.io.builtin_helpers import RawConn, request
 
 WSGI_KINDS = ['werkzeug', 'gunicorn-gthread', 'eventlet', 'gevent', 'uwsgi']
 MODES = ['builtin', 'uvicorn'] + WSGI_KINDS
@@ -71,3 +72,14 @@ def _descendants(root):
                 out.add(child)
                 todo.append(child)
     return out
+
+
+def once(port, *args, head_only=False, **kw):
+    """One request (builtin_helpers.request's arguments) on a connection
+    of its own (some servers close after each response): its response."""
+    conn = RawConn(port)
+    try:
+        conn.send(request(*args, **kw))
+        return conn.read_response(head_only=head_only)
+    finally:
+        conn.close()

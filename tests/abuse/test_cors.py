@@ -14,15 +14,9 @@ import socket
 
 import pytest
 
-import engineio_fast
-from tests.support import BuiltinServer, LiveServer
-from tests.sync.servers import ServerProcess, kind_unavailable
-
 pytestmark = pytest.mark.timeout(180)
 
 ALLOWED = 'https://example.com'
-WSGI_KINDS = ['werkzeug', 'gunicorn-gthread', 'eventlet', 'gevent', 'uwsgi']
-MODES = ['builtin', 'uvicorn'] + WSGI_KINDS
 
 HOSTILE = [
     'https://example.com.evil.net',        # suffix trick
@@ -86,22 +80,10 @@ def ws_headers(origin):
             ('Sec-WebSocket-Version', '13'), ('Origin', origin)]
 
 
-@pytest.fixture(params=MODES)
-def server(request):
-    mode = request.param
-    if mode in ('builtin', 'uvicorn'):
-        eio = engineio_fast.AsyncServer(cors_allowed_origins=[ALLOWED])
-        runner = BuiltinServer if mode == 'builtin' else LiveServer
-        srv = runner(engineio_fast.ASGIApp(eio))
-        yield srv.start()
-        srv.stop()
-        return
-    reason = kind_unavailable(mode)
-    if reason:
-        pytest.fail(reason)
-    kwargs = json.dumps({'cors_allowed_origins': [ALLOWED]})
-    with ServerProcess(mode, env={'EIO_SERVER_KWARGS': kwargs}) as srv:
-        yield srv
+@pytest.fixture
+def server(serve):
+    """Each server mode (tests/abuse/conftest.py) allowing ``ALLOWED``."""
+    return serve(cors_allowed_origins=[ALLOWED])
 
 
 def open_session(port):

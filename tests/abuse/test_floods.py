@@ -13,6 +13,8 @@ import pytest
 
 from tests.io.builtin_helpers import OP_TEXT, RawConn, RawWs, request
 
+from .servers import once
+
 pytestmark = pytest.mark.timeout(180)
 
 POLL = '/engine.io/?EIO=4&transport=polling'
@@ -30,16 +32,6 @@ def bomb(wbits, size=64 * MB):
     out.append(c.flush())
     return b''.join(out)
 
-
-def once(port, *args, **kw):
-    """One request on a connection of its own (some servers close after
-    each response): its response."""
-    conn = RawConn(port)
-    try:
-        conn.send(request(*args, **kw))
-        return conn.read_response()
-    finally:
-        conn.close()
 
 
 def open_polling(port):

@@ -7,7 +7,9 @@ import json
 
 import pytest
 
-from tests.io.builtin_helpers import RawConn, RawWs, request
+from tests.io.builtin_helpers import RawWs
+
+from .servers import once
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -18,14 +20,6 @@ UPGRADE = [('Upgrade', 'websocket'), ('Connection', 'Upgrade'),
            ('Sec-WebSocket-Key', 'dGhlIHNhbXBsZSBub25jZQ=='),
            ('Sec-WebSocket-Version', '13')]
 
-
-def once(port, *args, **kw):
-    conn = RawConn(port)
-    try:
-        conn.send(request(*args, **kw))
-        return conn.read_response()
-    finally:
-        conn.close()
 
 
 def test_max_connections(serve):

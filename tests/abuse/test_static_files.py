@@ -7,7 +7,6 @@ holds nothing of the files outside, and the server goes on serving.
 """
 
 import os
-import socket
 
 import pytest
 
@@ -15,12 +14,10 @@ import engineio_fast
 from tests.support import BuiltinServer, LiveServer
 from tests.sync.servers import ServerProcess, kind_unavailable
 
+from .servers import once
 from .static_rules import rules
 
 pytestmark = pytest.mark.timeout(120)
-
-WSGI_KINDS = ['werkzeug', 'gunicorn-gthread', 'eventlet', 'gevent', 'uwsgi']
-MODES = ['builtin', 'uvicorn'] + WSGI_KINDS
 
 # (request target, what an attacker wants): each must be a 404 without it
 ATTEMPTS = [
@@ -69,52 +66,32 @@ def make_site(base):
 def request(port, target, method='GET'):
     """(status, body) of one request sent exactly as written; the body is
     read to its Content-Length (some servers keep the connection open
-    despite ``Connection: close``), or to the close without one."""
-    with socket.create_connection(('127.0.0.1', port), 10) as s:
-        s.sendall(f'{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n'
-                  'Connection: close\r\n\r\n'.encode('latin-1'))
-        data = b''
-        while b'\r\n\r\n' not in data and len(data) < 65536:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-        head, _, body = data.partition(b'\r\n\r\n')
-        length = None
-        for line in head.split(b'\r\n')[1:]:
-            name, _, value = line.partition(b':')
-            if name.strip().lower() == b'content-length':
-                length = int(value)
-        if method == 'HEAD':
-            length = 0
-        while (length is None or len(body) < length) and len(body) < 1 << 20:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            body += chunk
-    return int(head.split()[1]), body
+    after it), or to the close without one."""
+    r = once(port, method, target, head_only=method == 'HEAD')
+    return r.status, r.body
 
 
 @pytest.fixture
-def serve(request_mode, tmp_path):
-    """serve(follow) -> a server of the mode serving make_site's folder."""
+def serve_site(mode, tmp_path):
+    """serve_site(follow) -> a server of the mode serving make_site's
+    folder."""
     started = []
     stops = []
 
     def start(follow=False):
         public = str(make_site(tmp_path / ('f' if follow else 'n')))
-        if request_mode in ('builtin', 'uvicorn'):
+        if mode in ('builtin', 'uvicorn'):
             app = engineio_fast.ASGIApp(engineio_fast.AsyncServer(),
                                         static_files=rules(public, follow))
-            runner = BuiltinServer if request_mode == 'builtin' \
+            runner = BuiltinServer if mode == 'builtin' \
                 else LiveServer
             server = runner(app)
             stops.append(server.stop)
             return server.start()
-        reason = kind_unavailable(request_mode)
+        reason = kind_unavailable(mode)
         if reason:
             pytest.fail(reason)
-        proc = ServerProcess(request_mode, app='tests.abuse.static_app:app',
+        proc = ServerProcess(mode, app='tests.abuse.static_app:app',
                              env={'STATIC_ROOT': public,
                                   'STATIC_FOLLOW': '1' if follow else '0'})
         proc.__enter__()
@@ -128,13 +105,8 @@ def serve(request_mode, tmp_path):
         proc.__exit__(None, None, None)
 
 
-@pytest.fixture(params=MODES)
-def request_mode(request):
-    return request.param
-
-
-def test_escapes_are_404_and_the_server_goes_on(serve, tmp_path):
-    server = serve()
+def test_escapes_are_404_and_the_server_goes_on(serve_site, tmp_path):
+    server = serve_site()
     secrets = (b'SECRET', b'PRIVATE')
     root = str(tmp_path / 'n').lstrip('/')
     for target in ATTEMPTS:
@@ -151,8 +123,8 @@ def test_escapes_are_404_and_the_server_goes_on(serve, tmp_path):
     assert (status, body) == (200, b'')
 
 
-def test_links_followed_when_the_rule_says_so(serve):
-    server = serve(follow=True)
+def test_links_followed_when_the_rule_says_so(serve_site):
+    server = serve_site(follow=True)
     assert request(server.port, '/static/leak.txt') == (200, b'TOP SECRET')
     assert request(server.port, '/static/priv/key.txt') == (200,
                                                             b'PRIVATE KEY')
