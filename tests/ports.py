@@ -10,7 +10,9 @@ use', or a client talking to the other process's server.
 So ports come from below the ephemeral range (never a connection's source
 port), from a block of their own per pytest-xdist worker, taken in turn
 from a random start (so two independent test runs seldom meet either), and
-each is checked free by binding it.
+each is checked free by binding it. Ports that browsers refuse to load
+(the Fetch standard's "bad ports"; above _LOW only 10080) are never handed
+out: a Chromium test given one fails with net::ERR_UNSAFE_PORT.
 """
 
 import os
@@ -19,6 +21,8 @@ import socket
 import threading
 
 _LOW = 10000
+# https://fetch.spec.whatwg.org/#port-blocking: the bad ports at or above _LOW.
+_BROWSER_BLOCKED = frozenset({10080})
 _lock = threading.Lock()
 _next = None
 
@@ -57,6 +61,8 @@ def free_port(host='127.0.0.1'):
         for _ in range(end - first):
             port = _next
             _next = _next + 1 if _next + 1 < end else first
+            if port in _BROWSER_BLOCKED:
+                continue
             with socket.socket(socket.AF_INET6 if ':' in host
                                else socket.AF_INET) as s:
                 try:
