@@ -809,6 +809,11 @@ class Engine(Queueing):
                   error: bool = False) -> Sequence[Event]:
         """The adapter's websocket closed: by the peer, or (``error``)
         because the adapter failed it for a protocol violation."""
+        # Nothing wakes a closed socket: the link lets go of the adapter
+        # (and through it the server's connection and its buffers), which a
+        # session still in the timer heap would otherwise keep alive until
+        # its next deadline.
+        link.waker = None
         s = link.session
         if link.is_probe:
             if s.probe is link:

@@ -419,6 +419,26 @@ def test_websocket_close_reasons(make):
     assert engine.ws_closed(link, 0) == ()
 
 
+def test_a_closed_link_lets_go_of_its_adapter(make):
+    # the session stays in the timer heap until its next deadline; its
+    # closed link must not keep the adapter's connection (and its buffers)
+    # alive that long
+    engine = make()
+    for how in ('client', 'server', 'probe'):
+        if how == 'probe':
+            s, _ = open_polling(engine)
+            out = engine.handle_http(req(ws=True, sid=s.sid), 0)
+            link = out.link
+        else:
+            s, link = open_ws(engine)
+        link.waker = lambda: None
+        if how == 'server':
+            engine.close(s, 'server disconnect', 0)
+        engine.ws_closed(link, 0)
+        assert link.waker is None, how
+        link.wake()                     # harmless
+
+
 @pytest.mark.parametrize('data', ['9', '', 'x', '0', '2', 'b!!'])
 def test_websocket_bad_packets(make, data):
     engine = make()

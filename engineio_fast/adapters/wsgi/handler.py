@@ -682,7 +682,6 @@ class WsConn(_wsp.MessageAssembly):
 
     def _finish(self):
         driver = self.driver
-        self.link.waker = None
         driver.call(driver.engine.ws_closed, self.link, time.monotonic(),
                     self.failed)
         # give what is still buffered a bounded time to leave
