@@ -24,8 +24,12 @@ def serve(mode):
 
     def start(**options):
         if mode in ('builtin', 'uvicorn'):
-            runner = BuiltinServer if mode == 'builtin' else LiveServer
-            srv = runner(echo_app(**options))
+            if mode == 'builtin':
+                srv = BuiltinServer(echo_app(**options))
+            else:
+                # uvicorn's default websocket implementation, as users
+                # get it (websockets' sans-I/O one)
+                srv = LiveServer(echo_app(**options), ws='auto')
             srv.start()
             stops.append(srv.stop)
             return Served(srv.port, os.getpid())

@@ -1,0 +1,159 @@
+"""Oversized websocket messages on every server mode: python-engineio's
+CVE-2026-48809 class (a websocket driver that buffers whatever a client
+announces or inflates). One frame over ``max_http_buffer_size``, many small
+fragments that add up past it, a frame header announcing 2**62 bytes (then
+nothing), and a permessage-deflate bomb: each closes its connection with
+1009 (message too big) at once, the server's memory stays within a bound
+after doing it again and again, and a session opened before keeps working.
+
+Under uvicorn the websocket frames are read by uvicorn's websocket
+implementation, which hands the ASGI app whole messages: the fragments of
+one message are assembled by uvicorn up to its ``--ws-max-size`` (16 MiB by
+default) before engineio_fast sees them, so that is the bound there (the
+README says to set it to ``max_http_buffer_size``); the announced 2**62
+bytes are refused by uvicorn, the rest by engineio_fast.
+
+Each close frame is answered with one, as a client does, and then the server
+must close the TCP connection.
+"""
+
+import gc
+import struct
+import time
+import zlib
+
+import pytest
+
+from tests.io.builtin_helpers import (
+    OP_BINARY,
+    OP_CLOSE,
+    OP_CONT,
+    OP_TEXT,
+    WAIT,
+    RawWs,
+    close_code,
+)
+from tests.protocol.ws_frames import frame
+
+pytestmark = pytest.mark.timeout(180)
+
+LIMIT = 100_000          # max_http_buffer_size for these servers
+MB = 1 << 20
+ROUNDS = 8               # each attack this many times, on new connections
+UVICORN_WS_MAX_SIZE = 16 * MB
+OFFER = [('Sec-WebSocket-Extensions',
+          'permessage-deflate; client_max_window_bits')]
+
+
+def deflated(data):
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    return (c.compress(data) + c.flush(zlib.Z_SYNC_FLUSH))[:-4]
+
+
+def one_frame(ws):
+    ws.send_frame(OP_TEXT, b'4' + b'x' * (LIMIT + 1000))
+
+
+def fragments(ws, limit=LIMIT):
+    # small pieces, none of them large; the close comes once their sum
+    # passes the limit, before the client has sent them all
+    piece = 600 if limit == LIMIT else 64 * 1024
+    ws.send_frame(OP_TEXT, b'4' + b'y' * (piece - 1), fin=False)
+    cont = frame(OP_CONT, b'y' * piece, fin=False)   # masked once, resent
+    ws.sock.settimeout(0.5)
+    try:
+        for _ in range(2 * limit // piece):
+            ws.send(cont)
+    except OSError:
+        pass             # the server closed (or stopped reading)
+    ws.sock.settimeout(WAIT)
+
+
+def announced(ws):
+    # a masked binary frame header announcing 2**62 bytes, the mask, and
+    # 1 KiB of them: the server must not wait for (or allocate) the rest
+    ws.send(bytes([0x80 | OP_BINARY, 0x80 | 127]) +
+            struct.pack('!Q', 1 << 62) + b'\x01\x02\x03\x04' +
+            b'\0' * 1024)
+
+
+BOMB = deflated(b'4' + b'\0' * (64 * MB))     # ~64 KiB on the wire
+
+
+def bomb(ws):
+    assert len(BOMB) < LIMIT
+    ws.send_frame(OP_TEXT, BOMB, rsv=4)
+
+
+ATTACKS = {'one-frame': one_frame, 'fragments': fragments,
+           'announced-2**62': announced, 'deflate-bomb': bomb}
+
+
+def closed_with(ws):
+    """Read (skipping data frames) until the server's close frame, answer
+    it, and return its code once the server has closed the connection."""
+    deadline = time.monotonic() + WAIT
+    while True:
+        ws.sock.settimeout(max(0.01, deadline - time.monotonic()))
+        op, _fin, _rsv, payload = ws.recv_frame()
+        if op == OP_CLOSE:
+            break
+    try:
+        ws.send(frame(OP_CLOSE, payload[:2]))
+    except OSError:
+        pass            # some servers close without waiting for it
+    assert ws.closed_within(WAIT), 'TCP connection left open'
+    return close_code(payload)
+
+
+@pytest.mark.parametrize('attack', sorted(ATTACKS))
+def test_oversized_messages_close_with_1009(serve, mode, attack):
+    served = serve(max_http_buffer_size=LIMIT, per_message_deflate=True)
+    healthy = RawWs(served.port)
+    healthy.open_packet()
+    base = None
+    try:
+        for round_ in range(ROUNDS):
+            ws = RawWs(served.port,
+                       headers=OFFER if attack == 'deflate-bomb' else ())
+            if attack == 'deflate-bomb':
+                assert ('permessage-deflate' in ws.handshake.headers.get(
+                    'sec-websocket-extensions', '')) == (mode != 'uwsgi'), \
+                    ws.handshake
+                # the open packet (compressed by some servers)
+                assert ws.recv_frame()[0] == OP_TEXT
+            else:
+                ws.open_packet()
+            start = time.monotonic()
+            if attack == 'fragments' and mode == 'uvicorn':
+                fragments(ws, UVICORN_WS_MAX_SIZE)
+            else:
+                ATTACKS[attack](ws)
+            # uWSGI's websockets have no permessage-deflate: a compressed
+            # frame there is a protocol error (1002), not a message
+            expected = 1002 if (attack, mode) == ('deflate-bomb',
+                                                  'uwsgi') else 1009
+            assert closed_with(ws) == expected, attack
+            assert time.monotonic() - start < WAIT
+            ws.close()
+            # the other session is untouched (heartbeats aside)
+            healthy.send_text('4round %d' % round_)
+            text = healthy.recv_text()
+            while text == '2':
+                healthy.send_text('3')
+                text = healthy.recv_text()
+            assert text == '4round %d' % round_
+            if mode == 'uvicorn':
+                # uvicorn's websocket implementation keeps a refused
+                # inflation (up to its 16 MiB) in a reference cycle (the
+                # exception's traceback) until the cycle collector runs; a
+                # plain ASGI app under it shows the same
+                gc.collect()
+            if round_ == 1:
+                base = served.rss()   # after the first allocations settle
+        grown = served.rss() - base
+        # six more of them after the baseline: a driver that buffered the
+        # 64 MiB inflation, or the announced length, would be far above this
+        assert grown < 24 * MB, (attack, grown)
+    finally:
+        healthy.close()
