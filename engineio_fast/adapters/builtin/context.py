@@ -10,6 +10,8 @@ DEFAULT_LIMITS = {
     'max_bridge_body': 16 << 20,   # body bytes handed to another ASGI app
     'header_timeout': 10.0,        # seconds to send a request's headers
     'body_timeout': 30.0,          # seconds between body chunks
+    'request_timeout': 300.0,      # seconds for a whole request, headers
+                                   # and body (Node's requestTimeout)
     'keepalive_timeout': 20.0,     # idle seconds between requests
     'ws_close_timeout': 10.0,      # seconds a closing websocket may stay
                                    # stuck behind a client that won't read

@@ -109,6 +109,7 @@ class HttpProtocol(asyncio.Protocol):
         self.poll_scheduled = False
         self.bridge_gone = None  # resolved when a bridged client leaves
         self.in_headers = False  # a request's headers are arriving
+        self.request_by = 0.0    # the whole request's deadline
 
     # -- connection -------------------------------------------------------
     def connection_made(self, transport):
@@ -218,7 +219,10 @@ class HttpProtocol(asyncio.Protocol):
         self.body_size = 0
         self.upgrade = False
         self.in_headers = True
-        self.deadline = time.monotonic() + self.ctx.limits['header_timeout']
+        limits = self.ctx.limits
+        now = time.monotonic()
+        self.request_by = now + limits['request_timeout']
+        self.deadline = min(now + limits['header_timeout'], self.request_by)
 
     def on_url(self, url):
         cur: ParsedRequest = self.cur  # type: ignore[assignment]
@@ -260,7 +264,8 @@ class HttpProtocol(asyncio.Protocol):
         self.upgrade = parser.should_upgrade()
         self.body_limit = (self.ctx.engine.config.max_http_buffer_size
                            if on_eio else self.ctx.limits['max_bridge_body'])
-        self.deadline = time.monotonic() + self.ctx.limits['body_timeout']
+        self.deadline = min(time.monotonic() + self.ctx.limits['body_timeout'],
+                            self.request_by)
         length = None
         if on_eio and cur.method == 'POST':
             length = self._content_length(cur)
@@ -288,7 +293,10 @@ class HttpProtocol(asyncio.Protocol):
     def on_body(self, body):
         cur: ParsedRequest = self.cur  # type: ignore[assignment]
         self.body_size += len(body)
-        self.deadline = time.monotonic() + self.ctx.limits['body_timeout']
+        # a trickled body gets body_timeout between its chunks, and no more
+        # than request_timeout in all
+        self.deadline = min(time.monotonic() + self.ctx.limits['body_timeout'],
+                            self.request_by)
         if self.body_size > self.body_limit:
             if not cur.too_big:
                 if cur.on_eio and self._too_large(cur):
