@@ -1,6 +1,7 @@
 """The abuse tests' fixtures: ``serve(**server_options)`` starts a server
-of every mode in turn (``mode``), echoing every message; ``served`` is one
-with the default options."""
+of every mode in turn (``mode``), echoing every message (``limits=``: the
+built-in server's HTTP limits); ``served`` is one with the default
+options."""
 
 import json
 import os
@@ -22,10 +23,12 @@ def mode(request):
 def serve(mode):
     stops = []
 
-    def start(**options):
+    def start(limits=None, **options):
+        # limits: the built-in server's HTTP limits (other modes have
+        # their server's own)
         if mode in ('builtin', 'uvicorn'):
             if mode == 'builtin':
-                srv = BuiltinServer(echo_app(**options))
+                srv = BuiltinServer(echo_app(**options), limits=limits)
             else:
                 # uvicorn's default websocket implementation, as users
                 # get it (websockets' sans-I/O one)

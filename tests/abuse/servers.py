@@ -40,10 +40,12 @@ class Served:
         self.port = port
         self.pid = pid
 
+    def children(self):
+        """The pids of the server's child processes (workers)."""
+        return _descendants(self.pid) if self.pid != os.getpid() else set()
+
     def rss(self):
-        pids = {self.pid}
-        if self.pid != os.getpid():
-            pids |= _descendants(self.pid)
+        pids = {self.pid} | self.children()
         total = 0
         for pid in pids:
             try:
