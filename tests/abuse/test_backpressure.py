@@ -153,3 +153,65 @@ def test_a_send_waits_at_most_the_timeout():
         ws.close()
     finally:
         server.stop()
+
+
+UPGRADE_COUNT, UPGRADE_SIZE = 3000, 512
+POLL = '/engine.io/?EIO=4&transport=polling'
+
+
+def test_nothing_lost_across_the_upgrade_under_back_pressure(serve):
+    # The flood starts while the client polls; send() waits at the high
+    # water mark, so the sender is parked when the client probes and
+    # upgrades, as the official client does: no GET in flight, '2probe',
+    # '3probe', '5', then everything else on the websocket. Every message
+    # arrives exactly once, in order, across the two transports. (The
+    # flood is 1.5 MiB against a 64 KiB max_queue_bytes: had a send not
+    # waited while the client was between transports, the queue would
+    # have overflowed and the session been closed.)
+    import json
+
+    from .servers import once
+    server = serve(max_queue_bytes=65536, queue_high_water=16384,
+                   queue_wait_timeout=60)
+    r = once(server.port, 'GET', POLL)
+    assert r.status == 200, r
+    sid = json.loads(r.body[1:])['sid']
+    target = POLL + '&sid=' + sid
+    r = once(server.port, 'POST', target,
+             body=b'4flood:%d:%d' % (UPGRADE_COUNT, UPGRADE_SIZE))
+    assert (r.status, r.body) == (200, b'ok'), r
+    got = []
+    for _ in range(3):                  # a few polls' worth by polling
+        r = once(server.port, 'GET', target)
+        assert r.status == 200, r
+        got += [p.decode() for p in r.body.split(b'\x1e')
+                if p not in (b'2', b'6')]
+    assert 0 < len(got) < UPGRADE_COUNT, len(got)
+    ws = RawWs(server.port,
+               path='/engine.io/?EIO=4&transport=websocket&sid=' + sid)
+    ws.send_text('2probe')
+    assert ws.recv_text() == '3probe'
+    ws.send_text('5')
+    done = False
+    deadline = time.monotonic() + 60
+    while not done and time.monotonic() < deadline:
+        text = ws.recv_text()
+        if text == '2':
+            ws.send_text('3')
+        elif text == '4flood done':
+            done = True
+        elif text != '6':
+            got.append(text)
+    assert done, len(got)
+    assert got == [expected_upgrade(i) for i in range(UPGRADE_COUNT)]
+    ws.send_text('4after')
+    text = ws.recv_text()
+    while text == '2':
+        ws.send_text('3')
+        text = ws.recv_text()
+    assert text == '4after'
+    ws.close()
+
+
+def expected_upgrade(i):
+    return '4%d:%s' % (i, 'x' * UPGRADE_SIZE)
