@@ -113,6 +113,11 @@ function clientFrame(opcode, payload) {
   return h;
 }
 
+// More connections than one source address has ephemeral ports (~28k to one server port): the `idle`
+// scenario spreads its clients over 127.0.0.1..127.0.0.N (all of 127/8 is loopback on Linux).
+let SOURCES = 0;
+const sourceFor = (id) => (SOURCES ? `127.0.0.${1 + (id % SOURCES)}` : undefined);
+
 class RawClient {
   constructor(id) {
     this.id = id; this.sock = null; this.sid = null; this.onMsg = null; this.corked = false;
@@ -124,7 +129,7 @@ class RawClient {
       const key = crypto.randomBytes(16).toString('base64');
       const accept = crypto.createHash('sha1').update(key + WS_GUID).digest('base64');
       const sock = net.connect({
-        host: HOST, port: PORT, noDelay: true,
+        host: HOST, port: PORT, noDelay: true, localAddress: sourceFor(this.id),
         onread: { buffer: READ_BUF, callback: (nread, buf) => { this.inRead = true; try { this.onRead(buf.subarray(0, nread)); } finally { this.inRead = false; this.flush(); } } },
       });
       this.sock = sock;
@@ -132,6 +137,7 @@ class RawClient {
       const fail = (e) => { if (!settled) { settled = true; clearTimeout(timer); sock.destroy(); reject(e); } };
       const timer = setTimeout(() => fail(new Error('open packet timeout')), timeoutMs);
       this.onOpen = (data) => {
+        this.openedAt = now();
         try { this.sid = JSON.parse(data.toString('utf8', 1)).sid; } catch { this.sid = null; }
         opened = true;
         if (this.sid) { settled = true; clearTimeout(timer); resolve(this); } else fail(new Error('bad open packet'));
@@ -190,7 +196,7 @@ class RawClient {
     if (op === 1) {
       const t = payload[0];
       if (t === 0x34) { if (this.onMsg) this.onMsg(payload, false); else stats.unexpected++; }
-      else if (t === 0x32) { stats.pings++; this.send(PONG); }
+      else if (t === 0x32) { stats.pings++; this.send(PONG); if (this.onPing) this.onPing(); }
       else if (t === 0x30 && this.onOpen) { const f = this.onOpen; this.onOpen = null; f(payload); }
       else if (t !== 0x36) stats.unexpected++;
     } else if (op === 2) { if (this.onMsg) this.onMsg(payload, true); else stats.unexpected++; }
@@ -657,6 +663,138 @@ async function rssScenario({ steps }) {
   };
 }
 
+// Idle: N websocket sessions opened and left idle with the server's heartbeat on (run.py S7). Reports the
+// server's RSS per session and how late each ping arrives: a session opened at t0 should get its k-th ping
+// at t0 + k * interval_s; lateness is the arrival minus that (the open packet's arrival stands for t0).
+async function idleScenario({ sessions: N, wait_s: WAIT = 60, interval_s: IV = 25, sources = 8 }) {
+  SOURCES = sources;
+  const wu = await openMany(200);
+  await closeMany(wu.clients);
+  await sleep(1500);
+  const base = serverRssKiB();
+  const lateness = new Hist(); let pings = 0; let maxLate = 0;
+  const t0 = now();
+  const { clients, failures, firstError } = await openMany(N, 200, 1000);
+  const opened = now() - t0;
+  for (const c of clients) c.openedAt = c.openedAt || now();
+  const watch = (c) => {
+    c.onPing = () => {
+      const t = now(); const k = Math.max(1, Math.round((t - c.openedAt) / IV));
+      const late = t - c.openedAt - k * IV;
+      pings++; lateness.add(Math.max(0, late)); if (late > maxLate) maxLate = late;
+    };
+  };
+  for (const c of clients) watch(c);
+  await sleep(WAIT * 1000);
+  const rss = serverRssKiB();
+  // correctness: every session still open, 1,000 of them echo
+  let echoed = 0; let errors = 0;
+  const some = clients.filter((c) => !c.closed).slice(0, 1000);
+  for (const c of some) { c.expect = msg32(c.id, 0); c.onMsg = (buf) => { if (buf.equals(c.expect)) echoed++; else errors++; }; c.send(c.expect); }
+  await waitFor(() => echoed + errors >= some.length, 30);
+  const alive = clients.filter((c) => !c.closed).length;
+  const closeFailures = await closeMany(clients, 500);
+  return {
+    unit: 'KiB/session', sessions: clients.length, open_s: round(opened, 1), base_rss_kib: base, rss_kib: rss,
+    rate: round((rss - base) / clients.length, 3), alive_after_wait: alive, pings, pings_expected_min: clients.length * Math.floor(WAIT / IV),
+    ...lateness.fields('ping_late'), ping_late_max_ms: round(maxLate * 1000, 1),
+    connect_failures: failures + wu.failures, first_error: firstError || wu.firstError, echo_ok: echoed, echo_errors: errors,
+    lost: some.length - echoed - errors, close_failures: closeFailures, errors: errors + failures,
+  };
+}
+
+// Soak (benchmarks/soak.py): W websocket and P polling sessions alive at once, churning. Each slot opens a
+// session, echoes `messages` messages spread over up to `hold_s` seconds (each checked byte for byte,
+// 10 s at most), then closes it, or, for a `vanish` fraction, drops its connection without a close, and
+// starts again. Every `sample_s` the server's RSS, file descriptors and threads are sampled. Counts
+// every message: sent = echoed + lost + errors.
+function serverFds() {
+  if (!cfg.pid) return NaN;
+  try { return fs.readdirSync(`/proc/${cfg.pid}/fd`).length; } catch { return NaN; }
+}
+function serverThreads() {
+  if (!cfg.pid) return NaN;
+  try { return Number(/Threads:\s+(\d+)/.exec(fs.readFileSync(`/proc/${cfg.pid}/status`, 'latin1'))[1]); } catch { return NaN; }
+}
+async function soakScenario({ ws: W = 1000, polling: P = 100, messages: K = 3, hold_s: HOLD = 4, vanish = 0.1,
+  sample_s: SAMPLE = 5, ramp_s: RAMP = 5 }) {
+  const duration = cfg.duration_s ?? 60;
+  const c = { ws_opened: 0, ws_closed: 0, ws_vanished: 0, polling_opened: 0, polling_closed: 0, polling_vanished: 0,
+    sent: 0, echoed: 0, lost: 0, errors: 0, connect_failures: 0 };
+  let firstError = null; let running = true; let wsAlive = 0; let pollAlive = 0;
+  const fail = (e) => { c.errors++; firstError = firstError || String(e.message || e); };
+  const t0 = now();
+  const samples = [];
+  const sample = () => samples.push({ t: round(now() - t0, 1), rss_kib: serverRssKiB(), fds: serverFds(),
+    threads: serverThreads(), ws_alive: wsAlive, polling_alive: pollAlive, opened: c.ws_opened + c.polling_opened,
+    echoed: c.echoed });
+  const sampler = setInterval(sample, SAMPLE * 1000);
+  const pause = () => sleep(Math.random() * (HOLD / K) * 1000);
+  const wsSlot = async (slot) => {
+    await sleep(Math.random() * RAMP * 1000);
+    for (let gen = 0; running; gen++) {
+      const cl = new Client(slot * 100000 + gen);
+      try { await cl.connect(); } catch (e) { c.connect_failures++; firstError = firstError || String(e.message || e); await sleep(100); continue; }
+      c.ws_opened++; wsAlive++;
+      for (let i = 0; i < K && running && !cl.closed; i++) {
+        await pause();
+        const m = msg32(cl.id, i);
+        const got = await new Promise((resolve) => {
+          const timer = setTimeout(() => { cl.onMsg = null; resolve('lost'); }, 10000);
+          cl.onMsg = (buf) => { clearTimeout(timer); cl.onMsg = null; resolve(buf.equals(m) ? 'ok' : 'bad'); };
+          cl.send(m); c.sent++;
+        });
+        if (got === 'ok') c.echoed++; else if (got === 'lost') c.lost++; else fail(new Error('wrong echo'));
+      }
+      wsAlive--;
+      if (Math.random() < vanish) { cl.closing = true; if (cl.sock) cl.sock.destroy(); c.ws_vanished++; }
+      else if (await cl.close()) c.ws_closed++; else fail(new Error('close timed out'));
+    }
+  };
+  const pollSlot = async (slot) => {
+    await sleep(Math.random() * RAMP * 1000);
+    for (let gen = 0; running; gen++) {
+      const conn = new HttpConn(); conns.push(conn);
+      let sid;
+      try { sid = await pollHandshake(conn); } catch (e) { c.connect_failures++; firstError = firstError || String(e.message || e); conn.close(); await sleep(100); continue; }
+      c.polling_opened++; pollAlive++;
+      const q = `EIO=4&transport=polling&sid=${encodeURIComponent(sid)}`;
+      try {
+        for (let i = 0; i < K && running; i++) {
+          await pause();
+          const m = msg32(1e9 + slot * 100000 + gen, i).toString('latin1');
+          const p = await request(conn, 'POST', q, m); c.sent++;
+          if (p.status !== 200) throw new Error(`POST ${p.status} ${p.body.slice(0, 80)}`);
+          let got = false;
+          for (let tries = 0; !got && tries < 5; tries++) {
+            const g = await request(conn, 'GET', q);
+            if (g.status !== 200) throw new Error(`GET ${g.status} ${g.body.slice(0, 80)}`);
+            for (const pkt of g.body.split('\x1e')) {
+              if (pkt === m) got = true;
+              else if (pkt === '2') await request(conn, 'POST', q, '3');
+              else if (pkt !== '6') throw new Error(`unexpected packet ${pkt.slice(0, 40)}`);
+            }
+          }
+          if (got) c.echoed++; else c.lost++;
+        }
+        if (Math.random() < vanish) c.polling_vanished++;
+        else { await request(conn, 'POST', q, '1'); c.polling_closed++; }
+      } catch (e) { fail(e); }
+      pollAlive--;
+      conn.close(); conns.splice(conns.indexOf(conn), 1);
+    }
+  };
+  sample();
+  const loops = [...Array.from({ length: W }, (_, i) => wsSlot(i)), ...Array.from({ length: P }, (_, i) => pollSlot(i))];
+  await sleep(duration * 1000);
+  running = false;
+  await Promise.race([Promise.all(loops), sleep(60000)]);
+  clearInterval(sampler);
+  sample();
+  return { unit: 'sessions', rate: (c.ws_opened + c.polling_opened) / (now() - t0), ...c,
+    errors: c.errors + c.lost, first_error: firstError, samples, duration_s: round(now() - t0, 1) };
+}
+
 // ------------------------------------------------------------------------------- Socket.IO
 // The python-socketio group (benchmarks/sio/): Socket.IO v5 packets over the same raw Engine.IO
 // clients. A Socket.IO packet is the body of an Engine.IO message, so on the wire `40` is "message" +
@@ -872,7 +1010,7 @@ async function sioConnectScenario({ transport = 'websocket', total: T, concurren
 
 const scenarios = {
   echo: echoScenario, broadcast: broadcastScenario, connect: connectScenario,
-  polling: pollingScenario, rss: rssScenario,
+  polling: pollingScenario, rss: rssScenario, soak: soakScenario, idle: idleScenario,
   sio_echo: sioEchoScenario, sio_broadcast: sioBroadcastScenario, sio_connect: sioConnectScenario,
 };
 
