@@ -43,6 +43,16 @@ def _parser():
                         default='auto')
     parser.add_argument('--ssl-certfile', default=None)
     parser.add_argument('--ssl-keyfile', default=None)
+    parser.add_argument('--proxy-headers',
+                        action=argparse.BooleanOptionalAction, default=True,
+                        help="take the client's address and scheme from "
+                             'X-Forwarded-For and X-Forwarded-Proto when '
+                             'the peer is in --forwarded-allow-ips (on by '
+                             'default, as in uvicorn)')
+    parser.add_argument('--forwarded-allow-ips', default=None,
+                        help='comma-separated addresses or networks of the '
+                             'trusted proxies, or "*" for all (default: '
+                             '$FORWARDED_ALLOW_IPS, else 127.0.0.1)')
     parser.add_argument('--log-level', default='info',
                         choices=['critical', 'error', 'warning', 'info',
                                  'debug'])
@@ -145,7 +155,9 @@ def main(argv=None):
           flush=True)
     try:
         run(app, host=args.host, port=args.port, ssl=ssl_context,
-            loop=args.loop, workers=args.workers)
+            loop=args.loop, workers=args.workers,
+            proxy_headers=args.proxy_headers,
+            forwarded_allow_ips=args.forwarded_allow_ips)
     except ValueError as exc:
         sys.stderr.write('cannot serve %s: %s\n' % (args.app, exc))
         return 2

@@ -52,6 +52,7 @@ TIERS = {
     'cluster_redis/test_js_client.py': 'interop',
     'abuse': 'slow',
     'fuzz': '',
+    'proxy': 'slow',
 }
 TIER_MARKS = ('slow', 'interop')
 

@@ -8,11 +8,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# headless Chromium (browser interop tests) and redis-server (the Redis
-# client managers' tests start their own on 127.0.0.1)
+# headless Chromium (browser interop tests), redis-server (the Redis
+# client managers' tests start their own on 127.0.0.1) and nginx
 NEED=""
 command -v chromium >/dev/null 2>&1 || NEED="$NEED chromium"
 command -v redis-server >/dev/null 2>&1 || NEED="$NEED redis-server"
+# nginx in front of the servers (tests/proxy starts its own, on a free port)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || \
+  NEED="$NEED nginx"
 if [ -n "$NEED" ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq

@@ -33,16 +33,20 @@ class ServerContext:
         per_message_deflate: websocket compression (None: ``eio``'s).
         eio_path: the Engine.IO path prefix (``'/engine.io/'``), or None
             for every request.
+        proxy: a :class:`.proxy.ProxyHeaders`, or None: no proxy headers.
     """
 
     def __init__(self, eio, asgi_app, loop, limits=None, ssl=False,
-                 per_message_deflate=None, eio_path='/engine.io/'):
+                 per_message_deflate=None, eio_path='/engine.io/',
+                 proxy=None):
         self.driver = eio.driver
         self.engine = eio.driver.engine
         self.loop = loop
         self.limits = dict(DEFAULT_LIMITS)
         self.limits.update(limits or {})
         self.scheme = 'https' if ssl else 'http'
+        # a .proxy.ProxyHeaders: the peers whose X-Forwarded-* are read
+        self.proxy = proxy
         # requests off the Engine.IO path go to the ASGIApp (static files,
         # the other ASGI app, 404) through the ASGI bridge
         self.asgi_app = asgi_app

@@ -110,12 +110,16 @@ class HttpProtocol(asyncio.Protocol):
         self.bridge_gone = None  # resolved when a bridged client leaves
         self.in_headers = False  # a request's headers are arriving
         self.request_by = 0.0    # the whole request's deadline
+        self.trusted = False     # the peer is a trusted proxy
 
     # -- connection -------------------------------------------------------
     def connection_made(self, transport):
         self.transport = transport
         self.peer = transport.get_extra_info('peername')
         self.sockname = transport.get_extra_info('sockname')
+        proxy = self.ctx.proxy
+        if proxy is not None:
+            self.trusted = proxy.trusts(self.peer[0] if self.peer else None)
         self.ctx.http_conns.add(self)
         self.deadline = time.monotonic() + \
             self.ctx.limits['keepalive_timeout']
@@ -365,8 +369,11 @@ class HttpProtocol(asyncio.Protocol):
 
     def _request(self, r, is_websocket=False):
         body = b''.join(r.body) if r.body else None
+        scheme = self.ctx.scheme
+        if self.trusted:
+            scheme = self.ctx.proxy.resolve(r.headers, None, scheme)[1]
         req = Request(r.method, parse_query(r.query_string.decode('latin-1')),
-                      r.header_dict(), self.ctx.scheme, body, is_websocket,
+                      r.header_dict(), scheme, body, is_websocket,
                       lambda: self._environ(r, body))
         req.too_large = r.too_big
         return req
@@ -374,8 +381,14 @@ class HttpProtocol(asyncio.Protocol):
     def scope(self, r, kind='http'):
         """An ASGI scope for ``r`` (for the environ and the bridge)."""
         scheme = self.ctx.scheme
+        client = self.peer[:2] if self.peer else None
+        if self.trusted:
+            # a trusted proxy's X-Forwarded-For / -Proto (proxy.py)
+            client, scheme = self.ctx.proxy.resolve(r.headers, client, scheme)
         if kind == 'websocket':
-            scheme = 'wss' if scheme == 'https' else 'ws'
+            scheme = {'https': 'wss', 'http': 'ws'}.get(scheme, scheme)
+        elif scheme in ('ws', 'wss'):
+            scheme = 'https' if scheme == 'wss' else 'http'
         raw_path = r.url.split(b'?', 1)[0]
         return {
             'type': kind, 'asgi': {'version': '3.0', 'spec_version': '2.3'},
@@ -383,7 +396,7 @@ class HttpProtocol(asyncio.Protocol):
             'scheme': scheme, 'path': r.path, 'raw_path': raw_path,
             'query_string': r.query_string, 'root_path': '',
             'headers': [(n.lower(), v) for n, v in r.headers],
-            'client': self.peer[:2] if self.peer else None,
+            'client': client,
             'server': self.sockname[:2] if self.sockname else None,
         }
 

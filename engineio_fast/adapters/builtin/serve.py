@@ -24,6 +24,7 @@ from .apps import resolve_app
 from .asgi_bridge import Lifespan
 from .context import ServerContext
 from .http_protocol import HttpProtocol
+from .proxy import ProxyHeaders, default_allow_ips
 from .routed import RoutedHttpProtocol
 
 logger = logging.getLogger('engineio_fast.server')
@@ -62,6 +63,14 @@ class BuiltinServer:
             :func:`engineio_fast.adapters.builtin.workers.serve_workers`).
         accept: False: listen on nothing, serve only the connections
             ``router`` adopts (a worker: the supervisor accepts).
+        proxy_headers: read ``X-Forwarded-For`` and ``X-Forwarded-Proto``
+            from trusted peers for the client's address and scheme (the
+            environ's ``REMOTE_ADDR`` and ``wsgi.url_scheme``, the ASGI
+            scope's ``client`` and ``scheme``); default True, as uvicorn's
+            ``--proxy-headers``.
+        forwarded_allow_ips: the trusted peers: addresses and networks,
+            comma-separated or a list, ``'*'`` for all; default
+            ``$FORWARDED_ALLOW_IPS`` or ``'127.0.0.1'`` (uvicorn's).
 
     Raises:
         TypeError: ``app`` holds no engineio_fast AsyncServer that can be
@@ -75,7 +84,9 @@ class BuiltinServer:
                  per_message_deflate: Union[None, bool, Dict[str, int]] = None,
                  sock: Optional[socket.socket] = None,
                  backlog: int = 2048, router: Any = None,
-                 accept: bool = True) -> None:
+                 accept: bool = True, proxy_headers: bool = True,
+                 forwarded_allow_ips: Union[None, str, Sequence[str]] = None
+                 ) -> None:
         self.eio, self.asgi_app, self.path = resolve_app(app)
         self.host = host
         self.port = port
@@ -86,6 +97,9 @@ class BuiltinServer:
         self.backlog = backlog
         self.router = router
         self.accept = accept
+        self.proxy = ProxyHeaders(
+            default_allow_ips() if forwarded_allow_ips is None
+            else forwarded_allow_ips) if proxy_headers else None
         self.ctx: Optional[ServerContext] = None
         self.server: Optional[asyncio.Server] = None
         self.lifespan: Optional[Lifespan] = None
@@ -109,7 +123,7 @@ class BuiltinServer:
         self._stop = asyncio.Event()
         ctx = self.ctx = ServerContext(
             self.eio, self.asgi_app, loop, self.limits, self.ssl is not None,
-            self.per_message_deflate, self.path)
+            self.per_message_deflate, self.path, self.proxy)
         protocol: Any = HttpProtocol
         if self.router is not None:
             ctx.router = self.router
