@@ -132,10 +132,11 @@ def test_slowloris_on_headers_and_bodies(serve, mode):
                 cut[id(c)] = time.monotonic() - start
     if mode == 'builtin':
         # every one of them cut off by the timeouts (checked about once a
-        # second): headers after header_timeout, bodies once the whole
-        # request took request_timeout, though a byte came every 0.2 s
+        # second, and seen here within a tick of ~0.3 s): headers after
+        # header_timeout, bodies once the whole request took
+        # request_timeout, though a byte came every 0.2 s
         assert len(cut) == 2 * SLOW, len(cut)
-        assert max(cut.values()) < 2.0 + 1.5, sorted(cut.values())
+        assert max(cut.values()) < 2.0 + 2.5, sorted(cut.values())
         assert min(cut[id(c)] for c in bodies) >= 1.5
     grown = served.rss() - rss0
     assert grown < 32 * MB, grown
