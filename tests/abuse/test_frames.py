@@ -13,8 +13,9 @@ default) before engineio_fast sees them, so that is the bound there (the
 README says to set it to ``max_http_buffer_size``); the announced 2**62
 bytes are refused by uvicorn, the rest by engineio_fast.
 
-Each close frame is answered with one, as a client does, and then the server
-must close the TCP connection.
+Each close frame is answered with one, as a client does
+(``expect_close(answer=True)``), and then the server must close the TCP
+connection.
 """
 
 import gc
@@ -26,12 +27,10 @@ import pytest
 
 from tests.io.builtin_helpers import (
     OP_BINARY,
-    OP_CLOSE,
     OP_CONT,
     OP_TEXT,
     WAIT,
     RawWs,
-    close_code,
 )
 from tests.protocol.ws_frames import frame
 
@@ -89,23 +88,6 @@ ATTACKS = {'one-frame': one_frame, 'fragments': fragments,
            'announced-2**62': announced, 'deflate-bomb': bomb}
 
 
-def closed_with(ws):
-    """Read (skipping data frames) until the server's close frame, answer
-    it, and return its code once the server has closed the connection."""
-    deadline = time.monotonic() + WAIT
-    while True:
-        ws.sock.settimeout(max(0.01, deadline - time.monotonic()))
-        op, _fin, _rsv, payload = ws.recv_frame()
-        if op == OP_CLOSE:
-            break
-    try:
-        ws.send(frame(OP_CLOSE, payload[:2]))
-    except OSError:
-        pass            # some servers close without waiting for it
-    assert ws.closed_within(WAIT), 'TCP connection left open'
-    return close_code(payload)
-
-
 @pytest.mark.parametrize('attack', sorted(ATTACKS))
 def test_oversized_messages_close_with_1009(serve, mode, attack):
     served = serve(max_http_buffer_size=LIMIT, per_message_deflate=True)
@@ -133,7 +115,7 @@ def test_oversized_messages_close_with_1009(serve, mode, attack):
             # frame there is a protocol error (1002), not a message
             expected = 1002 if (attack, mode) == ('deflate-bomb',
                                                   'uwsgi') else 1009
-            assert closed_with(ws) == expected, attack
+            assert ws.expect_close(answer=True) == expected, attack
             assert time.monotonic() - start < WAIT
             ws.close()
             # the other session is untouched (heartbeats aside)

@@ -110,6 +110,16 @@ class Response:
                                         self.body[:80])
 
 
+def connect_from(source, port, timeout=WAIT):
+    """A socket connected to 127.0.0.1:``port`` from address ``source``
+    (any of 127/8 is loopback: a client the server must not trust)."""
+    sock = socket.socket()
+    sock.settimeout(timeout)
+    sock.bind((source, 0))
+    sock.connect(('127.0.0.1', port))
+    return sock
+
+
 class RawConn:
     """A blocking client socket with a read buffer."""
 
@@ -303,9 +313,11 @@ class RawWs(RawConn):
         assert text[0] == '0', text
         return json.loads(text[1:])
 
-    def expect_close(self, timeout=WAIT):
+    def expect_close(self, timeout=WAIT, answer=False):
         """Read (skipping data frames) until the close frame; return its
-        code; then the server must close the TCP connection."""
+        code; then the server must close the TCP connection. ``answer``:
+        first send a close frame back, as a client does (servers that wait
+        for it close only then)."""
         deadline = time.monotonic() + timeout
         while True:
             self.sock.settimeout(max(0.01, deadline - time.monotonic()))
@@ -314,6 +326,11 @@ class RawWs(RawConn):
                 break
             assert time.monotonic() < deadline, 'no close frame'
         self.sock.settimeout(WAIT)
+        if answer:
+            try:
+                self.send_frame(OP_CLOSE, payload[:2])
+            except OSError:
+                pass        # some servers close without waiting for it
         assert self.closed_within(max(0.5, deadline - time.monotonic())), \
             'TCP connection left open after the close frame'
         return close_code(payload)

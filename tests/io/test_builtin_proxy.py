@@ -6,16 +6,15 @@ Clients connect from 127.0.0.2 when they must not be trusted (all of
 127/8 is loopback). The same behind a real nginx: tests/proxy/."""
 
 import json
-import socket
 
 import pytest
 
 from .builtin_helpers import (
     EIO_POLL,
-    WAIT,
     RawConn,
     RawWs,
     Recorder,
+    connect_from,
     echo_server,
     request,
 )
@@ -24,16 +23,8 @@ FORWARDED = [('X-Forwarded-For', '198.51.100.1, 203.0.113.7'),
              ('X-Forwarded-Proto', 'https')]
 
 
-def from_address(source, port):
-    sock = socket.socket()
-    sock.settimeout(WAIT)
-    sock.bind((source, 0))
-    sock.connect(('127.0.0.1', port))
-    return sock
-
-
 def polling_environ(srv, rec, source='127.0.0.1', headers=()):
-    with RawConn(srv.port, sock=from_address(source, srv.port)) as c:
+    with RawConn(srv.port, sock=connect_from(source, srv.port)) as c:
         c.send(request('GET', EIO_POLL, headers))
         r = c.read_response()
     assert r.status == 200, r
@@ -42,7 +33,7 @@ def polling_environ(srv, rec, source='127.0.0.1', headers=()):
 
 
 def ws_environ(srv, rec, source='127.0.0.1', headers=()):
-    ws = RawWs(srv.port, headers=headers, sock=from_address(source, srv.port))
+    ws = RawWs(srv.port, headers=headers, sock=connect_from(source, srv.port))
     sid = ws.open_packet()['sid']
     ws.close()
     return next(e[2] for e in rec.of('connect') if e[1] == sid)

@@ -19,10 +19,10 @@ import pytest
 from tests.io.builtin_helpers import (
     EIO_POLL,
     ROOT,
-    WAIT,
     RawConn,
     RawWs,
     ServerProcess,
+    connect_from,
     free_port,
     request,
 )
@@ -107,14 +107,6 @@ def backend(kind, directory, *extra):
                             directory, module='uvicorn')
     srv.wait_listening()
     return srv
-
-
-def connect_from(source, port):
-    sock = socket.socket()
-    sock.settimeout(WAIT)
-    sock.bind((source, 0))
-    sock.connect(('127.0.0.1', port))
-    return sock
 
 
 def whoami_polling(port, source, headers=()):
