@@ -53,6 +53,10 @@ def _parser():
                         help='comma-separated addresses or networks of the '
                              'trusted proxies, or "*" for all (default: '
                              '$FORWARDED_ALLOW_IPS, else 127.0.0.1)')
+    parser.add_argument('--metrics', action='store_true',
+                        help='serve Prometheus metrics on GET /metrics '
+                             '(pip install "engineio-fast[metrics]"); with '
+                             '--workers each scrape shows one worker\'s')
     parser.add_argument('--log-level', default='info',
                         choices=['critical', 'error', 'warning', 'info',
                                  'debug'])
@@ -157,7 +161,11 @@ def main(argv=None):
         run(app, host=args.host, port=args.port, ssl=ssl_context,
             loop=args.loop, workers=args.workers,
             proxy_headers=args.proxy_headers,
-            forwarded_allow_ips=args.forwarded_allow_ips)
+            forwarded_allow_ips=args.forwarded_allow_ips,
+            metrics=args.metrics)
+    except ImportError as exc:      # --metrics without prometheus_client
+        sys.stderr.write('cannot serve %s: %s\n' % (args.app, exc))
+        return 2
     except ValueError as exc:
         sys.stderr.write('cannot serve %s: %s\n' % (args.app, exc))
         return 2

@@ -91,7 +91,7 @@ class Snapshot:
         self.queued = queued
 
 
-def _metered_class(cls: type) -> type:
+def _metered_class(cls: Any) -> Any:
     """The subclass of engine class ``cls`` that counts."""
     base_ws_receive = cls.ws_receive
     base_send = cls.send
@@ -103,7 +103,7 @@ def _metered_class(cls: type) -> type:
     base_refused = cls._refused
     base_connect_done = cls.connect_done
 
-    class Metered(cls):  # type: ignore[valid-type, misc]
+    class Metered(cls):
         stats: EngineStats
 
         def ws_receive(self, link: WsLink, data: Union[str, bytes],

@@ -59,6 +59,10 @@ class ServerContext:
         self.shutting_down = False
         self.tasks = set()
         self.router = None        # a cluster.handoff.Router in a worker
+        # the path served by the metrics exposition (an
+        # engineio_fast.metrics.Exposition), or None: no metrics endpoint
+        self.metrics_path = None
+        self.metrics = None
 
     def is_engineio_path(self, path):
         prefix = self.eio_prefix

@@ -71,6 +71,11 @@ class BuiltinServer:
         forwarded_allow_ips: the trusted peers: addresses and networks,
             comma-separated or a list, ``'*'`` for all; default
             ``$FORWARDED_ALLOW_IPS`` or ``'127.0.0.1'`` (uvicorn's).
+        metrics: serve this process's Prometheus metrics (see
+            :mod:`engineio_fast.metrics`; needs ``prometheus_client``) on
+            ``/metrics`` (True) or on the path given, GET only; counting
+            starts when the server is made. With several workers each
+            scrape is answered by one worker, with that worker's counts.
 
     Raises:
         TypeError: ``app`` holds no engineio_fast AsyncServer that can be
@@ -85,9 +90,19 @@ class BuiltinServer:
                  sock: Optional[socket.socket] = None,
                  backlog: int = 2048, router: Any = None,
                  accept: bool = True, proxy_headers: bool = True,
-                 forwarded_allow_ips: Union[None, str, Sequence[str]] = None
-                 ) -> None:
+                 forwarded_allow_ips: Union[None, str, Sequence[str]] = None,
+                 metrics: Union[bool, str] = False) -> None:
         self.eio, self.asgi_app, self.path = resolve_app(app)
+        self.metrics: Any = None
+        self.metrics_path: Optional[str] = None
+        if metrics:
+            path = metrics if isinstance(metrics, str) else '/metrics'
+            if not path.startswith('/'):
+                raise ValueError('the metrics path must start with /, not %r'
+                                 % path)
+            from ...metrics import Exposition
+            self.metrics = Exposition(self.eio)
+            self.metrics_path = path
         self.host = host
         self.port = port
         self.ssl = ssl
@@ -124,6 +139,8 @@ class BuiltinServer:
         ctx = self.ctx = ServerContext(
             self.eio, self.asgi_app, loop, self.limits, self.ssl is not None,
             self.per_message_deflate, self.path, self.proxy)
+        ctx.metrics_path = self.metrics_path
+        ctx.metrics = self.metrics
         protocol: Any = HttpProtocol
         if self.router is not None:
             ctx.router = self.router
