@@ -23,9 +23,11 @@ The metrics (``namespace`` ``engineio`` by default):
 - ``engineio_upgrades_total``: polling sessions upgraded to websocket;
 - ``engineio_messages_received_total``, ``engineio_messages_sent_total``:
   message packets from clients, and queued for them (pings excluded);
-- ``engineio_received_bytes_total``, ``engineio_sent_bytes_total``: their
-  sizes (websocket messages and POST bodies in; messages queued out;
-  characters for text websocket messages);
+- ``engineio_received_bytes_total``: the size of websocket message
+  packets and polling POST bodies received;
+- ``engineio_sent_bytes_total``: the size of every packet the transports
+  took from the send queues (messages, pings, the websocket open packet,
+  close; before HTTP or websocket framing); text counts in characters;
 - ``engineio_disconnects_total{reason}``: by python-engineio's reasons;
 - ``engineio_ping_timeouts_total``: disconnects for a missing pong;
 - ``engineio_rejected_requests_total{cause}``: refused requests by the
@@ -33,8 +35,8 @@ The metrics (``namespace`` ``engineio`` by default):
   unknown``, ``Not an accepted origin``, ...), ``Unauthorized`` for a
   connect handler's refusal;
 - ``engineio_queued_bytes`` (gauge): bytes waiting in send queues now;
-- ``engineio_queue_high_water_bytes`` (gauge): the largest send queue of
-  a session seen since metrics were enabled;
+- ``engineio_queue_high_water_bytes`` (gauge): the largest send queue a
+  transport took since metrics were enabled;
 - ``engineio_received_packet_high_water_bytes`` (gauge): the largest
   websocket message or POST body received (compare with
   ``max_http_buffer_size``).
@@ -79,33 +81,7 @@ def enable(server: Any) -> _stats.EngineStats:
     Returns:
         The engine's :class:`~engineio_fast.protocol.stats.EngineStats`.
     """
-    engine = _engine_of(server)
-    fresh = engine.stats is None
-    stats = _stats.meter(engine)
-    if fresh:
-        # hooks installed before (python-socketio's admin instrumentation)
-        # wrap the engine's methods of that moment: install them again
-        eio = _owner(server)
-        if eio is not None:
-            from . import base_socket
-            base_socket.refresh(eio)
-    return stats
-
-
-def _owner(server: Any) -> Any:
-    """The engineio_fast server object that owns ``server``'s engine."""
-    seen = 0
-    while seen < 4 and not hasattr(server, '_socket_class'):
-        inner = None
-        for name in ('eio', 'engineio_server', 'engineio_app'):
-            inner = getattr(server, name, None)
-            if inner is not None:
-                break
-        if inner is None:
-            return None
-        server = inner
-        seen += 1
-    return server if hasattr(server, '_socket_class') else None
+    return _stats.meter(_engine_of(server))
 
 
 Servers = Union[Any, Mapping[str, Any]]
@@ -186,10 +162,10 @@ class EngineCollector:
                    'Message packets queued for clients'
                    ).add_metric(tail, st.messages_out)
             family(CounterMetricFamily, 'received_bytes',
-                   'Size of websocket messages and POST bodies received'
-                   ).add_metric(tail, st.bytes_in)
+                   'Size of websocket message packets and POST bodies '
+                   'received').add_metric(tail, st.bytes_in)
             family(CounterMetricFamily, 'sent_bytes',
-                   'Size of the message packets queued for clients'
+                   'Size of the packets taken from the send queues'
                    ).add_metric(tail, st.bytes_out)
             fam = family(CounterMetricFamily, 'disconnects',
                          'Disconnects by reason', ('reason',))
@@ -207,7 +183,8 @@ class EngineCollector:
                    'Bytes waiting in the send queues').add_metric(
                        tail, snap.queued)
             family(GaugeMetricFamily, 'queue_high_water_bytes',
-                   'Largest send queue of a session so far').add_metric(
+                   'Largest send queue taken by a transport so far'
+                   ).add_metric(
                        tail, st.max_queue)
             family(GaugeMetricFamily, 'received_packet_high_water_bytes',
                    'Largest websocket message or POST body received so far'

@@ -139,8 +139,9 @@ class Engine(Queueing):
         # what renders a poll's answer (protocol.instrument may shadow it,
         # and _ok, _post, _ping and the ws_* methods, on an instance)
         self._reply = policy.text
-        #: the :class:`.stats.EngineStats` of a metered engine, else None
-        #: (set by :func:`.stats.meter`; never read by this class)
+        #: the :class:`.stats.EngineStats` this engine counts in, or None
+        #: (metrics off: the default; see :func:`.stats.meter`). Each
+        #: counting step is one test of it when off.
         self.stats: Any = None
 
     # ------------------------------------------------------------------
@@ -153,12 +154,15 @@ class Engine(Queueing):
         (the error body's message) and ``detail`` (why, when the message
         is the generic 'Bad request'). Every refusal of every server goes
         through here (:mod:`.stats` counts them by cause)."""
+        cause = message or _http.ERROR_MESSAGES[code]
         logger = self.logger
         if logger is not None and logger.isEnabledFor(logging.INFO):
             logger.info('%s %s refused (%d %s)%s', req.method,
-                        _transport_of(req), status,
-                        message or _http.ERROR_MESSAGES[code],
+                        _transport_of(req), status, cause,
                         ': ' + detail if detail else '')
+        st = self.stats
+        if st is not None:
+            st.rejected[cause] = st.rejected.get(cause, 0) + 1
         return self.policy.error(req, code, message, status)
 
     def _refused(self, req: _http.Request, value: Any) -> _http.Response:
@@ -168,6 +172,9 @@ class Engine(Queueing):
         if logger is not None and logger.isEnabledFor(logging.INFO):
             logger.info('%s %s refused (401 Unauthorized): by the connect '
                         'handler', req.method, _transport_of(req))
+        st = self.stats
+        if st is not None:
+            st.rejected['Unauthorized'] += 1
         return self.policy.unauthorized(req, value)
 
     # ------------------------------------------------------------------
@@ -281,6 +288,9 @@ class Engine(Queueing):
         self.sessions.remove(s.sid)
         s.reason = reason
         ev = ('disconnect', s.sid, reason)
+        st = self.stats
+        if st is not None:
+            st.disconnects[reason] = st.disconnects.get(reason, 0) + 1
         # senders waiting on its queue: what they run next finds it ended
         # (their wakers only schedule them)
         self._drained(s)
@@ -390,6 +400,9 @@ class Engine(Queueing):
             s.queue.clear()
             s.queue_bytes = 0
             return Outcome(RESPOND, self._refused(req, value))
+        st = self.stats
+        if st is not None:
+            st.handshakes[s.transport] += 1
         if s.state == CONNECTING:
             s.state = OPEN
             s.deadline = now + self._ping_interval
@@ -403,6 +416,8 @@ class Engine(Queueing):
             s.queue = ['1']
             s.queue_bytes = 1
             events = [('disconnect', s.sid, s.reason)]
+            if st is not None:
+                st.disconnects[s.reason] = st.disconnects.get(s.reason, 0) + 1
         if s.transport == 'websocket':
             opening = self._open.render(s.sid, [])
             s.queue.insert(0, opening)
@@ -593,6 +608,9 @@ class Engine(Queueing):
             text = s.final
         elif s.queue:
             items = s.queue
+            st = self.stats
+            if st is not None:
+                st.taken(s.queue_bytes)
             s.queue = []
             s.queue_bytes = 0
             if s.drain_waiters is not None:
@@ -667,6 +685,9 @@ class Engine(Queueing):
             return Outcome(RESPOND, self._reject(
                 req, _http.BAD_REQUEST, detail='malformed payload'),
                 events=[ev])
+        st = self.stats
+        if st is not None:
+            st.received(len(body), packets)
         events = []
         for ptype, data, _binary in packets:
             if ptype == _MESSAGE:
@@ -751,6 +772,12 @@ class Engine(Queueing):
         if s.ws is not link or not s.queue:
             return ()
         items = s.queue
+        st = self.stats
+        if st is not None:
+            queued = s.queue_bytes
+            st.bytes_out += queued
+            if queued > st.max_queue:
+                st.max_queue = queued
         s.queue = []
         s.queue_bytes = 0
         if s.drain_waiters is not None:
@@ -773,7 +800,8 @@ class Engine(Queueing):
             # the pong is overdue (see handle_http): closed before this
             # message counts
             return [self._end(s, DISCONNECT_PING_TIMEOUT, now)]
-        if len(data) > self._max_size:
+        n = len(data)
+        if n > self._max_size:
             link.close_code = 1009
             return [self._end(s, DISCONNECT_TRANSPORT_ERROR, now, QUIET_CLOSE)]
         try:
@@ -782,6 +810,12 @@ class Engine(Queueing):
             link.close_code = 1002
             return [self._end(s, DISCONNECT_TRANSPORT_ERROR, now, QUIET_CLOSE)]
         if ptype == _MESSAGE:
+            st = self.stats
+            if st is not None:
+                st.messages_in += 1
+                st.bytes_in += n
+                if n > st.max_packet:
+                    st.max_packet = n
             return [('message', s.sid, value)]
         if ptype == _PONG:
             self._pong(s, now)
@@ -825,6 +859,8 @@ class Engine(Queueing):
             return ()
         if data == '5' and s.probed:
             self._switch(s, link)
+            if self.stats is not None:
+                self.stats.upgrades += 1
             return ()
         # anything else aborts the upgrade; the session stays on polling
         self._abort_probe(s)

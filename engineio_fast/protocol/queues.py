@@ -10,7 +10,7 @@ called once when the queue is taken or the session ends.
 """
 
 import logging
-from typing import Callable, Optional, Sequence, Union
+from typing import Any, Callable, Optional, Sequence, Union
 
 from .outcome import DISCONNECT_TRANSPORT_ERROR, DROPPED, Event
 from .packets import Item
@@ -26,6 +26,7 @@ class Queueing:
     high_water: int
     logger: Optional[logging.Logger]
     now: float
+    stats: Any
 
     def _close(self, s: Session, reason: str, now: float,
                how: int = 1) -> Optional[Event]:   # 1: engine.ERROR_CLOSE
@@ -57,6 +58,9 @@ class Queueing:
         if session.queue_bytes + len(item) > self._max_queue:
             return self._overflow(session)
         self._enqueue(session, item)
+        st = self.stats
+        if st is not None:
+            st.messages_out += 1
         return True
 
     def send_many(self, session: Session,
@@ -72,6 +76,9 @@ class Queueing:
             size += len(item)
         if session.queue_bytes + size > self._max_queue:
             return self._overflow(session)
+        st = self.stats
+        if st is not None:
+            st.messages_out += len(items)
         if items:
             last = items[-1]
             session.queue.extend(items[:-1])

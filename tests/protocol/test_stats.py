@@ -23,10 +23,11 @@ def metered(make, **config):
 def test_an_engine_is_not_metered_until_asked(make):
     engine = make()
     assert engine.stats is None
-    assert type(engine) is E.Engine
+    s, link = open_ws(engine)
+    engine.ws_receive(link, '4x', 0)            # nothing to count in
     st = S.meter(engine)
     assert S.meter(engine) is st            # once
-    assert isinstance(engine, E.Engine) and type(engine) is not E.Engine
+    assert st.messages_in == 0
     with pytest.raises(ValueError):
         S.snapshot(make())
 
@@ -58,35 +59,45 @@ def test_handshakes_sessions_and_upgrades(make):
 def test_messages_and_sizes_in_and_out(make):
     engine, st = metered(make)
     s, link = open_ws(engine)
-    engine.ws_take(link)                    # the open packet: not counted
-    assert st.messages_out == 0 and st.bytes_out == 0
+    opening = engine.ws_take(link)[0]        # the open packet: a packet out
+    assert st.messages_out == 0 and st.bytes_out == len(opening)
     assert engine.ws_receive(link, '4hello', 0) == [
         ('message', s.sid, 'hello')]
     assert engine.ws_receive(link, b'\x01\x02\x03', 0)[0][0] == 'message'
-    engine.ws_receive(link, '3', 0)          # a pong: bytes, no message
+    engine.ws_receive(link, '3', 0)          # a pong: not a message
     assert st.messages_in == 2
-    assert st.bytes_in == 6 + 3 + 1
+    assert st.bytes_in == 6 + 3
     assert st.max_packet == 6
     assert engine.send(s, '4abc') is True
     assert engine.send_many(s, ['4xy', b'\x00' * 10]) is True
     assert st.messages_out == 3
-    assert st.bytes_out == 4 + 3 + 10
-    assert st.max_queue == 17               # nothing taken in between
     assert S.snapshot(engine).queued == 17
+    assert st.bytes_out == len(opening)     # counted when taken
+    assert engine.ws_take(link) == ['4abc', '4xy', b'\x00' * 10]
+    assert st.bytes_out == len(opening) + 17
+    assert S.snapshot(engine).queued == 0
+    assert st.max_queue == max(17, len(opening))
+    engine.send_ping(s)                     # a ping: a packet, no message
     engine.ws_take(link)
-    assert S.snapshot(engine).queued == 0 and st.max_queue == 17
+    assert st.messages_out == 3
+    assert st.bytes_out == len(opening) + 18
     # polling: a POST of three packets, two of them messages
     p, _ = open_polling(engine)
     body = b'4one\x1e3\x1e4two'
     out = engine.handle_http(req('POST', body, sid=p.sid), 0)
     assert [ev[0] for ev in out.events] == ['message', 'message']
     assert st.messages_in == 4
-    assert st.bytes_in == 10 + len(body)
+    assert st.bytes_in == 9 + len(body)
     assert st.max_packet == len(body)
+    # a GET takes its queue
+    engine.send(p, '4polled')
+    before = st.bytes_out
+    assert engine.handle_http(req(sid=p.sid), 0).response.body == b'4polled'
+    assert st.bytes_out == before + 7
     # a send to a closed session counts nothing
     engine.close(p, now=0)
     assert engine.send(p, '4late') is False
-    assert st.messages_out == 3
+    assert st.messages_out == 4
 
 
 def test_disconnect_reasons_and_ping_timeouts(make):

@@ -1,0 +1,102 @@
+"""What the Prometheus metrics cost per websocket echo message, in the
+engine (where all the counting is), with metrics off and on in one run.
+
+One echo is what the server's engine does for one message of the
+websocket echo benchmark: ``ws_receive`` of a 32-byte text message, the
+handler's ``send`` of it back, the adapter's ``ws_take``. Both engines run
+the same loop in turns (off, on, off, on, ...), ``--rounds`` times; the
+medians are printed with their difference, in ns per message and as a
+share of the server's whole CPU time per message in the end-to-end
+benchmark (``--per-message-us``, default 2.8 us: the built-in server on
+``benchmarks/load/run.py`` S1 echo ws C=50 x16).
+
+    flock -x /tmp/cpu.lock python benchmarks/metrics_cost.py
+
+End to end (servers and the load generator, medians of 3, server CPU per
+message beside each rate):
+
+    flock -x /tmp/cpu.lock python benchmarks/load/run.py \\
+        --targets builtin builtin-metrics --scenarios S1 --out results-metrics
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+import engineio_fast  # noqa: E402
+from engineio_fast.protocol import engine as E  # noqa: E402
+from engineio_fast.protocol import stats as S  # noqa: E402
+from engineio_fast.protocol.http import HttpPolicy, Request  # noqa: E402
+
+
+def make_engine(metered):
+    engine = E.Engine(E.EngineConfig(), HttpPolicy(), json.loads,
+                      lambda o: json.dumps(o, separators=(',', ':')))
+    if metered:
+        S.meter(engine)
+    req = Request('GET', {'EIO': '4', 'transport': 'websocket'}, {}, 'http',
+                  None, True, {'REMOTE_ADDR': '127.0.0.1'})
+    out = engine.handle_http(req, 0.0)
+    engine.connect_done(out, req, (True, None), 0.0)
+    link = out.link
+    link.waker = lambda: None
+    engine.ws_take(link)
+    return engine, out.session, link
+
+
+def echo_loop(engine, s, link, n):
+    msg = '4' + 'x' * 31
+    receive = engine.ws_receive
+    send = engine.send
+    take = engine.ws_take
+    t0 = time.perf_counter()
+    for _ in range(n):
+        for ev in receive(link, msg, 1.0):
+            send(s, '4' + ev[2])
+        take(link)
+    return (time.perf_counter() - t0) / n * 1e9
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--messages', type=int, default=200000)
+    ap.add_argument('--rounds', type=int, default=7)
+    ap.add_argument('--per-message-us', type=float, default=2.8)
+    args = ap.parse_args()
+    off = make_engine(False)
+    on = make_engine(True)
+    echo_loop(*off, args.messages // 10)     # warm both
+    echo_loop(*on, args.messages // 10)
+    times = {'off': [], 'on': []}
+    for _ in range(args.rounds):
+        times['off'].append(echo_loop(*off, args.messages))
+        times['on'].append(echo_loop(*on, args.messages))
+    m_off = statistics.median(times['off'])
+    m_on = statistics.median(times['on'])
+    extra = m_on - m_off
+    print('engineio_fast %s, %s kernels, Python %s'
+          % (engineio_fast.__version__, engineio_fast.IMPLEMENTATION,
+             sys.version.split()[0]))
+    print('engine steps per echoed message (receive + send + take), '
+          'median of %d rounds of %d:' % (args.rounds, args.messages))
+    print('  metrics off: %7.1f ns   (rounds: %s)'
+          % (m_off, ' '.join('%.0f' % t for t in times['off'])))
+    print('  metrics on:  %7.1f ns   (rounds: %s)'
+          % (m_on, ' '.join('%.0f' % t for t in times['on'])))
+    print('  counting:    %+7.1f ns per message = %.1f %% of %.1f us, the '
+          'server CPU per message of the echo benchmark'
+          % (extra, extra / (args.per_message_us * 1000) * 100,
+             args.per_message_us))
+    st = on[0].stats
+    assert st.messages_in == st.messages_out > 0
+
+
+if __name__ == '__main__':
+    main()
