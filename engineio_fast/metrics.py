@@ -25,9 +25,8 @@ The metrics (``namespace`` ``engineio`` by default):
   message packets from clients, and queued for them (pings excluded);
 - ``engineio_received_bytes_total``: the size of websocket message
   packets and polling POST bodies received;
-- ``engineio_sent_bytes_total``: the size of every packet the transports
-  took from the send queues (messages, pings, the websocket open packet,
-  close; before HTTP or websocket framing); text counts in characters;
+- ``engineio_sent_bytes_total``: the size of the message packets queued
+  for clients; text counts in characters;
 - ``engineio_disconnects_total{reason}``: by python-engineio's reasons;
 - ``engineio_ping_timeouts_total``: disconnects for a missing pong;
 - ``engineio_rejected_requests_total{cause}``: refused requests by the
@@ -36,7 +35,7 @@ The metrics (``namespace`` ``engineio`` by default):
   connect handler's refusal;
 - ``engineio_queued_bytes`` (gauge): bytes waiting in send queues now;
 - ``engineio_queue_high_water_bytes`` (gauge): the largest send queue a
-  transport took since metrics were enabled;
+  send made since metrics were enabled;
 - ``engineio_received_packet_high_water_bytes`` (gauge): the largest
   websocket message or POST body received (compare with
   ``max_http_buffer_size``).
@@ -165,7 +164,7 @@ class EngineCollector:
                    'Size of websocket message packets and POST bodies '
                    'received').add_metric(tail, st.bytes_in)
             family(CounterMetricFamily, 'sent_bytes',
-                   'Size of the packets taken from the send queues'
+                   'Size of the message packets queued for clients'
                    ).add_metric(tail, st.bytes_out)
             fam = family(CounterMetricFamily, 'disconnects',
                          'Disconnects by reason', ('reason',))
@@ -183,7 +182,7 @@ class EngineCollector:
                    'Bytes waiting in the send queues').add_metric(
                        tail, snap.queued)
             family(GaugeMetricFamily, 'queue_high_water_bytes',
-                   'Largest send queue taken by a transport so far'
+                   'Largest send queue a send made so far'
                    ).add_metric(
                        tail, st.max_queue)
             family(GaugeMetricFamily, 'received_packet_high_water_bytes',

@@ -118,6 +118,12 @@ class Engine(Queueing):
         self._ping_timeout = config.ping_timeout
         self._max_size = config.max_http_buffer_size
         self._max_queue = config.max_queue_bytes
+        # the sizes above which a websocket message or a send takes the
+        # slower path: the bounds when metrics are off; when on, the
+        # high-water marks so far (see .stats.meter), so that following
+        # them costs no test of its own
+        self._size_watch = self._max_size
+        self._queue_watch = self._max_queue
         #: queued bytes from which a sender waits (see :meth:`wait_drain`);
         #: past any queue when the option is off
         self.high_water = config.queue_high_water or (1 << 62)
@@ -608,9 +614,6 @@ class Engine(Queueing):
             text = s.final
         elif s.queue:
             items = s.queue
-            st = self.stats
-            if st is not None:
-                st.taken(s.queue_bytes)
             s.queue = []
             s.queue_bytes = 0
             if s.drain_waiters is not None:
@@ -772,12 +775,6 @@ class Engine(Queueing):
         if s.ws is not link or not s.queue:
             return ()
         items = s.queue
-        st = self.stats
-        if st is not None:
-            queued = s.queue_bytes
-            st.bytes_out += queued
-            if queued > st.max_queue:
-                st.max_queue = queued
         s.queue = []
         s.queue_bytes = 0
         if s.drain_waiters is not None:
@@ -801,9 +798,15 @@ class Engine(Queueing):
             # message counts
             return [self._end(s, DISCONNECT_PING_TIMEOUT, now)]
         n = len(data)
-        if n > self._max_size:
-            link.close_code = 1009
-            return [self._end(s, DISCONNECT_TRANSPORT_ERROR, now, QUIET_CLOSE)]
+        if n > self._size_watch:
+            if n > self._max_size:
+                link.close_code = 1009
+                return [self._end(s, DISCONNECT_TRANSPORT_ERROR, now,
+                                  QUIET_CLOSE)]
+            st = self.stats     # metered (see .stats.meter)
+            if n > st.max_packet:
+                st.max_packet = n
+            self._size_watch = st.max_packet
         try:
             ptype, value, _binary = self._decode_value(data, self.loads)
         except ValueError:
@@ -814,8 +817,6 @@ class Engine(Queueing):
             if st is not None:
                 st.messages_in += 1
                 st.bytes_in += n
-                if n > st.max_packet:
-                    st.max_packet = n
             return [('message', s.sid, value)]
         if ptype == _PONG:
             self._pong(s, now)

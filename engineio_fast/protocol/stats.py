@@ -11,7 +11,9 @@ Counters are plain ints, written where the engine runs (under the sync
 server's lock, on the asyncio servers' loop) and read at scrape time: no
 lock per message. Sizes are the lengths the engine sees: bytes for binary
 messages and POST bodies, characters for text websocket messages and
-queued text packets (equal to bytes for ASCII). No session id or client
+queued text packets (equal to bytes for ASCII). The high-water marks cost
+nothing per message: the engine's size checks compare with them (see
+:func:`meter`). No session id or client
 address is ever kept.
 """
 
@@ -59,25 +61,18 @@ class EngineStats:
         self.messages_in = 0
         self.messages_out = 0
         #: sizes of what clients sent (websocket message packets, POST
-        #: bodies) and of every packet their transports took from the send
-        #: queues (messages, pings, noops, close: the payload before HTTP
-        #: or websocket framing)
+        #: bodies) and of the message packets queued for them
         self.bytes_in = 0
         self.bytes_out = 0
         #: disconnects by reason
         self.disconnects: Dict[str, int] = dict.fromkeys(REASONS, 0)
         #: refused requests by cause (see :data:`CAUSES`)
         self.rejected: Dict[str, int] = dict.fromkeys(CAUSES, 0)
-        #: high-water marks: the largest send queue a transport took, the
-        #: largest websocket message or POST body received
+        #: high-water marks: the largest send queue a send made, the
+        #: largest websocket message (of any packet type) or POST body
+        #: received
         self.max_queue = 0
         self.max_packet = 0
-
-    def taken(self, queued: int) -> None:
-        """A transport took a send queue of ``queued`` bytes."""
-        self.bytes_out += queued
-        if queued > self.max_queue:
-            self.max_queue = queued
 
     def received(self, size: int, packets: Sequence[Tuple[int, Any, Any]]
                  ) -> None:
@@ -116,6 +111,9 @@ def meter(engine: Any) -> EngineStats:
     stats = engine.stats
     if stats is None:
         engine.stats = stats = EngineStats()
+        # the high-water marks: followed from 0 (see Engine.__init__)
+        engine._size_watch = 0
+        engine._queue_watch = 0
     return stats
 
 

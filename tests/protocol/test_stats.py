@@ -59,8 +59,8 @@ def test_handshakes_sessions_and_upgrades(make):
 def test_messages_and_sizes_in_and_out(make):
     engine, st = metered(make)
     s, link = open_ws(engine)
-    opening = engine.ws_take(link)[0]        # the open packet: a packet out
-    assert st.messages_out == 0 and st.bytes_out == len(opening)
+    engine.ws_take(link)                    # the open packet: no message
+    assert st.messages_out == 0 and st.bytes_out == 0
     assert engine.ws_receive(link, '4hello', 0) == [
         ('message', s.sid, 'hello')]
     assert engine.ws_receive(link, b'\x01\x02\x03', 0)[0][0] == 'message'
@@ -68,19 +68,22 @@ def test_messages_and_sizes_in_and_out(make):
     assert st.messages_in == 2
     assert st.bytes_in == 6 + 3
     assert st.max_packet == 6
+    engine.ws_receive(link, '3' + ' ' * 9, 0)    # a pong with a payload
+    assert st.max_packet == 10      # the largest of any packet type
+    s, link = open_ws(engine)
+    engine.ws_take(link)
     assert engine.send(s, '4abc') is True
     assert engine.send_many(s, ['4xy', b'\x00' * 10]) is True
     assert st.messages_out == 3
+    assert st.bytes_out == 4 + 3 + 10
     assert S.snapshot(engine).queued == 17
-    assert st.bytes_out == len(opening)     # counted when taken
+    assert st.max_queue == 17               # nothing taken in between
     assert engine.ws_take(link) == ['4abc', '4xy', b'\x00' * 10]
-    assert st.bytes_out == len(opening) + 17
     assert S.snapshot(engine).queued == 0
-    assert st.max_queue == max(17, len(opening))
-    engine.send_ping(s)                     # a ping: a packet, no message
-    engine.ws_take(link)
-    assert st.messages_out == 3
-    assert st.bytes_out == len(opening) + 18
+    engine.send(s, '4z')
+    assert st.max_queue == 17
+    engine.send_ping(s)                     # a ping: not a message
+    assert st.messages_out == 4 and st.bytes_out == 19
     # polling: a POST of three packets, two of them messages
     p, _ = open_polling(engine)
     body = b'4one\x1e3\x1e4two'
@@ -89,11 +92,6 @@ def test_messages_and_sizes_in_and_out(make):
     assert st.messages_in == 4
     assert st.bytes_in == 9 + len(body)
     assert st.max_packet == len(body)
-    # a GET takes its queue
-    engine.send(p, '4polled')
-    before = st.bytes_out
-    assert engine.handle_http(req(sid=p.sid), 0).response.body == b'4polled'
-    assert st.bytes_out == before + 7
     # a send to a closed session counts nothing
     engine.close(p, now=0)
     assert engine.send(p, '4late') is False
@@ -168,6 +166,23 @@ def test_payload_too_large_is_a_cause_and_a_transport_error(make):
     assert json.loads(out.response.body)['message'] == 'Payload too large'
     assert st.rejected['Payload too large'] == 1
     assert st.disconnects['transport error'] == 1
+
+
+def test_high_water_marks_leave_the_bounds_as_they_are(make):
+    engine, st = metered(make, max_http_buffer_size=10, max_queue_bytes=20)
+    s, link = open_ws(engine)
+    engine.ws_take(link)
+    assert engine.ws_receive(link, '4' + 'a' * 9, 0)[0][0] == 'message'
+    assert st.max_packet == 10
+    assert engine.send(s, '4' + 'b' * 19) is True
+    assert st.max_queue == 20
+    assert engine.send(s, '4')[2] == 'transport error'   # over the bound
+    assert st.max_queue == 20
+    s, link = open_ws(engine)
+    engine.ws_take(link)
+    assert engine.ws_receive(link, '4' + 'a' * 10, 0) == [
+        ('disconnect', s.sid, 'transport error')]
+    assert link.close_code == 1009 and st.max_packet == 10
 
 
 def test_the_same_decisions_metered_or_not(make):
