@@ -11,6 +11,8 @@ benchmark (``--per-message-us``, default 2.8 us: the built-in server on
 ``benchmarks/load/run.py`` S1 echo ws C=50 x16).
 
     flock -x /tmp/cpu.lock python benchmarks/metrics_cost.py
+    # and what the counting steps cost when off, against a tree without them:
+    flock -x /tmp/cpu.lock python benchmarks/metrics_cost.py --against ../main
 
 End to end (servers and the load generator, medians of 3, server CPU per
 message beside each rate):
@@ -23,15 +25,16 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
+if '--child' not in sys.argv:
+    sys.path.insert(0, os.path.dirname(HERE))
 
 import engineio_fast  # noqa: E402
 from engineio_fast.protocol import engine as E  # noqa: E402
-from engineio_fast.protocol import stats as S  # noqa: E402
 from engineio_fast.protocol.http import HttpPolicy, Request  # noqa: E402
 
 
@@ -39,6 +42,7 @@ def make_engine(metered):
     engine = E.Engine(E.EngineConfig(), HttpPolicy(), json.loads,
                       lambda o: json.dumps(o, separators=(',', ':')))
     if metered:
+        from engineio_fast.protocol import stats as S
         S.meter(engine)
     req = Request('GET', {'EIO': '4', 'transport': 'websocket'}, {}, 'http',
                   None, True, {'REMOTE_ADDR': '127.0.0.1'})
@@ -69,7 +73,19 @@ def main():
     ap.add_argument('--messages', type=int, default=200000)
     ap.add_argument('--rounds', type=int, default=7)
     ap.add_argument('--per-message-us', type=float, default=2.8)
+    ap.add_argument('--against', default=None, metavar='TREE',
+                    help='also time the engine of another source tree (metrics '
+                         'off), in turns with this one, each in a process of its own')
+    ap.add_argument('--child', action='store_true', help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.child:
+        # one round of this tree's (PYTHONPATH's) engine, metrics off
+        t = make_engine(False)
+        echo_loop(*t, args.messages // 10)
+        print(echo_loop(*t, args.messages))
+        return
+    if args.against:
+        return against(args)
     off = make_engine(False)
     on = make_engine(True)
     echo_loop(*off, args.messages // 10)     # warm both
@@ -96,6 +112,30 @@ def main():
              args.per_message_us))
     st = on[0].stats
     assert st.messages_in == st.messages_out > 0
+
+
+def against(args):
+    """This tree's engine and another's, metrics off, in turns."""
+    trees = {'this tree': os.path.dirname(HERE),
+             args.against: os.path.abspath(args.against)}
+    times = {name: [] for name in trees}
+    for _ in range(args.rounds):
+        for name, tree in trees.items():
+            out = subprocess.run(
+                [sys.executable, os.path.abspath(__file__), '--child',
+                 '--messages', str(args.messages)],
+                env=dict(os.environ, PYTHONPATH=tree), capture_output=True,
+                text=True, timeout=300, check=True)
+            times[name].append(float(out.stdout.split()[-1]))
+    print('engine steps per echoed message, metrics off, median of %d '
+          'processes:' % args.rounds)
+    for name, ts in times.items():
+        print('  %-12s %7.1f ns   (rounds: %s)' % (
+            name, statistics.median(ts), ' '.join('%.0f' % x for x in ts)))
+    a, b = (statistics.median(ts) for ts in times.values())
+    print('  difference:  %+7.1f ns per message = %.1f %% of %.1f us'
+          % (a - b, (a - b) / (args.per_message_us * 1000) * 100,
+             args.per_message_us))
 
 
 if __name__ == '__main__':

@@ -232,3 +232,23 @@ def test_cli_metrics_flag(tmp_path):
         found = samples(r.text)
     assert found[('engineio_rejected_requests_total',
                   (('cause', 'Session ID unknown'),))] == 1
+
+
+def test_cli_metrics_with_workers(tmp_path):
+    """Each worker serves /metrics with its own counts: two handshakes,
+    wherever they land, and every scrape answered by one worker."""
+    with ServerProcess(['tests.io.builtin_app:eio', '--metrics',
+                        '--workers', '2'], tmp_path) as srv:
+        srv.wait_listening()
+        for _ in range(2):
+            assert httpx.get(srv.url + '/engine.io/?EIO=4&transport=polling',
+                             timeout=WAIT).status_code == 200
+        seen = []
+        for _ in range(4):
+            r = httpx.get(srv.url + '/metrics', timeout=WAIT)
+            assert r.status_code == 200
+            found = samples(r.text)
+            seen.append(found[('engineio_handshakes_total',
+                               (('transport', 'polling'),))])
+    # one worker's count each time: never more than the two made
+    assert all(0 <= n <= 2 for n in seen)
