@@ -29,7 +29,7 @@ extensions = [
     'sphinx.ext.autodoc',
     'sphinx.ext.napoleon',
     'myst_parser',
-    'eio_reference',
+    'eio_directives',
 ]
 
 source_suffix = {'.md': 'markdown'}

@@ -1,4 +1,6 @@
-"""Reference pages generated at build time, so they follow the code.
+"""Reference pages generated at build time, so they follow the code: the
+reStructuredText of each (no Sphinx needed here; eio_directives.py makes
+them directives).
 
 ``cli-reference``
     every option of ``engineio-fast``'s argparse parser
@@ -20,21 +22,11 @@
 """
 
 import argparse
-import importlib
 import inspect
 import io
 import os
 import re
 import tokenize
-
-from docutils import nodes
-from docutils.statemachine import StringList
-from sphinx.util.docutils import SphinxDirective
-
-
-def _import(dotted):
-    module_name, _, attr = dotted.rpartition('.')
-    return getattr(importlib.import_module(module_name), attr)
 
 
 def cli_parser():
@@ -211,45 +203,5 @@ def limits_rst():
     return lines + ['']
 
 
-class _Generated(SphinxDirective):
-    has_content = False
-
-    def _parse(self, lines):
-        # the pages are Markdown (MyST), whose nested_parse reads Markdown:
-        # the generated reStructuredText goes through MyST's eval-rst
-        if self.env.doc2path(self.env.docname).suffix == '.md':
-            lines = ['````{eval-rst}'] + lines + ['````']
-        node = nodes.container()
-        self.state.nested_parse(StringList(lines, source='<generated>'),
-                                self.content_offset, node)
-        return node.children
-
-
-class CliReference(_Generated):
-    def run(self):
-        return self._parse(cli_rst(cli_parser()))
-
-
-class ServerOptions(_Generated):
-    required_arguments = 1
-
-    def run(self):
-        obj = _import(self.arguments[0])
-        return self._parse(options_rst(obj))
-
-
-class BuiltinLimits(_Generated):
-    def run(self):
-        return self._parse(limits_rst())
-
-
-def setup(app):
-    app.add_directive('cli-reference', CliReference)
-    app.add_directive('server-options', ServerOptions)
-    app.add_directive('builtin-limits', BuiltinLimits)
-    return {'version': '1', 'parallel_read_safe': True,
-            'parallel_write_safe': True}
-
-
 __all__ = ['cli_parser', 'cli_rst', 'docstring_args', 'options_rst',
-           'limits_rst', 'setup']
+           'limits_rst']

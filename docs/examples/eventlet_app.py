@@ -5,6 +5,8 @@ eventlet.monkey_patch()
 
 import os  # noqa: E402
 
+import eventlet.wsgi  # noqa: E402
+
 import engineio_fast as engineio  # noqa: E402
 
 eio = engineio.Server(async_mode='eventlet')
