@@ -53,6 +53,7 @@ EXAMPLE_FILES = {
         'echo_app.py', 'flask_app.py', 'uwsgi_app.py',
         'django_project/__init__.py', 'django_project/settings.py',
         'django_project/urls.py', 'django_project/wsgi.py'},
+    'test_workers_serve_together': {'workers.sh', 'echo_app.py'},
     'test_tls': {'tls.sh', 'echo_app.py'},
     'test_clients': {'client.py', 'async_client.py', 'echo_app.py'},
     'test_socketio': {'socketio_app.py', 'socketio_cli.sh',
@@ -102,6 +103,26 @@ def test_served(serve, example):
     except BaseException:
         print(_show(server))
         raise
+
+
+def test_workers_serve_together(serve):
+    """workers.sh's two workers both hold sessions (handshakes go to them
+    in turn), and each session echoes whichever connection it uses."""
+    server = serve('workers.sh')
+    clients = []
+    try:
+        clients = [EchoClient(server.url, transports=['polling'])
+                   for _ in range(4)]
+        assert len({c.client.sid[:6] for c in clients}) == 2
+        for i, c in enumerate(clients):
+            c.send('from %d' % i)
+            assert c.next() == 'from %d' % i
+    except BaseException:
+        print(_show(server))
+        raise
+    finally:
+        for c in clients:
+            c.close()
 
 
 def test_tls(serve, tmp_path):
@@ -204,6 +225,9 @@ def test_socketio_workers(serve, redis_url):
     try:
         # handshakes go to the workers in turn: both hold clients
         clients = [open_socketio(server.url) for _ in range(4)]
+        # every Engine.IO sid starts with its worker's 6-character node id
+        workers = {c.client.sid[:6] for c in clients}
+        assert len(workers) == 2, workers
         clients[0].send('2["chat","to everyone"]')
         for c in clients:
             got = c.next()
