@@ -15,6 +15,8 @@ import time
 
 import pytest
 
+import engineio_fast
+
 from ..support import make_cert
 from .examples_runner import (
     EchoClient,
@@ -100,6 +102,11 @@ def test_served(serve, example):
             route, expected = check['get']
             status, body = server.http_get(route)
             assert status == 200 and expected in body.decode(), body
+        if 'kernels)' in server.output():
+            # the engineio-fast command says which kernels it runs: this
+            # run's (ENGINEIO_FAST_NO_EXTENSIONS reaches the example)
+            assert '(%s kernels)' % engineio_fast.IMPLEMENTATION \
+                in server.output()
     except BaseException:
         print(_show(server))
         raise
