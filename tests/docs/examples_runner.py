@@ -8,11 +8,9 @@ group of its own: :class:`ExampleProcess` is tests/sync/servers.py's
 example's own command line instead of tests/sync/serve.py.
 """
 
-import http.client
 import os
 import queue
 import signal
-import ssl
 import subprocess
 import sys
 import tempfile
@@ -68,21 +66,6 @@ class ExampleProcess(ServerProcess):
     def url(self):
         return '%s://%s:%d' % ('https' if self.tls else 'http', self.host,
                                self.port)
-
-    def http_get(self, path, timeout=5.0):
-        if self.tls:
-            conn = http.client.HTTPSConnection(
-                self.host, self.port, timeout=timeout,
-                context=ssl._create_unverified_context())
-        else:
-            conn = http.client.HTTPConnection(self.host, self.port,
-                                              timeout=timeout)
-        try:
-            conn.request('GET', path)
-            resp = conn.getresponse()
-            return resp.status, resp.read()
-        finally:
-            conn.close()
 
     def _start_once(self):
         self.port = free_port(self.host)

@@ -78,13 +78,10 @@ def serve(tmp_path):
         started.append(server)
         return server.start()
 
+    start.started = started     # for tests/docs/conftest.py's report
     yield start
     for server in reversed(started):
         server.stop()
-
-
-def _show(server):
-    return '%s output:\n%s' % (server.example, server.output()[-4000:])
 
 
 @pytest.mark.parametrize('example', sorted(SERVED))
@@ -92,24 +89,20 @@ def test_served(serve, example):
     check = SERVED[example]
     server = serve(example)
     path = check.get('path', 'engine.io')
-    try:
-        assert assert_echo(server.url, path=path) == 'websocket'
-        assert assert_echo(server.url, transports=['polling'],
-                           path=path) == 'polling'
-        assert assert_echo(server.url, transports=['websocket'],
-                           path=path) == 'websocket'
-        if 'get' in check:
-            route, expected = check['get']
-            status, body = server.http_get(route)
-            assert status == 200 and expected in body.decode(), body
-        if 'kernels)' in server.output():
-            # the engineio-fast command says which kernels it runs: this
-            # run's (ENGINEIO_FAST_NO_EXTENSIONS reaches the example)
-            assert '(%s kernels)' % engineio_fast.IMPLEMENTATION \
-                in server.output()
-    except BaseException:
-        print(_show(server))
-        raise
+    assert assert_echo(server.url, path=path) == 'websocket'
+    assert assert_echo(server.url, transports=['polling'],
+                       path=path) == 'polling'
+    assert assert_echo(server.url, transports=['websocket'],
+                       path=path) == 'websocket'
+    if 'get' in check:
+        route, expected = check['get']
+        status, body = server.http_get(route)
+        assert status == 200 and expected in body.decode(), body
+    if 'kernels)' in server.output():
+        # the engineio-fast command says which kernels it runs: this
+        # run's (ENGINEIO_FAST_NO_EXTENSIONS reaches the example)
+        assert '(%s kernels)' % engineio_fast.IMPLEMENTATION \
+            in server.output()
 
 
 def test_workers_serve_together(serve):
@@ -124,9 +117,6 @@ def test_workers_serve_together(serve):
         for i, c in enumerate(clients):
             c.send('from %d' % i)
             assert c.next() == 'from %d' % i
-    except BaseException:
-        print(_show(server))
-        raise
     finally:
         for c in clients:
             c.close()
@@ -136,14 +126,10 @@ def test_tls(serve, tmp_path):
     certfile, keyfile = make_cert(tmp_path)
     server = serve('tls.sh', tls=True,
                    env={'CERTFILE': certfile, 'KEYFILE': keyfile})
-    try:
-        assert server.url.startswith('https://')
-        assert assert_echo(server.url, ssl_verify=False) == 'websocket'
-        assert assert_echo(server.url, transports=['websocket'],
-                           ssl_verify=False) == 'websocket'
-    except BaseException:
-        print(_show(server))
-        raise
+    assert server.url.startswith('https://')
+    assert assert_echo(server.url, ssl_verify=False) == 'websocket'
+    assert assert_echo(server.url, transports=['websocket'],
+                       ssl_verify=False) == 'websocket'
 
 
 def test_clients(serve, tmp_path):
@@ -159,11 +145,7 @@ def test_clients(serve, tmp_path):
                                      'flask_socketio_app.py'])
 def test_socketio(serve, example):
     server = serve(example)
-    try:
-        assert_socketio(server.url)
-    except BaseException:
-        print(_show(server))
-        raise
+    assert_socketio(server.url)
 
 
 @pytest.fixture
@@ -200,27 +182,19 @@ def test_redis_hosts(serve, redis_url):
     reaches a client of the other."""
     a = serve('redis.sh', env={'REDIS_URL': redis_url})
     b = serve('redis.sh', env={'REDIS_URL': redis_url})
-    try:
-        with EchoClient(a.url) as ca, EchoClient(b.url) as cb:
-            _until_received(ca, cb, 'across hosts')
-            _until_received(cb, ca, 'and back')
-    except BaseException:
-        print(_show(a), _show(b))
-        raise
+    with EchoClient(a.url) as ca, EchoClient(b.url) as cb:
+        _until_received(ca, cb, 'across hosts')
+        _until_received(cb, ca, 'and back')
 
 
 def test_redis_workers(serve, redis_url):
     """uvicorn --workers 2, no sticky balancer: a polling session works
     whichever worker each request reaches."""
     server = serve('redis_workers.sh', env={'REDIS_URL': redis_url})
-    try:
-        with EchoClient(server.url, transports=['polling']) as c:
-            for i in range(10):
-                c.send('poll %d' % i)
-                assert c.next() == 'poll %d' % i
-    except BaseException:
-        print(_show(server))
-        raise
+    with EchoClient(server.url, transports=['polling']) as c:
+        for i in range(10):
+            c.send('poll %d' % i)
+            assert c.next() == 'poll %d' % i
 
 
 def test_socketio_workers(serve, redis_url):
@@ -239,9 +213,6 @@ def test_socketio_workers(serve, redis_url):
         for c in clients:
             got = c.next()
             assert json.loads(got[1:]) == ['chat', 'to everyone'], got
-    except BaseException:
-        print(_show(server))
-        raise
     finally:
         for c in clients:
             c.close()
