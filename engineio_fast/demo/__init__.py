@@ -13,9 +13,10 @@ a checkout's ``node_modules`` works too), else the same file of the same
 version from a public CDN, pinned by a Subresource Integrity hash.
 """
 
+import asyncio
 import os
 import time
-from typing import Dict
+from typing import Dict, Optional
 
 import engineio_fast as engineio
 
@@ -112,6 +113,17 @@ def _page_app(page):
     return app
 
 
+class _State:
+    """The demo server's counters and its pending presence broadcast."""
+
+    def __init__(self) -> None:
+        self.joined = 0        # clients so far (names them)
+        self.messages = 0      # messages received (the page charts the rate)
+        self.last = 0.0        # when the last presence list went out
+        self.task: Optional['asyncio.Future[None]'] = None
+        self.closed = False    # shutting down: no more presence lists
+
+
 def create_app(client_js, **server_options):
     """Build the demo's ``(eio, asgi_app)``.
 
@@ -121,7 +133,7 @@ def create_app(client_js, **server_options):
     eio = engineio.AsyncServer(**server_options)
     names: Dict[str, str] = {}        # sid -> display name
     transports: Dict[str, str] = {}   # sid -> its transport last listed
-    state = {'joined': 0, 'messages': 0, 'pending': False, 'last': 0.0}
+    state = _State()
 
     def transport_of(sid):
         try:
@@ -131,15 +143,14 @@ def create_app(client_js, **server_options):
 
     def presence_changed():
         # one broadcast task at a time; it waits out PRESENCE_INTERVAL
-        if not state['pending']:
-            state['pending'] = True
-            eio.start_background_task(broadcast_presence)
+        if state.task is None and not state.closed:
+            state.task = eio.start_background_task(broadcast_presence)
 
     async def broadcast_presence():
-        wait = state['last'] + PRESENCE_INTERVAL - time.monotonic()
+        wait = state.last + PRESENCE_INTERVAL - time.monotonic()
         await eio.sleep(max(wait, 0))
-        state['pending'] = False
-        state['last'] = time.monotonic()
+        state.task = None
+        state.last = time.monotonic()
         listed = []
         for sid in list(names)[:MAX_LISTED]:
             transports[sid] = transport_of(sid) or transports[sid]
@@ -152,21 +163,21 @@ def create_app(client_js, **server_options):
 
     @eio.on('connect')
     def connect(sid, environ):
-        state['joined'] += 1
-        names[sid] = 'guest-%d' % state['joined']
+        state.joined += 1
+        names[sid] = 'guest-%d' % state.joined
         transports[sid] = 'polling'
         presence_changed()
 
     @eio.on('message')
     async def message(sid, data):
-        state['messages'] += 1
+        state.messages += 1
         if sid in transports and transport_of(sid) != transports[sid]:
             presence_changed()   # this client has upgraded
         if isinstance(data, dict) and data.get('type') == 'ping':
             # round-trip probe: answer at once, only to the sender, with
             # the server's message count (the page charts its rate)
             await eio.send(sid, {'type': 'pong', 'ts': data.get('ts'),
-                                 'messages': state['messages']})
+                                 'messages': state.messages})
         elif isinstance(data, dict) and data.get('type') == 'hello':
             pass   # sent by the page when it upgrades: counted above
         elif isinstance(data, dict) and data.get('type') == 'chat':
@@ -188,8 +199,17 @@ def create_app(client_js, **server_options):
     if client_js is not None:
         static['/engine.io.min.js'] = {
             'filename': client_js, 'content_type': 'application/javascript'}
+    async def shutdown():
+        # no presence task left sleeping when the server stops
+        state.closed = True
+        task, state.task = state.task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
     app = engineio.ASGIApp(eio, other_asgi_app=_page_app(
-        render_page(client_js)), static_files=static or None)
+        render_page(client_js)), static_files=static or None,
+        on_shutdown=shutdown)
     return eio, app
 
 

@@ -298,3 +298,42 @@ def test_demo_client_js_naming_no_file_is_an_error(tmp_path):
         timeout=60)
     assert p.returncode == 2
     assert 'missing.js: no such file' in p.stderr
+
+
+def test_presence_is_rate_limited_and_lists_everyone():
+    # 1 + 20 polling clients join in a burst: the first one's presence
+    # lists come at most once per PRESENCE_INTERVAL, the last naming all 21
+    eio, app = demo.create_app(None)
+    joined = 21
+    with BuiltinServer(app) as server, httpx.Client(
+            base_url=server.url, timeout=WAIT) as http:
+        def handshake():
+            r = http.get('/engine.io/', params={'EIO': '4',
+                                                'transport': 'polling'})
+            assert r.status_code == 200 and r.text.startswith('0'), r.text
+            return json.loads(r.text[1:])['sid']
+
+        start = time.monotonic()
+        first = handshake()
+        for _ in range(joined - 1):
+            handshake()
+        lists = []
+        for _ in range(50):    # each poll returns with what is queued
+            r = http.get('/engine.io/', params={
+                'EIO': '4', 'transport': 'polling', 'sid': first})
+            assert r.status_code == 200, r.text
+            lists += [json.loads(p[1:]) for p in r.text.split('\x1e')
+                      if p.startswith('4{"type":"presence"')]
+            if lists and lists[-1]['count'] == joined:
+                break
+        elapsed = time.monotonic() - start
+    assert lists and lists[-1]['count'] == joined, lists
+    last = lists[-1]
+    assert last['you'] == 'guest-1'
+    assert [c['name'] for c in last['clients']] == [
+        'guest-%d' % i for i in range(1, joined + 1)]
+    assert {c['transport'] for c in last['clients']} == {'polling'}
+    # one list per join (21) without the limit; with it, one at once and
+    # then one per interval (10 % slack for the loop's timer rounding)
+    assert len(lists) <= 1 + elapsed / (0.9 * demo.PRESENCE_INTERVAL), (
+        len(lists), elapsed)
