@@ -117,11 +117,9 @@ def main(argv=None):
 
     if args.app == 'demo':
         from . import demo
-        client_js = demo.find_client_js(args.client_js)
-        if client_js is None:
-            sys.stderr.write(demo.MISSING_CLIENT)
+        app = demo.app_for_cli(args.client_js, sys.stderr)
+        if app is None:
             return 2
-        _, app = demo.create_app(client_js)
     elif args.workers != 1:
         # each worker imports the app after the fork (as gunicorn and
         # uvicorn do): what the module makes at import (a python-socketio
