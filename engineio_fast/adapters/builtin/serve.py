@@ -183,7 +183,8 @@ class BuiltinServer:
     async def start(self) -> None:
         """Run the app's startup and start listening."""
         loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
+        if self._stop is None:      # (serve() makes it first)
+            self._stop = asyncio.Event()
         if self.ping_interval is not None or self.ping_timeout is not None:
             # given to the server, they win over the app's own
             eio = self.eio
@@ -271,9 +272,11 @@ class BuiltinServer:
 
     async def serve(self, install_signal_handlers: bool = True) -> None:
         """Start, serve until SIGINT/SIGTERM or :meth:`request_shutdown`,
-        then shut down gracefully."""
-        await self.start()
+        then shut down gracefully. The signal handlers are in place before
+        the socket listens: a client that sees the port open may signal
+        at once, and the server then starts and shuts down cleanly."""
         loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
         installed: List[signal.Signals] = []
         if install_signal_handlers:
             for sig in (signal.SIGINT, signal.SIGTERM):
@@ -282,6 +285,12 @@ class BuiltinServer:
                     installed.append(sig)
                 except (NotImplementedError, RuntimeError, ValueError):
                     pass
+        try:
+            await self.start()
+        except BaseException:
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+            raise
         try:
             await cast(asyncio.Event, self._stop).wait()    # (started)
         finally:
