@@ -23,6 +23,7 @@ from .builtin_helpers import (
     RawConn,
     RawWs,
     ServerProcess,
+    connect_from,
     free_port,
     request,
     wait_for,
@@ -82,7 +83,8 @@ def test_access_log_one_line_per_request(tmp_path, workers):
         ]
         assert wait_for(lambda: len(access_lines(srv)) >= len(expected))
         stop(srv)
-    assert access_lines(srv) == expected, srv.stderr
+    # (with two workers, two processes write their lines: any order)
+    assert sorted(access_lines(srv)) == sorted(expected), srv.stderr
     # the websocket's messages are not logged: one line for it, its 101
     assert srv.stderr.count('transport=websocket HTTP/1.1" 101') == 1
 
@@ -107,9 +109,15 @@ def test_rejected_requests_are_logged_with_their_status(tmp_path):
         with RawConn(srv.port) as conn:
             conn.send(b'NOT HTTP AT ALL\r\n\r\n')
             assert conn.read_response().status == 400
-        assert wait_for(lambda: len(access_lines(srv)) == 2)
+        with RawConn(srv.port) as conn:     # a 400 from the engine
+            conn.send(request('GET', EIO_POLL + '&sid=nosuchsid'))
+            assert conn.read_response().status == 400
+        assert wait_for(lambda: len(access_lines(srv)) == 3)
         stop(srv)
-    assert [status for _line, status in access_lines(srv)] == [414, 400]
+    # a request whose line was not read whole is logged as "-"
+    assert access_lines(srv) == [
+        ('-', 414), ('-', 400),
+        ('GET %s&sid=nosuchsid HTTP/1.1' % EIO_POLL, 400)]
 
 
 # -- protocol limits ---------------------------------------------------------
@@ -363,3 +371,24 @@ def test_bad_values_are_refused(tmp_path):
         p = run_cli([APP] + flags)
         assert p.returncode == 2, (flags, p.stderr)
         assert message in p.stderr and 'usage' in p.stderr, p.stderr
+
+
+def test_access_log_names_the_proxys_client(tmp_path):
+    """From a trusted proxy (127.0.0.1 by default) the line names the
+    client of X-Forwarded-For; from another peer, the peer."""
+    with ServerProcess([APP], tmp_path) as srv:
+        srv.wait_listening()
+        forwarded = [('X-Forwarded-For', '203.0.113.7')]
+        with RawConn(srv.port) as conn:
+            conn.send(request('GET', '/page', forwarded))
+            assert conn.read_response().status == 200
+        with RawConn(srv.port, sock=connect_from('127.0.0.2',
+                                                 srv.port)) as conn:
+            conn.send(request('GET', '/untrusted', forwarded))
+            assert conn.read_response().status == 200
+        assert wait_for(lambda: '/untrusted' in srv.stderr)
+        stop(srv)
+    assert 'INFO: 203.0.113.7:0 - "GET /page HTTP/1.1" 200' in srv.stderr
+    assert re.search(r'INFO: 127\.0\.0\.2:\d+ - "GET /untrusted HTTP/1\.1" '
+                     r'200', srv.stderr), srv.stderr
+    assert '203.0.113.7' not in srv.stderr.split('/page')[1]

@@ -191,7 +191,10 @@ class HttpProtocol(asyncio.Protocol):
         if self.closed:
             return
         if self.ctx.access_log is not None:
-            self.log_access(self.cur, status)
+            # the request line, when the request got that far
+            cur = self.cur
+            self.log_access(None if cur is None or self.in_headers
+                            else cur, status)
         if status == 400:
             self.transport.write(render_response(
                 400, [('Content-Type', JSON_TYPE)], error_body(BAD_REQUEST),
