@@ -392,3 +392,61 @@ def test_access_log_names_the_proxys_client(tmp_path):
     assert re.search(r'INFO: 127\.0\.0\.2:\d+ - "GET /untrusted HTTP/1\.1" '
                      r'200', srv.stderr), srv.stderr
     assert '203.0.113.7' not in srv.stderr.split('/page')[1]
+
+
+# -- the same options from Python (BuiltinServer, which run() builds) -------
+
+def test_builtin_server_options_in_process(caplog):
+    from ..support import BuiltinServer
+    from .builtin_helpers import echo_server
+
+    caplog.set_level('INFO', logger='engineio_fast.access')
+    eio = echo_server(ping_interval=25, ping_timeout=20)
+    live = BuiltinServer(eio, access_log=True, root_path='/r',
+                         limit_concurrency=1, ws_max_size=100,
+                         ping_interval=2, ping_timeout=3).start()
+    try:
+        port = live.port
+        with RawWs(port) as ws:
+            opened = ws.open_packet()
+            assert (opened['pingInterval'], opened['pingTimeout']) == \
+                (2000, 3000)
+            # a second connection is over the limit of one
+            with RawConn(port) as other:
+                other.send(request('GET', EIO_POLL))
+                assert other.read_response().status == 503
+            ws.send_text('4' + 'x' * 50)
+            assert ws.recv_text() == '4' + 'x' * 50
+            ws.send_text('4' + 'x' * 200)
+            assert ws.expect_close() == 1009
+        assert wait_for(lambda: len(eio.rec.of('connect')) == 1)
+        environ = eio.rec.of('connect')[0][2]
+        assert environ['SCRIPT_NAME'] == '/r'
+        assert environ['asgi.scope']['root_path'] == '/r'
+        assert wait_for(lambda: len([
+            r for r in caplog.records
+            if r.name == 'engineio_fast.access']) >= 2)
+    finally:
+        live.stop()
+    lines = [r.getMessage() for r in caplog.records
+             if r.name == 'engineio_fast.access']
+    assert any(line.endswith('HTTP/1.1" 503') for line in lines), lines
+    assert any(line.endswith('transport=websocket HTTP/1.1" 101')
+               for line in lines), lines
+    assert eio.ping_interval == 2 and eio.ping_timeout == 3
+
+
+def test_builtin_server_access_log_is_off_by_default(caplog):
+    from ..support import BuiltinServer
+    from .builtin_helpers import echo_server
+
+    caplog.set_level('INFO', logger='engineio_fast.access')
+    live = BuiltinServer(echo_server()).start()
+    try:
+        assert live.server.ctx.access_log is None
+        assert httpx.get('http://127.0.0.1:%d' % live.port + EIO_POLL,
+                         timeout=WAIT).status_code == 200
+    finally:
+        live.stop()
+    assert not [r for r in caplog.records
+                if r.name == 'engineio_fast.access']

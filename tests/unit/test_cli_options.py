@@ -124,3 +124,32 @@ def test_version_text():
     assert engineio_fast.__version__ in text
     assert '(%s kernels)' % engineio_fast.IMPLEMENTATION in text
     assert platform.python_version() in text
+
+
+@pytest.mark.parametrize('option, value', [
+    ('limit_concurrency', 0), ('ws_max_size', -1), ('backlog', 0),
+    ('ping_interval', 0), ('ping_timeout', -2.5), ('root_path', 'chat'),
+    ('root_path', '/caf\u00e9'),
+])
+def test_builtin_server_refuses_bad_options(option, value):
+    import engineio_fast
+    from engineio_fast.adapters.builtin import BuiltinServer
+    with pytest.raises(ValueError) as info:
+        BuiltinServer(engineio_fast.AsyncServer(), **{option: value})
+    assert option in str(info.value)
+
+
+def test_engine_set_ping():
+    import engineio_fast
+    eio = engineio_fast.AsyncServer(ping_interval=(10, 1), ping_timeout=5)
+    engine = eio.driver.engine
+    engine.set_ping(ping_interval=2)
+    assert (engine.config.ping_interval, engine.config.ping_timeout) == \
+        (2.0, 5.0)
+    opened = engine._open.render('sid', [])
+    assert '"pingInterval":3000' in opened       # the grace stays
+    assert '"pingTimeout":5000' in opened
+    engine.set_ping(ping_timeout=7)
+    assert '"pingTimeout":7000' in engine._open.render('sid', [])
+    with pytest.raises(ValueError):
+        engine.set_ping(ping_interval=0)
