@@ -320,7 +320,7 @@ def load_env_file(path, environ=None):
     """
     if environ is None:
         environ = os.environ
-    with open(path, encoding='utf-8') as f:
+    with open(path, encoding='utf-8-sig') as f:     # (a BOM is skipped)
         text = f.read()
     set_keys = []
     for key, value in parse_env(text, path):

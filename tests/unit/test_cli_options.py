@@ -65,6 +65,9 @@ def test_load_env_file_keeps_what_is_set(tmp_path):
     environ = {'A': 'already'}
     assert cli.load_env_file(str(path), environ) == ['B']
     assert environ == {'A': 'already', 'B': 'from file'}
+    path.write_bytes(b'\xef\xbb\xbfC=with a BOM\n')
+    assert cli.load_env_file(str(path), environ) == ['C']
+    assert environ['C'] == 'with a BOM'
 
 
 def args(*argv):
