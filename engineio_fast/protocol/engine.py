@@ -159,6 +159,7 @@ class Engine(Queueing):
         self._ping_interval = config.ping_interval
         self._ping_timeout = config.ping_timeout
         self._open = OpenPackets(config, self._open.dumps)
+
     def _schedule(self, when: float, session: Union[Session, WsLink]) -> None:
         timers = self.timers
         first = timers.next_deadline()
