@@ -22,6 +22,7 @@ import sys
 from setuptools import setup
 from setuptools.command.build_ext import build_ext
 from setuptools.command.build_py import build_py
+from setuptools.command.sdist import sdist
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -88,19 +89,66 @@ class OptionalBuildExt(build_ext):
 
 SWITCH_PTH = 'engineio_fast_switch.pth'
 
+# The demo's browser client: the npm package's file and licence (the version
+# package-lock.json pins, installed by `npm ci`), carried in the package when
+# node_modules has them. A checkout without node_modules builds without them
+# (the demo page then loads the pinned CDN copy); an sdist carries them, so a
+# wheel built from it has them too.
+CLIENT_DIR = os.path.join('node_modules', 'engine.io-client')
+CLIENT_FILES = {   # package file -> file in node_modules/engine.io-client
+    'engine.io.min.js': os.path.join('dist', 'engine.io.min.js'),
+    'LICENSE': 'LICENSE',
+    'package.json': 'package.json',
+}
+VENDOR = os.path.join('engineio_fast', 'demo', 'vendor')
+
+
+def client_sources():
+    """{vendored name: path in node_modules}, or {} without them all."""
+    found = {name: os.path.join(HERE, CLIENT_DIR, rel)
+             for name, rel in CLIENT_FILES.items()}
+    if all(os.path.isfile(path) for path in found.values()):
+        return found
+    return {}
+
 
 class BuildPyWithSwitch(build_py):
     """build_py, plus the switch's .pth file at the top of the build (so a
-    wheel installs it into site-packages itself, next to the package)."""
+    wheel installs it into site-packages itself, next to the package), and
+    the demo's browser client from node_modules when it is there."""
 
     def run(self):
         super().run()
         self.copy_file(os.path.join(HERE, 'engineio_fast', SWITCH_PTH),
                        os.path.join(self.build_lib, SWITCH_PTH))
+        sources = client_sources()
+        if sources:
+            self.mkpath(os.path.join(self.build_lib, VENDOR))
+        for name, path in sources.items():
+            self.copy_file(path, os.path.join(self.build_lib, VENDOR, name))
 
     def get_outputs(self, include_bytecode=True):
         return super().get_outputs(include_bytecode) + [
-            os.path.join(self.build_lib, SWITCH_PTH)]
+            os.path.join(self.build_lib, SWITCH_PTH)] + [
+            os.path.join(self.build_lib, VENDOR, name)
+            for name in client_sources()]
+
+
+class SdistWithClient(sdist):
+    """sdist, plus the demo's browser client from node_modules in
+    engineio_fast/demo/vendor/ (package data, so a wheel built from the
+    sdist carries it without node_modules)."""
+
+    def make_release_tree(self, base_dir, files):
+        super().make_release_tree(base_dir, files)
+        sources = client_sources()
+        if sources:
+            self.mkpath(os.path.join(base_dir, VENDOR))
+        for name, path in sources.items():
+            dest = os.path.join(base_dir, VENDOR, name)
+            if os.path.exists(dest):
+                os.unlink(dest)   # a hard link from the tree, if any
+            self.copy_file(path, dest)
 
 
 def extensions():
@@ -138,5 +186,6 @@ def extensions():
 setup(
     version=read_version(),
     ext_modules=extensions(),
-    cmdclass={'build_ext': OptionalBuildExt, 'build_py': BuildPyWithSwitch},
+    cmdclass={'build_ext': OptionalBuildExt, 'build_py': BuildPyWithSwitch,
+              'sdist': SdistWithClient},
 )

@@ -40,7 +40,7 @@ from benchmarks.soak import (  # noqa: E402
 SERVERS = {
     'builtin': [sys.executable, '-m', 'engineio_fast',
                 'benchmarks.load.apps.fast_app:eio',
-                '--host', '127.0.0.1', '--port', '{port}'],
+                '--host', '127.0.0.1', '--port', '{port}', '--no-access-log'],
     'node': ['node', 'benchmarks/load/node_server.mjs', '--port', '{port}'],
 }
 

@@ -114,7 +114,8 @@ def main(argv=None):
     server = subprocess.Popen(
         taskset('0') + [sys.executable, '-m', 'engineio_fast',
                         'benchmarks.load.apps.soak_app:app',
-                        '--host', '127.0.0.1', '--port', str(port)],
+                        '--host', '127.0.0.1', '--port', str(port),
+                        '--no-access-log'],
         cwd=REPO, env=env, stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE, text=True)
     result = {'duration_s': args.duration, 'ws': args.ws,

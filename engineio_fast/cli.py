@@ -1,5 +1,7 @@
 """``engineio-fast`` / ``python -m engineio_fast``: serve an app on the
-built-in server, like uvicorn's command line.
+built-in server, like uvicorn's command line (``engineio-fast --help``
+lists the options by group: application, socket, workers, protocol
+limits, proxy, logging, TLS).
 
     engineio-fast myapp:eio --host 0.0.0.0 --port 8000
     engineio-fast myapp:eio --workers 4  # 4 processes on one port
@@ -17,52 +19,322 @@ import os
 import sys
 
 
-def load_app(spec):
-    """Import ``module:attr`` (attr may be dotted) and return the object."""
+def load_app(spec, factory=False):
+    """Import ``module:attr`` (attr may be dotted) and return the object
+    (``factory``: what calling it returns)."""
     from .adapters.builtin.apps import import_app
-    return import_app(spec)
+    return import_app(spec, factory)
+
+
+DESCRIPTION = """\
+Serve an Engine.IO (or Socket.IO) app on engineio_fast's own server (uvloop
++ httptools), like uvicorn. APP is an engineio_fast AsyncServer, a
+python-socketio AsyncServer, an ASGIApp wrapping either, or an ASGI app
+(FastAPI, Starlette) with one mounted; "import engineio" resolves to
+engineio_fast for it. "engineio-fast demo" runs the demo page;
+"engineio-fast exec CMD ..." runs another server (uvicorn, gunicorn) with
+engineio_fast in place of python-engineio.
+"""
+
+EPILOG = """\
+examples:
+  engineio-fast myapp:eio                      serve the AsyncServer "eio" of
+                                               myapp.py on 127.0.0.1:5000
+  engineio-fast myapp:app --host 0.0.0.0 --port 8000 --workers 4
+  engineio-fast chat:sio                       a python-socketio AsyncServer
+  engineio-fast factory:create_app --factory   call create_app() for the app
+  engineio-fast myapp:app --env-file .env --access-log --log-level debug
+  engineio-fast myapp:app --root-path /chat    behind a proxy serving /chat/
+  engineio-fast demo                           the demo page
+  engineio-fast exec gunicorn app:app          any command, "import engineio"
+                                               resolving to engineio_fast
+"""
+
+
+_INF = float('inf')
+
+
+def _number(kind, minimum, name, maximum=None, above=False):
+    """An argparse type: ``kind`` (int or float) at least ``minimum`` (or
+    above it), at most ``maximum``; anything else gets a message saying
+    what is wanted."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or value != value or value in (_INF, -_INF) or \
+                (value <= minimum if above else value < minimum) or \
+                (maximum is not None and value > maximum):
+            want = 'a number' if kind is float else 'a whole number'
+            if maximum is not None:
+                what = '%s to %s (%s)' % (minimum, maximum, want)
+            else:
+                what = '%s %s' % (want, ('above %s' if above
+                                         else 'at least %s') % minimum)
+            raise argparse.ArgumentTypeError(
+                '%s must be %s, not %r' % (name, what, text))
+        return value
+    parse.__name__ = kind.__name__      # argparse's "invalid int value"
+    return parse
+
+
+def _root_path(text):
+    if text and (not text.startswith('/') or not text.isascii()):
+        raise argparse.ArgumentTypeError(
+            'root-path must be empty or an ASCII path starting with "/", '
+            'not %r' % text)
+    return text
+
+
+def version_text():
+    """What ``--version`` prints: our version, the kernels in use, the
+    Python running it."""
+    import platform
+
+    from . import IMPLEMENTATION, __version__
+    return 'engineio_fast %s (%s kernels) on %s %s, %s' % (
+        __version__, IMPLEMENTATION, platform.python_implementation(),
+        platform.python_version(), platform.system() or 'unknown OS')
 
 
 def _parser():
     parser = argparse.ArgumentParser(
         prog='engineio-fast',
-        description='Serve an engineio_fast AsyncServer, a python-socketio '
-                    'AsyncServer, an ASGIApp wrapping either, or an ASGI app '
-                    '(FastAPI, Starlette) with one mounted, on the built-in '
-                    'uvloop + httptools server. "import engineio" resolves '
-                    'to engineio_fast for the app (engineio_fast.install()). '
-                    '"engineio-fast demo" runs the demo.')
-    parser.add_argument('app', help='module:attribute, or "demo"')
-    parser.add_argument('--host', default='127.0.0.1')
-    parser.add_argument('--port', type=int, default=5000)
-    parser.add_argument('--workers', type=int, default=1,
-                        help='worker processes on the port (1 to 64); each '
-                             'request of a session reaches the worker that '
-                             'owns it (no sticky load balancer)')
-    parser.add_argument('--loop', choices=['auto', 'uvloop', 'asyncio'],
-                        default='auto')
-    parser.add_argument('--ssl-certfile', default=None)
-    parser.add_argument('--ssl-keyfile', default=None)
-    parser.add_argument('--proxy-headers',
-                        action=argparse.BooleanOptionalAction, default=True,
-                        help="take the client's address and scheme from "
-                             'X-Forwarded-For and X-Forwarded-Proto when '
-                             'the peer is in --forwarded-allow-ips (on by '
-                             'default, as in uvicorn)')
-    parser.add_argument('--forwarded-allow-ips', default=None,
-                        help='comma-separated addresses or networks of the '
-                             'trusted proxies, or "*" for all (default: '
-                             '$FORWARDED_ALLOW_IPS, else 127.0.0.1)')
-    parser.add_argument('--metrics', action='store_true',
-                        help='serve Prometheus metrics on GET /metrics '
-                             '(pip install "engineio-fast[metrics]"); with '
-                             '--workers each scrape shows one worker\'s')
-    parser.add_argument('--log-level', default='info',
-                        choices=['critical', 'error', 'warning', 'info',
-                                 'debug'])
-    parser.add_argument('--client-js', default=None,
-                        help='demo only: path to engine.io.min.js')
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=DESCRIPTION,
+        epilog=EPILOG)
+    parser.add_argument('--version', action='version',
+                        version=version_text(),
+                        help='print the version, the kernels in use '
+                             '(cython or python) and the Python, and exit')
+    app = parser.add_argument_group('application')
+    app.add_argument('app', metavar='APP',
+                     help='module:attribute naming the app (the attribute '
+                          'may be dotted; the module is looked for in the '
+                          'current directory too), or "demo"')
+    app.add_argument('--factory', action='store_true',
+                     help='APP names a function taking no argument that '
+                          'returns the app (default: APP is the app)')
+    app.add_argument('--env-file', metavar='PATH', default=None,
+                     help='read KEY=VALUE lines from PATH into the '
+                          'environment before the app is imported ("#" '
+                          'comments, quotes and "export " allowed; '
+                          'variables already set are kept) (default: none)')
+
+    sock = parser.add_argument_group('socket')
+    sock.add_argument('--host', default='127.0.0.1',
+                      help='address to listen on; 0.0.0.0 for every IPv4 '
+                           'interface (default: %(default)s)')
+    sock.add_argument('--port', type=_number(int, 0, 'port', 65535),
+                      default=5000,
+                      help='port to listen on, 0 for any free one '
+                           '(default: %(default)s)')
+    sock.add_argument('--backlog', type=_number(int, 1, 'backlog'),
+                      default=2048,
+                      help='how many connections the kernel queues before '
+                           'they are accepted (default: %(default)s)')
+    sock.add_argument('--loop', choices=['auto', 'uvloop', 'asyncio'],
+                      default='auto',
+                      help='event loop: uvloop when installed ("auto"), '
+                           'or the asyncio one (default: %(default)s)')
+
+    workers = parser.add_argument_group('workers')
+    workers.add_argument('--workers', type=_number(int, 1, 'workers', 64),
+                         default=1,
+                         help='worker processes on the port (1 to 64); each '
+                              'request of a session reaches the worker that '
+                              'owns it, no sticky load balancer needed '
+                              '(default: %(default)s)')
+
+    limits = parser.add_argument_group('protocol limits')
+    limits.add_argument('--timeout-keep-alive', metavar='SECONDS',
+                        type=_number(float, 0, 'timeout-keep-alive',
+                                     above=True),
+                        default=5.0,
+                        help='close an HTTP connection idle this long '
+                             'between requests (default: %(default)s)')
+    limits.add_argument('--limit-concurrency', metavar='N',
+                        type=_number(int, 1, 'limit-concurrency'),
+                        default=None,
+                        help='at most N connections (HTTP and websocket) '
+                             'and N ASGI requests at once (per worker); a '
+                             'request beyond it is answered 503 (default: '
+                             'no limit)')
+    limits.add_argument('--ws-max-size', metavar='BYTES',
+                        type=_number(int, 1, 'ws-max-size'),
+                        default=16 * 1024 * 1024,
+                        help='largest websocket message; a larger one closes '
+                             'the connection with 1009. The app\'s '
+                             'max_http_buffer_size applies too: the smaller '
+                             'wins (default: %(default)s)')
+    limits.add_argument('--ws-ping-interval', metavar='SECONDS',
+                        type=_number(float, 0, 'ws-ping-interval',
+                                     above=True),
+                        default=None,
+                        help='the Engine.IO ping_interval: seconds between '
+                             'the server\'s pings (default: the app\'s '
+                             'ping_interval, 25 unless it sets one)')
+    limits.add_argument('--ws-ping-timeout', metavar='SECONDS',
+                        type=_number(float, 0, 'ws-ping-timeout',
+                                     above=True),
+                        default=None,
+                        help='the Engine.IO ping_timeout: seconds to wait '
+                             'for the pong before the session ends '
+                             '(default: the app\'s ping_timeout, 20 unless '
+                             'it sets one)')
+
+    proxy = parser.add_argument_group('behind a proxy')
+    proxy.add_argument('--proxy-headers',
+                       action=argparse.BooleanOptionalAction, default=True,
+                       help="take the client's address and scheme from "
+                            'X-Forwarded-For and X-Forwarded-Proto when '
+                            'the peer is in --forwarded-allow-ips '
+                            '(default: on)')
+    proxy.add_argument('--forwarded-allow-ips', metavar='IPS', default=None,
+                       help='comma-separated addresses or networks of the '
+                            'trusted proxies, or "*" for all (default: '
+                            '$FORWARDED_ALLOW_IPS, else 127.0.0.1)')
+    proxy.add_argument('--root-path', metavar='PATH', default='',
+                       type=_root_path,
+                       help='the prefix the proxy removes from URLs (e.g. '
+                            '/chat): ASGI apps get it as the scope\'s '
+                            'root_path and at the start of its path; the '
+                            'Engine.IO path is still matched on the URL as '
+                            'received, and handlers see it as the '
+                            'environ\'s SCRIPT_NAME (default: none)')
+
+    log = parser.add_argument_group('logging')
+    log.add_argument('--log-level', default='info',
+                     choices=['critical', 'error', 'warning', 'info',
+                              'debug'],
+                     help='the least severe messages shown, on stderr '
+                          '(default: %(default)s)')
+    log.add_argument('--access-log', action=argparse.BooleanOptionalAction,
+                     default=False,
+                     help='one line per HTTP request answered and per '
+                          'websocket accepted or refused (client, request '
+                          'line, status) on the "engineio_fast.access" '
+                          'logger at INFO; nothing with --log-level above '
+                          'info (default: off; uvicorn\'s is on, but '
+                          'Engine.IO polling makes two requests per '
+                          'message)')
+    log.add_argument('--metrics', action='store_true',
+                     help='serve Prometheus metrics on GET /metrics (pip '
+                          'install "engineio-fast[metrics]"); with --workers '
+                          'each scrape shows the counts of the worker that '
+                          'answers it (default: off)')
+
+    tls = parser.add_argument_group('TLS (https and wss)')
+    tls.add_argument('--ssl-certfile', metavar='PATH', default=None,
+                     help='the certificate chain, PEM (default: no TLS)')
+    tls.add_argument('--ssl-keyfile', metavar='PATH', default=None,
+                     help='its private key, PEM (default: in the '
+                          'certificate file)')
+
+    demo = parser.add_argument_group('demo')
+    demo.add_argument('--client-js', metavar='PATH', default=None,
+                      help='"demo" only: the engine.io.min.js to serve '
+                           '(default: the installed one)')
     return parser
+
+
+class EnvFileError(ValueError):
+    """A line of an env file that is not ``KEY=VALUE``."""
+
+
+_ESCAPES = {'n': '\n', 't': '\t', 'r': '\r', '"': '"', '\\': '\\',
+            '$': '$'}
+
+
+def _unescape(text, where):
+    out = []
+    chars = iter(text)
+    for c in chars:
+        if c == '\\':
+            nxt = next(chars, '')
+            if nxt not in _ESCAPES:
+                raise EnvFileError('%s: unknown escape \\%s in a '
+                                   'double-quoted value' % (where, nxt))
+            out.append(_ESCAPES[nxt])
+        else:
+            out.append(c)
+    return ''.join(out)
+
+
+def parse_env(text, name='env file'):
+    """The ``(key, value)`` pairs of an env file's ``text``, in order.
+
+    One ``KEY=VALUE`` a line (``export KEY=VALUE`` too); blank lines and
+    lines starting with ``#`` are skipped. A value is taken as written
+    (spaces around it removed, and a `` #`` comment after it), or quoted:
+    in single quotes literally, in double quotes with ``\\n``, ``\\t``,
+    ``\\r``, ``\\"``, ``\\\\`` and ``\\$`` escapes; a quoted value may be
+    followed by a comment only. Values span one line.
+
+    Raises:
+        EnvFileError: a line is none of these; the message names the
+            file and the line number.
+    """
+    pairs = []
+    for number, raw in enumerate(text.splitlines(), 1):
+        where = '%s, line %d' % (name, number)
+        line = raw.strip()
+        if not line or line.startswith('#'):
+            continue
+        if line.startswith('export ') or line.startswith('export\t'):
+            line = line[7:].lstrip()
+        key, sep, value = line.partition('=')
+        key = key.strip()
+        if not sep or not key.isidentifier() or not key.isascii():
+            raise EnvFileError('%s: expected KEY=VALUE (KEY made of letters, '
+                               'digits and _), got %r' % (where, raw))
+        value = value.strip()
+        if value[:1] in ('"', "'"):
+            quote = value[0]
+            end = value.find(quote, 1)
+            while quote == '"' and end != -1 and \
+                    (len(value[:end]) - len(value[:end].rstrip('\\'))) % 2:
+                end = value.find(quote, end + 1)      # an escaped quote
+            if end == -1:
+                raise EnvFileError('%s: the value of %s has no closing %s'
+                                   % (where, key, quote))
+            rest = value[end + 1:].strip()
+            if rest and not rest.startswith('#'):
+                raise EnvFileError('%s: unexpected %r after the quoted value '
+                                   'of %s' % (where, rest, key))
+            value = value[1:end]
+            if quote == '"':
+                value = _unescape(value, where)
+        else:
+            hash_at = value.find(' #')
+            if hash_at != -1:
+                value = value[:hash_at].rstrip()
+            elif value.startswith('#'):
+                value = ''
+        pairs.append((key, value))
+    return pairs
+
+
+def load_env_file(path, environ=None):
+    """Read ``path`` (see :func:`parse_env`) into ``environ`` (default
+    ``os.environ``); a variable already set keeps its value, as uvicorn's
+    ``--env-file`` does. Returns the keys set.
+
+    Raises:
+        OSError: the file cannot be read.
+        EnvFileError: a bad line (named).
+    """
+    if environ is None:
+        environ = os.environ
+    with open(path, encoding='utf-8-sig') as f:     # (a BOM is skipped)
+        text = f.read()
+    set_keys = []
+    for key, value in parse_env(text, path):
+        if key not in environ:
+            environ[key] = value
+            set_keys.append(key)
+    return set_keys
 
 
 def exec_command(argv):
@@ -115,17 +387,29 @@ def main(argv=None):
     args = _parser().parse_args(argv)
     logging.basicConfig(level=getattr(logging, args.log_level.upper()),
                         format='%(levelname)s: %(message)s')
+    if args.env_file is not None:
+        # before the app is imported (and before $FORWARDED_ALLOW_IPS is
+        # read): the workers inherit it
+        try:
+            load_env_file(args.env_file)
+        except (OSError, UnicodeDecodeError) as exc:
+            sys.stderr.write('cannot read --env-file %s: %s\n'
+                             % (args.env_file, exc))
+            return 2
+        except EnvFileError as exc:
+            sys.stderr.write('bad --env-file: %s\n' % exc)
+            return 2
     from . import IMPLEMENTATION, __version__
     from .adapters.builtin import run
     from .adapters.builtin.apps import resolve_app
 
+    factory = args.factory
     if args.app == 'demo':
         from . import demo
-        client_js = demo.find_client_js(args.client_js)
-        if client_js is None:
-            sys.stderr.write(demo.MISSING_CLIENT)
+        app = demo.app_for_cli(args.client_js, sys.stderr)
+        if app is None:
             return 2
-        _, app = demo.create_app(client_js)
+        factory = False
     elif args.workers != 1:
         # each worker imports the app after the fork (as gunicorn and
         # uvicorn do): what the module makes at import (a python-socketio
@@ -136,10 +420,11 @@ def main(argv=None):
     else:
         switched = switch_engineio()
         try:
-            app = load_app(args.app)
+            app = load_app(args.app, factory)
         except (ImportError, AttributeError, ValueError) as exc:
             sys.stderr.write('cannot load %s: %s\n' % (args.app, exc))
             return 2
+        factory = False
         try:
             resolve_app(app)
         except TypeError as exc:
@@ -151,7 +436,12 @@ def main(argv=None):
     if args.ssl_certfile:
         import ssl
         ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ssl_context.load_cert_chain(args.ssl_certfile, args.ssl_keyfile)
+        try:
+            ssl_context.load_cert_chain(args.ssl_certfile, args.ssl_keyfile)
+        except (OSError, ssl.SSLError) as exc:
+            sys.stderr.write('cannot load the TLS certificate %s: %s\n'
+                             % (args.ssl_certfile, exc))
+            return 2
     scheme = 'https' if ssl_context else 'http'
     print('engineio_fast %s (%s kernels) serving on %s://%s:%d/%s'
           % (__version__, IMPLEMENTATION, scheme, args.host, args.port,
@@ -159,10 +449,16 @@ def main(argv=None):
           flush=True)
     try:
         run(app, host=args.host, port=args.port, ssl=ssl_context,
-            loop=args.loop, workers=args.workers,
+            loop=args.loop, workers=args.workers, factory=factory,
+            backlog=args.backlog,
+            limits={'keepalive_timeout': args.timeout_keep_alive},
             proxy_headers=args.proxy_headers,
             forwarded_allow_ips=args.forwarded_allow_ips,
-            metrics=args.metrics)
+            root_path=args.root_path, access_log=args.access_log,
+            limit_concurrency=args.limit_concurrency,
+            ws_max_size=args.ws_max_size,
+            ping_interval=args.ws_ping_interval,
+            ping_timeout=args.ws_ping_timeout, metrics=args.metrics)
     except ImportError as exc:      # --metrics without prometheus_client
         sys.stderr.write('cannot serve %s: %s\n' % (args.app, exc))
         return 2

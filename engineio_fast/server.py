@@ -493,7 +493,8 @@ class Server(base_server.BaseServer):
         self._session_for_api(sid).user_session = session
 
     def session(self, sid: str) -> ContextManager[Dict[str, Any]]:
-        """The user session as a context manager that saves it on exit::
+        """The user session as a context manager that saves it on
+        exit::
 
             with eio.session(sid) as session:
                 session['username'] = username

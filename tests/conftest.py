@@ -53,6 +53,9 @@ TIERS = {
     'abuse': 'slow',
     'fuzz': '',
     'proxy': 'slow',
+    # the documentation's examples on their servers; the pages' checks
+    'docs': 'slow',
+    'docs/test_pages.py': '',
 }
 TIER_MARKS = ('slow', 'interop')
 

@@ -61,7 +61,7 @@ TARGETS = {
     },
     'builtin': {
         'cmd': [PY, '-m', 'engineio_fast', 'benchmarks.load.apps.fast_app:eio',
-                '--host', '127.0.0.1', '--port', '{port}'],
+                '--host', '127.0.0.1', '--port', '{port}', '--no-access-log'],
         'modules': ['engineio_fast.__main__'],
         'what': "engineio_fast's built-in server (python -m engineio_fast module:attr)",
     },

@@ -5,7 +5,7 @@ import argparse
 import sys
 
 import engineio_fast as engineio
-from engineio_fast.demo import MISSING_CLIENT, create_app, find_client_js
+from engineio_fast.demo import app_for_cli
 
 
 def main(argv=None):
@@ -15,8 +15,9 @@ def main(argv=None):
     parser.add_argument('--host', default='127.0.0.1')
     parser.add_argument('--port', type=int, default=5000)
     parser.add_argument('--client-js', default=None,
-                        help='path to engine.io.min.js (default: found in '
-                             'node_modules)')
+                        help='path to engine.io.min.js (default: the '
+                             'copy in the package or in node_modules, else '
+                             'the pinned CDN copy)')
     parser.add_argument('--uvicorn', action='store_true',
                         help='serve with uvicorn instead of the built-in '
                              'server')
@@ -27,12 +28,10 @@ def main(argv=None):
         if args.client_js:
             rest += ['--client-js', args.client_js]
         return cli_main(rest)
-    client_js = find_client_js(args.client_js)
-    if client_js is None:
-        sys.stderr.write(MISSING_CLIENT)
+    app = app_for_cli(args.client_js, sys.stderr)
+    if app is None:
         return 2
     import uvicorn
-    _, app = create_app(client_js)
     print('engineio_fast %s (%s kernels) demo on uvicorn, http://%s:%d/'
           % (engineio.__version__, engineio.IMPLEMENTATION, args.host,
              args.port), flush=True)

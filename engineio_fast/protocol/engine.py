@@ -185,6 +185,31 @@ class Engine(Queueing):
 
     # ------------------------------------------------------------------
     # timers
+
+    def set_ping(self, ping_interval: Optional[float] = None,
+                 ping_timeout: Optional[float] = None) -> None:
+        """Change ``ping_interval`` / ``ping_timeout`` (seconds, > 0; None
+        keeps the current value; the interval's grace period stays) for
+        the sessions opened from now on: what a server's own options give
+        before it serves (the built-in server's ``--ws-ping-interval`` /
+        ``--ws-ping-timeout``).
+
+        Raises:
+            ValueError: a value is not > 0.
+        """
+        config = self.config
+        for value in (ping_interval, ping_timeout):
+            if value is not None and not value > 0:
+                raise ValueError('ping_interval and ping_timeout must be '
+                                 '> 0, not %r' % (value,))
+        if ping_interval is not None:
+            config.ping_interval = float(ping_interval)
+        if ping_timeout is not None:
+            config.ping_timeout = float(ping_timeout)
+        self._ping_interval = config.ping_interval
+        self._ping_timeout = config.ping_timeout
+        self._open = OpenPackets(config, self._open.dumps)
+
     def _schedule(self, when: float, session: Union[Session, WsLink]) -> None:
         timers = self.timers
         first = timers.next_deadline()

@@ -131,7 +131,7 @@ def test_bad_arguments_exit_2():
     p = run_cli([])
     assert p.returncode == 2 and 'usage' in p.stderr
     p = run_cli(['tests.io.builtin_app:app', '--port', 'eighty'])
-    assert p.returncode == 2 and 'invalid int value' in p.stderr
+    assert p.returncode == 2 and 'port must be 0 to 65535' in p.stderr
     p = run_cli(['--help'])
     assert p.returncode == 0 and 'module:attribute' in p.stdout
 
@@ -191,7 +191,11 @@ def test_demo_serves_the_page(tmp_path):
                         open_timeout=WAIT) as ws:
             assert ws.recv(timeout=WAIT)[0] == '0'
             ws.send('4{"type":"ping","ts":1}')
-            reply = json.loads(ws.recv(timeout=WAIT)[1:])
+            # the demo also sends presence lists (who is connected)
+            for _ in range(5):
+                reply = json.loads(ws.recv(timeout=WAIT)[1:])
+                if reply['type'] != 'presence':
+                    break
             assert reply['type'] == 'pong' and reply['ts'] == 1
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(10) == 0
@@ -201,14 +205,3 @@ def test_demo_serves_the_page(tmp_path):
             proc.wait(10)
         out.close()
         err.close()
-
-
-def test_demo_without_client_js():
-    # as if engine.io-client were not installed anywhere
-    p = subprocess.run(
-        [sys.executable, '-c', 'import sys; import engineio_fast.demo as d; '
-         'd.find_client_js = lambda *a: None; '
-         'from engineio_fast.cli import main; sys.exit(main(["demo"]))'],
-        cwd=ROOT, capture_output=True, text=True, timeout=30)
-    assert p.returncode == 2
-    assert 'engine.io-client' in p.stderr and 'npm' in p.stderr

@@ -9,6 +9,9 @@
 #   5. `cibuildwheel --print-build-identifiers` accepts pyproject's config
 #      and lists the CPython 3.9-3.14 manylinux and musllinux builds;
 #   6. auditwheel repairs the Linux wheel into a manylinux one and accepts it.
+# The sdist and the wheels carry the demo's browser client, the npm file of
+# node_modules (as `npm ci` installs it; the release workflow runs npm ci),
+# and the installed wheel's `engineio-fast demo` serves that copy.
 # Run from anywhere: bash tests/packaging/check_dist.sh
 set -euo pipefail
 REPO="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -34,6 +37,10 @@ step "1. python -m build (sdist, then the wheel from it)"
 # the committed tree (HEAD), without build leftovers
 mkdir "$WORK/src"
 git -C "$REPO" archive --format=tar HEAD | tar -x -C "$WORK/src"
+# what `npm ci` gives the release workflow (the demo's browser client)
+CLIENT_JS="$REPO/node_modules/engine.io-client/dist/engine.io.min.js"
+[ -f "$CLIENT_JS" ] || { echo "$CLIENT_JS is missing: run npm ci"; exit 1; }
+ln -s "$REPO/node_modules" "$WORK/src/node_modules"
 "$PY" -m build --outdir "$WORK/dist" "$WORK/src" >"$WORK/build.log" 2>&1 || { tail -40 "$WORK/build.log"; exit 1; }
 SDIST=$(ls "$WORK"/dist/*.tar.gz)
 WHEEL=$(ls "$WORK"/dist/*.whl)
@@ -47,19 +54,26 @@ esac
 tar tzf "$SDIST" > "$WORK/sdist.txt"
 for f in src_pyx/_speedups.pyx tests/packaging/run_wheel_tests.py tests/conftest.py \
          tests/kernels/kernel_helpers.py tests/protocol/test_engine.py engineio_fast/_speedups.pyi \
-         engineio_fast/engineio_fast_switch.pth; do
+         engineio_fast/engineio_fast_switch.pth engineio_fast/demo/vendor/engine.io.min.js \
+         engineio_fast/demo/vendor/LICENSE; do
   grep -q "/$f\$" "$WORK/sdist.txt" || { echo "the sdist lacks $f"; exit 1; }
 done
-"$PY" - "$WHEEL" <<'PYEOF'
+if grep -q "node_modules" "$WORK/sdist.txt"; then echo "the sdist carries node_modules"; exit 1; fi
+"$PY" - "$WHEEL" "$CLIENT_JS" <<'PYEOF'
 import sys, zipfile
-names = zipfile.ZipFile(sys.argv[1]).namelist()
+wheel = zipfile.ZipFile(sys.argv[1])
+names = wheel.namelist()
 need = ['engineio_fast/py.typed', 'engineio_fast/_speedups.pyi',
-        'engineio_fast_switch.pth']
+        'engineio_fast_switch.pth', 'engineio_fast/demo/vendor/LICENSE',
+        'engineio_fast/demo/vendor/engine.io.min.js']
 missing = [n for n in need if n not in names]
 assert not missing, missing
 assert any(n.startswith('engineio_fast/_speedups.') and n.endswith('.so')
            for n in names), 'no compiled module in the wheel'
-print('wheel carries the extension, its stub and py.typed')
+with open(sys.argv[2], 'rb') as f:
+    assert wheel.read('engineio_fast/demo/vendor/engine.io.min.js') == \
+        f.read(), 'the wheel carries another engine.io.min.js'
+print('wheel carries the extension, its stub, py.typed and the demo client')
 PYEOF
 
 step "2. the wheel in a fresh venv: compiled kernels, kernel and protocol tests"
@@ -79,6 +93,39 @@ step "2b. the installed wheel's switch: ENGINEIO_FAST_AS_ENGINEIO=1 and engineio
 case "$(cd "$WORK" && "$WORK/v_wheel/bin/python" -c 'import importlib.util as u; print(u.find_spec("engineio"))')" in
   None) ;; *) echo "without the variable, engineio must not resolve"; exit 1 ;;
 esac
+
+step "2c. the installed wheel's demo serves the client it carries"
+(cd "$WORK" && "$WORK/v_wheel/bin/python" - "$WORK/v_wheel/bin/engineio-fast" "$CLIENT_JS" <<'PYEOF'
+import os, socket, subprocess, sys, time, urllib.request
+sock = socket.socket()
+sock.bind(('127.0.0.1', 0))
+port = sock.getsockname()[1]
+sock.close()
+env = {k: v for k, v in os.environ.items()
+       if not k.startswith(('PYTHON', 'ENGINEIO_FAST_'))}
+proc = subprocess.Popen([sys.argv[1], 'demo', '--port', str(port)], env=env,
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+try:
+    first = proc.stdout.readline().decode()
+    assert '(cython kernels)' in first, first
+    base = 'http://127.0.0.1:%d' % port
+    for _ in range(100):
+        try:
+            page = urllib.request.urlopen(base + '/', timeout=10).read()
+            break
+        except OSError:
+            time.sleep(0.05)
+    assert b'<script src="/engine.io.min.js">' in page, page[:200]
+    js = urllib.request.urlopen(base + '/engine.io.min.js', timeout=10).read()
+    with open(sys.argv[2], 'rb') as f:
+        assert js == f.read(), 'the demo served another file'
+finally:
+    proc.terminate()
+    _, err = proc.communicate(timeout=10)
+assert b'CDN' not in err, err
+print('the wheel\'s demo serves its own engine.io.min.js (%d bytes)' % len(js))
+PYEOF
+)
 
 step "3. the sdist in a fresh venv with only pip"
 "$PY" -m venv "$WORK/v_sdist"

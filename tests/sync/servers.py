@@ -13,6 +13,7 @@ import importlib.util
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -181,9 +182,17 @@ class ServerProcess:
             raise ServerError('GET %s -> %s: %r' % (path, status, body[:200]))
         return json.loads(body)
 
+    #: serving HTTPS (with a self-signed certificate): set by subclasses
+    tls = False
+
     def http_get(self, path, timeout=5.0):
-        conn = http.client.HTTPConnection(self.host, self.port,
-                                          timeout=timeout)
+        if self.tls:
+            conn: http.client.HTTPConnection = http.client.HTTPSConnection(
+                self.host, self.port, timeout=timeout,
+                context=ssl._create_unverified_context())
+        else:
+            conn = http.client.HTTPConnection(self.host, self.port,
+                                              timeout=timeout)
         try:
             conn.request('GET', path)
             resp = conn.getresponse()

@@ -32,6 +32,17 @@ def test_who_is_trusted():
     assert not ProxyHeaders('').trusts('127.0.0.1')
 
 
+def test_ipv4_peers_of_a_dual_stack_listener():
+    # listening on '::', an IPv4 peer's address is IPv4-mapped
+    p = ProxyHeaders('127.0.0.1, 10.0.0.0/8')
+    assert p.trusts('::ffff:127.0.0.1') and p.trusts('::ffff:10.9.8.7')
+    assert not p.trusts('::ffff:127.0.0.2') and not p.trusts('::ffff:11.0.0.1')
+    assert not ProxyHeaders('::1').trusts('::ffff:127.0.0.1')
+    # a trusted mapped proxy in X-Forwarded-For is skipped like its IPv4 form
+    assert resolve(p, ('X-Forwarded-For', '203.0.113.5, ::ffff:10.0.0.2')
+                   )[0] == ('203.0.113.5', 0)
+
+
 def test_default_is_uvicorns(monkeypatch):
     monkeypatch.delenv('FORWARDED_ALLOW_IPS', raising=False)
     assert default_allow_ips() == '127.0.0.1'

@@ -59,13 +59,15 @@ class ServedApp(NamedTuple):
     path: Optional[str]
 
 
-def import_app(spec: str) -> Any:
+def import_app(spec: str, factory: bool = False) -> Any:
     """Import ``module:attribute`` (the attribute may be dotted, the
     module is looked for in the current directory too) and return the
-    object.
+    object; with ``factory``, the attribute is a callable taking no
+    argument and what it returns is the app (uvicorn's ``--factory``).
 
     Raises:
-        ValueError: ``spec`` is not ``module:attribute``.
+        ValueError: ``spec`` is not ``module:attribute``; with
+            ``factory``, the attribute is not callable.
         ImportError: the module cannot be imported.
         AttributeError: the module has no such attribute.
     """
@@ -77,7 +79,23 @@ def import_app(spec: str) -> Any:
     obj = importlib.import_module(module_name)
     for part in attr.split('.'):
         obj = getattr(obj, part)
+    if factory:
+        return call_factory(obj, spec)
     return obj
+
+
+def call_factory(factory: Any, name: Any = None) -> Any:
+    """What the app factory ``factory`` returns when called with no
+    argument.
+
+    Raises:
+        ValueError: ``factory`` is not callable.
+    """
+    if not callable(factory):
+        raise ValueError('%s is not callable: --factory needs a function '
+                         'that returns the app'
+                         % (name if name is not None else repr(factory)))
+    return factory()
 
 
 def resolve_app(app: Any) -> ServedApp:

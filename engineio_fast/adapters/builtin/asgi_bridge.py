@@ -65,6 +65,8 @@ async def run_http(proto, r):
                 lines.append(b'connection: close\r\n')
             lines.append(b'\r\n')
             transport.write(b''.join(lines))
+            if ctx.access_log is not None:
+                proto.log_access(r, status)
         elif kind == 'http.response.body':
             if not state['started'] or state['done']:
                 raise RuntimeError('body sent out of order')

@@ -34,11 +34,23 @@ class ServerContext:
         eio_path: the Engine.IO path prefix (``'/engine.io/'``), or None
             for every request.
         proxy: a :class:`.proxy.ProxyHeaders`, or None: no proxy headers.
+        access_log: what logs one line per answered request (a logger's
+            ``info``), or None: no access log (decided once, by the
+            server, from its option and the logger's level).
+        root_path: the ASGI ``root_path`` (the prefix a proxy strips off
+            the URL before forwarding it), '' for none.
+        limit_concurrency: at most this many connections (HTTP and
+            websocket) and ASGI requests at once, the next request is
+            answered 503; None: no limit.
+        ws_max_size: the largest websocket message accepted (bytes),
+            or None: ``eio``'s ``max_http_buffer_size``; the smaller of
+            the two applies.
     """
 
     def __init__(self, eio, asgi_app, loop, limits=None, ssl=False,
                  per_message_deflate=None, eio_path='/engine.io/',
-                 proxy=None):
+                 proxy=None, access_log=None, root_path='',
+                 limit_concurrency=None, ws_max_size=None):
         self.driver = eio.driver
         self.engine = eio.driver.engine
         self.loop = loop
@@ -59,10 +71,25 @@ class ServerContext:
         self.shutting_down = False
         self.tasks = set()
         self.router = None        # a cluster.handoff.Router in a worker
+        self.access_log = access_log
+        self.root_path = root_path
+        self.root_path_bytes = root_path.encode('latin-1')
+        self.limit_concurrency = limit_concurrency
+        max_size = self.engine.config.max_http_buffer_size
+        self.ws_max_size = (max_size if ws_max_size is None
+                            else min(max_size, ws_max_size))
         # the path served by the metrics exposition (an
         # engineio_fast.metrics.Exposition), or None: no metrics endpoint
         self.metrics_path = None
         self.metrics = None
+
+    def over_limit(self):
+        """True when a new request must be answered 503: more
+        connections than ``limit_concurrency`` are open (the one asking
+        included), or that many ASGI requests are running."""
+        limit = self.limit_concurrency
+        return (len(self.http_conns) + len(self.ws_conns) > limit or
+                len(self.tasks) >= limit)
 
     def is_engineio_path(self, path):
         prefix = self.eio_prefix

@@ -190,6 +190,11 @@ class HttpProtocol(asyncio.Protocol):
         """Answer a request that cannot be parsed or served, then close."""
         if self.closed:
             return
+        if self.ctx.access_log is not None:
+            # the request line, when the request got that far
+            cur = self.cur
+            self.log_access(None if cur is None or self.in_headers
+                            else cur, status)
         if status == 400:
             self.transport.write(render_response(
                 400, [('Content-Type', JSON_TYPE)], error_body(BAD_REQUEST),
@@ -254,6 +259,11 @@ class HttpProtocol(asyncio.Protocol):
         cur: ParsedRequest = self.cur  # type: ignore[assignment]
         parser = self.parser
         self.in_headers = False
+        ctx = self.ctx
+        if ctx.limit_concurrency is not None and ctx.over_limit():
+            cur.method = parser.get_method().decode('ascii', 'replace')
+            cur.http_version = parser.get_http_version()
+            raise _Reject(503)
         cur.method = parser.get_method().decode('ascii', 'replace')
         cur.keep_alive = parser.should_keep_alive()
         cur.http_version = parser.get_http_version()
@@ -369,6 +379,8 @@ class HttpProtocol(asyncio.Protocol):
         if self.closed:
             return
         self.transport.write(data)
+        if self.ctx.access_log is not None:
+            self.log_access(r, int(data[9:12]))
         self.busy = False
         if not r.keep_alive or self.ctx.shutting_down:
             self.close()
@@ -392,8 +404,26 @@ class HttpProtocol(asyncio.Protocol):
         req.too_large = r.too_big
         return req
 
+    def log_access(self, r, status):
+        """One access-log line: the client (the proxy's client when the
+        peer is trusted), the request line, the status. ``r`` None: the
+        request line was not read whole."""
+        client = self.peer[:2] if self.peer else None
+        if r is None:
+            line = '-'
+        else:
+            if self.trusted:
+                client = self.ctx.proxy.resolve(r.headers, client, '')[0]
+            line = '%s %s HTTP/%s' % (r.method, r.url.decode('latin-1'),
+                                      r.http_version)
+        self.ctx.access_log('%s - "%s" %d',
+                            '%s:%d' % client if client else '-', line,
+                            status)
+
     def scope(self, r, kind='http'):
-        """An ASGI scope for ``r`` (for the environ and the bridge)."""
+        """An ASGI scope for ``r`` (for the environ and the bridge): with
+        a ``root_path``, the path and raw path start with it, as
+        uvicorn's do."""
         scheme = self.ctx.scheme
         client = self.peer[:2] if self.peer else None
         if self.trusted:
@@ -404,11 +434,16 @@ class HttpProtocol(asyncio.Protocol):
         elif scheme in ('ws', 'wss'):
             scheme = 'https' if scheme == 'wss' else 'http'
         raw_path = r.url.split(b'?', 1)[0]
+        path = r.path
+        root_path = self.ctx.root_path
+        if root_path:
+            path = root_path + path
+            raw_path = self.ctx.root_path_bytes + raw_path
         return {
             'type': kind, 'asgi': {'version': '3.0', 'spec_version': '2.3'},
             'http_version': r.http_version, 'method': r.method,
-            'scheme': scheme, 'path': r.path, 'raw_path': raw_path,
-            'query_string': r.query_string, 'root_path': '',
+            'scheme': scheme, 'path': path, 'raw_path': raw_path,
+            'query_string': r.query_string, 'root_path': root_path,
             'headers': [(n.lower(), v) for n, v in r.headers],
             'client': client,
             'server': self.sockname[:2] if self.sockname else None,
@@ -518,7 +553,7 @@ class HttpProtocol(asyncio.Protocol):
         if out.kind == _RESPOND:
             r.keep_alive = False
             return self.respond(r, out.response)
-        self._switch(out.link, hs, rest)
+        self._switch(r, out.link, hs, rest)
 
     def _ws_connected(self, r, req, out, verdict, hs, rest):
         ctx = self.ctx
@@ -531,14 +566,16 @@ class HttpProtocol(asyncio.Protocol):
             # the client left while its connect handler ran
             events += ctx.engine.ws_closed(done.link, ctx.loop.time())
         else:
-            self._switch(done.link, hs, rest)
+            self._switch(r, done.link, hs, rest)
         if events:
             ctx.driver.fire(events)
 
-    def _switch(self, link, hs, rest):
+    def _switch(self, r, link, hs, rest):
         # the 101 and the connection's permessage-deflate come from the
         # handshake decision (protocol.websocket.handshake)
         self.transport.write(hs.response)
+        if self.ctx.access_log is not None:
+            self.log_access(r, 101)
         proto = _ws.WsProtocol(self.ctx, self.transport, link, hs.deflate)
         self.transport.set_protocol(proto)
         self.closed = True       # this object is done with the connection

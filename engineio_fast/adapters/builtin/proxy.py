@@ -59,7 +59,13 @@ class ProxyHeaders:
             address = ipaddress.ip_address(host)
         except ValueError:
             return False
-        return any(address in net for net in self.networks)
+        if any(address in net for net in self.networks):
+            return True
+        # a server listening on '::' sees IPv4 peers as ::ffff:a.b.c.d:
+        # they match the IPv4 entries (127.0.0.1 by default) as themselves
+        mapped = getattr(address, 'ipv4_mapped', None)
+        return mapped is not None and any(mapped in net
+                                          for net in self.networks)
 
     def resolve(self, headers: Sequence[Tuple[bytes, bytes]],
                 peer: Optional[Tuple[str, int]],

@@ -30,6 +30,30 @@ from .routed import RoutedHttpProtocol
 logger = logging.getLogger('engineio_fast.server')
 
 
+def check_options(root_path: str = '', backlog: int = 2048,
+                  limit_concurrency: Optional[int] = None,
+                  ws_max_size: Optional[int] = None,
+                  ping_interval: Optional[float] = None,
+                  ping_timeout: Optional[float] = None) -> None:
+    """Raise ValueError naming the first :class:`BuiltinServer` option out
+    of range."""
+    if root_path and (not root_path.startswith('/') or
+                      not root_path.isascii()):
+        raise ValueError('root_path must be empty or an ASCII path '
+                         'starting with "/", not %r' % (root_path,))
+    if backlog < 1:
+        raise ValueError('backlog must be at least 1, not %r' % (backlog,))
+    for name, value in (('limit_concurrency', limit_concurrency),
+                        ('ws_max_size', ws_max_size)):
+        if value is not None and value < 1:
+            raise ValueError('%s must be at least 1, not %r'
+                             % (name, value))
+    for name, seconds in (('ping_interval', ping_interval),
+                          ('ping_timeout', ping_timeout)):
+        if seconds is not None and not seconds > 0:
+            raise ValueError('%s must be > 0, not %r' % (name, seconds))
+
+
 def split_app(app: Any) -> Tuple[AsyncServer, Any]:
     """``(AsyncServer, the ASGI app for other requests or None)`` for what
     ``run`` was given (:func:`.apps.resolve_app` without the path).
@@ -71,6 +95,31 @@ class BuiltinServer:
         forwarded_allow_ips: the trusted peers: addresses and networks,
             comma-separated or a list, ``'*'`` for all; default
             ``$FORWARDED_ALLOW_IPS`` or ``'127.0.0.1'`` (uvicorn's).
+        access_log: log one line per answered HTTP request (client
+            address, request line, status) and per websocket accepted
+            (101) or refused, at INFO on the ``engineio_fast.access``
+            logger; decided once at start: when that logger does not log
+            INFO, nothing is done per request. Default False (the command
+            line's default is on, as uvicorn's).
+        root_path: the ASGI ``root_path``: the prefix a proxy removed
+            from the URL (``/chat`` for a site mounted at
+            ``https://host/chat/``). ASGI apps see it as uvicorn gives it,
+            ``root_path`` and a ``path`` that starts with it; Engine.IO
+            requests are still matched on the path as received, and the
+            environ's ``SCRIPT_NAME`` is the root path.
+        limit_concurrency: at most this many connections (HTTP and
+            websocket, parked long-polls included) and running ASGI
+            requests at once: a request beyond it is answered 503 and its
+            connection closed (uvicorn's ``--limit-concurrency``). None: no
+            limit. Per process with workers.
+        ws_max_size: the largest websocket message (bytes) accepted; a
+            larger one closes the connection with 1009. The Engine.IO
+            server's ``max_http_buffer_size`` applies too: the smaller of
+            the two wins. None: ``max_http_buffer_size`` alone.
+        ping_interval: overrides the Engine.IO server's ``ping_interval``
+            (seconds) at start, for the sessions opened from then on; None
+            keeps the app's.
+        ping_timeout: the same for ``ping_timeout``.
         metrics: serve this process's Prometheus metrics (see
             :mod:`engineio_fast.metrics`; needs ``prometheus_client``) on
             ``/metrics`` (True) or on the path given, GET only; counting
@@ -80,6 +129,7 @@ class BuiltinServer:
     Raises:
         TypeError: ``app`` holds no engineio_fast AsyncServer that can be
             served (the message says why and what to do).
+        ValueError: an option is out of range.
     """
 
     def __init__(self, app: Any,
@@ -91,8 +141,23 @@ class BuiltinServer:
                  backlog: int = 2048, router: Any = None,
                  accept: bool = True, proxy_headers: bool = True,
                  forwarded_allow_ips: Union[None, str, Sequence[str]] = None,
+                 access_log: bool = False, root_path: str = '',
+                 limit_concurrency: Optional[int] = None,
+                 ws_max_size: Optional[int] = None,
+                 ping_interval: Optional[float] = None,
+                 ping_timeout: Optional[float] = None,
                  metrics: Union[bool, str] = False) -> None:
         self.eio, self.asgi_app, self.path = resolve_app(app)
+        check_options(root_path=root_path, backlog=backlog,
+                      limit_concurrency=limit_concurrency,
+                      ws_max_size=ws_max_size, ping_interval=ping_interval,
+                      ping_timeout=ping_timeout)
+        self.access_log = access_log
+        self.root_path = root_path.rstrip('/')
+        self.limit_concurrency = limit_concurrency
+        self.ws_max_size = ws_max_size
+        self.ping_interval = ping_interval
+        self.ping_timeout = ping_timeout
         self.metrics: Any = None
         self.metrics_path: Optional[str] = None
         if metrics:
@@ -135,10 +200,27 @@ class BuiltinServer:
     async def start(self) -> None:
         """Run the app's startup and start listening."""
         loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
+        if self._stop is None:      # (serve() makes it first)
+            self._stop = asyncio.Event()
+        if self.ping_interval is not None or self.ping_timeout is not None:
+            # given to the server, they win over the app's own
+            eio = self.eio
+            eio.driver.engine.set_ping(self.ping_interval, self.ping_timeout)
+            if self.ping_interval is not None:
+                eio.ping_interval = self.ping_interval
+            if self.ping_timeout is not None:
+                eio.ping_timeout = self.ping_timeout
+        # decided once: with the access log off, or its logger above INFO,
+        # a request costs one attribute test
+        access = logging.getLogger('engineio_fast.access')
         ctx = self.ctx = ServerContext(
             self.eio, self.asgi_app, loop, self.limits, self.ssl is not None,
-            self.per_message_deflate, self.path, self.proxy)
+            self.per_message_deflate, self.path, self.proxy,
+            access_log=(access.info if self.access_log and
+                        access.isEnabledFor(logging.INFO) else None),
+            root_path=self.root_path,
+            limit_concurrency=self.limit_concurrency,
+            ws_max_size=self.ws_max_size)
         ctx.metrics_path = self.metrics_path
         ctx.metrics = self.metrics
         protocol: Any = HttpProtocol
@@ -209,9 +291,11 @@ class BuiltinServer:
 
     async def serve(self, install_signal_handlers: bool = True) -> None:
         """Start, serve until SIGINT/SIGTERM or :meth:`request_shutdown`,
-        then shut down gracefully."""
-        await self.start()
+        then shut down gracefully. The signal handlers are in place before
+        the socket listens: a client that sees the port open may signal
+        at once, and the server then starts and shuts down cleanly."""
         loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
         installed: List[signal.Signals] = []
         if install_signal_handlers:
             for sig in (signal.SIGINT, signal.SIGTERM):
@@ -220,6 +304,12 @@ class BuiltinServer:
                     installed.append(sig)
                 except (NotImplementedError, RuntimeError, ValueError):
                     pass
+        try:
+            await self.start()
+        except BaseException:
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+            raise
         try:
             await cast(asyncio.Event, self._stop).wait()    # (started)
         finally:

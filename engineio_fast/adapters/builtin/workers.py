@@ -28,16 +28,17 @@ ORPHAN_CHECK = 1.0     # seconds between a worker's checks of its parent
 STOP_CHECK = 0.05      # seconds between a starting worker's checks
 
 
-def load_in_worker(spec: str) -> Any:
+def load_in_worker(spec: str, factory: bool = False) -> Any:
     """Import ``module:attribute`` in a worker (after the fork) and check
-    that the built-in server can serve it.
+    that the built-in server can serve it (``factory``: call what it names
+    for the app).
 
     Raises:
         AppLoadError: it cannot be imported or served (the message says
             why, with the traceback of an import that raised).
     """
     try:
-        app = import_app(spec)
+        app = import_app(spec, factory)
     except (ImportError, AttributeError, ValueError) as exc:
         raise AppLoadError('cannot load %s: %s' % (spec, exc)) from exc
     except Exception as exc:    # the module raised: its traceback helps
@@ -74,7 +75,8 @@ def renew_forked_state(app: Any) -> None:
 
 def serve_workers(app: Any, workers: int, host: str = '127.0.0.1',
                   port: int = 5000, loop: str = 'auto',
-                  backlog: int = 2048, **kwargs: Any) -> None:
+                  backlog: int = 2048, factory: bool = False,
+                  **kwargs: Any) -> None:
     """Serve ``app`` on the built-in server with ``workers`` processes on
     one port until SIGINT/SIGTERM (see :func:`engineio_fast.run`).
 
@@ -90,9 +92,15 @@ def serve_workers(app: Any, workers: int, host: str = '127.0.0.1',
         host: the address to listen on.
         port: the port.
         loop: ``'auto'``, ``'uvloop'`` or ``'asyncio'``.
-        backlog: the listen backlog.
+        backlog: the listen backlog (of the supervisor's socket).
+        factory: ``app`` names (or is) a callable returning the app: a
+            string's is called in each worker after the fork, an object
+            once here before it.
         **kwargs: more ``BuiltinServer`` options (``limits``,
-            ``per_message_deflate``).
+            ``per_message_deflate``, ``access_log``, ``root_path``,
+            ``limit_concurrency``, ``ws_max_size``, ``ping_interval``,
+            ``ping_timeout``, the proxy options); ``limit_concurrency``
+            counts per worker.
 
     Raises:
         ValueError: ``workers`` out of range, or ``ssl`` given (a
@@ -117,6 +125,9 @@ def serve_workers(app: Any, workers: int, host: str = '127.0.0.1',
                          % (handoff.MAX_WORKERS, workers))
     spec = app if isinstance(app, str) else None
     if spec is None:
+        if factory:
+            from .apps import call_factory
+            app = call_factory(app)
         resolve_app(app)       # a TypeError here, not in every worker
     limits: Dict[str, Any] = dict(DEFAULT_LIMITS)
     limits.update(kwargs.get('limits') or {})
@@ -125,7 +136,7 @@ def serve_workers(app: Any, workers: int, host: str = '127.0.0.1',
 
     def serve_one(router: Any) -> None:
         if spec is not None:
-            served = load_in_worker(spec)
+            served = load_in_worker(spec, factory)
         else:
             served = app
             renew_forked_state(served)

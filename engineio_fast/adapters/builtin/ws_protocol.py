@@ -29,8 +29,8 @@ class WsProtocol(MessageAssembly, asyncio.Protocol):
                  'receiving', 'dirty', 'abort_handle')
 
     def __init__(self, ctx, transport, link, deflate=None):
-        MessageAssembly.__init__(self, deflate,
-                                 ctx.engine.config.max_http_buffer_size)
+        # the smaller of --ws-max-size and max_http_buffer_size
+        MessageAssembly.__init__(self, deflate, ctx.ws_max_size)
         self.ctx = ctx
         self.transport = transport
         self.link = link
