@@ -145,6 +145,10 @@ class AsyncServer(base_server.AsyncioUtilities,
             it gets a 429 and ``{"code":4,"message":"Too many
             handshakes"}``. 65,536 addresses are remembered at most.
             Default None (no limit).
+        metrics: True: count what the server does for Prometheus from
+            the start (see :mod:`engineio_fast.metrics`; also
+            ``engineio_fast.metrics.enable(server)`` later). Default False
+            (nothing is counted).
         max_queue_bytes: the most bytes queued for one client (not yet
             taken by its transport: a client that does not read). Default
             16 MiB or 8 x ``max_http_buffer_size``, the larger.

@@ -291,6 +291,10 @@ class BaseServer(HandlerRegistry):
         self._engine = _engine.Engine(config, policy, self.json.loads,
                                       compact_dumps, logger=self.logger)
         _node.attach(self._engine)
+        if kwargs.pop('metrics', False):
+            # opt-in counting for Prometheus (engineio_fast/metrics.py)
+            from .protocol import stats as _stats
+            _stats.meter(self._engine)
         manager = client_manager
         #: the client manager: this process's sessions by default, every
         #: process's with a Redis manager (engineio_fast/cluster/)

@@ -219,6 +219,11 @@ def _parser():
                           'info (default: off; uvicorn\'s is on, but '
                           'Engine.IO polling makes two requests per '
                           'message)')
+    log.add_argument('--metrics', action='store_true',
+                     help='serve Prometheus metrics on GET /metrics (pip '
+                          'install "engineio-fast[metrics]"); with --workers '
+                          'each scrape shows the counts of the worker that '
+                          'answers it (default: off)')
 
     tls = parser.add_argument_group('TLS (https and wss)')
     tls.add_argument('--ssl-certfile', metavar='PATH', default=None,
@@ -453,7 +458,10 @@ def main(argv=None):
             limit_concurrency=args.limit_concurrency,
             ws_max_size=args.ws_max_size,
             ping_interval=args.ws_ping_interval,
-            ping_timeout=args.ws_ping_timeout)
+            ping_timeout=args.ws_ping_timeout, metrics=args.metrics)
+    except ImportError as exc:      # --metrics without prometheus_client
+        sys.stderr.write('cannot serve %s: %s\n' % (args.app, exc))
+        return 2
     except ValueError as exc:
         sys.stderr.write('cannot serve %s: %s\n' % (args.app, exc))
         return 2

@@ -65,6 +65,14 @@ TARGETS = {
         'modules': ['engineio_fast.__main__'],
         'what': "engineio_fast's built-in server (python -m engineio_fast module:attr)",
     },
+    # the metrics' cost (README "Metrics"): `--targets builtin builtin-metrics --scenarios S1`; not in the
+    # default suite
+    'builtin-metrics': {
+        'cmd': [PY, '-m', 'engineio_fast', 'benchmarks.load.apps.fast_app:eio',
+                '--host', '127.0.0.1', '--port', '{port}', '--metrics'],
+        'modules': ['engineio_fast.__main__', 'prometheus_client'],
+        'what': "builtin with --metrics (Prometheus counting on, /metrics served)",
+    },
     'ceiling': {
         'cmd': ['node', 'benchmarks/load/bare_server.mjs', '--port', '{port}'],
         'ceiling': True,

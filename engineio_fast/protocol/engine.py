@@ -71,6 +71,13 @@ _K_JSON = _accel.KIND_JSON
 _K_NONE = _accel.KIND_NONE
 
 
+def _transport_of(req: _http.Request) -> str:
+    """The request's transport for a log line: one of the two, else '?'
+    (never the client's own text)."""
+    transport = req.query.get('transport')
+    return transport if transport in ('polling', 'websocket') else '?'
+
+
 class Engine(Queueing):
     """The Engine.IO server state machine.
 
@@ -111,6 +118,12 @@ class Engine(Queueing):
         self._ping_timeout = config.ping_timeout
         self._max_size = config.max_http_buffer_size
         self._max_queue = config.max_queue_bytes
+        # the sizes above which a websocket message or a send takes the
+        # slower path: the bounds when metrics are off; when on, the
+        # high-water marks so far (see .stats.meter), so that following
+        # them costs no test of its own
+        self._size_watch = self._max_size
+        self._queue_watch = self._max_queue
         #: queued bytes from which a sender waits (see :meth:`wait_drain`);
         #: past any queue when the option is off
         self.high_water = config.queue_high_water or (1 << 62)
@@ -132,6 +145,43 @@ class Engine(Queueing):
         # what renders a poll's answer (protocol.instrument may shadow it,
         # and _ok, _post, _ping and the ws_* methods, on an instance)
         self._reply = policy.text
+        #: the :class:`.stats.EngineStats` this engine counts in, or None
+        #: (metrics off: the default; see :func:`.stats.meter`). Each
+        #: counting step is one test of it when off.
+        self.stats: Any = None
+
+    # ------------------------------------------------------------------
+    # rejections
+    def _reject(self, req: _http.Request, code: int,
+                message: Optional[str] = None, status: int = 400,
+                detail: str = '') -> _http.Response:
+        """The error response of a request the engine refuses, logged at
+        INFO on the server's logger: one line per request, with its cause
+        (the error body's message) and ``detail`` (why, when the message
+        is the generic 'Bad request'). Every refusal of every server goes
+        through here (:mod:`.stats` counts them by cause)."""
+        cause = message or _http.ERROR_MESSAGES[code]
+        logger = self.logger
+        if logger is not None and logger.isEnabledFor(logging.INFO):
+            logger.info('%s %s refused (%d %s)%s', req.method,
+                        _transport_of(req), status, cause,
+                        ': ' + detail if detail else '')
+        st = self.stats
+        if st is not None:
+            st.rejected[cause] = st.rejected.get(cause, 0) + 1
+        return self.policy.error(req, code, message, status)
+
+    def _refused(self, req: _http.Request, value: Any) -> _http.Response:
+        """The 401 of a connection its connect handler refused, logged as
+        :meth:`_reject` does."""
+        logger = self.logger
+        if logger is not None and logger.isEnabledFor(logging.INFO):
+            logger.info('%s %s refused (401 Unauthorized): by the connect '
+                        'handler', req.method, _transport_of(req))
+        st = self.stats
+        if st is not None:
+            st.rejected['Unauthorized'] += 1
+        return self.policy.unauthorized(req, value)
 
     # ------------------------------------------------------------------
     # timers
@@ -269,6 +319,9 @@ class Engine(Queueing):
         self.sessions.remove(s.sid)
         s.reason = reason
         ev = ('disconnect', s.sid, reason)
+        st = self.stats
+        if st is not None:
+            st.disconnects[reason] = st.disconnects.get(reason, 0) + 1
         # senders waiting on its queue: what they run next finds it ended
         # (their wakers only schedule them)
         self._drained(s)
@@ -377,7 +430,10 @@ class Engine(Queueing):
             s.state = CLOSED
             s.queue.clear()
             s.queue_bytes = 0
-            return Outcome(RESPOND, self.policy.unauthorized(req, value))
+            return Outcome(RESPOND, self._refused(req, value))
+        st = self.stats
+        if st is not None:
+            st.handshakes[s.transport] += 1
         if s.state == CONNECTING:
             s.state = OPEN
             s.deadline = now + self._ping_interval
@@ -391,6 +447,8 @@ class Engine(Queueing):
             s.queue = ['1']
             s.queue_bytes = 1
             events = [('disconnect', s.sid, s.reason)]
+            if st is not None:
+                st.disconnects[s.reason] = st.disconnects.get(s.reason, 0) + 1
         if s.transport == 'websocket':
             opening = self._open.render(s.sid, [])
             s.queue.insert(0, opening)
@@ -419,55 +477,56 @@ class Engine(Queueing):
         q = req.query
         method = req.method
         if not policy.origin_allowed(req):
-            return Outcome(RESPOND, policy.error(
+            return Outcome(RESPOND, self._reject(
                 req, _http.BAD_REQUEST, 'Not an accepted origin'))
         if method == 'OPTIONS' and not req.is_websocket:
             headers = policy.cors_headers(req)
             headers.append(('Content-Type', _http.TEXT_PLAIN))
             return Outcome(RESPOND, _http.Response(200, headers, b''))
         if method not in ('GET', 'POST'):
-            return Outcome(RESPOND, policy.error(
+            return Outcome(RESPOND, self._reject(
                 req, _http.BAD_HANDSHAKE_METHOD))
         if q.get('EIO') != '4':
-            return Outcome(RESPOND, policy.error(
+            return Outcome(RESPOND, self._reject(
                 req, _http.UNSUPPORTED_PROTOCOL_VERSION))
         transport = q.get('transport')
         if transport not in ('polling', 'websocket') or \
                 transport not in self.config.transports:
-            return Outcome(RESPOND, policy.error(
+            return Outcome(RESPOND, self._reject(
                 req, _http.UNKNOWN_TRANSPORT))
         j = q.get('j')
         jsonp = None
         if j is not None:
             if transport != 'polling' or not j.isdigit() or len(j) > 9:
-                return Outcome(RESPOND, policy.error(req, _http.BAD_REQUEST))
+                return Outcome(RESPOND, self._reject(
+                    req, _http.BAD_REQUEST, detail='bad JSONP index'))
             jsonp = int(j)
         if transport == 'websocket' and not req.is_websocket:
-            return Outcome(RESPOND, policy.error(req, _http.BAD_REQUEST))
+            return Outcome(RESPOND, self._reject(
+                req, _http.BAD_REQUEST,
+                detail='websocket transport without a websocket upgrade'))
         if req.is_websocket and transport != 'websocket':
-            return Outcome(RESPOND, policy.error(req, _http.BAD_REQUEST))
+            return Outcome(RESPOND, self._reject(
+                req, _http.BAD_REQUEST,
+                detail='websocket upgrade for the polling transport'))
         sid = q.get('sid')
         if sid is None:
             if method != 'GET':
-                return Outcome(RESPOND, policy.error(
+                return Outcome(RESPOND, self._reject(
                     req, _http.BAD_HANDSHAKE_METHOD))
             limit = self.config.max_connections
             if limit is not None and len(self.sessions) >= limit:
                 # full: refused before anything is made, on either
                 # transport (a websocket gets it instead of its 101)
-                if self.logger:
-                    self.logger.info('%d sessions open: handshake refused',
-                                     limit)
-                return Outcome(RESPOND, policy.error(
-                    req, _http.FORBIDDEN, 'Too many connections', 503))
+                return Outcome(RESPOND, self._reject(
+                    req, _http.FORBIDDEN, 'Too many connections', 503,
+                    '%d sessions open' % limit))
             limiter = self._limiter
             if limiter is not None and not limiter.allow(
                     req.environ.get('REMOTE_ADDR'), now):
-                if self.logger:
-                    self.logger.info('%s: handshake rate limit',
-                                     req.environ.get('REMOTE_ADDR'))
-                return Outcome(RESPOND, policy.error(
-                    req, _http.FORBIDDEN, 'Too many handshakes', 429))
+                return Outcome(RESPOND, self._reject(
+                    req, _http.FORBIDDEN, 'Too many handshakes', 429,
+                    'from %s' % req.environ.get('REMOTE_ADDR')))
             return self._new_session(req, transport, jsonp)
         s = self.sessions.get(sid)
         if s is None:
@@ -482,15 +541,17 @@ class Engine(Queueing):
                     # and dropped, as the JavaScript server does (a 400
                     # would end the client with an error, not the close)
                     return Outcome(RESPOND, self._ok(req))
-            return Outcome(RESPOND, policy.error(req, _http.UNKNOWN_SID))
+            return Outcome(RESPOND, self._reject(req, _http.UNKNOWN_SID))
         if s.awaiting_pong and now >= s.deadline and s.state == OPEN:
             # its pong is overdue: it is closed now, whether or not the
             # adapter's timer has run yet (a late timer must not change
             # what a request finds)
-            return Outcome(RESPOND, policy.error(req, _http.UNKNOWN_SID),
+            return Outcome(RESPOND, self._reject(
+                req, _http.UNKNOWN_SID, detail='ping timeout'),
                            events=[self._end(s, DISCONNECT_PING_TIMEOUT, now)])
         if s.state != OPEN:
-            return Outcome(RESPOND, policy.error(req, _http.BAD_REQUEST))
+            return Outcome(RESPOND, self._reject(
+                req, _http.BAD_REQUEST, detail='session not open'))
         if transport == 'websocket':
             return self._upgrade_request(s, req, now)
         if s.transport != 'polling':
@@ -505,14 +566,15 @@ class Engine(Queueing):
                 s.late_until = hold
                 self._schedule(hold, s)
                 return Outcome(WAIT, session=s, jsonp=jsonp)
-            return Outcome(RESPOND, policy.error(req, _http.BAD_REQUEST))
+            return Outcome(RESPOND, self._reject(
+                req, _http.BAD_REQUEST,
+                detail='polling request for an upgraded session'))
         if method == 'GET':
             if s.poll_pending:
-                if self.logger:
-                    self.logger.info('%s: overlapping poll, closing', sid)
                 ev = self._end(s, DISCONNECT_TRANSPORT_ERROR, now)
-                return Outcome(RESPOND, policy.error(req, _http.BAD_REQUEST),
-                               events=[ev])
+                return Outcome(RESPOND, self._reject(
+                    req, _http.BAD_REQUEST,
+                    detail='overlapping poll, session closed'), events=[ev])
             return self._poll(s, req, jsonp, now)
         return self._post(s, req, now, jsonp)
 
@@ -567,7 +629,9 @@ class Engine(Queueing):
                 s.late_until = 0.0
                 s.poll_pending = False
                 s.poll_waker = None
-                return self.policy.error(req, _http.BAD_REQUEST)
+                return self._reject(
+                    req, _http.BAD_REQUEST,
+                    detail='polling request for an upgraded session')
             # parked before the upgrade: ends with a noop
             text = '6'
         elif s.state == CLOSED:
@@ -629,13 +693,12 @@ class Engine(Queueing):
 
     def _post(self, s: Session, req: _http.Request, now: float,
               jsonp: Optional[int]) -> Outcome:
-        policy = self.policy
         body = req.body
         if body is None:
             body = b''
         if req.too_large or len(body) > self._max_size:
             ev = self._end(s, DISCONNECT_TRANSPORT_ERROR, now)
-            return Outcome(RESPOND, policy.error(
+            return Outcome(RESPOND, self._reject(
                 req, _http.BAD_REQUEST, 'Payload too large'), events=[ev])
         try:
             text = body.decode('utf-8') if not isinstance(body, str) \
@@ -647,8 +710,12 @@ class Engine(Queueing):
                        for p in self._k.split_payload(text)]
         except (ValueError, KeyError, IndexError):
             ev = self._end(s, DISCONNECT_TRANSPORT_ERROR, now)
-            return Outcome(RESPOND, policy.error(req, _http.BAD_REQUEST),
-                           events=[ev])
+            return Outcome(RESPOND, self._reject(
+                req, _http.BAD_REQUEST, detail='malformed payload'),
+                events=[ev])
+        st = self.stats
+        if st is not None:
+            st.received(len(body), packets)
         events = []
         for ptype, data, _binary in packets:
             if ptype == _MESSAGE:
@@ -663,8 +730,10 @@ class Engine(Queueing):
                 continue
             else:
                 events.append(self._end(s, DISCONNECT_TRANSPORT_ERROR, now))
-                return Outcome(RESPOND, policy.error(req, _http.BAD_REQUEST),
-                               events=events)
+                return Outcome(RESPOND, self._reject(
+                    req, _http.BAD_REQUEST,
+                    detail='packet type %d in a POST' % ptype),
+                    events=events)
         return Outcome(RESPOND, self._ok(req), events=events)
 
     def _ok(self, req: _http.Request) -> _http.Response:
@@ -701,7 +770,8 @@ class Engine(Queueing):
                 link.closing = True
             return Outcome(WEBSOCKET, session=s, link=link)
         if not self.config.allow_upgrades:
-            return Outcome(RESPOND, self.policy.error(req, _http.BAD_REQUEST))
+            return Outcome(RESPOND, self._reject(
+                req, _http.BAD_REQUEST, detail='upgrades not allowed'))
         link = WsLink(s, True)
         s.probe = link
         s.probed = False
@@ -752,15 +822,26 @@ class Engine(Queueing):
             # the pong is overdue (see handle_http): closed before this
             # message counts
             return [self._end(s, DISCONNECT_PING_TIMEOUT, now)]
-        if len(data) > self._max_size:
-            link.close_code = 1009
-            return [self._end(s, DISCONNECT_TRANSPORT_ERROR, now, QUIET_CLOSE)]
+        n = len(data)
+        if n > self._size_watch:
+            if n > self._max_size:
+                link.close_code = 1009
+                return [self._end(s, DISCONNECT_TRANSPORT_ERROR, now,
+                                  QUIET_CLOSE)]
+            st = self.stats     # metered (see .stats.meter)
+            if n > st.max_packet:
+                st.max_packet = n
+            self._size_watch = st.max_packet
         try:
             ptype, value, _binary = self._decode_value(data, self.loads)
         except ValueError:
             link.close_code = 1002
             return [self._end(s, DISCONNECT_TRANSPORT_ERROR, now, QUIET_CLOSE)]
         if ptype == _MESSAGE:
+            st = self.stats
+            if st is not None:
+                st.messages_in += 1
+                st.bytes_in += n
             return [('message', s.sid, value)]
         if ptype == _PONG:
             self._pong(s, now)
@@ -804,6 +885,8 @@ class Engine(Queueing):
             return ()
         if data == '5' and s.probed:
             self._switch(s, link)
+            if self.stats is not None:
+                self.stats.upgrades += 1
             return ()
         # anything else aborts the upgrade; the session stays on polling
         self._abort_probe(s)

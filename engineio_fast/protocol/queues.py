@@ -10,7 +10,7 @@ called once when the queue is taken or the session ends.
 """
 
 import logging
-from typing import Callable, Optional, Sequence, Union
+from typing import Any, Callable, Optional, Sequence, Union
 
 from .outcome import DISCONNECT_TRANSPORT_ERROR, DROPPED, Event
 from .packets import Item
@@ -22,10 +22,12 @@ class Queueing:
     below and provides ``_close``)."""
 
     _max_queue: int
+    _queue_watch: int
     _drop: bool
     high_water: int
     logger: Optional[logging.Logger]
     now: float
+    stats: Any
 
     def _close(self, s: Session, reason: str, now: float,
                how: int = 1) -> Optional[Event]:   # 1: engine.ERROR_CLOSE
@@ -54,9 +56,15 @@ class Queueing:
         """
         if session.state > OPEN:
             return False
-        if session.queue_bytes + len(item) > self._max_queue:
-            return self._overflow(session)
+        if session.queue_bytes + len(item) > self._queue_watch:
+            if session.queue_bytes + len(item) > self._max_queue:
+                return self._overflow(session)
+            self._queue_seen(session.queue_bytes + len(item))
         self._enqueue(session, item)
+        st = self.stats
+        if st is not None:
+            st.messages_out += 1
+            st.bytes_out += len(item)
         return True
 
     def send_many(self, session: Session,
@@ -70,14 +78,25 @@ class Queueing:
         size = 0
         for item in items:
             size += len(item)
-        if session.queue_bytes + size > self._max_queue:
-            return self._overflow(session)
+        if session.queue_bytes + size > self._queue_watch:
+            if session.queue_bytes + size > self._max_queue:
+                return self._overflow(session)
+            self._queue_seen(session.queue_bytes + size)
+        st = self.stats
+        if st is not None:
+            st.messages_out += len(items)
+            st.bytes_out += size
         if items:
             last = items[-1]
             session.queue.extend(items[:-1])
             session.queue_bytes += size - len(last)
             self._enqueue(session, last)    # one wake-up for them all
         return True
+
+    def _queue_seen(self, size: int) -> None:
+        """A send makes a queue of ``size`` bytes, the largest so far (only
+        a metered engine gets here below ``max_queue_bytes``)."""
+        self._queue_watch = self.stats.max_queue = size
 
     def _overflow(self, s: Session) -> Union[Event, str, None]:
         """A send past ``max_queue_bytes``: the session is closed with

@@ -53,6 +53,21 @@ def test_eager_start_runs():
         v > 0 for v in got.values()), r.stdout
 
 
+def test_metrics_cost_runs():
+    r = _run(os.path.join(BENCH, 'metrics_cost.py'), '--messages', '200',
+             '--rounds', '1')
+    assert r.returncode == 0, r.stdout + r.stderr
+    off, on = (float(next(x for x in r.stdout.splitlines()
+                          if x.strip().startswith(name)).split()[2])
+               for name in ('metrics off:', 'metrics on:'))
+    assert off > 0 and on > 0, r.stdout
+    # the comparison with another tree (here: this one), in processes
+    r = _run(os.path.join(BENCH, 'metrics_cost.py'), '--messages', '200',
+             '--rounds', '1', '--against', REPO)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert 'difference:' in r.stdout, r.stdout
+
+
 @pytest.mark.parametrize('script', ['load/run.py', 'client_bench.py',
                                     'sio/profile_server.py',
                                     'cluster/workers_bench.py',

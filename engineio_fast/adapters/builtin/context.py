@@ -78,6 +78,10 @@ class ServerContext:
         max_size = self.engine.config.max_http_buffer_size
         self.ws_max_size = (max_size if ws_max_size is None
                             else min(max_size, ws_max_size))
+        # the path served by the metrics exposition (an
+        # engineio_fast.metrics.Exposition), or None: no metrics endpoint
+        self.metrics_path = None
+        self.metrics = None
 
     def over_limit(self):
         """True when a new request must be answered 503: more

@@ -351,7 +351,9 @@ class HttpProtocol(asyncio.Protocol):
             if len(pending) == self.ctx.limits['max_pipelined'] and \
                     not self.write_paused:
                 self.transport.resume_reading()
-            if r.on_eio:
+            if r.path == self.ctx.metrics_path:
+                self._metrics(r)
+            elif r.on_eio:
                 self._engineio(r)
             else:
                 self.busy = True
@@ -359,6 +361,18 @@ class HttpProtocol(asyncio.Protocol):
         if not pending and not self.busy and not self.closed:
             self.deadline = time.monotonic() + \
                 self.ctx.limits['keepalive_timeout']
+
+    def _metrics(self, r):
+        """``/metrics`` (the ``metrics`` option): this process's
+        Prometheus metrics, GET only."""
+        if r.method != 'GET':
+            return self._finish(r, render_response(
+                405, [('Content-Type', 'text/plain'), ('Allow', 'GET')],
+                b'Method Not Allowed', r.keep_alive))
+        exposition = self.ctx.metrics
+        self._finish(r, render_response(
+            200, [('Content-Type', exposition.content_type)],
+            exposition.render(), r.keep_alive))
 
     def _finish(self, r, data):
         """Write a whole response and move on to the next request."""

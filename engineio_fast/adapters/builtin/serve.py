@@ -120,6 +120,11 @@ class BuiltinServer:
             (seconds) at start, for the sessions opened from then on; None
             keeps the app's.
         ping_timeout: the same for ``ping_timeout``.
+        metrics: serve this process's Prometheus metrics (see
+            :mod:`engineio_fast.metrics`; needs ``prometheus_client``) on
+            ``/metrics`` (True) or on the path given, GET only; counting
+            starts when the server is made. With several workers each
+            scrape is answered by one worker, with that worker's counts.
 
     Raises:
         TypeError: ``app`` holds no engineio_fast AsyncServer that can be
@@ -140,7 +145,8 @@ class BuiltinServer:
                  limit_concurrency: Optional[int] = None,
                  ws_max_size: Optional[int] = None,
                  ping_interval: Optional[float] = None,
-                 ping_timeout: Optional[float] = None) -> None:
+                 ping_timeout: Optional[float] = None,
+                 metrics: Union[bool, str] = False) -> None:
         self.eio, self.asgi_app, self.path = resolve_app(app)
         check_options(root_path=root_path, backlog=backlog,
                       limit_concurrency=limit_concurrency,
@@ -152,6 +158,16 @@ class BuiltinServer:
         self.ws_max_size = ws_max_size
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
+        self.metrics: Any = None
+        self.metrics_path: Optional[str] = None
+        if metrics:
+            path = metrics if isinstance(metrics, str) else '/metrics'
+            if not path.startswith('/'):
+                raise ValueError('the metrics path must start with /, not %r'
+                                 % path)
+            from ...metrics import Exposition
+            self.metrics = Exposition(self.eio)
+            self.metrics_path = path
         self.host = host
         self.port = port
         self.ssl = ssl
@@ -205,6 +221,8 @@ class BuiltinServer:
             root_path=self.root_path,
             limit_concurrency=self.limit_concurrency,
             ws_max_size=self.ws_max_size)
+        ctx.metrics_path = self.metrics_path
+        ctx.metrics = self.metrics
         protocol: Any = HttpProtocol
         if self.router is not None:
             ctx.router = self.router
