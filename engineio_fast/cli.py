@@ -385,8 +385,15 @@ def main(argv=None):
     if argv and argv[0] == 'exec':
         return exec_command(argv[1:])
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=getattr(logging, args.log_level.upper()),
-                        format='%(levelname)s: %(message)s')
+    level = getattr(logging, args.log_level.upper())
+    logging.basicConfig(level=level, format='%(levelname)s: %(message)s')
+    # the Engine.IO server's logger follows --log-level (its refused
+    # requests at INFO): set before the app makes its server, which then
+    # keeps it, as python-engineio's servers keep a level already set
+    # rather than the ERROR their logger=False default would give
+    server_logger = logging.getLogger('engineio.server')
+    if server_logger.level == logging.NOTSET:
+        server_logger.setLevel(level)
     if args.env_file is not None:
         # before the app is imported (and before $FORWARDED_ALLOW_IPS is
         # read): the workers inherit it

@@ -99,6 +99,13 @@ def test_no_access_log(tmp_path, flags):
         stop(srv)
     assert access_lines(srv) == []
     assert 'HTTP/1.1' not in srv.stderr, srv.stderr
+    # the engine's line for the refused websocket (unknown sid) follows
+    # --log-level, whatever the access log: at INFO by default
+    refused = 'refused (400 Session ID unknown)'
+    if '--log-level' in flags:
+        assert refused not in srv.stderr, srv.stderr
+    else:
+        assert srv.stderr.count(refused) == 1, srv.stderr
 
 
 def test_rejected_requests_are_logged_with_their_status(tmp_path):
