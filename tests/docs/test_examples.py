@@ -47,6 +47,11 @@ SERVED = {
     'aiohttp_app.py': {},
     'sanic_app.py': {},
     'tornado_app.py': {},
+    # the exposition after the echoes: their handshakes were counted
+    'metrics_cli.sh': {'get': ('/metrics',
+                               'engineio_handshakes_total{transport="polling"}')},
+    'metrics_app.py': {'get': ('/metrics',
+                               'engineio_handshakes_total{transport="polling"}')},
 }
 
 # every docs/examples/ file each test runs (the commands and what they load)
