@@ -130,6 +130,7 @@ def create_app(client_js, **server_options):
     ``client_js``: the path of a local engine.io.min.js to serve, or None
     for the page to load the pinned copy from the CDN.
     """
+    server_options.setdefault('async_mode', 'asgi')    # served as ASGI
     eio = engineio.AsyncServer(**server_options)
     names: Dict[str, str] = {}        # sid -> display name
     transports: Dict[str, str] = {}   # sid -> its transport last listed
