@@ -22,6 +22,7 @@ Python 3.12's eager tasks do the same with a new Task per call.
 
 import asyncio
 import contextvars
+import threading
 from asyncio import tasks as _tasks
 from typing import (
     Any,
@@ -39,6 +40,7 @@ _leave_task = _tasks._leave_task
 _current_task = _tasks.current_task
 _copy_context = contextvars.copy_context
 _get_running_loop = asyncio._get_running_loop
+_get_ident = threading.get_ident
 _NOTHING = object()
 
 
@@ -103,10 +105,12 @@ class EagerStarter:
             (the server keeps its running Tasks, for shutdown).
     """
 
-    __slots__ = ('_loop', '_idle', '_track')
+    __slots__ = ('_loop', '_idle', '_track', '_thread')
 
     def __init__(self, track: Callable[['asyncio.Task[Any]'], None]) -> None:
         self._loop: Optional[asyncio.AbstractEventLoop] = None
+        # the thread _loop was last found running in (see start)
+        self._thread: Optional[int] = None
         # (carrier, its slot): one, or more while first steps nest
         self._idle: List[_Carrier] = []
         self._track = track
@@ -128,14 +132,23 @@ class EagerStarter:
             suspended coroutine as an awaitable). An exception of the first
             step propagates.
         """
-        loop = _get_running_loop()
-        if loop is None:
-            return self._start_bare(coro, guard)
+        # asyncio's running-loop look-up makes a getpid() system call (its
+        # fork check) on every call: the loop this starter serves, still
+        # running in the thread it was found running in, needs none
+        loop = self._loop
         idle = self._idle
-        if idle and loop is self._loop:
+        if (idle and loop is not None and loop.is_running()
+                and _get_ident() == self._thread):
             carrier, slot = idle.pop()
         else:
-            carrier, slot = self._carrier(loop)
+            loop = _get_running_loop()
+            if loop is None:
+                return self._start_bare(coro, guard)
+            self._thread = _get_ident()
+            if idle and loop is self._loop:
+                carrier, slot = idle.pop()
+            else:
+                carrier, slot = self._carrier(loop)
         ctx = _copy_context()
         prev = _current_task(loop)
         if prev is not None:

@@ -711,3 +711,19 @@ def test_websocket_closed_by_the_peer_during_a_message_storm(echo):
         assert other.recv(timeout=WAIT) == '4ok'
     with pytest.raises(ConnectionClosed):
         other.recv(timeout=WAIT)
+
+
+def test_frames_cut_anywhere_across_reads(echo):
+    """Whole frames and the start of the next in one read, its rest in a
+    later one (the bytes a read leaves over wait for the next)."""
+    srv = echo()
+    ws, sid = open_raw(srv)
+    with ws:
+        texts = ['4first', '4second', '4third ' + 'x' * 200]
+        data = b''.join(frame(OP_TEXT, t.encode()) for t in texts)
+        for cut in (len(data) - 1, len(data) - 150, len(data) - 205):
+            ws.send(data[:cut])
+            time.sleep(0.05)   # most likely a read of its own (either way ok)
+            ws.send(data[cut:])
+            assert [ws.recv_text() for _ in texts] == texts
+    assert srv.rec.reason(sid, timeout=0) is None

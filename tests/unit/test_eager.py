@@ -186,3 +186,41 @@ def test_without_a_running_loop_the_step_runs_bare():
     starter, tracked = _starter()
     assert starter.start(handler(), _guard) == (True, 'ran')
     assert tracked == []
+
+
+def test_the_same_loop_run_again_in_another_thread_lends_there():
+    # the starter skips asyncio's running-loop look-up while its loop runs
+    # in the thread it was found in; run elsewhere, it looks again
+    import threading
+
+    async def handler():
+        return asyncio.current_task(), asyncio.get_running_loop()
+
+    async def _bare():
+        return asyncio._get_running_loop()
+
+    starter, _ = _starter()
+    loop = asyncio.new_event_loop()
+    out = []
+
+    async def main():
+        out.append(starter.start(handler(), _guard))
+        out.append(starter.start(handler(), _guard))
+
+    try:
+        loop.run_until_complete(main())
+        thread = threading.Thread(
+            target=loop.run_until_complete, args=(main(),))
+        thread.start()
+        thread.join(10)
+        assert not thread.is_alive()
+        assert [done for done, _ in out] == [True] * 4
+        tasks = {value[0] for _, value in out}
+        assert len(tasks) == 1 and all(v[1] is loop for _, v in out)
+        # no loop running now: the step runs bare again
+        assert starter.start(_bare(), _guard) == (True, None)
+        starter.close()
+        loop.run_until_complete(asyncio.sleep(0))   # the cancellations
+    finally:
+        loop.close()
+

@@ -56,13 +56,17 @@ class WsProtocol(MessageAssembly, asyncio.Protocol):
     def data_received(self, data):
         if self.closed:
             return
-        self.buf += data
-        if self.blocked is not None:
-            return
+        if self.buf or self.blocked is not None or self.backlog is not None:
+            self.buf += data
+            if self.blocked is not None:
+                return
+            data = None
+        # else nothing is pending: the frames are parsed from ``data`` as it
+        # came (no copy into ``buf``), only an incomplete tail is kept
         # what handlers send while this runs leaves in one write after it
         self.receiving = True
         try:
-            self._process()
+            self._process(data)
         finally:
             self.receiving = False
         if self.dirty:
@@ -71,7 +75,7 @@ class WsProtocol(MessageAssembly, asyncio.Protocol):
                 self.scheduled = True
                 self.ctx.loop.call_soon(self._flush)
 
-    def _process(self):
+    def _process(self, data=None):
         buf = self.buf
         while True:
             backlog = self.backlog
@@ -79,6 +83,13 @@ class WsProtocol(MessageAssembly, asyncio.Protocol):
                 # frames parsed before an in-order handler suspended
                 frames, error = backlog, self.backlog_error
                 self.backlog = None
+            elif data is not None:
+                # a read with nothing before it in ``buf``
+                frames, consumed, error = _parse_frames(data, self.max_size,
+                                                        True)
+                if consumed < len(data):
+                    buf += data[consumed:]
+                data = None
             else:
                 frames, consumed, error = _parse_frames(buf, self.max_size,
                                                         True)
