@@ -45,10 +45,11 @@ def async_server(**options):
                                          **options))
 
 
-def client_script(http_url, ws_url, eio):
+def client_script(http_url, ws_url, disconnects):
     """What every server gets: a polling session that sends, is echoed,
     upgrades and closes; a websocket session that sends and drops its
-    socket; three refused requests. Returns the sids."""
+    socket; three refused requests. ``disconnects()``: how many disconnect
+    events the app has seen. Returns the sids."""
     path = '/engine.io/?EIO=4&transport='
     with httpx.Client(timeout=WAIT) as http:
         r = http.get(http_url + path + 'polling')
@@ -67,7 +68,7 @@ def client_script(http_url, ws_url, eio):
             ws.send('4up')
             assert ws.recv(WAIT) == '4up'
             ws.send('1')
-            assert wait_for(lambda: eio.rec.of('disconnect'))
+            assert wait_for(lambda: disconnects() == 1)
         with ws_connect(ws_url + path + 'websocket',
                         open_timeout=WAIT) as ws:
             opening = ws.recv(WAIT)
@@ -75,7 +76,7 @@ def client_script(http_url, ws_url, eio):
             ws_sid = json.loads(opening[1:])['sid']
             ws.send('4x')
             assert ws.recv(WAIT) == '4x'
-        assert wait_for(lambda: len(eio.rec.of('disconnect')) == 2)
+        assert wait_for(lambda: disconnects() == 2)
         assert http.get(http_url + path + 'polling&sid=bogus'
                         ).status_code == 400
         assert http.get(http_url + path + 'carrier').status_code == 400
@@ -83,6 +84,14 @@ def client_script(http_url, ws_url, eio):
                         headers={'Origin': 'http://evil.example'}
                         ).status_code == 400
     return sid, ws_sid, opening
+
+
+def disconnects(eio):
+    return lambda: len(eio.rec.of('disconnect'))
+
+
+def reasons(eio):
+    return [e[2] for e in eio.rec.of('disconnect')]
 
 
 def samples(text):
@@ -94,7 +103,9 @@ def samples(text):
     return found
 
 
-def check_counts(found, eio, opening):
+def check_counts(found, reasons):
+    """The counts of ``client_script``'s requests; ``reasons``: the
+    disconnect reasons the app's handler got."""
     def value(name, **labels):
         return found[('engineio_' + name, tuple(sorted(labels.items())))]
 
@@ -106,8 +117,7 @@ def check_counts(found, eio, opening):
     # message packets: '4hello' (a POST body, and echoed), '4up', '4x'
     assert value('received_bytes_total') == 6 + 3 + 2
     assert value('sent_bytes_total') == 6 + 3 + 2
-    reasons = sorted(e[2] for e in eio.rec.of('disconnect'))
-    assert reasons == ['client disconnect', 'transport close']
+    assert sorted(reasons) == ['client disconnect', 'transport close']
     assert value('disconnects_total', reason='client disconnect') == 1
     assert value('disconnects_total', reason='transport close') == 1
     assert value('disconnects_total', reason='ping timeout') == 0
@@ -136,11 +146,11 @@ def test_builtin_metrics_endpoint(caplog):
     eio = async_server()
     caplog.clear()      # (its 'Server initialized' line)
     with BuiltinServer(eio, metrics=True) as srv:
-        sids = client_script(srv.url, srv.ws_url, eio)
+        sids = client_script(srv.url, srv.ws_url, disconnects(eio))
         r = httpx.get(srv.url + '/metrics', timeout=WAIT)
         assert r.status_code == 200
         assert r.headers['content-type'].startswith('text/plain')
-        check_counts(samples(r.text), eio, sids[2])
+        check_counts(samples(r.text), reasons(eio))
         assert_private(r.text, sids)
         # this process's metrics come with them
         assert 'process_cpu_seconds_total' in r.text
@@ -181,9 +191,9 @@ def test_collector_under_uvicorn():
     registry = CollectorRegistry()
     registry.register(EngineCollector(app))     # through the ASGIApp
     with LiveServer(app) as srv:
-        sids = client_script(srv.url, srv.ws_url, eio)
+        sids = client_script(srv.url, srv.ws_url, disconnects(eio))
         text = generate_latest(registry).decode()
-    check_counts(samples(text), eio, sids[2])
+    check_counts(samples(text), reasons(eio))
     assert_private(text, sids)
 
 
@@ -196,11 +206,12 @@ def test_collector_behind_werkzeug():
     srv = WerkzeugServer(eio)
     try:
         url = srv.url
-        sids = client_script(url, url.replace('http:', 'ws:'), eio)
+        sids = client_script(url, url.replace('http:', 'ws:'),
+                             disconnects(eio))
         text = generate_latest(registry).decode()
     finally:
         srv.stop()
-    check_counts(samples(text), eio, sids[2])
+    check_counts(samples(text), reasons(eio))
     assert_private(text, sids)
 
 

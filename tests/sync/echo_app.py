@@ -180,6 +180,20 @@ def on_message(sid, data):
                 _echoed.add((sid, data))
 
 
+_registry = []
+
+
+def _exposition():
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from engineio_fast.metrics import EngineCollector
+    with _lock:
+        if not _registry:
+            _registry.append(CollectorRegistry())
+            _registry[0].register(EngineCollector(eio))
+        return generate_latest(_registry[0])
+
+
 def _fallback(environ, start_response):
     path = environ.get('PATH_INFO') or '/'
     if path == '/_record' or path == '/_record/clear':
@@ -197,6 +211,13 @@ def _fallback(environ, start_response):
             }
         data = json.dumps(body).encode()
         start_response('200 OK', [('Content-Type', 'application/json'),
+                                  ('Content-Length', str(len(data)))])
+        return [data]
+    if path == '/_metrics' and IMPL == 'engineio_fast':
+        # the engine's Prometheus metrics, with EIO_SERVER_KWARGS
+        # {"metrics": true} (tests/sync/test_metrics_modes.py)
+        data = _exposition()
+        start_response('200 OK', [('Content-Type', 'text/plain'),
                                   ('Content-Length', str(len(data)))])
         return [data]
     if path == '/_health':
