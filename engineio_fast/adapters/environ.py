@@ -40,13 +40,34 @@ def make_environ(software: str, method: str, path: str, query: str,
         'REMOTE_ADDR': str(peer[0]),
         'REMOTE_PORT': str(peer[1]) if len(peer) > 1 else '0',
     }
+    keys = _KEYS
     for name, value in headers:
-        key = name.upper().replace('-', '_')
-        if key in ('CONTENT_TYPE', 'CONTENT_LENGTH'):
+        key = keys.get(name)
+        if key is None:
+            key = _key(name)
+        if key in environ:
+            if key in _NOT_JOINED:
+                environ[key] = value
+            else:
+                environ[key] = environ[key] + ',' + value
+        else:
             environ[key] = value
-            continue
-        key = 'HTTP_' + key
-        environ[key] = environ[key] + ',' + value if key in environ \
-            else value
     environ.update(extra)
     return environ
+
+
+# header name (as sent) -> environ key: the same few names come with every
+# request; the memo is emptied when it reaches _KEYS_MAX names
+_KEYS: Dict[str, str] = {}
+_KEYS_MAX = 512
+_NOT_JOINED = frozenset(('CONTENT_TYPE', 'CONTENT_LENGTH'))
+
+
+def _key(name: str) -> str:
+    key = name.upper().replace('-', '_')
+    if key not in _NOT_JOINED:
+        key = 'HTTP_' + key
+    if len(_KEYS) >= _KEYS_MAX:
+        _KEYS.clear()
+    _KEYS[name] = key
+    return key

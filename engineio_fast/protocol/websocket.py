@@ -16,7 +16,7 @@ status, the plain-text reason as its body and, for an unsupported
 version, the versions it speaks.
 """
 
-import base64
+import binascii
 import hashlib
 import re
 import zlib
@@ -191,8 +191,8 @@ def accept_key(key: str) -> bytes:
     Returns:
         The base64 of the SHA-1 of the key and the RFC 6455 GUID.
     """
-    return base64.b64encode(hashlib.sha1(
-        key.encode('ascii') + _WS_GUID).digest())
+    return binascii.b2a_base64(hashlib.sha1(
+        key.encode('ascii') + _WS_GUID).digest(), newline=False)
 
 
 def valid_key(key: str) -> bool:

@@ -43,6 +43,21 @@ def test_ipv4_peers_of_a_dual_stack_listener():
                    )[0] == ('203.0.113.5', 0)
 
 
+def test_remembered_verdicts_stay_right_and_bounded():
+    # every connection asks for its peer's verdict: it is remembered, the
+    # memo never grows past its bound, and asking again gives the same
+    from engineio_fast.adapters.builtin import proxy as proxy_mod
+    p = ProxyHeaders('10.0.0.0/8')
+    for _round in range(2):
+        for i in range(proxy_mod._MEMO_MAX + 50):
+            host = f'10.{i >> 8 & 255}.{i & 255}.1'
+            assert p.trusts(host)
+            assert len(p._memo) <= proxy_mod._MEMO_MAX
+        assert not p.trusts('11.0.0.1') and not p.trusts('11.0.0.1')
+        assert not p.trusts('not an address') and \
+            not p.trusts('not an address')
+
+
 def test_default_is_uvicorns(monkeypatch):
     monkeypatch.delenv('FORWARDED_ALLOW_IPS', raising=False)
     assert default_allow_ips() == '127.0.0.1'

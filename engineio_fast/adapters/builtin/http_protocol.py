@@ -116,7 +116,8 @@ class HttpProtocol(asyncio.Protocol):
     def connection_made(self, transport):
         self.transport = transport
         self.peer = transport.get_extra_info('peername')
-        self.sockname = transport.get_extra_info('sockname')
+        # the local address is read when a scope needs it (see scope):
+        # most connections never do
         proxy = self.ctx.proxy
         if proxy is not None:
             self.trusted = proxy.trusts(self.peer[0] if self.peer else None)
@@ -393,13 +394,14 @@ class HttpProtocol(asyncio.Protocol):
         self._finish(r, render_response(resp.status, resp.headers, resp.body,
                                         r.keep_alive))
 
-    def _request(self, r, is_websocket=False):
+    def _request(self, r, is_websocket=False, headers=None):
         body = b''.join(r.body) if r.body else None
         scheme = self.ctx.scheme
         if self.trusted:
             scheme = self.ctx.proxy.resolve(r.headers, None, scheme)[1]
         req = Request(r.method, parse_query(r.query_string.decode('latin-1')),
-                      r.header_dict(), scheme, body, is_websocket,
+                      r.header_dict() if headers is None else headers,
+                      scheme, body, is_websocket,
                       lambda: self._environ(r, body))
         req.too_large = r.too_big
         return req
@@ -446,8 +448,15 @@ class HttpProtocol(asyncio.Protocol):
             'query_string': r.query_string, 'root_path': root_path,
             'headers': [(n.lower(), v) for n, v in r.headers],
             'client': client,
-            'server': self.sockname[:2] if self.sockname else None,
+            'server': self._sockname(),
         }
+
+    def _sockname(self):
+        sockname = self.sockname
+        if sockname is None and self.transport is not None:
+            sockname = self.sockname = \
+                self.transport.get_extra_info('sockname')
+        return sockname[:2] if sockname else None
 
     def _environ(self, r, body):
         return make_environ(self.scope(r), None, None, body)
@@ -529,8 +538,8 @@ class HttpProtocol(asyncio.Protocol):
         ctx = self.ctx
         if not r.on_eio or self.pending or self.busy:
             return self.reject(400 if r.on_eio else 404)
-        hs = _wsp.handshake(r.method, r.header_dict(),
-                            ctx.per_message_deflate)
+        headers = r.header_dict()
+        hs = _wsp.handshake(r.method, headers, ctx.per_message_deflate)
         if hs.refusal is not None:
             r.keep_alive = False
             return self.respond(r, hs.refusal)
@@ -538,7 +547,7 @@ class HttpProtocol(asyncio.Protocol):
         self.busy = True
         ctx.http_conns.discard(self)
         self.transport.pause_reading()
-        req = self._request(r, is_websocket=True)
+        req = self._request(r, True, headers)
         out = ctx.engine.handle_http(req, ctx.loop.time())
         if out.events:
             ctx.driver.fire(out.events)
@@ -573,12 +582,12 @@ class HttpProtocol(asyncio.Protocol):
     def _switch(self, r, link, hs, rest):
         # the 101 and the connection's permessage-deflate come from the
         # handshake decision (protocol.websocket.handshake)
-        self.transport.write(hs.response)
-        if self.ctx.access_log is not None:
-            self.log_access(r, 101)
         proto = _ws.WsProtocol(self.ctx, self.transport, link, hs.deflate)
         self.transport.set_protocol(proto)
         self.closed = True       # this object is done with the connection
         self.parser = None       # (and with its parser: see connection_lost)
-        proto.start(rest)
+        # the 101 and what the engine queued (the open packet) in one write
+        proto.start(rest, hs.response)
+        if self.ctx.access_log is not None:
+            self.log_access(r, 101)
         self.transport.resume_reading()

@@ -12,10 +12,14 @@ request keeps the peer's address rather than a made-up one. The RFC 7239
 
 import ipaddress
 import os
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 _Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 _SCHEMES = ('http', 'https', 'ws', 'wss')
+# peers whose verdict is remembered (every connection asks for its peer's:
+# parsing the address each time was a few per cent of a websocket
+# connection's CPU); the memo is emptied when it reaches this many
+_MEMO_MAX = 1024
 
 
 def default_allow_ips() -> str:
@@ -46,6 +50,7 @@ class ProxyHeaders:
                 self.networks.append(ipaddress.ip_network(entry, strict=False))
             except ValueError:
                 self.literals.add(entry)
+        self._memo: Dict[str, bool] = {}
 
     def trusts(self, host: Optional[str]) -> bool:
         """True if a connection from ``host`` may say who the client is."""
@@ -53,6 +58,16 @@ class ProxyHeaders:
             return True
         if host is None:
             return False
+        memo = self._memo
+        verdict = memo.get(host)
+        if verdict is None:
+            verdict = self._trusts(host)
+            if len(memo) >= _MEMO_MAX:
+                memo.clear()
+            memo[host] = verdict
+        return verdict
+
+    def _trusts(self, host: str) -> bool:
         if host in self.literals:
             return True
         try:

@@ -46,9 +46,20 @@ class WsProtocol(MessageAssembly, asyncio.Protocol):
         self.abort_handle = None
         link.waker = self.wake
 
-    def start(self, rest):
+    def start(self, rest, head=b''):
+        """Take over the connection: ``head`` (the 101 response) leaves
+        in the same ``write`` as what the engine queued (the open packet),
+        then what the client sent after its upgrade request is read."""
         self.ctx.ws_conns.add(self)
-        self._flush()
+        self.scheduled = False
+        items = self.ctx.engine.ws_take(self.link)
+        if items:
+            head += (_build_frames(items) if self.deflate is None
+                     else self.deflate.frames(items))
+        if head:
+            self.transport.write(head)
+        if self.link.closing:
+            self._send_close(self.link.close_code)
         if rest:
             self.data_received(rest)
 
