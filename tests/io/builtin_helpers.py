@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import os
+import signal
 import socket
 import struct
 import subprocess
@@ -411,3 +412,18 @@ class ServerProcess:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+def run_cli(args, timeout=30, **kw):
+    """``python -m engineio_fast ARGS`` (the command line) run to its end,
+    from the repository's root; its output captured as text."""
+    return subprocess.run([sys.executable, '-m', 'engineio_fast'] + args,
+                          cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout, **kw)
+
+
+def sigterm(srv):
+    """Stop a :class:`ServerProcess` as a supervisor does: SIGTERM, and it
+    must exit with status 0."""
+    srv.proc.send_signal(signal.SIGTERM)
+    assert srv.proc.wait(10) == 0

@@ -23,18 +23,9 @@ from .builtin_helpers import (
     ServerProcess,
     echo_server,
     free_port,
+    run_cli,
+    sigterm,
 )
-
-
-def run_cli(args, timeout=30, **kw):
-    return subprocess.run([sys.executable, '-m', 'engineio_fast'] + args,
-                          cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout, **kw)
-
-
-def stop(srv):
-    srv.proc.send_signal(signal.SIGTERM)
-    assert srv.proc.wait(10) == 0
 
 
 def test_serve_a_bare_async_server(tmp_path):
@@ -51,7 +42,7 @@ def test_serve_a_bare_async_server(tmp_path):
             assert ws.recv(timeout=WAIT)[0] == '0'
             ws.send('4via ws')
             assert ws.recv(timeout=WAIT) == '4via ws'
-        stop(srv)
+        sigterm(srv)
     assert ['connect', sid] in srv.handler_lines()
     out = srv.stdout
     assert 'serving on http://127.0.0.1:%d/' % srv.port in out
@@ -70,7 +61,7 @@ def test_the_process_freezes_what_it_starts_with(tmp_path):
         answer = httpx.get(srv.url + q, timeout=WAIT).text
         assert answer.startswith('4frozen '), answer
         assert int(answer.split()[1]) > 1000, answer
-        stop(srv)
+        sigterm(srv)
     before = gc.get_freeze_count()
     live = BuiltinServer(echo_server()).start()
     try:
@@ -87,7 +78,7 @@ def test_serve_an_asgi_app(tmp_path):
         assert (r.status_code, r.text) == (200, 'hello from /some/page')
         r = httpx.get(srv.url + EIO_POLL, timeout=WAIT)
         assert r.status_code == 200 and r.text.startswith('0{')
-        stop(srv)
+        sigterm(srv)
     assert srv.handler_lines()[0] == ['lifespan.startup']
     assert srv.handler_lines()[-1] == ['lifespan.shutdown']
 
@@ -107,7 +98,7 @@ def test_serve_with_tls(tmp_path):
             assert ws.recv(timeout=WAIT)[0] == '0'
             ws.send('4tls')
             assert ws.recv(timeout=WAIT) == '4tls'
-        stop(srv)
+        sigterm(srv)
     assert 'serving on https://' in srv.stdout
 
 

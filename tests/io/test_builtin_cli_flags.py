@@ -6,7 +6,6 @@ checks of bad values are unit-tested in tests/unit/test_cli_options.py."""
 import json
 import re
 import shutil
-import signal
 import subprocess
 import sys
 
@@ -18,7 +17,6 @@ import engineio_fast
 from .builtin_helpers import (
     EIO_POLL,
     EIO_WS,
-    ROOT,
     WAIT,
     RawConn,
     RawWs,
@@ -26,22 +24,13 @@ from .builtin_helpers import (
     connect_from,
     free_port,
     request,
+    run_cli,
+    sigterm,
     wait_for,
 )
 
 APP = 'tests.io.cli_app:app'
 ACCESS = re.compile(r'^INFO: 127\.0\.0\.1:\d+ - "(.*)" (\d{3})$', re.M)
-
-
-def run_cli(args, timeout=30, **kw):
-    return subprocess.run([sys.executable, '-m', 'engineio_fast'] + args,
-                          cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout, **kw)
-
-
-def stop(srv):
-    srv.proc.send_signal(signal.SIGTERM)
-    assert srv.proc.wait(10) == 0
 
 
 def access_lines(srv):
@@ -83,7 +72,7 @@ def test_access_log_one_line_per_request(tmp_path, workers):
             ('GET %s&sid=nosuchsid HTTP/1.1' % EIO_WS, 400),
         ]
         assert wait_for(lambda: len(access_lines(srv)) >= len(expected))
-        stop(srv)
+        sigterm(srv)
     # (with two workers, two processes write their lines: any order)
     assert sorted(access_lines(srv)) == sorted(expected), srv.stderr
     # the websocket's messages are not logged: one line for it, its 101
@@ -96,7 +85,7 @@ def test_no_access_log(tmp_path, flags):
     with ServerProcess([APP] + flags, tmp_path) as srv:
         srv.wait_listening()
         exercise(srv)
-        stop(srv)
+        sigterm(srv)
     assert access_lines(srv) == []
     assert 'HTTP/1.1' not in srv.stderr, srv.stderr
     # the engine's line for the refused websocket (unknown sid) follows
@@ -122,7 +111,7 @@ def test_rejected_requests_are_logged_with_their_status(tmp_path):
             conn.send(request('GET', EIO_POLL + '&sid=nosuchsid'))
             assert conn.read_response().status == 400
         assert wait_for(lambda: len(access_lines(srv)) == 3)
-        stop(srv)
+        sigterm(srv)
     # a request whose line was not read whole is logged as "-"
     assert access_lines(srv) == [
         ('-', 414), ('-', 400),
@@ -143,7 +132,7 @@ def test_timeout_keep_alive_closes_idle_connections(tmp_path):
             # not closed before the timeout (1 s), closed soon after it
             assert conn.nothing_for(0.5)
             assert conn.closed_within(WAIT)
-        stop(srv)
+        sigterm(srv)
 
 
 def test_default_keep_alive_is_uvicorns_5_seconds(tmp_path):
@@ -154,7 +143,7 @@ def test_default_keep_alive_is_uvicorns_5_seconds(tmp_path):
             assert conn.read_response().status == 200
             assert conn.nothing_for(2.0)       # < 5 s: still open
             assert conn.closed_within(3 * WAIT)
-        stop(srv)
+        sigterm(srv)
 
 
 def test_limit_concurrency_answers_503_beyond_it(tmp_path):
@@ -182,7 +171,7 @@ def test_limit_concurrency_answers_503_beyond_it(tmp_path):
                 return conn.read_response().status == 200
         # the two are gone (once the server has seen them close): served
         assert wait_for(served)
-        stop(srv)
+        sigterm(srv)
     assert ('GET /page HTTP/1.1', 503) in access_lines(srv)
 
 
@@ -205,7 +194,7 @@ def test_ws_max_size(tmp_path, flags, small, big):
             assert ws.recv_text() == '4' + 'x' * (small - 1)
             _send_big(ws, big)
             assert ws.expect_close() == 1009
-        stop(srv)
+        sigterm(srv)
 
 
 @pytest.mark.parametrize('workers', [1, 2])
@@ -225,7 +214,7 @@ def test_ws_ping_options_win_over_the_apps(tmp_path, workers):
             # after 3.5 s
             ws.sock.settimeout(3 * WAIT)
             assert ws.recv_text() == '2'
-        stop(srv)
+        sigterm(srv)
 
 
 def test_without_ping_options_the_apps_stay(tmp_path):
@@ -236,7 +225,7 @@ def test_without_ping_options_the_apps_stay(tmp_path):
         assert (opened['pingInterval'], opened['pingTimeout']) == \
             (25000, 20000)
         assert opened['maxPayload'] == 4096
-        stop(srv)
+        sigterm(srv)
 
 
 # -- socket ----------------------------------------------------------------
@@ -256,7 +245,7 @@ def test_backlog(tmp_path, flags, backlog):
         with open('/proc/sys/net/core/somaxconn') as f:
             cap = int(f.read())
         assert out.split()[2] == str(min(backlog, cap)), out
-        stop(srv)
+        sigterm(srv)
 
 
 # -- proxy -----------------------------------------------------------------
@@ -272,7 +261,7 @@ def test_root_path(tmp_path):
         r = httpx.get(srv.url + EIO_POLL, timeout=WAIT)
         assert r.status_code == 200 and r.text[0] == '0'
         assert get_json(srv, '/page')['script_name'] == '/chat'
-        stop(srv)
+        sigterm(srv)
 
 
 def test_no_root_path_by_default(tmp_path):
@@ -280,7 +269,7 @@ def test_no_root_path_by_default(tmp_path):
         srv.wait_listening()
         seen = get_json(srv, '/page')
         assert (seen['root_path'], seen['path']) == ('', '/page')
-        stop(srv)
+        sigterm(srv)
 
 
 # -- application ------------------------------------------------------------
@@ -295,7 +284,7 @@ def test_factory(tmp_path, workers):
             ws.open_packet()
             ws.send_text('4factory')
             assert ws.recv_text() == '4factory'
-        stop(srv)
+        sigterm(srv)
 
 
 def test_factory_errors():
@@ -322,7 +311,7 @@ def test_env_file(tmp_path):
                        env={'CLI_APP_KEPT': 'from the environment'}) as srv:
         srv.wait_listening()
         env = get_json(srv, '/page')['env']
-        stop(srv)
+        sigterm(srv)
     assert env == {'CLI_APP_PLAIN': 'hello world',
                    'CLI_APP_QUOTED': 'line one\nline two',
                    'CLI_APP_SINGLE': '$not # expanded',
@@ -396,7 +385,7 @@ def test_access_log_names_the_proxys_client(tmp_path):
             conn.send(request('GET', '/untrusted', forwarded))
             assert conn.read_response().status == 200
         assert wait_for(lambda: '/untrusted' in srv.stderr)
-        stop(srv)
+        sigterm(srv)
     assert 'INFO: 203.0.113.7:0 - "GET /page HTTP/1.1" 200' in srv.stderr
     assert re.search(r'INFO: 127\.0\.0\.2:\d+ - "GET /untrusted HTTP/1\.1" '
                      r'200', srv.stderr), srv.stderr
