@@ -115,7 +115,9 @@ def cli_rst(parser):
         default = action.default
         if action.option_strings and default not in (None, argparse.SUPPRESS) \
                 and not (action.nargs == 0 and default is False):
-            facts.append('default: ``%s``' % (default,))
+            # (an empty string has no inline literal: ```` is not one)
+            facts.append('default: ``%s``' % (default,) if default != ''
+                         else 'default: empty')
         if facts:
             body.append('(' + '; '.join(facts) + ')')
         if not body:
