@@ -51,15 +51,7 @@ class WsProtocol(MessageAssembly, asyncio.Protocol):
         in the same ``write`` as what the engine queued (the open packet),
         then what the client sent after its upgrade request is read."""
         self.ctx.ws_conns.add(self)
-        self.scheduled = False
-        items = self.ctx.engine.ws_take(self.link)
-        if items:
-            head += (_build_frames(items) if self.deflate is None
-                     else self.deflate.frames(items))
-        if head:
-            self.transport.write(head)
-        if self.link.closing:
-            self._send_close(self.link.close_code)
+        self._flush(head)
         if rest:
             self.data_received(rest)
 
@@ -153,7 +145,7 @@ class WsProtocol(MessageAssembly, asyncio.Protocol):
             self.scheduled = True
             self.ctx.loop.call_soon(self._flush)
 
-    def _flush(self):
+    def _flush(self, head=b''):
         self.scheduled = False
         if self.closed:
             return
@@ -161,18 +153,20 @@ class WsProtocol(MessageAssembly, asyncio.Protocol):
             if self.link.closing:
                 self._abort_later()
             return
-        self._write_queued()
+        self._write_queued(head)
         link = self.link
         if link.closing:
             self._send_close(link.close_code)
 
-    def _write_queued(self):
+    def _write_queued(self, head=b''):
+        # ``head``: bytes to go first in the same write (start's 101)
         items = self.ctx.engine.ws_take(self.link)
         if items:
-            if self.deflate is None:
-                self.transport.write(_build_frames(items))
-            else:
-                self.transport.write(self.deflate.frames(items))
+            frames = (_build_frames(items) if self.deflate is None
+                      else self.deflate.frames(items))
+            self.transport.write(head + frames if head else frames)
+        elif head:
+            self.transport.write(head)
 
     def pause_writing(self):
         # flow control: stop taking from the engine's (bounded) queue and
