@@ -155,12 +155,24 @@ class Engine(Queueing):
     def _reject(self, req: _http.Request, code: int,
                 message: Optional[str] = None, status: int = 400,
                 detail: str = '') -> _http.Response:
-        """The error response of a request the engine refuses, logged at
-        INFO on the server's logger: one line per request, with its cause
-        (the error body's message) and ``detail`` (why, when the message
-        is the generic 'Bad request'). Every refusal of every server goes
-        through here (:mod:`.stats` counts them by cause)."""
-        cause = message or _http.ERROR_MESSAGES[code]
+        """The error response of a request the engine refuses (see
+        :meth:`_refusal`); ``detail``: why, when the message is the generic
+        'Bad request'."""
+        self._refusal(req, status, message or _http.ERROR_MESSAGES[code],
+                      detail)
+        return self.policy.error(req, code, message, status)
+
+    def _refused(self, req: _http.Request, value: Any) -> _http.Response:
+        """The 401 of a connection its connect handler refused."""
+        self._refusal(req, 401, 'Unauthorized', 'by the connect handler')
+        return self.policy.unauthorized(req, value)
+
+    def _refusal(self, req: _http.Request, status: int, cause: str,
+                 detail: str) -> None:
+        """A refused request, logged at INFO on the server's logger (one
+        line per request, with its cause: the error body's message) and
+        counted by cause when metered. Every refusal of every server goes
+        through here."""
         logger = self.logger
         if logger is not None and logger.isEnabledFor(logging.INFO):
             logger.info('%s %s refused (%d %s)%s', req.method,
@@ -168,20 +180,7 @@ class Engine(Queueing):
                         ': ' + detail if detail else '')
         st = self.stats
         if st is not None:
-            st.rejected[cause] = st.rejected.get(cause, 0) + 1
-        return self.policy.error(req, code, message, status)
-
-    def _refused(self, req: _http.Request, value: Any) -> _http.Response:
-        """The 401 of a connection its connect handler refused, logged as
-        :meth:`_reject` does."""
-        logger = self.logger
-        if logger is not None and logger.isEnabledFor(logging.INFO):
-            logger.info('%s %s refused (401 Unauthorized): by the connect '
-                        'handler', req.method, _transport_of(req))
-        st = self.stats
-        if st is not None:
-            st.rejected['Unauthorized'] += 1
-        return self.policy.unauthorized(req, value)
+            st.refused(cause)
 
     # ------------------------------------------------------------------
     # timers
@@ -321,7 +320,7 @@ class Engine(Queueing):
         ev = ('disconnect', s.sid, reason)
         st = self.stats
         if st is not None:
-            st.disconnects[reason] = st.disconnects.get(reason, 0) + 1
+            st.disconnected(reason)
         # senders waiting on its queue: what they run next finds it ended
         # (their wakers only schedule them)
         self._drained(s)
@@ -448,7 +447,7 @@ class Engine(Queueing):
             s.queue_bytes = 1
             events = [('disconnect', s.sid, s.reason)]
             if st is not None:
-                st.disconnects[s.reason] = st.disconnects.get(s.reason, 0) + 1
+                st.disconnected(s.reason)
         if s.transport == 'websocket':
             opening = self._open.render(s.sid, [])
             s.queue.insert(0, opening)

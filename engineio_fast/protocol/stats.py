@@ -74,6 +74,14 @@ class EngineStats:
         self.max_queue = 0
         self.max_packet = 0
 
+    def disconnected(self, reason: str) -> None:
+        """A session ended for ``reason``."""
+        self.disconnects[reason] = self.disconnects.get(reason, 0) + 1
+
+    def refused(self, cause: str) -> None:
+        """A request was refused for ``cause`` (see :data:`CAUSES`)."""
+        self.rejected[cause] = self.rejected.get(cause, 0) + 1
+
     def received(self, size: int, packets: Sequence[Tuple[int, Any, Any]]
                  ) -> None:
         """A POST body of ``size`` bytes carried ``packets`` (decoded)."""
