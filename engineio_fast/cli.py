@@ -80,10 +80,13 @@ def _number(kind, minimum, name, maximum=None, above=False):
 
 
 def _root_path(text):
-    if text and (not text.startswith('/') or not text.isascii()):
+    # BuiltinServer's own rule, said with the flag's name
+    from .adapters.builtin.serve import check_options
+    try:
+        check_options(root_path=text)
+    except ValueError as exc:
         raise argparse.ArgumentTypeError(
-            'root-path must be empty or an ASCII path starting with "/", '
-            'not %r' % text)
+            str(exc).replace('root_path', 'root-path', 1)) from None
     return text
 
 
