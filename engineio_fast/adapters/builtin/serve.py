@@ -99,8 +99,8 @@ class BuiltinServer:
             address, request line, status) and per websocket accepted
             (101) or refused, at INFO on the ``engineio_fast.access``
             logger; decided once at start: when that logger does not log
-            INFO, nothing is done per request. Default False (the command
-            line's default is on, as uvicorn's).
+            INFO, nothing is done per request. Default False, as on the
+            command line (uvicorn's is on).
         root_path: the ASGI ``root_path``: the prefix a proxy removed
             from the URL (``/chat`` for a site mounted at
             ``https://host/chat/``). ASGI apps see it as uvicorn gives it,
