@@ -73,6 +73,14 @@ TARGETS = {
         'modules': ['engineio_fast.__main__', 'prometheus_client'],
         'what': "builtin with --metrics (Prometheus counting on, /metrics served)",
     },
+    # the floor of Python on uvloop + httptools (bare_py.py): what the built-in server's CPU per operation is
+    # read against (the "bare uvloop + httptools server"); not a product, in the default suite's table as a reference column
+    'floor-py': {
+        'cmd': [PY, 'benchmarks/load/bare_py.py', '--port', '{port}'],
+        'modules': ['uvloop', 'httptools'],
+        'skip': ['S2', 'S5'],
+        'what': 'bare Engine.IO-shaped Python server on uvloop + httptools (bare_py.py): the floor, not a product',
+    },
     'ceiling': {
         'cmd': ['node', 'benchmarks/load/bare_server.mjs', '--port', '{port}'],
         'ceiling': True,
@@ -81,7 +89,8 @@ TARGETS = {
     },
 }
 REAL_TARGETS = ['fast-uvicorn', 'pyeio-uvicorn', 'node', 'builtin']
-RATIOS = [('builtin', 'node'), ('builtin', 'pyeio-uvicorn'), ('fast-uvicorn', 'pyeio-uvicorn')]
+RATIOS = [('builtin', 'node'), ('builtin', 'pyeio-uvicorn'), ('fast-uvicorn', 'pyeio-uvicorn'),
+          ('builtin', 'floor-py')]
 
 # The synchronous targets (``--group sync``): engineio_fast ``Server`` + ``WSGIApp`` and python-engineio's,
 # each pair on the same WSGI server with the same flags and the same async mode (``sync_serve.py`` starts
@@ -164,7 +173,7 @@ SIO_RATIOS = [('sio-builtin', 'sio-node'), ('sio-builtin', 'sio-pyeio-uvicorn'),
 # as it was before the sync targets existed (same targets, scenarios, output directory and report). ``out`` is
 # relative to this directory; ``path`` is the Engine.IO path of the group's servers.
 GROUPS = {
-    'async': {'targets': ['fast-uvicorn', 'pyeio-uvicorn', 'node', 'builtin', 'ceiling'],
+    'async': {'targets': ['fast-uvicorn', 'pyeio-uvicorn', 'node', 'builtin', 'floor-py', 'ceiling'],
               'real': REAL_TARGETS, 'ratios': RATIOS, 'scenarios': ['S1', 'S2', 'S3', 'S4', 'S5', 'S6'],
               'out': 'results'},
     'sync': {'targets': SYNC_REAL_TARGETS, 'real': SYNC_REAL_TARGETS, 'ratios': SYNC_RATIOS,
