@@ -108,7 +108,8 @@ def bench_builtin(batch, count, cls):
     start = time.perf_counter()
     for _ in range(count):
         proto.data_received(data)
-        # the answers leave in a callback after the reads (one loop turn)
+        # one loop turn per read, as the server has (a callback a handler
+        # schedules runs in it)
         loop.call_soon(loop.stop)
         loop.run_forever()
     elapsed = time.perf_counter() - start
