@@ -317,7 +317,7 @@ class Server:
         self.err = open(self.errpath, 'wb')
         self.proc = subprocess.Popen(['taskset', '-c', SERVER_CORE] + cmd, cwd=REPO, stdout=self.err,
                                      stderr=subprocess.STDOUT, preexec_fn=raise_nofile,
-                                     env=dict(os.environ, PYTHONPATH=REPO, **spec.get('env', {})))
+                                     env={**os.environ, 'PYTHONPATH': REPO, **spec.get('env', {})})
         self.pid = self.proc.pid
         # the process whose CPU time the generator reads: the server itself, or for a pre-fork server
         # (gunicorn: master + 1 worker) the worker that serves every request (resolve_worker)
@@ -863,6 +863,26 @@ def write_plot(path, summary, unavailable, group='async', targets=()):
     plt.close(fig)
 
 
+def add_baseline(path, args):
+    """``--baseline DIR``: the target builtin-base (the built-in server with DIR first on the Python path), its
+    ratio to builtin in every group that has builtin, and builtin-base run right after builtin."""
+    if not os.path.isfile(os.path.join(path, 'engineio_fast', '__init__.py')):
+        sys.exit(f'--baseline {path}: no engineio_fast package there')
+    try:
+        commit = subprocess.run(['git', '-C', path, 'rev-parse', '--short', 'HEAD'], capture_output=True,
+                                text=True, timeout=10).stdout.strip() or 'unknown commit'
+    except (OSError, subprocess.TimeoutExpired):
+        commit = 'unknown commit'
+    TARGETS['builtin-base'] = dict(TARGETS['builtin'], env={'PYTHONPATH': path},
+                                   what=f'builtin from {path} (commit {commit}): the before of a before/after')
+    for group in GROUPS.values():
+        if 'builtin' in group['targets']:
+            group['ratios'].append(('builtin', 'builtin-base'))
+            group['targets'].insert(group['targets'].index('builtin') + 1, 'builtin-base')
+    if args.targets is not None and 'builtin' in args.targets and 'builtin-base' not in args.targets:
+        args.targets.insert(args.targets.index('builtin') + 1, 'builtin-base')
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--quick', action='store_true', help='1 run, shorter windows, smaller counts (smoke test)')
@@ -881,10 +901,16 @@ def main():
                     help='seconds to wait (at most) for an idle machine before each measurement (default 1.5, quick 1)')
     ap.add_argument('--out', default=None, help="results directory (default: the group's, results/, results-sync/ "
                                                   "or ../sio/results/)")
+    ap.add_argument('--baseline', metavar='DIR', default=None,
+                    help='also run the built-in server from the checkout DIR (its extension built, e.g. a '
+                         '`git worktree` of an earlier commit) as the target builtin-base, beside builtin, with a '
+                         'builtin/builtin-base ratio: a before/after in one run')
     ap.add_argument('--report', action='store_true',
                     help='only rebuild results.md and results.png from the results.json in --out')
     args = ap.parse_args()
     args.argv = sys.argv[1:]
+    if args.baseline:
+        add_baseline(os.path.abspath(args.baseline), args)
     if args.group is None:
         groups = {target_group(t) for t in args.targets or () if not TARGETS[t].get('ceiling')}
         args.group = groups.pop() if len(groups) == 1 else 'async'
