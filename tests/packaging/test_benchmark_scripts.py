@@ -3,6 +3,7 @@ claim in the README comes from one of them, so a script that no longer
 runs (an API it used moved) must fail here, not on the day of a
 measurement. Tiny sizes: this checks that they work, not how fast."""
 
+import http.client
 import importlib
 import os
 import subprocess
@@ -148,3 +149,98 @@ def test_load_compare_reads_two_runs():
     cells = [c.strip() for c in echo.split('|')]
     assert cells[5:7] == ['46.2', '42.1'], echo
 
+
+
+def _http(port, method, query, body=b''):
+    conn = http.client.HTTPConnection('127.0.0.1', port, timeout=10)
+    conn.request(method, '/engine.io/?EIO=4&transport=polling' + query, body)
+    return conn, conn.getresponse()
+
+
+def test_floor_target_answers_the_load_scenarios():
+    """bare_py.py (the floor-py target) speaks enough Engine.IO for S1, S3
+    and S4: a polling handshake, an echo over POST then GET and over a
+    parked GET, an unknown sid refused, a websocket's open packet, echo
+    and close."""
+    import json
+    import socket
+    import time
+
+    from tests.ports import free_port
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, os.path.join(
+        BENCH, 'load', 'bare_py.py'), '--port', str(port)], cwd=REPO)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(('127.0.0.1', port), 1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and proc.poll() is None
+                time.sleep(0.05)
+        _, r = _http(port, 'GET', '')
+        body = r.read().decode()
+        assert r.status == 200 and body[0] == '0', body
+        sid = json.loads(body[1:])['sid']
+        conn, r = _http(port, 'POST', '&sid=' + sid, b'4hello')
+        assert (r.status, r.read()) == (200, b'ok')
+        conn.request('GET', '/engine.io/?EIO=4&transport=polling&sid=' + sid)
+        r = conn.getresponse()
+        assert (r.status, r.read()) == (200, b'4hello')
+        # parked: the GET waits, the POST on a second connection answers it
+        parked = http.client.HTTPConnection('127.0.0.1', port, timeout=10)
+        parked.request('GET',
+                       '/engine.io/?EIO=4&transport=polling&sid=' + sid)
+        time.sleep(0.2)
+        _, r = _http(port, 'POST', '&sid=' + sid, b'4later')
+        assert (r.status, r.read()) == (200, b'ok')
+        r = parked.getresponse()
+        assert (r.status, r.read()) == (200, b'4later')
+        _, r = _http(port, 'GET', '&sid=nope')
+        assert r.status == 400 and b'Session ID unknown' in r.read()
+        # websocket: 101 and the open packet, an echo, the close echoed
+        ws = socket.create_connection(('127.0.0.1', port), 10)
+        ws.sendall(b'GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\n'
+                   b'Host: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n'
+                   b'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n'
+                   b'Sec-WebSocket-Version: 13\r\n\r\n')
+        got = b''
+        while b'\r\n\r\n' not in got or not got.split(b'\r\n\r\n', 1)[1]:
+            got += ws.recv(4096)
+        head, rest = got.split(b'\r\n\r\n', 1)
+        assert head.startswith(b'HTTP/1.1 101') and \
+            b's3pPLMBiTxaQ9kYGzzhZRbK+xOo=' in head, head
+        assert rest[0] == 0x81 and rest[2:3] == b'0', rest
+        key = b'\x01\x02\x03\x04'
+        text = b'4abc'
+        ws.sendall(bytes((0x81, 0x80 | len(text))) + key +
+                   bytes(b ^ key[i % 4] for i, b in enumerate(text)))
+        assert ws.recv(64) == b'\x81\x04' + text
+        ws.sendall(b'\x88\x82' + key + bytes(
+            b ^ key[i % 4] for i, b in enumerate(b'\x03\xe8')))
+        assert ws.recv(64) == b'\x88\x02\x03\xe8'
+        ws.close()
+    finally:
+        proc.kill()
+        proc.wait(10)
+
+
+def test_baseline_runs_another_checkout_beside_builtin(monkeypatch):
+    """--baseline DIR: builtin-base (the built-in server with DIR first on
+    the path) taking turns right after builtin, with its ratio."""
+    import argparse
+    import copy
+    monkeypatch.syspath_prepend(REPO)
+    from benchmarks.load import run
+    monkeypatch.setattr(run, 'TARGETS', dict(run.TARGETS))
+    monkeypatch.setattr(run, 'GROUPS', copy.deepcopy(run.GROUPS))
+    args = argparse.Namespace(targets=['node', 'builtin', 'floor-py'])
+    run.add_baseline(REPO, args)
+    assert args.targets == ['node', 'builtin', 'builtin-base', 'floor-py']
+    spec = run.TARGETS['builtin-base']
+    assert spec['env'] == {'PYTHONPATH': REPO}
+    assert spec['cmd'] == run.TARGETS['builtin']['cmd']
+    assert ('builtin', 'builtin-base') in run.GROUPS['async']['ratios']
+    with pytest.raises(SystemExit):
+        run.add_baseline(os.path.join(REPO, 'docs'), args)
