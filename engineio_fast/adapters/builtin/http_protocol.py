@@ -35,6 +35,12 @@ _CONNECT = _engine.CONNECT
 _WAIT = _engine.WAIT
 _WEBSOCKET = _engine.WEBSOCKET
 
+# header dicts kept per connection (a POST's and a GET's, and a few more)
+_HEADER_DICTS = 4
+
+# the request methods as str, without a decode for each request
+_METHODS = {m.encode(): m for m in ('GET', 'POST', 'OPTIONS', 'HEAD', 'PUT',
+                                    'DELETE', 'PATCH')}
 
 
 class _Stop(Exception):
@@ -111,6 +117,15 @@ class HttpProtocol(asyncio.Protocol):
         self.in_headers = False  # a request's headers are arriving
         self.request_by = 0.0    # the whole request's deadline
         self.trusted = False     # the peer is a trusted proxy
+        # when the bytes being parsed arrived (read once per
+        # data_received: the parser's callbacks run inside it)
+        self.now = 0.0
+        # the last query string parsed into a Request's dict, and that
+        # dict; the last few header lists (as tuples) and their dicts
+        # (both read-only: the next request on this connection with the
+        # same query or headers gets them again)
+        self.last_query = (None, None)
+        self.header_dicts = {}
 
     # -- connection -------------------------------------------------------
     def connection_made(self, transport):
@@ -208,6 +223,7 @@ class HttpProtocol(asyncio.Protocol):
     def data_received(self, data):
         if self.closed:
             return
+        self.now = time.monotonic()
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade as exc:
@@ -230,7 +246,7 @@ class HttpProtocol(asyncio.Protocol):
         self.upgrade = False
         self.in_headers = True
         limits = self.ctx.limits
-        now = time.monotonic()
+        now = self.now
         self.request_by = now + limits['request_timeout']
         self.deadline = min(now + limits['header_timeout'], self.request_by)
 
@@ -265,7 +281,8 @@ class HttpProtocol(asyncio.Protocol):
             cur.method = parser.get_method().decode('ascii', 'replace')
             cur.http_version = parser.get_http_version()
             raise _Reject(503)
-        cur.method = parser.get_method().decode('ascii', 'replace')
+        method = parser.get_method()
+        cur.method = _METHODS.get(method) or method.decode('ascii', 'replace')
         cur.keep_alive = parser.should_keep_alive()
         cur.http_version = parser.get_http_version()
         try:
@@ -279,7 +296,7 @@ class HttpProtocol(asyncio.Protocol):
         self.upgrade = parser.should_upgrade()
         self.body_limit = (self.ctx.engine.config.max_http_buffer_size
                            if on_eio else self.ctx.limits['max_bridge_body'])
-        self.deadline = min(time.monotonic() + self.ctx.limits['body_timeout'],
+        self.deadline = min(self.now + self.ctx.limits['body_timeout'],
                             self.request_by)
         length = None
         if on_eio and cur.method == 'POST':
@@ -310,7 +327,7 @@ class HttpProtocol(asyncio.Protocol):
         self.body_size += len(body)
         # a trickled body gets body_timeout between its chunks, and no more
         # than request_timeout in all
-        self.deadline = min(time.monotonic() + self.ctx.limits['body_timeout'],
+        self.deadline = min(self.now + self.ctx.limits['body_timeout'],
                             self.request_by)
         if self.body_size > self.body_limit:
             if not cur.too_big:
@@ -399,9 +416,23 @@ class HttpProtocol(asyncio.Protocol):
         scheme = self.ctx.scheme
         if self.trusted:
             scheme = self.ctx.proxy.resolve(r.headers, None, scheme)[1]
-        req = Request(r.method, parse_query(r.query_string.decode('latin-1')),
-                      r.header_dict() if headers is None else headers,
-                      scheme, body, is_websocket,
+        # a client's requests repeat their query (its sid) and headers:
+        # parsed once while they stay the same
+        qs, query = self.last_query
+        if qs != r.query_string:
+            qs = r.query_string
+            query = parse_query(qs.decode('latin-1'))
+            self.last_query = (qs, query)
+        if headers is None:
+            raw = tuple(r.headers)
+            known = self.header_dicts
+            headers = known.get(raw)
+            if headers is None:
+                headers = r.header_dict()
+                if len(known) >= _HEADER_DICTS:
+                    known.clear()
+                known[raw] = headers
+        req = Request(r.method, query, headers, scheme, body, is_websocket,
                       lambda: self._environ(r, body))
         req.too_large = r.too_big
         return req
