@@ -125,6 +125,9 @@ class HttpProtocol(asyncio.Protocol):
         # (both read-only: the next request on this connection with the
         # same query or headers gets them again)
         self.last_query = (None, None)
+        # the last URL parsed (a valid one), its path, query string and
+        # whether the path is the Engine.IO one
+        self.last_url = (None, '/', b'', False)
         self.header_dicts = {}
 
     # -- connection -------------------------------------------------------
@@ -285,14 +288,21 @@ class HttpProtocol(asyncio.Protocol):
         cur.method = _METHODS.get(method) or method.decode('ascii', 'replace')
         cur.keep_alive = parser.should_keep_alive()
         cur.http_version = parser.get_http_version()
-        try:
-            parsed = httptools.parse_url(cur.url)
-        except httptools.HttpParserInvalidURLError:
-            raise _Reject(400) from None
-        path = (parsed.path or b'/').decode('latin-1')
-        cur.path = urllib.parse.unquote(path) if '%' in path else path
-        cur.query_string = parsed.query or b''
-        cur.on_eio = on_eio = self.ctx.is_engineio_path(cur.path)
+        url = self.last_url
+        if url[0] == cur.url:
+            # the URL of this connection's last request again
+            _, cur.path, cur.query_string, on_eio = url
+        else:
+            try:
+                parsed = httptools.parse_url(cur.url)
+            except httptools.HttpParserInvalidURLError:
+                raise _Reject(400) from None
+            path = (parsed.path or b'/').decode('latin-1')
+            cur.path = urllib.parse.unquote(path) if '%' in path else path
+            cur.query_string = parsed.query or b''
+            on_eio = self.ctx.is_engineio_path(cur.path)
+            self.last_url = (cur.url, cur.path, cur.query_string, on_eio)
+        cur.on_eio = on_eio
         self.upgrade = parser.should_upgrade()
         self.body_limit = (self.ctx.engine.config.max_http_buffer_size
                            if on_eio else self.ctx.limits['max_bridge_body'])
