@@ -35,8 +35,12 @@ _CONNECT = _engine.CONNECT
 _WAIT = _engine.WAIT
 _WEBSOCKET = _engine.WEBSOCKET
 
-# header dicts kept per connection (a POST's and a GET's, and a few more)
-_HEADER_DICTS = 4
+# header dicts kept per connection (a POST's and a GET's)
+_HEADER_DICTS = 2
+# the largest URL, and header list (bytes of names and values), a
+# connection keeps parsed for its next request: an idle connection holds
+# no more than a few of these
+_MEMO_BYTES = 4096
 
 # the request methods as str, without a decode for each request
 _METHODS = {m.encode(): m for m in ('GET', 'POST', 'OPTIONS', 'HEAD', 'PUT',
@@ -60,7 +64,7 @@ class ParsedRequest:
 
     __slots__ = ('method', 'url', 'path', 'query_string', 'headers',
                  'body', 'too_big', 'keep_alive', 'http_version', 'on_eio',
-                 'length', 'expect')
+                 'length', 'expect', 'header_bytes')
 
     def __init__(self):
         self.method = 'GET'
@@ -78,6 +82,8 @@ class ParsedRequest:
         # the headers arrive: no second pass over them)
         self.length = None
         self.expect = None
+        # bytes of the header names and values (set with the headers)
+        self.header_bytes = 0
 
     def header_dict(self):
         out: Dict[str, str] = {}
@@ -279,6 +285,7 @@ class HttpProtocol(asyncio.Protocol):
         cur: ParsedRequest = self.cur  # type: ignore[assignment]
         parser = self.parser
         self.in_headers = False
+        cur.header_bytes = self.header_bytes
         ctx = self.ctx
         if ctx.limit_concurrency is not None and ctx.over_limit():
             cur.method = parser.get_method().decode('ascii', 'replace')
@@ -301,7 +308,9 @@ class HttpProtocol(asyncio.Protocol):
             cur.path = urllib.parse.unquote(path) if '%' in path else path
             cur.query_string = parsed.query or b''
             on_eio = self.ctx.is_engineio_path(cur.path)
-            self.last_url = (cur.url, cur.path, cur.query_string, on_eio)
+            if len(cur.url) <= _MEMO_BYTES:
+                self.last_url = (cur.url, cur.path, cur.query_string,
+                                 on_eio)
         cur.on_eio = on_eio
         self.upgrade = parser.should_upgrade()
         self.body_limit = (self.ctx.engine.config.max_http_buffer_size
@@ -432,16 +441,20 @@ class HttpProtocol(asyncio.Protocol):
         if qs != r.query_string:
             qs = r.query_string
             query = parse_query(qs.decode('latin-1'))
-            self.last_query = (qs, query)
+            if len(qs) <= _MEMO_BYTES:
+                self.last_query = (qs, query)
         if headers is None:
-            raw = tuple(r.headers)
-            known = self.header_dicts
-            headers = known.get(raw)
-            if headers is None:
+            if r.header_bytes <= _MEMO_BYTES:
+                raw = tuple(r.headers)
+                known = self.header_dicts
+                headers = known.get(raw)
+                if headers is None:
+                    headers = r.header_dict()
+                    if len(known) >= _HEADER_DICTS:
+                        known.clear()
+                    known[raw] = headers
+            else:
                 headers = r.header_dict()
-                if len(known) >= _HEADER_DICTS:
-                    known.clear()
-                known[raw] = headers
         req = Request(r.method, query, headers, scheme, body, is_websocket,
                       lambda: self._environ(r, body))
         req.too_large = r.too_big
