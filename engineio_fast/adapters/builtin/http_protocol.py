@@ -35,6 +35,16 @@ _CONNECT = _engine.CONNECT
 _WAIT = _engine.WAIT
 _WEBSOCKET = _engine.WEBSOCKET
 
+# header dicts kept per connection (a POST's and a GET's)
+_HEADER_DICTS = 2
+# the largest URL, and header list (bytes of names and values), a
+# connection keeps parsed for its next request: an idle connection holds
+# no more than a few of these
+_MEMO_BYTES = 4096
+
+# the request methods as str, without a decode for each request
+_METHODS = {m.encode(): m for m in ('GET', 'POST', 'OPTIONS', 'HEAD', 'PUT',
+                                    'DELETE', 'PATCH')}
 
 
 class _Stop(Exception):
@@ -54,7 +64,7 @@ class ParsedRequest:
 
     __slots__ = ('method', 'url', 'path', 'query_string', 'headers',
                  'body', 'too_big', 'keep_alive', 'http_version', 'on_eio',
-                 'length', 'expect')
+                 'length', 'expect', 'header_bytes')
 
     def __init__(self):
         self.method = 'GET'
@@ -72,6 +82,8 @@ class ParsedRequest:
         # the headers arrive: no second pass over them)
         self.length = None
         self.expect = None
+        # bytes of the header names and values (set with the headers)
+        self.header_bytes = 0
 
     def header_dict(self):
         out: Dict[str, str] = {}
@@ -111,6 +123,18 @@ class HttpProtocol(asyncio.Protocol):
         self.in_headers = False  # a request's headers are arriving
         self.request_by = 0.0    # the whole request's deadline
         self.trusted = False     # the peer is a trusted proxy
+        # when the bytes being parsed arrived (read once per
+        # data_received: the parser's callbacks run inside it)
+        self.now = 0.0
+        # the last query string parsed into a Request's dict, and that
+        # dict; the last few header lists (as tuples) and their dicts
+        # (both read-only: the next request on this connection with the
+        # same query or headers gets them again)
+        self.last_query = (None, None)
+        # the last URL parsed (a valid one), its path, query string and
+        # whether the path is the Engine.IO one
+        self.last_url = (None, '/', b'', False)
+        self.header_dicts = {}
 
     # -- connection -------------------------------------------------------
     def connection_made(self, transport):
@@ -208,6 +232,7 @@ class HttpProtocol(asyncio.Protocol):
     def data_received(self, data):
         if self.closed:
             return
+        self.now = time.monotonic()
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade as exc:
@@ -230,7 +255,7 @@ class HttpProtocol(asyncio.Protocol):
         self.upgrade = False
         self.in_headers = True
         limits = self.ctx.limits
-        now = time.monotonic()
+        now = self.now
         self.request_by = now + limits['request_timeout']
         self.deadline = min(now + limits['header_timeout'], self.request_by)
 
@@ -260,26 +285,37 @@ class HttpProtocol(asyncio.Protocol):
         cur: ParsedRequest = self.cur  # type: ignore[assignment]
         parser = self.parser
         self.in_headers = False
+        cur.header_bytes = self.header_bytes
         ctx = self.ctx
         if ctx.limit_concurrency is not None and ctx.over_limit():
             cur.method = parser.get_method().decode('ascii', 'replace')
             cur.http_version = parser.get_http_version()
             raise _Reject(503)
-        cur.method = parser.get_method().decode('ascii', 'replace')
+        method = parser.get_method()
+        cur.method = _METHODS.get(method) or method.decode('ascii', 'replace')
         cur.keep_alive = parser.should_keep_alive()
         cur.http_version = parser.get_http_version()
-        try:
-            parsed = httptools.parse_url(cur.url)
-        except httptools.HttpParserInvalidURLError:
-            raise _Reject(400) from None
-        path = (parsed.path or b'/').decode('latin-1')
-        cur.path = urllib.parse.unquote(path) if '%' in path else path
-        cur.query_string = parsed.query or b''
-        cur.on_eio = on_eio = self.ctx.is_engineio_path(cur.path)
+        url = self.last_url
+        if url[0] == cur.url:
+            # the URL of this connection's last request again
+            _, cur.path, cur.query_string, on_eio = url
+        else:
+            try:
+                parsed = httptools.parse_url(cur.url)
+            except httptools.HttpParserInvalidURLError:
+                raise _Reject(400) from None
+            path = (parsed.path or b'/').decode('latin-1')
+            cur.path = urllib.parse.unquote(path) if '%' in path else path
+            cur.query_string = parsed.query or b''
+            on_eio = self.ctx.is_engineio_path(cur.path)
+            if len(cur.url) <= _MEMO_BYTES:
+                self.last_url = (cur.url, cur.path, cur.query_string,
+                                 on_eio)
+        cur.on_eio = on_eio
         self.upgrade = parser.should_upgrade()
         self.body_limit = (self.ctx.engine.config.max_http_buffer_size
                            if on_eio else self.ctx.limits['max_bridge_body'])
-        self.deadline = min(time.monotonic() + self.ctx.limits['body_timeout'],
+        self.deadline = min(self.now + self.ctx.limits['body_timeout'],
                             self.request_by)
         length = None
         if on_eio and cur.method == 'POST':
@@ -310,7 +346,7 @@ class HttpProtocol(asyncio.Protocol):
         self.body_size += len(body)
         # a trickled body gets body_timeout between its chunks, and no more
         # than request_timeout in all
-        self.deadline = min(time.monotonic() + self.ctx.limits['body_timeout'],
+        self.deadline = min(self.now + self.ctx.limits['body_timeout'],
                             self.request_by)
         if self.body_size > self.body_limit:
             if not cur.too_big:
@@ -399,9 +435,27 @@ class HttpProtocol(asyncio.Protocol):
         scheme = self.ctx.scheme
         if self.trusted:
             scheme = self.ctx.proxy.resolve(r.headers, None, scheme)[1]
-        req = Request(r.method, parse_query(r.query_string.decode('latin-1')),
-                      r.header_dict() if headers is None else headers,
-                      scheme, body, is_websocket,
+        # a client's requests repeat their query (its sid) and headers:
+        # parsed once while they stay the same
+        qs, query = self.last_query
+        if qs != r.query_string:
+            qs = r.query_string
+            query = parse_query(qs.decode('latin-1'))
+            if len(qs) <= _MEMO_BYTES:
+                self.last_query = (qs, query)
+        if headers is None:
+            if r.header_bytes <= _MEMO_BYTES:
+                raw = tuple(r.headers)
+                known = self.header_dicts
+                headers = known.get(raw)
+                if headers is None:
+                    headers = r.header_dict()
+                    if len(known) >= _HEADER_DICTS:
+                        known.clear()
+                    known[raw] = headers
+            else:
+                headers = r.header_dict()
+        req = Request(r.method, query, headers, scheme, body, is_websocket,
                       lambda: self._environ(r, body))
         req.too_large = r.too_big
         return req

@@ -42,20 +42,30 @@ def header_line(name, value):
     return line
 
 
+# the status line and header lines of the responses every poll repeats
+# (the same status and headers), rendered once; bounded, and never with a
+# Set-Cookie
+_HEADS: Dict[tuple, bytes] = {}
+_MAX_HEADS = 256
+
+
 def render_response(status, headers, body, keep_alive):
     """Serialise a response with Content-Length into one bytes object.
 
     ``headers`` is a list of ``(str, str)`` pairs.
     """
-    parts = [status_line(status)]
-    for name, value in headers:
-        parts.append(header_line(name, value))
-    parts.append(b'content-length: %d\r\n' % len(body))
-    if not keep_alive:
-        parts.append(b'connection: close\r\n')
-    parts.append(b'\r\n')
-    parts.append(body)
-    return b''.join(parts)
+    key = (status, *headers)
+    head = _HEADS.get(key)
+    if head is None:
+        head = status_line(status) + b''.join(
+            [header_line(name, value) for name, value in headers])
+        if len(_HEADS) < _MAX_HEADS and \
+                all(name != 'Set-Cookie' for name, _ in headers):
+            _HEADS[key] = head
+    if keep_alive:
+        return b'%scontent-length: %d\r\n\r\n%s' % (head, len(body), body)
+    return b'%scontent-length: %d\r\nconnection: close\r\n\r\n%s' % (
+        head, len(body), body)
 
 
 def plain(status, keep_alive=False):
