@@ -12,7 +12,7 @@ import asyncio
 import time
 import urllib.parse
 from collections import deque
-from typing import Any, Deque, Dict, Optional
+from typing import Any, Deque, Dict, Optional, Tuple
 
 import httptools
 
@@ -130,10 +130,11 @@ class HttpProtocol(asyncio.Protocol):
         # dict; the last few header lists (as tuples) and their dicts
         # (both read-only: the next request on this connection with the
         # same query or headers gets them again)
-        self.last_query = (None, None)
+        self.last_query: Tuple[Optional[bytes], Dict[str, str]] = (None, {})
         # the last URL parsed (a valid one), its path, query string and
         # whether the path is the Engine.IO one
-        self.last_url = (None, '/', b'', False)
+        self.last_url: Tuple[Optional[bytes], str, bytes, bool] = \
+            (None, '/', b'', False)
         self.header_dicts = {}
 
     # -- connection -------------------------------------------------------
