@@ -3,7 +3,7 @@ handler (the ASGI adapter, the built-in server, aiohttp, Sanic, Tornado)."""
 
 import io
 import sys
-from typing import Any, Dict, Iterable, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 
 def make_environ(software: str, method: str, path: str, query: str,
@@ -16,10 +16,66 @@ def make_environ(software: str, method: str, path: str, query: str,
     drivers build one: the real addresses, the request's headers as
     ``HTTP_*`` keys (repeated ones joined), and ``extra`` (e.g.
     ``'aiohttp.request'``, the ASGI scope)."""
+    environ = _base(software, method, path, query, scheme, version, peer,
+                    local, body, script_name)
+    keys = _KEYS
+    for name, value in headers:
+        key = keys.get(name)
+        if key is None:
+            key = _key(name)
+        if key in environ:
+            if key in _NOT_JOINED:
+                environ[key] = value
+            else:
+                environ[key] = environ[key] + ',' + value
+        else:
+            environ[key] = value
+    environ.update(extra)
+    return environ
+
+
+def make_environ_raw(software: str, method: str, path: str, query: str,
+                     scheme: str, version: str,
+                     raw: Iterable[Tuple[bytes, bytes]],
+                     lowered: List[Tuple[bytes, bytes]], peer: Any,
+                     local: Any, body: Optional[bytes],
+                     extra: Dict[str, Any],
+                     script_name: str = '') -> Dict[str, Any]:
+    """:func:`make_environ` for headers as a server read them (``raw``:
+    (name, value) byte pairs), in one pass that also appends each pair,
+    its name in lower case, to ``lowered`` (the ASGI scope's headers,
+    which ``extra`` may already hold). The environ is the one
+    :func:`make_environ` gives for those headers decoded from latin-1."""
+    environ = _base(software, method, path, query, scheme, version, peer,
+                    local, body, script_name)
+    keys = _RAW_KEYS
+    add = lowered.append
+    for name, value in raw:
+        name = name.lower()
+        add((name, value))
+        key = keys.get(name)
+        if key is None:
+            key = _raw_key(name)
+        text = value.decode('latin-1')
+        if key in environ:
+            if key in _NOT_JOINED:
+                environ[key] = text
+            else:
+                environ[key] = environ[key] + ',' + text
+        else:
+            environ[key] = text
+    environ.update(extra)
+    return environ
+
+
+def _base(software: str, method: str, path: str, query: str, scheme: str,
+          version: str, peer: Any, local: Any, body: Optional[bytes],
+          script_name: str) -> Dict[str, Any]:
+    """The environ's keys before the headers."""
     peer = peer if isinstance(peer, (tuple, list)) and peer else ('', 0)
     local = local if isinstance(local, (tuple, list)) and local \
         else ('localhost', 0)
-    environ: Dict[str, Any] = {
+    return {
         'wsgi.input': io.BytesIO(body or b''),
         'wsgi.errors': sys.stderr,
         'wsgi.version': (1, 0),
@@ -40,20 +96,6 @@ def make_environ(software: str, method: str, path: str, query: str,
         'REMOTE_ADDR': str(peer[0]),
         'REMOTE_PORT': str(peer[1]) if len(peer) > 1 else '0',
     }
-    keys = _KEYS
-    for name, value in headers:
-        key = keys.get(name)
-        if key is None:
-            key = _key(name)
-        if key in environ:
-            if key in _NOT_JOINED:
-                environ[key] = value
-            else:
-                environ[key] = environ[key] + ',' + value
-        else:
-            environ[key] = value
-    environ.update(extra)
-    return environ
 
 
 # header name (as sent) -> environ key: the same few names come with every
@@ -70,4 +112,16 @@ def _key(name: str) -> str:
     if len(_KEYS) >= _KEYS_MAX:
         _KEYS.clear()
     _KEYS[name] = key
+    return key
+
+
+# the same for make_environ_raw: lower-case name (bytes) -> environ key
+_RAW_KEYS: Dict[bytes, str] = {}
+
+
+def _raw_key(name: bytes) -> str:
+    key = _key(name.decode('latin-1'))
+    if len(_RAW_KEYS) >= _KEYS_MAX:
+        _RAW_KEYS.clear()
+    _RAW_KEYS[name] = key
     return key

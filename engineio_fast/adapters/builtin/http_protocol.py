@@ -25,7 +25,7 @@ from ...protocol.http import (
     error_body,
     parse_query,
 )
-from ..asgi import make_environ
+from ..environ import make_environ_raw
 from . import asgi_bridge as _bridge
 from . import ws_protocol as _ws
 from .wire import plain, render_response
@@ -477,10 +477,11 @@ class HttpProtocol(asyncio.Protocol):
                             '%s:%d' % client if client else '-', line,
                             status)
 
-    def scope(self, r, kind='http'):
+    def scope(self, r, kind='http', headers=None):
         """An ASGI scope for ``r`` (for the environ and the bridge): with
         a ``root_path``, the path and raw path start with it, as
-        uvicorn's do."""
+        uvicorn's do. ``headers``: its header list when the caller fills
+        it (see _environ)."""
         scheme = self.ctx.scheme
         client = self.peer[:2] if self.peer else None
         if self.trusted:
@@ -501,7 +502,8 @@ class HttpProtocol(asyncio.Protocol):
             'http_version': r.http_version, 'method': r.method,
             'scheme': scheme, 'path': path, 'raw_path': raw_path,
             'query_string': r.query_string, 'root_path': root_path,
-            'headers': [(n.lower(), v) for n, v in r.headers],
+            'headers': ([(n.lower(), v) for n, v in r.headers]
+                        if headers is None else headers),
             'client': client,
             'server': self._sockname(),
         }
@@ -514,7 +516,18 @@ class HttpProtocol(asyncio.Protocol):
         return sockname[:2] if sockname else None
 
     def _environ(self, r, body):
-        return make_environ(self.scope(r), None, None, body)
+        # what adapters.asgi.make_environ gives for self.scope(r), with
+        # one pass over the headers for the scope's and the environ's
+        lowered = []
+        scope = self.scope(r, 'http', lowered)
+        return make_environ_raw(
+            'engineio_fast', scope['method'], scope['path'],
+            scope['query_string'].decode('latin-1'), scope['scheme'],
+            scope['http_version'], r.headers, lowered, scope['client'],
+            scope['server'], body,
+            {'asgi.scope': scope, 'asgi.receive': None, 'asgi.send': None,
+             'asgi': {'scope': scope, 'receive': None, 'send': None}},
+            scope['root_path'])
 
     def _engineio(self, r):
         ctx = self.ctx
