@@ -12,7 +12,7 @@ import asyncio
 import time
 import urllib.parse
 from collections import deque
-from typing import Any, Deque, Dict, Optional, Tuple
+from typing import Any, Deque, Dict, List, Optional, Tuple
 
 import httptools
 
@@ -518,7 +518,7 @@ class HttpProtocol(asyncio.Protocol):
     def _environ(self, r, body):
         # what adapters.asgi.make_environ gives for self.scope(r), with
         # one pass over the headers for the scope's and the environ's
-        lowered = []
+        lowered: List[Tuple[bytes, bytes]] = []
         scope = self.scope(r, 'http', lowered)
         return make_environ_raw(
             'engineio_fast', scope['method'], scope['path'],
