@@ -23,6 +23,7 @@ Python 3.12's eager tasks do the same with a new Task per call.
 import asyncio
 import contextvars
 import threading
+import types
 from asyncio import tasks as _tasks
 from typing import (
     Any,
@@ -37,7 +38,12 @@ from typing import (
 
 _enter_task = _tasks._enter_task
 _leave_task = _tasks._leave_task
-_current_task = _tasks.current_task
+# current_task(loop) without a Python frame of its own where it is one
+# (up to 3.11: a function around the dict of the loops' current Tasks)
+_current_tasks = getattr(_tasks, '_current_tasks', None)
+_current_task = (_current_tasks.get if isinstance(_current_tasks, dict) and
+                 isinstance(_tasks.current_task, types.FunctionType)
+                 else _tasks.current_task)
 _copy_context = contextvars.copy_context
 _get_running_loop = asyncio._get_running_loop
 _get_ident = threading.get_ident
@@ -164,7 +170,8 @@ class EagerStarter:
             else:
                 idle.append((carrier, slot))
             if exc.__class__ is StopIteration:
-                return True, cast(StopIteration, exc).value
+                # (the value without typing.cast: a call per handler)
+                return True, exc.value
             raise
         finally:
             _leave_task(loop, carrier)

@@ -216,6 +216,8 @@ class AsyncServer(base_server.AsyncioUtilities,
         # handlers' first steps run at once, in a lent Task
         self._eager = EagerStarter(self._track)
         self._guard_message = functools.partial(self._call_guarded, 'message')
+        # the same for the other events, made on first use
+        self._guards: Dict[str, Any] = {}
         #: what the asyncio adapters may use of this server
         self.driver = AsyncDriver(self)
 
@@ -277,13 +279,18 @@ class AsyncServer(base_server.AsyncioUtilities,
         if handler is None:
             return True, None
         try:
-            ret = handler(*self._handler_args(event, args))
+            if event == 'disconnect':
+                args = self._handler_args(event, args)
+            ret = handler(*args)
             if ret.__class__ is not _CoroutineType:
                 if ret is None or not inspect.isawaitable(ret):
                     return True, ret
                 return False, self._spawn(self._call_guarded(event, ret))
-            return self._eager.start(
-                ret, functools.partial(self._call_guarded, event))
+            guard = self._guards.get(event)
+            if guard is None:
+                guard = self._guards[event] = functools.partial(
+                    self._call_guarded, event)
+            return self._eager.start(ret, guard)
         except Exception:
             self.logger.exception('%s handler error', event)
             return True, False if event == 'connect' else None
