@@ -75,27 +75,35 @@ def _base(software: str, method: str, path: str, query: str, scheme: str,
     peer = peer if isinstance(peer, (tuple, list)) and peer else ('', 0)
     local = local if isinstance(local, (tuple, list)) and local \
         else ('localhost', 0)
-    return {
-        'wsgi.input': io.BytesIO(body or b''),
-        'wsgi.errors': sys.stderr,
-        'wsgi.version': (1, 0),
-        'wsgi.async': True,
-        'wsgi.multithread': False,
-        'wsgi.multiprocess': False,
-        'wsgi.run_once': False,
-        'wsgi.url_scheme': scheme,
-        'SERVER_SOFTWARE': software,
-        'REQUEST_METHOD': method,
-        'PATH_INFO': path,
-        'SCRIPT_NAME': script_name,
-        'QUERY_STRING': query,
-        'RAW_URI': path + ('?' + query if query else ''),
-        'SERVER_PROTOCOL': 'HTTP/' + version,
-        'SERVER_NAME': str(local[0]),
-        'SERVER_PORT': str(local[1]) if len(local) > 1 else '0',
-        'REMOTE_ADDR': str(peer[0]),
-        'REMOTE_PORT': str(peer[1]) if len(peer) > 1 else '0',
-    }
+    environ = _TEMPLATE.copy()
+    environ['wsgi.input'] = io.BytesIO(body or b'')
+    environ['wsgi.errors'] = sys.stderr
+    environ['wsgi.url_scheme'] = scheme
+    environ['SERVER_SOFTWARE'] = software
+    environ['REQUEST_METHOD'] = method
+    environ['PATH_INFO'] = path
+    environ['SCRIPT_NAME'] = script_name
+    environ['QUERY_STRING'] = query
+    environ['RAW_URI'] = path + ('?' + query if query else '')
+    environ['SERVER_PROTOCOL'] = 'HTTP/' + version
+    environ['SERVER_NAME'] = str(local[0])
+    environ['SERVER_PORT'] = str(local[1]) if len(local) > 1 else '0'
+    environ['REMOTE_ADDR'] = str(peer[0])
+    environ['REMOTE_PORT'] = str(peer[1]) if len(peer) > 1 else '0'
+    return environ
+
+
+# the keys of _base in their order, the constant ones with their values (a
+# copy of it and the others set is cheaper than a new 19-key dict)
+_TEMPLATE: Dict[str, Any] = dict.fromkeys((
+    'wsgi.input', 'wsgi.errors', 'wsgi.version', 'wsgi.async',
+    'wsgi.multithread', 'wsgi.multiprocess', 'wsgi.run_once',
+    'wsgi.url_scheme', 'SERVER_SOFTWARE', 'REQUEST_METHOD', 'PATH_INFO',
+    'SCRIPT_NAME', 'QUERY_STRING', 'RAW_URI', 'SERVER_PROTOCOL',
+    'SERVER_NAME', 'SERVER_PORT', 'REMOTE_ADDR', 'REMOTE_PORT'))
+_TEMPLATE.update({'wsgi.version': (1, 0), 'wsgi.async': True,
+                  'wsgi.multithread': False, 'wsgi.multiprocess': False,
+                  'wsgi.run_once': False})
 
 
 # header name (as sent) -> environ key: the same few names come with every

@@ -434,8 +434,13 @@ class HttpProtocol(asyncio.Protocol):
     def _request(self, r, is_websocket=False, headers=None):
         body = b''.join(r.body) if r.body else None
         scheme = self.ctx.scheme
+        forwarded = None
         if self.trusted:
-            scheme = self.ctx.proxy.resolve(r.headers, None, scheme)[1]
+            # what a trusted proxy's headers say, read once: the environ's
+            # scope has the client from it too
+            forwarded = self.ctx.proxy.resolve(
+                r.headers, self.peer[:2] if self.peer else None, scheme)
+            scheme = forwarded[1]
         # a client's requests repeat their query (its sid) and headers:
         # parsed once while they stay the same
         qs, query = self.last_query
@@ -457,7 +462,7 @@ class HttpProtocol(asyncio.Protocol):
             else:
                 headers = r.header_dict()
         req = Request(r.method, query, headers, scheme, body, is_websocket,
-                      lambda: self._environ(r, body))
+                      lambda: self._environ(r, body, forwarded))
         req.too_large = r.too_big
         return req
 
@@ -477,16 +482,19 @@ class HttpProtocol(asyncio.Protocol):
                             '%s:%d' % client if client else '-', line,
                             status)
 
-    def scope(self, r, kind='http', headers=None):
+    def scope(self, r, kind='http', headers=None, forwarded=None):
         """An ASGI scope for ``r`` (for the environ and the bridge): with
         a ``root_path``, the path and raw path start with it, as
         uvicorn's do. ``headers``: its header list when the caller fills
-        it (see _environ)."""
+        it (see _environ); ``forwarded``: the proxy's ``(client,
+        scheme)`` when the caller has read them (see _request)."""
         scheme = self.ctx.scheme
         client = self.peer[:2] if self.peer else None
         if self.trusted:
             # a trusted proxy's X-Forwarded-For / -Proto (proxy.py)
-            client, scheme = self.ctx.proxy.resolve(r.headers, client, scheme)
+            client, scheme = (forwarded if forwarded is not None else
+                              self.ctx.proxy.resolve(r.headers, client,
+                                                     scheme))
         if kind == 'websocket':
             scheme = {'https': 'wss', 'http': 'ws'}.get(scheme, scheme)
         elif scheme in ('ws', 'wss'):
@@ -515,11 +523,11 @@ class HttpProtocol(asyncio.Protocol):
                 self.transport.get_extra_info('sockname')
         return sockname[:2] if sockname else None
 
-    def _environ(self, r, body):
+    def _environ(self, r, body, forwarded=None):
         # what adapters.asgi.make_environ gives for self.scope(r), with
         # one pass over the headers for the scope's and the environ's
         lowered: List[Tuple[bytes, bytes]] = []
-        scope = self.scope(r, 'http', lowered)
+        scope = self.scope(r, 'http', lowered, forwarded)
         return make_environ_raw(
             'engineio_fast', scope['method'], scope['path'],
             scope['query_string'].decode('latin-1'), scope['scheme'],
