@@ -140,7 +140,7 @@ def test_load_compare_reads_two_runs():
     results = os.path.join(BENCH, 'load', 'results')
     r = _run(os.path.join(BENCH, 'load', 'compare.py'),
              os.path.join(results, 'before-issue15-round2.json'),
-             os.path.join(results, 'results.json'))
+             os.path.join(results, 'issue15-round2.json'))
     assert r.returncode == 0, r.stdout + r.stderr
     rows = [line for line in r.stdout.splitlines()
             if line.startswith('| S')]
