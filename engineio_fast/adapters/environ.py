@@ -23,13 +23,11 @@ def make_environ(software: str, method: str, path: str, query: str,
         key = keys.get(name)
         if key is None:
             key = _key(name)
-        if key in environ:
-            if key in _NOT_JOINED:
-                environ[key] = value
-            else:
-                environ[key] = environ[key] + ',' + value
-        else:
-            environ[key] = value
+        # a repeated header is joined with a comma, but Content-Type and
+        # Content-Length (no HTTP_ prefix) keep their last value
+        prev = environ.get(key)
+        environ[key] = value if prev is None or key in _NOT_JOINED \
+            else prev + ',' + value
     environ.update(extra)
     return environ
 
@@ -57,13 +55,9 @@ def make_environ_raw(software: str, method: str, path: str, query: str,
         if key is None:
             key = _raw_key(name)
         text = value.decode('latin-1')
-        if key in environ:
-            if key in _NOT_JOINED:
-                environ[key] = text
-            else:
-                environ[key] = environ[key] + ',' + text
-        else:
-            environ[key] = text
+        prev = environ.get(key)     # joined as make_environ joins them
+        environ[key] = text if prev is None or key in _NOT_JOINED \
+            else prev + ',' + text
     environ.update(extra)
     return environ
 

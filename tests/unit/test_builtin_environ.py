@@ -112,3 +112,22 @@ def test_any_headers(headers):
     head = b'GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\n'
     head += b''.join(n + b': ' + v + b'\r\n' for n, v in headers)
     check(*parsed(head))
+
+
+def test_repeated_headers_are_joined_as_python_engineio_joins_them():
+    """A repeated header's values are joined with a comma; Content-Type
+    and Content-Length (no HTTP_ prefix) keep the last one, in both
+    forms (headers as str pairs, and as the bytes a server read)."""
+    from engineio_fast.adapters import environ as adapters_environ
+    pairs = [('X-A', '1'), ('x-a', '2'), ('Content-Type', 'a/b'),
+             ('content-type', 'c/d'), ('Cookie', 'k=v')]
+    args = ('s', 'GET', '/', '', 'http', '1.1')
+    text = adapters_environ.make_environ(*args, pairs, None, None, None, {})
+    raw = adapters_environ.make_environ_raw(
+        *args, [(n.encode(), v.encode()) for n, v in pairs], [], None,
+        None, None, {})
+    for environ in (text, raw):
+        assert environ['HTTP_X_A'] == '1,2'
+        assert environ['CONTENT_TYPE'] == 'c/d'
+        assert environ['HTTP_COOKIE'] == 'k=v'
+        assert 'HTTP_CONTENT_TYPE' not in environ
