@@ -73,11 +73,10 @@ class WsProtocol(MessageAssembly, asyncio.Protocol):
         finally:
             self.receiving = False
         if self.dirty:
-            # what the handlers answered leaves now, in one write: a
-            # deferred flush would cost a loop callback per read (and, for a
-            # client with one message in flight, that much more latency)
             self.dirty = False
-            self._flush()
+            if not self.scheduled:
+                self.scheduled = True
+                self.ctx.loop.call_soon(self._flush)
 
     def _process(self, data=None):
         buf = self.buf
