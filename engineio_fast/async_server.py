@@ -215,9 +215,9 @@ class AsyncServer(base_server.AsyncioUtilities,
         self._tasks: Set[_Task] = set()
         # handlers' first steps run at once, in a lent Task
         self._eager = EagerStarter(self._track)
-        self._guard_message = functools.partial(self._call_guarded, 'message')
-        # the same for the other events, made on first use
+        # one partial per event name (see _guard), the message one at hand
         self._guards: Dict[str, Any] = {}
+        self._guard_message = self._guard('message')
         #: what the asyncio adapters may use of this server
         self.driver = AsyncDriver(self)
 
@@ -279,21 +279,24 @@ class AsyncServer(base_server.AsyncioUtilities,
         if handler is None:
             return True, None
         try:
-            if event == 'disconnect':
-                args = self._handler_args(event, args)
-            ret = handler(*args)
+            ret = handler(*self._handler_args(event, args))
             if ret.__class__ is not _CoroutineType:
                 if ret is None or not inspect.isawaitable(ret):
                     return True, ret
                 return False, self._spawn(self._call_guarded(event, ret))
-            guard = self._guards.get(event)
-            if guard is None:
-                guard = self._guards[event] = functools.partial(
-                    self._call_guarded, event)
-            return self._eager.start(ret, guard)
+            return self._eager.start(ret, self._guard(event))
         except Exception:
             self.logger.exception('%s handler error', event)
             return True, False if event == 'connect' else None
+
+    def _guard(self, event: str) -> Any:
+        """``_call_guarded`` bound to ``event``: what finishes a handler
+        that suspended (one partial per event name, made once)."""
+        guard = self._guards.get(event)
+        if guard is None:
+            guard = self._guards[event] = functools.partial(
+                self._call_guarded, event)
+        return guard
 
     async def _call_guarded(self, event: str,
                             awaitable: Awaitable[Any]) -> Any:
@@ -364,7 +367,7 @@ class AsyncServer(base_server.AsyncioUtilities,
         :mod:`engineio_fast._eager`): ``(True, value)`` when it ended, else
         ``(False, task)`` with the Task that finishes it."""
         return self._eager.start(
-            coro, functools.partial(self._call_guarded, event))
+            coro, self._guard(event))
 
     def _register(self, event: str, handler: Any) -> Any:
         if handler is not None:
