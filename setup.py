@@ -2,7 +2,8 @@
 
 Metadata lives in pyproject.toml; this file only adds what needs code:
 the version (read from engineio_fast/__init__.py by regex, never by import)
-the optional Cython extension ``engineio_fast._speedups``, and the start-up
+the optional Cython extensions (``engineio_fast._speedups`` and the compiled
+twins of whole modules, TWINS below), and the start-up
 file ``engineio_fast_switch.pth`` copied to the top of site-packages (it runs
 ``engineio_fast.install()`` when ``ENGINEIO_FAST_AS_ENGINEIO=1``; see
 engineio_fast/switch.py).
@@ -45,6 +46,21 @@ CYTHON_DIRECTIVES = {
     'wraparound': False,      # no negative indexing in the kernels
     'cdivision': True,        # only non-negative operands are divided
     'initializedcheck': False,
+    'embedsignature': True,
+    'always_allow_keywords': True,
+}
+
+# Compiled twins of whole Python modules (issue 15): the module's own .py
+# source, built by Cython under another name with the types its augmenting
+# .pxd declares (src_pyx/twins/<package path>/<twin>.pxd). The .py stays
+# the pure twin; the module picks its twin through _accel.twin(). Plain
+# Python code, so Python's semantics: bounds and negative indexes checked.
+TWINS = {
+    'engineio_fast.adapters.builtin._http_protocol_c':
+        'engineio_fast/adapters/builtin/http_protocol.py',
+}
+TWIN_DIRECTIVES = {
+    'language_level': 3,
     'embedsignature': True,
     'always_allow_keywords': True,
 }
@@ -170,12 +186,20 @@ def extensions():
                  ('codec.pxi', 'sessions.pxi', 'timers.pxi', 'wsframe.pxi',
                   'frames.pxi')],
     )
+    twins = [Extension(name, sources=[path],
+                       depends=[os.path.join(src, 'twins',
+                                             *name.split('.')) + '.pxd'])
+             for name, path in TWINS.items()]
     try:
         # Generated C goes under build/ so it never lands in the source tree.
         return cythonize([ext], compiler_directives=CYTHON_DIRECTIVES,
                          include_path=[src],
                          build_dir=os.path.join('build', 'cython'),
-                         quiet=True)
+                         quiet=True) + \
+            cythonize(twins, compiler_directives=TWIN_DIRECTIVES,
+                      include_path=[os.path.join(src, 'twins')],
+                      build_dir=os.path.join('build', 'cython'),
+                      quiet=True)
     except Exception as exc:  # noqa: BLE001 - Cython compile errors
         if REQUIRE_EXTENSIONS:
             raise

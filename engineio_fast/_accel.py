@@ -60,6 +60,34 @@ elif REQUIRE_EXTENSIONS:
 
 IMPLEMENTATION = 'cython' if _speedups is not None else 'python'
 
+#: The compiled twins of whole modules: a module's ``__name__`` -> its
+#: twin's, the module's own source built by Cython under that name with the
+#: types of its augmenting .pxd (``src_pyx/twins/``; setup.py's TWINS).
+TWINS: Dict[str, str] = {
+    'engineio_fast.adapters.builtin.http_protocol':
+        'engineio_fast.adapters.builtin._http_protocol_c',
+}
+
+
+def twin(module_name: str) -> Any:
+    """The compiled twin of the module named ``module_name``, or None.
+
+    A module with a twin calls this last, with its ``__name__``, and takes
+    every name from the twin it gets: it is then the compiled module and
+    never a mix. None with the pure kernels (forced or not built), for a
+    name without a twin (the twin itself) and for a twin that did not build
+    (an ImportError instead with ``ENGINEIO_FAST_REQUIRE_EXTENSIONS``).
+    """
+    name = TWINS.get(module_name)
+    if name is None or _speedups is None:
+        return None
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        if REQUIRE_EXTENSIONS:
+            raise
+        return None
+
 
 class Kernels:
     """One implementation's kernels under the names of :data:`SURFACE`.

@@ -44,10 +44,16 @@ def parsed(head, root_path='', ssl=False, proxy=None,
     try:
         ctx = ServerContext(engineio_fast.AsyncServer(), None, loop,
                             ssl=ssl, proxy=proxy, root_path=root_path)
-        proto = HttpProtocol(ctx)
-        proto.connection_made(_Transport(peer))
         taken = []
-        proto._engineio = taken.append
+
+        class Taking(HttpProtocol):
+            # the parsed request, kept instead of handed to the engine (a
+            # subclass: the compiled twin's instances take no new attribute)
+            def _engineio(self, r):
+                taken.append(r)
+
+        proto = Taking(ctx)
+        proto.connection_made(_Transport(peer))
         if body:
             head += b'Content-Length: %d\r\n' % len(body)
         proto.data_received(head + b'\r\n' + body)

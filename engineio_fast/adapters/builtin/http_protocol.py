@@ -6,6 +6,14 @@ header count, per-phase timeouts (slowloris), long-poll parking and write
 flow control. Engine.IO requests go straight to the engine; the others go
 to the ASGIApp through the ASGI bridge; websocket upgrades on the Engine.IO
 path are switched to :class:`.ws_protocol.WsProtocol`.
+
+With the compiled kernels this module is its compiled twin: this source
+built by Cython with the attribute types of
+``src_pyx/twins/engineio_fast/adapters/builtin/_http_protocol_c.pxd``
+(setup.py), whose names replace these at the end of the module. So the
+classes here have no Python base class (an extension type cannot have
+one): :class:`HttpProtocol` has every method of ``asyncio.Protocol``
+itself, and every attribute either class sets is declared in that .pxd.
 """
 
 import asyncio
@@ -16,6 +24,7 @@ from typing import Any, Deque, Dict, List, Optional, Tuple
 
 import httptools
 
+from ... import _accel
 from ...protocol import engine as _engine
 from ...protocol import websocket as _wsp
 from ...protocol.http import (
@@ -94,8 +103,9 @@ class ParsedRequest:
         return out
 
 
-class HttpProtocol(asyncio.Protocol):
-    """One client connection while it speaks HTTP."""
+class HttpProtocol:
+    """One client connection while it speaks HTTP (an asyncio protocol:
+    see the module's note on the base class)."""
 
     def __init__(self, ctx):
         self.ctx = ctx
@@ -176,6 +186,11 @@ class HttpProtocol(asyncio.Protocol):
             out = ctx.engine.post_lost(self._request(cur), ctx.loop.time())
             if out.events:
                 ctx.driver.fire(out.events)
+
+    def eof_received(self):
+        # the client half-closed: the transport closes (as the default
+        # asyncio.Protocol.eof_received does)
+        return None
 
     def pause_writing(self):
         # a client that sends requests without reading the responses must
@@ -667,3 +682,10 @@ class HttpProtocol(asyncio.Protocol):
         if self.ctx.access_log is not None:
             self.log_access(r, 101)
         self.transport.resume_reading()
+
+
+# the compiled twin's names, when it is there (see the module's note)
+_TWIN = _accel.twin(__name__)
+if _TWIN is not None:
+    globals().update({k: v for k, v in vars(_TWIN).items()
+                      if not k.startswith('__') and k != '_TWIN'})
