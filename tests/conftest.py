@@ -25,6 +25,24 @@ from engineio_fast import _accel
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
+
+def pytest_sessionstart(session):
+    # a compiled twin built from an older copy of its module's source
+    # (built in place, then the .py edited) would be what the compiled pass
+    # tests: stop and say so rather than test stale code
+    if _accel.IMPLEMENTATION != 'cython':
+        return
+    for module_name in _accel.TWINS:
+        twin = _accel.twin(module_name)
+        source = os.path.join(os.path.dirname(HERE),
+                              *module_name.split('.')) + '.py'
+        if twin is not None and os.path.exists(source) and \
+                os.path.dirname(twin.__file__) == os.path.dirname(source) \
+                and os.path.getmtime(source) > \
+                os.path.getmtime(twin.__file__):
+            pytest.exit('%s is older than %s: python setup.py build_ext '
+                        '--inplace' % (twin.__file__, source), returncode=4)
+
 # path under tests/ (a folder or a file) -> its tier ('' is the fast tier);
 # the longest matching path wins, and a test under no path here is an error.
 # A test may also carry its own @pytest.mark.slow / interop, which wins.
