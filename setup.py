@@ -58,11 +58,16 @@ CYTHON_DIRECTIVES = {
 TWINS = {
     'engineio_fast.adapters.builtin._http_protocol_c':
         'engineio_fast/adapters/builtin/http_protocol.py',
+    'engineio_fast.protocol._http_c': 'engineio_fast/protocol/http.py',
+    'engineio_fast.protocol._outcome_c': 'engineio_fast/protocol/outcome.py',
 }
 TWIN_DIRECTIVES = {
     'language_level': 3,
     'embedsignature': True,
     'always_allow_keywords': True,
+    # annotations are for mypy: a twin keeps the source's Python semantics
+    # (with typing, ``x: float`` would refuse None and ``x: bool`` an int)
+    'annotation_typing': False,
 }
 
 

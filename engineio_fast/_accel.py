@@ -66,6 +66,8 @@ IMPLEMENTATION = 'cython' if _speedups is not None else 'python'
 TWINS: Dict[str, str] = {
     'engineio_fast.adapters.builtin.http_protocol':
         'engineio_fast.adapters.builtin._http_protocol_c',
+    'engineio_fast.protocol.http': 'engineio_fast.protocol._http_c',
+    'engineio_fast.protocol.outcome': 'engineio_fast.protocol._outcome_c',
 }
 
 

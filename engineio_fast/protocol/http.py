@@ -3,6 +3,13 @@ cookies, compression and the error bodies of PROTOCOL.md.
 
 Nothing here touches a socket or a clock; adapters build a :class:`Request`
 from whatever their server gives them and write the :class:`Response` back.
+
+With the compiled kernels this module is its compiled twin: this source
+built by Cython with the attribute types of
+``src_pyx/twins/engineio_fast/protocol/_http_c.pxd`` (setup.py), whose names
+replace these at the end of the module. :class:`Request`, :class:`Response`
+and :class:`HttpPolicy` are then extension types: they take no attribute
+that .pxd does not declare, and their methods cannot be replaced.
 """
 
 import gzip
@@ -10,6 +17,8 @@ import json as _stdjson
 import zlib
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 from urllib.parse import unquote as _unquote
+
+from .. import _accel
 
 #: a WSGI-style environ
 Environ = Dict[str, Any]
@@ -336,3 +345,10 @@ def payload_answer(text: str, jsonp_index: Optional[int] = None,
         return ([('Content-Type', JAVASCRIPT)],
                 jsonp_wrap(jsonp_index, text).encode('utf-8'))
     return [('Content-Type', TEXT_PLAIN)], text.encode('utf-8')
+
+
+# the compiled twin's names, when it is there (see the module's note)
+_TWIN = _accel.twin(__name__)
+if _TWIN is not None:
+    globals().update({k: v for k, v in vars(_TWIN).items()
+                      if not k.startswith('__') and k != '_TWIN'})

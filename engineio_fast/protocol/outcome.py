@@ -6,6 +6,12 @@
 :func:`connect_verdict` reads a connect handler's return value;
 :class:`EngineConfig` holds the server options in the engine's units;
 :class:`OpenPackets` renders the open packet of a new session.
+
+With the compiled kernels this module is its compiled twin: this source
+built by Cython with the attribute types of
+``src_pyx/twins/engineio_fast/protocol/_outcome_c.pxd`` (setup.py), whose
+names replace these at the end of the module; :class:`Outcome` is then an
+extension type (the other classes stay Python classes, compiled).
 """
 
 from typing import (
@@ -19,6 +25,7 @@ from typing import (
     Union,
 )
 
+from .. import _accel
 from .http import Response
 from .limits import HandshakeLimiter
 from .session import Session, WsLink
@@ -226,3 +233,10 @@ class OpenPackets:
         if tail is not None:
             return '0{"sid":"' + sid + tail
         return '0' + self.dumps(self._object(sid, upgrades))
+
+
+# the compiled twin's names, when it is there (see the module's note)
+_TWIN = _accel.twin(__name__)
+if _TWIN is not None:
+    globals().update({k: v for k, v in vars(_TWIN).items()
+                      if not k.startswith('__') and k != '_TWIN'})

@@ -53,6 +53,8 @@ case "$(basename "$WHEEL")" in
 esac
 tar tzf "$SDIST" > "$WORK/sdist.txt"
 for f in src_pyx/_speedups.pyx src_pyx/twins/engineio_fast/adapters/builtin/_http_protocol_c.pxd \
+         src_pyx/twins/engineio_fast/protocol/_http_c.pxd \
+         src_pyx/twins/engineio_fast/protocol/_outcome_c.pxd \
          tests/packaging/run_wheel_tests.py tests/conftest.py \
          tests/kernels/kernel_helpers.py tests/protocol/test_engine.py engineio_fast/_speedups.pyi \
          engineio_fast/engineio_fast_switch.pth engineio_fast/demo/vendor/engine.io.min.js \
@@ -74,6 +76,10 @@ assert any(n.startswith('engineio_fast/_speedups.') and n.endswith('.so')
 # the compiled twins (setup.py's TWINS) are in it too
 assert any(n.startswith('engineio_fast/adapters/builtin/_http_protocol_c.')
            and n.endswith('.so') for n in names), 'no compiled twin'
+for twin in ('engineio_fast/protocol/_http_c.',
+             'engineio_fast/protocol/_outcome_c.'):
+    assert any(n.startswith(twin) and n.endswith('.so') for n in names), \
+        'no compiled twin ' + twin
 with open(sys.argv[2], 'rb') as f:
     assert wheel.read('engineio_fast/demo/vendor/engine.io.min.js') == \
         f.read(), 'the wheel carries another engine.io.min.js'
