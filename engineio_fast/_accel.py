@@ -66,6 +66,10 @@ IMPLEMENTATION = 'cython' if _speedups is not None else 'python'
 TWINS: Dict[str, str] = {
     'engineio_fast.adapters.builtin.http_protocol':
         'engineio_fast.adapters.builtin._http_protocol_c',
+    'engineio_fast.protocol.websocket':
+        'engineio_fast.protocol._websocket_c',
+    'engineio_fast.adapters.builtin.ws_protocol':
+        'engineio_fast.adapters.builtin._ws_protocol_c',
 }
 
 

@@ -53,6 +53,8 @@ case "$(basename "$WHEEL")" in
 esac
 tar tzf "$SDIST" > "$WORK/sdist.txt"
 for f in src_pyx/_speedups.pyx src_pyx/twins/engineio_fast/adapters/builtin/_http_protocol_c.pxd \
+         src_pyx/twins/engineio_fast/adapters/builtin/_ws_protocol_c.pxd \
+         src_pyx/twins/engineio_fast/protocol/_websocket_c.pxd \
          tests/packaging/run_wheel_tests.py tests/conftest.py \
          tests/kernels/kernel_helpers.py tests/protocol/test_engine.py engineio_fast/_speedups.pyi \
          engineio_fast/engineio_fast_switch.pth engineio_fast/demo/vendor/engine.io.min.js \
@@ -72,8 +74,10 @@ assert not missing, missing
 assert any(n.startswith('engineio_fast/_speedups.') and n.endswith('.so')
            for n in names), 'no compiled module in the wheel'
 # the compiled twins (setup.py's TWINS) are in it too
-assert any(n.startswith('engineio_fast/adapters/builtin/_http_protocol_c.')
-           and n.endswith('.so') for n in names), 'no compiled twin'
+for twin in ('adapters/builtin/_http_protocol_c', 'adapters/builtin/_ws_protocol_c',
+             'protocol/_websocket_c'):
+    assert any(n.startswith('engineio_fast/%s.' % twin) and n.endswith('.so')
+               for n in names), 'no compiled twin ' + twin
 with open(sys.argv[2], 'rb') as f:
     assert wheel.read('engineio_fast/demo/vendor/engine.io.min.js') == \
         f.read(), 'the wheel carries another engine.io.min.js'
