@@ -60,6 +60,10 @@ TWINS = {
         'engineio_fast/adapters/builtin/http_protocol.py',
     'engineio_fast.protocol._http_c': 'engineio_fast/protocol/http.py',
     'engineio_fast.protocol._outcome_c': 'engineio_fast/protocol/outcome.py',
+    'engineio_fast.protocol._websocket_c':
+        'engineio_fast/protocol/websocket.py',
+    'engineio_fast.adapters.builtin._ws_protocol_c':
+        'engineio_fast/adapters/builtin/ws_protocol.py',
 }
 TWIN_DIRECTIVES = {
     'language_level': 3,
@@ -191,9 +195,11 @@ def extensions():
                  ('codec.pxi', 'sessions.pxi', 'timers.pxi', 'wsframe.pxi',
                   'frames.pxi')],
     )
-    twins = [Extension(name, sources=[path],
-                       depends=[os.path.join(src, 'twins',
-                                             *name.split('.')) + '.pxd'])
+    # every twin's .pxd is a dependency of every twin: one may cimport
+    # another's (the ws_protocol twin's base class is the websocket twin's)
+    twin_pxds = [os.path.join(src, 'twins', *name.split('.')) + '.pxd'
+                 for name in TWINS]
+    twins = [Extension(name, sources=[path], depends=twin_pxds)
              for name, path in TWINS.items()]
     try:
         # Generated C goes under build/ so it never lands in the source tree.

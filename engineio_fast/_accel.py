@@ -68,6 +68,10 @@ TWINS: Dict[str, str] = {
         'engineio_fast.adapters.builtin._http_protocol_c',
     'engineio_fast.protocol.http': 'engineio_fast.protocol._http_c',
     'engineio_fast.protocol.outcome': 'engineio_fast.protocol._outcome_c',
+    'engineio_fast.protocol.websocket':
+        'engineio_fast.protocol._websocket_c',
+    'engineio_fast.adapters.builtin.ws_protocol':
+        'engineio_fast.adapters.builtin._ws_protocol_c',
 }
 
 

@@ -457,3 +457,13 @@ class MessageAssembly:
             return self.fail(1007)
         self._send_close(code)
         return True
+
+
+# the compiled twin's names, when it is there (setup.py's TWINS: this
+# source built by Cython with the attribute types of
+# src_pyx/twins/engineio_fast/protocol/_websocket_c.pxd, so its classes
+# are extension types)
+_TWIN = _accel.twin(__name__)
+if _TWIN is not None:
+    globals().update({k: v for k, v in vars(_TWIN).items()
+                      if not k.startswith('__') and k != '_TWIN'})

@@ -55,6 +55,8 @@ tar tzf "$SDIST" > "$WORK/sdist.txt"
 for f in src_pyx/_speedups.pyx src_pyx/twins/engineio_fast/adapters/builtin/_http_protocol_c.pxd \
          src_pyx/twins/engineio_fast/protocol/_http_c.pxd \
          src_pyx/twins/engineio_fast/protocol/_outcome_c.pxd \
+         src_pyx/twins/engineio_fast/adapters/builtin/_ws_protocol_c.pxd \
+         src_pyx/twins/engineio_fast/protocol/_websocket_c.pxd \
          tests/packaging/run_wheel_tests.py tests/conftest.py \
          tests/kernels/kernel_helpers.py tests/protocol/test_engine.py engineio_fast/_speedups.pyi \
          engineio_fast/engineio_fast_switch.pth engineio_fast/demo/vendor/engine.io.min.js \
@@ -74,12 +76,10 @@ assert not missing, missing
 assert any(n.startswith('engineio_fast/_speedups.') and n.endswith('.so')
            for n in names), 'no compiled module in the wheel'
 # the compiled twins (setup.py's TWINS) are in it too
-assert any(n.startswith('engineio_fast/adapters/builtin/_http_protocol_c.')
-           and n.endswith('.so') for n in names), 'no compiled twin'
-for twin in ('engineio_fast/protocol/_http_c.',
-             'engineio_fast/protocol/_outcome_c.'):
-    assert any(n.startswith(twin) and n.endswith('.so') for n in names), \
-        'no compiled twin ' + twin
+for twin in ('adapters/builtin/_http_protocol_c', 'adapters/builtin/_ws_protocol_c',
+             'protocol/_websocket_c', 'protocol/_http_c', 'protocol/_outcome_c'):
+    assert any(n.startswith('engineio_fast/%s.' % twin) and n.endswith('.so')
+               for n in names), 'no compiled twin ' + twin
 with open(sys.argv[2], 'rb') as f:
     assert wheel.read('engineio_fast/demo/vendor/engine.io.min.js') == \
         f.read(), 'the wheel carries another engine.io.min.js'

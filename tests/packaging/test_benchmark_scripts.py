@@ -30,6 +30,15 @@ def test_ws_frame_path_runs():
         assert float(line.split()[1]) > 0, line
 
 
+def test_connect_path_runs():
+    r = _run(os.path.join(BENCH, 'connect_path.py'), '--count', '20',
+             '--rounds', '1')
+    assert r.returncode == 0, r.stdout + r.stderr
+    for name in ('connect ', 'message '):
+        line = next(x for x in r.stdout.splitlines() if x.startswith(name))
+        assert float(line.split()[1]) > 0, line
+
+
 def test_api_ratios_runs():
     r = _run(os.path.join(BENCH, 'api_ratios.py'), '--repeat', '1',
              '--number', '3')

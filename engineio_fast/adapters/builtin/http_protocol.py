@@ -674,7 +674,9 @@ class HttpProtocol:
         # the 101 and the connection's permessage-deflate come from the
         # handshake decision (protocol.websocket.handshake)
         proto = _ws.WsProtocol(self.ctx, self.transport, link, hs.deflate)
-        self.transport.set_protocol(proto)
+        # (an asyncio protocol without asyncio.Protocol as its base: see
+        # ws_protocol's note)
+        self.transport.set_protocol(proto)  # type: ignore[arg-type]
         self.closed = True       # this object is done with the connection
         self.parser = None       # (and with its parser: see connection_lost)
         # the 101 and what the engine queued (the open packet) in one write

@@ -2,36 +2,55 @@
 connection.
 
 What arrives is parsed by the ``parse_frames`` kernel a whole buffer at a
-time and turned into messages by :class:`MessageAssembly` (every protocol
+time and turned into messages by
+:class:`~engineio_fast.protocol.websocket.MessageAssembly` (every protocol
 rule is there, shared with the WSGI servers); everything the application
 sends in one loop iteration leaves in one ``write``. This class reads,
 writes, pauses for flow control, and keeps the frames parsed after a
 handler that must end first (``async_handlers=False``) in order until it
 has.
+
+With the compiled kernels this module is its compiled twin: this source
+built by Cython with the attribute types of
+``src_pyx/twins/engineio_fast/adapters/builtin/_ws_protocol_c.pxd``
+(setup.py), whose names replace these at the end of the module, and
+``MessageAssembly`` is then protocol/websocket.py's twin's. So the
+class has no Python base class (an extension type cannot have one): it
+has every method of ``asyncio.Protocol`` the transport calls itself, and
+every attribute it sets is declared in that .pxd.
 """
 
-import asyncio
-
 from ... import _accel
-from ...protocol.websocket import MessageAssembly, close_frame, pong_frame
+from ...protocol import websocket as _wsp
+
+# (the module, not MessageAssembly itself: the compiled twin has the
+# class from its .pxd, as an extension type's base must be)
+close_frame = _wsp.close_frame
+pong_frame = _wsp.pong_frame
 
 _K = _accel.active
 _parse_frames = _K.parse_frames
 _build_frames = _K.build_frames
 
 
-class WsProtocol(MessageAssembly, asyncio.Protocol):
+class WsProtocol(_wsp.MessageAssembly):
     """One websocket connection carrying one Engine.IO session (or an
-    upgrade probe)."""
+    upgrade probe): an asyncio protocol (see the module's note on the base
+    class)."""
 
-    __slots__ = ('ctx', 'transport', 'link', 'buf', 'scheduled', 'paused',
-                 'closed', 'blocked', 'backlog', 'backlog_error',
-                 'receiving', 'dirty', 'abort_handle')
+    __slots__ = ('ctx', 'engine', 'driver', 'loop', 'transport', 'link',
+                 'buf', 'scheduled', 'paused', 'closed', 'blocked',
+                 'backlog', 'backlog_error', 'receiving', 'dirty',
+                 'abort_handle')
 
     def __init__(self, ctx, transport, link, deflate=None):
         # the smaller of --ws-max-size and max_http_buffer_size
-        MessageAssembly.__init__(self, deflate, ctx.ws_max_size)
+        _wsp.MessageAssembly.__init__(self, deflate, ctx.ws_max_size)
         self.ctx = ctx
+        # the context's engine, driver and loop, one look-up nearer
+        self.engine = ctx.engine
+        self.driver = ctx.driver
+        self.loop = ctx.loop
         self.transport = transport
         self.link = link
         self.buf = bytearray()
@@ -76,7 +95,7 @@ class WsProtocol(MessageAssembly, asyncio.Protocol):
             self.dirty = False
             if not self.scheduled:
                 self.scheduled = True
-                self.ctx.loop.call_soon(self._flush)
+                self.loop.call_soon(self._flush)
 
     def _process(self, data=None):
         buf = self.buf
@@ -112,10 +131,9 @@ class WsProtocol(MessageAssembly, asyncio.Protocol):
         """Hand one message (str or bytes) to the engine and its events to
         the handlers; True when the next one must wait (closing, or a
         handler that must end first)."""
-        ctx = self.ctx
-        events = ctx.engine.ws_receive(self.link, data, ctx.loop.time())
+        events = self.engine.ws_receive(self.link, data, self.loop.time())
         if events:
-            pending = ctx.driver.fire(events)
+            pending = self.driver.fire(events)
             if pending is not None:
                 # a handler that must end first (async_handlers=False):
                 # the next message waits for it
@@ -143,7 +161,7 @@ class WsProtocol(MessageAssembly, asyncio.Protocol):
             self.dirty = True
         elif not self.scheduled and not self.closed:
             self.scheduled = True
-            self.ctx.loop.call_soon(self._flush)
+            self.loop.call_soon(self._flush)
 
     def _flush(self, head=b''):
         self.scheduled = False
@@ -160,7 +178,7 @@ class WsProtocol(MessageAssembly, asyncio.Protocol):
 
     def _write_queued(self, head=b''):
         # ``head``: bytes to go first in the same write (start's 101)
-        items = self.ctx.engine.ws_take(self.link)
+        items = self.engine.ws_take(self.link)
         if items:
             frames = (_build_frames(items) if self.deflate is None
                       else self.deflate.frames(items))
@@ -210,6 +228,11 @@ class WsProtocol(MessageAssembly, asyncio.Protocol):
         self.transport.abort()
         self._lost()
 
+    def eof_received(self):
+        # the client half-closed: the transport closes (as the default
+        # asyncio.Protocol.eof_received does)
+        return None
+
     def connection_lost(self, exc):
         if not self.closed:
             self.closed = True
@@ -232,3 +255,10 @@ class WsProtocol(MessageAssembly, asyncio.Protocol):
         if not self.closed:
             self._flush()
             self._send_close(1001)
+
+
+# the compiled twin's names, when it is there (see the module's note)
+_TWIN = _accel.twin(__name__)
+if _TWIN is not None:
+    globals().update({k: v for k, v in vars(_TWIN).items()
+                      if not k.startswith('__') and k != '_TWIN'})
