@@ -305,6 +305,14 @@ def proc_start(pid):
         return None
 
 
+def launch_place(spec):
+    """(working directory, environment) of a target's server process: the repository, with it on
+    PYTHONPATH; a target with a 'cwd' (builtin-base: another checkout) starts there instead, since
+    `python -m` puts the working directory ahead of PYTHONPATH on sys.path."""
+    cwd = spec.get('cwd', REPO)
+    return cwd, {**os.environ, 'PYTHONPATH': cwd, **spec.get('env', {})}
+
+
 class Server:
     def __init__(self, name, port, logdir=RESULTS, path='/engine.io/'):
         self.name = name
@@ -315,9 +323,9 @@ class Server:
         cmd = [c.replace('{port}', str(port)) for c in spec['cmd']]
         self.errpath = os.path.join(logdir, f'.server-{name}.log')
         self.err = open(self.errpath, 'wb')
-        self.proc = subprocess.Popen(['taskset', '-c', SERVER_CORE] + cmd, cwd=REPO, stdout=self.err,
-                                     stderr=subprocess.STDOUT, preexec_fn=raise_nofile,
-                                     env={**os.environ, 'PYTHONPATH': REPO, **spec.get('env', {})})
+        cwd, env = launch_place(spec)
+        self.proc = subprocess.Popen(['taskset', '-c', SERVER_CORE] + cmd, cwd=cwd, stdout=self.err,
+                                     stderr=subprocess.STDOUT, preexec_fn=raise_nofile, env=env)
         self.pid = self.proc.pid
         # the process whose CPU time the generator reads: the server itself, or for a pre-fork server
         # (gunicorn: master + 1 worker) the worker that serves every request (resolve_worker)
@@ -873,7 +881,7 @@ def add_baseline(path, args):
                                 text=True, timeout=10).stdout.strip() or 'unknown commit'
     except (OSError, subprocess.TimeoutExpired):
         commit = 'unknown commit'
-    TARGETS['builtin-base'] = dict(TARGETS['builtin'], env={'PYTHONPATH': path},
+    TARGETS['builtin-base'] = dict(TARGETS['builtin'], cwd=path, env={'PYTHONPATH': path},
                                    what=f'builtin from {path} (commit {commit}): the before of a before/after')
     for group in GROUPS.values():
         if 'builtin' in group['targets']:

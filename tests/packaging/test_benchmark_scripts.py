@@ -248,8 +248,31 @@ def test_baseline_runs_another_checkout_beside_builtin(monkeypatch):
     run.add_baseline(REPO, args)
     assert args.targets == ['node', 'builtin', 'builtin-base', 'floor-py']
     spec = run.TARGETS['builtin-base']
-    assert spec['env'] == {'PYTHONPATH': REPO}
     assert spec['cmd'] == run.TARGETS['builtin']['cmd']
     assert ('builtin', 'builtin-base') in run.GROUPS['async']['ratios']
     with pytest.raises(SystemExit):
         run.add_baseline(os.path.join(REPO, 'docs'), args)
+
+
+def test_baseline_server_imports_the_other_checkout(monkeypatch, tmp_path):
+    """A process started where and as the suite starts builtin-base's
+    server imports engineio_fast from the baseline checkout, not from this
+    one (`python -m` and `-c` put the working directory ahead of
+    PYTHONPATH), and builtin's from this one."""
+    import argparse
+    import copy
+    monkeypatch.syspath_prepend(REPO)
+    from benchmarks.load import run
+    monkeypatch.setattr(run, 'TARGETS', dict(run.TARGETS))
+    monkeypatch.setattr(run, 'GROUPS', copy.deepcopy(run.GROUPS))
+    other = tmp_path / 'checkout'
+    (other / 'engineio_fast').mkdir(parents=True)
+    (other / 'engineio_fast' / '__init__.py').write_text('')
+    run.add_baseline(str(other), argparse.Namespace(targets=None))
+    probe = [sys.executable, '-c',
+             'import engineio_fast; print(engineio_fast.__file__)']
+    for name, tree in (('builtin-base', str(other)), ('builtin', REPO)):
+        cwd, env = run.launch_place(run.TARGETS[name])
+        out = subprocess.run(probe, cwd=cwd, env=env, capture_output=True,
+                             text=True, timeout=60, check=True).stdout
+        assert os.path.dirname(os.path.dirname(out.strip())) == tree, name
