@@ -40,7 +40,10 @@ if not os.environ.get('PYTHONPATH'):
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
         __file__))))
 
+from hook_path import CountingTransport  # noqa: E402  (this folder)
+
 import engineio_fast as engineio  # noqa: E402
+from benchmarks.load.apps.common import build  # noqa: E402
 from engineio_fast import _accel  # noqa: E402
 from engineio_fast.adapters.builtin.context import ServerContext  # noqa: E402
 from engineio_fast.adapters.builtin.http_protocol import (  # noqa: E402
@@ -69,58 +72,6 @@ def masked_frame(opcode, data):
 CLOSE = masked_frame(8, (1000).to_bytes(2, 'big'))
 
 
-class CountingTransport:
-    """Enough of an asyncio transport for the built-in protocols: counts
-    the bytes written and keeps the protocol it is switched to."""
-
-    def __init__(self):
-        self.written = 0
-        self.last = b''
-        self.protocol = None
-        self.closed = False
-
-    def write(self, data):
-        self.written += len(data)
-        self.last = data
-
-    def get_extra_info(self, name, default=None):
-        return ('127.0.0.1', 5000)
-
-    def pause_reading(self):
-        pass
-
-    def resume_reading(self):
-        pass
-
-    def close(self):
-        self.closed = True
-
-    def abort(self):
-        self.closed = True
-
-    def set_protocol(self, proto):
-        self.protocol = proto
-
-
-def echo_server():
-    eio = engineio.AsyncServer(max_http_buffer_size=1_000_000, logger=False)
-    sids = {}
-
-    @eio.on('connect')
-    async def connect(sid, environ):
-        sids[sid] = None
-
-    @eio.on('disconnect')
-    async def disconnect(sid, *reason):
-        sids.pop(sid, None)
-
-    @eio.on('message')
-    async def message(sid, data):
-        await eio.send(sid, data)
-
-    return eio, sids
-
-
 def run(bench, count):
     # the protocols' callbacks run inside the loop, as in the server
     loop = asyncio.new_event_loop()
@@ -141,7 +92,7 @@ async def open_ws(ctx):
 
 
 async def bench_connect(loop, count):
-    eio, sids = echo_server()
+    eio, _ = build(engineio)     # the load suite's app
     ctx = ServerContext(eio, None, loop)
     start = time.perf_counter()
     for _ in range(count):
@@ -152,13 +103,13 @@ async def bench_connect(loop, count):
     # the last one: the 101 and the open packet went out, then the close;
     # no session is left
     assert transport.closed and transport.written > 200, transport.written
-    assert not sids and not ctx.ws_conns, (sids, ctx.ws_conns)
+    assert not eio.sockets and not ctx.ws_conns, ctx.ws_conns
     await eio.shutdown()
     return elapsed / count
 
 
 async def bench_message(loop, count):
-    eio, sids = echo_server()
+    eio, _ = build(engineio)
     ctx = ServerContext(eio, None, loop)
     transport = await open_ws(ctx)
     proto = transport.protocol
