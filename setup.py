@@ -64,6 +64,9 @@ TWINS = {
         'engineio_fast/protocol/websocket.py',
     'engineio_fast.adapters.builtin._ws_protocol_c':
         'engineio_fast/adapters/builtin/ws_protocol.py',
+    'engineio_fast.protocol._session_c': 'engineio_fast/protocol/session.py',
+    'engineio_fast.protocol._queues_c': 'engineio_fast/protocol/queues.py',
+    'engineio_fast.protocol._engine_c': 'engineio_fast/protocol/engine.py',
 }
 TWIN_DIRECTIVES = {
     'language_level': 3,
@@ -196,9 +199,15 @@ def extensions():
                   'frames.pxi')],
     )
     # every twin's .pxd is a dependency of every twin: one may cimport
-    # another's (the ws_protocol twin's base class is the websocket twin's)
+    # another's (the ws_protocol twin's base class is the websocket twin's),
+    # and so is a twinned module's mirror .pxd under its own name (what a
+    # source importing from that module cimports: the engine's twin takes
+    # queues.pxd and session.pxd)
     twin_pxds = [os.path.join(src, 'twins', *name.split('.')) + '.pxd'
                  for name in TWINS]
+    twin_pxds += [pxd for pxd in (
+        os.path.join(src, 'twins', path[:-len('.py')] + '.pxd')
+        for path in TWINS.values()) if os.path.exists(pxd)]
     twins = [Extension(name, sources=[path], depends=twin_pxds)
              for name, path in TWINS.items()]
     try:

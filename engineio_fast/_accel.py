@@ -72,6 +72,9 @@ TWINS: Dict[str, str] = {
         'engineio_fast.protocol._websocket_c',
     'engineio_fast.adapters.builtin.ws_protocol':
         'engineio_fast.adapters.builtin._ws_protocol_c',
+    'engineio_fast.protocol.session': 'engineio_fast.protocol._session_c',
+    'engineio_fast.protocol.queues': 'engineio_fast.protocol._queues_c',
+    'engineio_fast.protocol.engine': 'engineio_fast.protocol._engine_c',
 }
 
 

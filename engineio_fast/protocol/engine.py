@@ -936,3 +936,14 @@ class Engine(Queueing):
             ev = self._close(s, reason, now, QUIET_CLOSE)
             return [ev] if ev is not None else ()
         return ()
+
+
+# the compiled twin's names, when it is there (setup.py's TWINS: this
+# source built by Cython with the attribute types of
+# src_pyx/twins/engineio_fast/protocol/_engine_c.pxd, so Engine is an
+# extension type whose base is the queues twin's Queueing; the twin reads
+# its own globals: LATE_POLL_DELAY is patched there)
+_TWIN = _accel.twin(__name__)
+if _TWIN is not None:
+    globals().update({k: v for k, v in vars(_TWIN).items()
+                      if not k.startswith('__') and k != '_TWIN'})

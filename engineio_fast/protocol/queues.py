@@ -12,6 +12,7 @@ called once when the queue is taken or the session ends.
 import logging
 from typing import Any, Callable, Optional, Sequence, Union
 
+from .. import _accel
 from .outcome import DISCONNECT_TRANSPORT_ERROR, DROPPED, Event
 from .packets import Item
 from .session import OPEN, Session
@@ -145,3 +146,13 @@ class Queueing:
             s.drain_waiters = None
             for callback in waiters:
                 callback()
+
+
+# the compiled twin's names, when it is there (setup.py's TWINS: this
+# source built by Cython with the attribute types of
+# src_pyx/twins/engineio_fast/protocol/_queues_c.pxd, so Queueing is an
+# extension type, the base of the engine's twin)
+_TWIN = _accel.twin(__name__)
+if _TWIN is not None:
+    globals().update({k: v for k, v in vars(_TWIN).items()
+                      if not k.startswith('__') and k != '_TWIN'})

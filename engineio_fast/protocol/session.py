@@ -10,6 +10,7 @@ kernels' session table and timer heap as the engine uses them.
 
 from typing import Any, Callable, Dict, List, Optional, Protocol
 
+from .. import _accel
 from .packets import Item
 
 CONNECTING = 0   # handshake accepted, connect handler not finished yet
@@ -115,3 +116,14 @@ class TimerHeap(Protocol):
     def next_deadline(self) -> Optional[float]: ...
     def pop_due(self, now: float) -> List[Any]: ...
     def clear(self) -> None: ...
+
+
+# the compiled twin's names, when it is there (setup.py's TWINS: this
+# source built by Cython with the attribute types of
+# src_pyx/twins/engineio_fast/protocol/_session_c.pxd, so WsLink and
+# Session are extension types the twins of queues.py and engine.py read as
+# C structs)
+_TWIN = _accel.twin(__name__)
+if _TWIN is not None:
+    globals().update({k: v for k, v in vars(_TWIN).items()
+                      if not k.startswith('__') and k != '_TWIN'})

@@ -109,8 +109,13 @@ def rules_server(rec=None, **options):
 @pytest.fixture(autouse=True)
 def late_poll_delay(monkeypatch):
     """Our servers here run in this process: see R.LATE_POLL_DELAY."""
+    from engineio_fast import _accel
     from engineio_fast.protocol import engine as _engine
     monkeypatch.setattr(_engine, 'LATE_POLL_DELAY', R.LATE_POLL_DELAY)
+    # the compiled engine reads its own module's globals
+    twin = _accel.twin(_engine.__name__)
+    if twin is not None:
+        monkeypatch.setattr(twin, 'LATE_POLL_DELAY', R.LATE_POLL_DELAY)
 
 
 def start(kind, request, **ping):

@@ -57,6 +57,11 @@ for f in src_pyx/_speedups.pyx src_pyx/twins/engineio_fast/adapters/builtin/_htt
          src_pyx/twins/engineio_fast/protocol/_outcome_c.pxd \
          src_pyx/twins/engineio_fast/adapters/builtin/_ws_protocol_c.pxd \
          src_pyx/twins/engineio_fast/protocol/_websocket_c.pxd \
+         src_pyx/twins/engineio_fast/protocol/_session_c.pxd \
+         src_pyx/twins/engineio_fast/protocol/_queues_c.pxd \
+         src_pyx/twins/engineio_fast/protocol/_engine_c.pxd \
+         src_pyx/twins/engineio_fast/protocol/session.pxd \
+         src_pyx/twins/engineio_fast/protocol/queues.pxd \
          tests/packaging/run_wheel_tests.py tests/conftest.py \
          tests/kernels/kernel_helpers.py tests/protocol/test_engine.py engineio_fast/_speedups.pyi \
          engineio_fast/engineio_fast_switch.pth engineio_fast/demo/vendor/engine.io.min.js \
@@ -77,7 +82,8 @@ assert any(n.startswith('engineio_fast/_speedups.') and n.endswith('.so')
            for n in names), 'no compiled module in the wheel'
 # the compiled twins (setup.py's TWINS) are in it too
 for twin in ('adapters/builtin/_http_protocol_c', 'adapters/builtin/_ws_protocol_c',
-             'protocol/_websocket_c', 'protocol/_http_c', 'protocol/_outcome_c'):
+             'protocol/_websocket_c', 'protocol/_http_c', 'protocol/_outcome_c',
+             'protocol/_session_c', 'protocol/_queues_c', 'protocol/_engine_c'):
     assert any(n.startswith('engineio_fast/%s.' % twin) and n.endswith('.so')
                for n in names), 'no compiled twin ' + twin
 with open(sys.argv[2], 'rb') as f:

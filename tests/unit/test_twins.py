@@ -32,22 +32,97 @@ def _source_path(module_name):
     return os.path.join(ROOT, *module_name.split('.')) + '.py'
 
 
+class _Pxd:
+    """One cdef class of a .pxd: its base's name (or None; ``alias.Name``
+    for a base from a cimported module), the attributes it declares,
+    whether it has an instance dict, and the attributes its
+    ``# __dict__: a, b`` comment says live in that dict instead."""
+
+    def __init__(self, base):
+        self.base = base
+        self.attrs = set()
+        self.has_dict = False
+        self.in_dict = set()
+
+
 def _pxd_classes(path):
-    """cdef class name -> the attribute names it declares."""
+    """cdef class name -> its :class:`_Pxd`."""
+    return _read_pxd(path)[0]
+
+
+def _read_pxd(path):
+    """The cdef classes of a .pxd (see :func:`_pxd_classes`) and its
+    cimports: ``{name: module}`` for ``from module cimport name, ...`` and
+    ``{alias: package.module}`` for ``from package cimport module as
+    alias``."""
     classes = {}
+    cimports = {}
     current = None
     with open(path, encoding='utf-8') as f:
-        for line in f:
-            line = line.split('#', 1)[0].rstrip()
-            head = re.match(r'cdef class (\w+)', line)
+        for raw in f:
+            dict_names = re.match(r'\s+# __dict__: (.+)$', raw)
+            if dict_names and current is not None:
+                current.in_dict.update(
+                    n.strip() for n in dict_names.group(1).split(','))
+                continue
+            line = raw.split('#', 1)[0].rstrip()
+            imp = re.match(r'from ([\w.]+) cimport (\w+) as (\w+)$', line)
+            if imp:
+                cimports[imp.group(3)] = imp.group(1) + '.' + imp.group(2)
+                continue
+            imp = re.match(r'from ([\w.]+) cimport ([\w, ]+)$', line)
+            if imp:
+                for n in imp.group(2).split(','):
+                    cimports[n.strip()] = imp.group(1)
+                continue
+            head = re.match(r'cdef class (\w+)(?:\(([\w.]+)\))?', line)
             if head:
-                current = classes.setdefault(head.group(1), set())
+                current = classes.setdefault(head.group(1),
+                                             _Pxd(head.group(2)))
                 continue
             decl = re.match(r'\s+cdef (?:public |readonly )?\w+ (.+)$',
                             line)
             if decl and current is not None:
-                current.update(n.strip() for n in decl.group(1).split(','))
-    return classes
+                for n in decl.group(1).split(','):
+                    n = n.strip()
+                    if n == '__dict__':
+                        current.has_dict = True
+                    elif n != '__weakref__':
+                        current.attrs.add(n)
+    return classes, cimports
+
+
+def _source_classes(module_name):
+    with open(_source_path(module_name), encoding='utf-8') as f:
+        tree = ast.parse(f.read())
+    return {node.name: node for node in tree.body
+            if isinstance(node, ast.ClassDef)}
+
+
+def _base_module(pxd_path, base):
+    """The twinned module (a key of ``_accel.TWINS``) whose class a
+    .pxd's cdef class names as its base, or None for a base declared in
+    the same .pxd; and that class's name."""
+    classes, cimports = _read_pxd(pxd_path)
+    if '.' in base:
+        alias, name = base.split('.')
+        twin_name = cimports[alias]
+        module = next(m for m, t in _accel.TWINS.items() if t == twin_name)
+        return module, name
+    if base in classes:
+        return None, base
+    return cimports[base], base
+
+
+def _base_attrs(pxd_path, base):
+    """What a cdef base class (declared in the same .pxd or cimported
+    from a twinned module's .pxd) and its bases declare."""
+    module, name = _base_module(pxd_path, base)
+    if module is not None:
+        pxd_path = _pxd_path(_accel.TWINS[module])
+    own = _pxd_classes(pxd_path)[name]
+    more = _base_attrs(pxd_path, own.base) if own.base else set()
+    return own.attrs | more
 
 
 def _assigned_attributes(cls_node):
@@ -71,19 +146,61 @@ def _assigned_attributes(cls_node):
 
 @pytest.mark.parametrize('module_name', sorted(_accel.TWINS))
 def test_every_attribute_a_twinned_class_sets_is_declared(module_name):
-    declared = _pxd_classes(_pxd_path(_accel.TWINS[module_name]))
+    pxd = _pxd_path(_accel.TWINS[module_name])
+    declared = _pxd_classes(pxd)
     assert declared, 'no cdef class in the .pxd'
-    with open(_source_path(module_name), encoding='utf-8') as f:
-        tree = ast.parse(f.read())
-    classes = {node.name: node for node in tree.body
-               if isinstance(node, ast.ClassDef)}
-    for name, attrs in declared.items():
+    classes = _source_classes(module_name)
+    # the twinned classes whose base is one of this module's: what they
+    # set of the base's attributes counts as set
+    subclasses = {}
+    for other in _accel.TWINS:
+        other_pxd = _pxd_path(_accel.TWINS[other])
+        for name, decl in _pxd_classes(other_pxd).items():
+            if decl.base is None:
+                continue
+            base_module, base = _base_module(other_pxd, decl.base)
+            if (base_module or other) == module_name:
+                subclasses.setdefault(base, []).append(
+                    _source_classes(other)[name])
+    for name, decl in declared.items():
         assert name in classes, '%s is declared but not in the source' % name
-        missing = _assigned_attributes(classes[name]) - attrs
+        assert not decl.in_dict or decl.has_dict, \
+            '%s names __dict__ attributes without a __dict__' % name
+        known = decl.attrs | decl.in_dict
+        if decl.base is not None:
+            known |= _base_attrs(pxd, decl.base)
+        missing = _assigned_attributes(classes[name]) - known
         assert not missing, '%s sets undeclared %s' % (name, sorted(missing))
-        # a declared attribute the source never sets is a stale declaration
-        stale = attrs - _assigned_attributes(classes[name])
+        # a declared attribute that neither the source nor a twinned
+        # subclass sets is a stale declaration
+        assigned = _assigned_attributes(classes[name])
+        for sub in subclasses.get(name, ()):
+            assigned |= _assigned_attributes(sub)
+        stale = (decl.attrs | decl.in_dict) - assigned
         assert not stale, '%s declares unused %s' % (name, sorted(stale))
+
+
+def _declaration_lines(path):
+    with open(path, encoding='utf-8') as f:
+        return [ln for ln in f if ln.startswith((' ', 'c', 'f'))]
+
+
+def test_a_class_cimported_by_its_source_name_is_declared_as_its_twin():
+    # a twin's .pxd that cimports a class under the twinned module's own
+    # name (the name the source imports it from) reads a .pxd at that
+    # name, which must declare what the class's own twin .pxd declares,
+    # line for line: the two are one type at run time (same layout)
+    seen = 0
+    for twin_name in _accel.TWINS.values():
+        _, cimports = _read_pxd(_pxd_path(twin_name))
+        for module in set(cimports.values()):
+            if module in _accel.TWINS.values():
+                continue    # the twin itself: no mirror
+            assert module in _accel.TWINS, module
+            assert _declaration_lines(_pxd_path(module)) == \
+                _declaration_lines(_pxd_path(_accel.TWINS[module])), module
+            seen += 1
+    assert seen
 
 
 def test_the_pxd_reader_sees_a_missing_declaration(tmp_path):
@@ -92,7 +209,7 @@ def test_the_pxd_reader_sees_a_missing_declaration(tmp_path):
     pxd = tmp_path / 'x.pxd'
     pxd.write_text('cdef class A:\n    cdef public object a, b\n'
                    '    cdef public bint c\n')
-    assert _pxd_classes(str(pxd)) == {'A': {'a', 'b', 'c'}}
+    assert _pxd_classes(str(pxd))['A'].attrs == {'a', 'b', 'c'}
     tree = ast.parse('class A:\n    def f(self):\n        self.a = 1\n'
                      '        self.b += 1\n        self.d: int = 2\n'
                      '        other.e = 3\n')
