@@ -217,7 +217,12 @@ def extensions():
                          build_dir=os.path.join('build', 'cython'),
                          quiet=True) + \
             cythonize(twins, compiler_directives=TWIN_DIRECTIVES,
-                      include_path=[os.path.join(src, 'twins')],
+                      # the checkout too: a twin's cimport of another's
+                      # .pxd (``from engineio_fast.protocol cimport ...``)
+                      # needs the package found, and a PEP 517 build does
+                      # not put the checkout on sys.path as ``python
+                      # setup.py`` does
+                      include_path=[os.path.join(src, 'twins'), HERE],
                       build_dir=os.path.join('build', 'cython'),
                       quiet=True)
     except Exception as exc:  # noqa: BLE001 - Cython compile errors
