@@ -38,7 +38,11 @@ UTF8 = ('h\u00e9llo w\u00f6rld \U0001f44b\U0001f3fd \u4e16\u754c '
         '\u3053\u3093\u306b\u3061\u306f \u2713 \U0001f389 \U00010348')
 BYTES_256 = bytes(range(256))
 PING_INTERVAL = 0.3
-PING_TIMEOUT = 0.2
+# the pong window: a stall of the server or the client longer than this
+# (one single-threaded eventlet worker beside a wheel build on 2 cores under
+# TEST_WORKERS=2 stalled ~0.3 s) times out a client that is answering, or
+# lets a muted client's next poll arrive after its session has gone
+PING_TIMEOUT = 1.0
 SLOW_N = 10
 # the slow handler's command: it ends once the server echoed the last message
 # sent after it (or after 10 s, when the handlers behind it were held up)
