@@ -7,6 +7,7 @@ to attach(), and shutdown. The session rules, the conformance suite and the
 official client run on these servers too (tests/io/test_session_rules.py,
 tests/conformance, tests/interop)."""
 
+import asyncio
 import gzip
 import importlib
 import json
@@ -23,7 +24,14 @@ from websockets.sync.client import connect as ws_connect
 import engineio_fast
 from engineio_fast.adapters import frameworks as _frameworks
 
-from ..io.builtin_helpers import OP_CLOSE, RawWs, close_code, wait_for
+from ..io.builtin_helpers import (
+    OP_CLOSE,
+    OP_TEXT,
+    RawWs,
+    close_code,
+    frame,
+    wait_for,
+)
 from ..support import FrameworkServer
 from .conftest import echo_server
 
@@ -405,6 +413,36 @@ def test_websocket_with_bad_frames_gets_a_clean_close(serve, kind, bad):
     # connection ended (Tornado aborts it without one)
     _bad_frame_closes_cleanly(server, frame, (1002, 1007, 'ended'))
 
+
+
+def test_messages_before_a_lost_connection_reach_the_handlers(serve, kind):
+    """The client sends messages and its close frame and drops the TCP
+    connection at once, while a handler that must end first
+    (``async_handlers=False``) is still running: every message reaches the
+    handlers, in order, and only then the disconnect, as on the built-in
+    server (Sanic cancels its request handler when the connection is lost;
+    the session runs on in a task of its own)."""
+    eio = echo_server(kind, async_handlers=False)
+    rec = eio.rec
+
+    @eio.on('message')
+    async def message(sid, data):
+        rec.add('message', sid, data)
+        if data == 'slow':
+            await asyncio.sleep(0.3)
+
+    server = serve(eio)
+    ws = RawWs(server.port, WS)
+    sid = ws.open_packet()['sid']
+    ws.send(frame(OP_TEXT, '4slow') + frame(OP_TEXT, '4a') +
+            frame(OP_TEXT, '4b') +
+            frame(OP_CLOSE, (1000).to_bytes(2, 'big')))
+    ws.sock.close()
+    assert rec.reason(sid) == 'transport close'
+    mine = [e for e in rec.events if e[1] == sid and e[0] != 'connect']
+    assert mine == [('message', sid, 'slow'), ('message', sid, 'a'),
+                    ('message', sid, 'b'),
+                    ('disconnect', sid, 'transport close')], mine
 
 def test_websocket_message_over_the_limit(serve):
     server = serve(max_http_buffer_size=1000)

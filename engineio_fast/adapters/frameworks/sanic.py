@@ -297,9 +297,27 @@ async def _websocket(driver: Any, request: Any, req: Request) -> Any:
             return messages.take()
         return _ended(ws)
 
+    # the session runs in a task of its own: Sanic cancels this handler
+    # when the connection is lost, maybe before it handed over the frames
+    # it read ahead of the close (a message, then the close frame, in one
+    # read); the session still takes them, in order, before the disconnect
+    session = driver.spawn(
+        _aio.WsSession(driver, out.link, write, close).run(receive, later))
     try:
-        await _aio.WsSession(driver, out.link, write, close).run(receive,
-                                                                later)
+        while True:
+            try:
+                await asyncio.shield(session)
+                break
+            except asyncio.CancelledError:
+                if session.done() or ws.ws_proto.state is OPEN:
+                    session.cancel()
+                    raise       # the handler itself is cancelled
+                # the connection is lost: a receive() waiting in Sanic's
+                # recv() hears it now (Sanic's way to say the socket
+                # closed); the session takes what was read and ends
+                waiting = ws.recv_cancel
+                if waiting is not None and not waiting.done():
+                    waiting.cancel()
     finally:
         await ws.close()    # (nothing when it is closed already)
     return None
