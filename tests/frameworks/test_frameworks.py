@@ -420,8 +420,11 @@ def test_messages_before_a_lost_connection_reach_the_handlers(serve, kind):
     connection at once, while a handler that must end first
     (``async_handlers=False``) is still running: every message reaches the
     handlers, in order, and only then the disconnect, as on the built-in
-    server (Sanic cancels its request handler when the connection is lost;
-    the session runs on in a task of its own)."""
+    server. (Sanic cancels its request handler when the connection is lost;
+    the adapter's session runs on in a task of its own. This test does not
+    make that cancellation land while a message waits: the socket.io matrix
+    with both cores busy did, tests/socketio/test_js_matrix.py's
+    sanic-chromium-upgrade-client_disconnect.)"""
     eio = echo_server(kind, async_handlers=False)
     rec = eio.rec
 
