@@ -414,7 +414,6 @@ def test_websocket_with_bad_frames_gets_a_clean_close(serve, kind, bad):
     _bad_frame_closes_cleanly(server, frame, (1002, 1007, 'ended'))
 
 
-
 def test_messages_before_a_lost_connection_reach_the_handlers(serve, kind):
     """The client sends messages and its close frame and drops the TCP
     connection at once, while a handler that must end first
@@ -446,6 +445,7 @@ def test_messages_before_a_lost_connection_reach_the_handlers(serve, kind):
     assert mine == [('message', sid, 'slow'), ('message', sid, 'a'),
                     ('message', sid, 'b'),
                     ('disconnect', sid, 'transport close')], mine
+
 
 def test_websocket_message_over_the_limit(serve):
     server = serve(max_http_buffer_size=1000)
