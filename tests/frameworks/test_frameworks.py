@@ -397,21 +397,21 @@ def _bad_frame_closes_cleanly(server, frame_kwargs, codes):
 @pytest.mark.parametrize('bad', ['reserved-opcode', 'bad-utf8', 'unmasked'])
 def test_websocket_with_bad_frames_gets_a_clean_close(serve, kind, bad):
     server = serve()
-    frame = {'reserved-opcode': dict(op=0x3, payload=b'4x'),
-             'bad-utf8': dict(op=0x1, payload=b'4\xff\xfe'),
-             'unmasked': dict(op=0x1, payload=b'4x', mask=False)}[bad]
+    bad_frame = {'reserved-opcode': dict(op=0x3, payload=b'4x'),
+                 'bad-utf8': dict(op=0x1, payload=b'4\xff\xfe'),
+                 'unmasked': dict(op=0x1, payload=b'4x', mask=False)}[bad]
     if bad == 'unmasked' and kind in ('aiohttp', 'tornado'):
         # these frameworks take an unmasked client frame as any other (the
         # frames are theirs to parse): the message is echoed
         ws = RawWs(server.port, WS)
         with ws:
             ws.open_packet()
-            ws.send_frame(**frame)
+            ws.send_frame(**bad_frame)
             assert ws.recv_text() == '4x'
         return
     # a close frame with a protocol error code (aiohttp, Sanic), or the
     # connection ended (Tornado aborts it without one)
-    _bad_frame_closes_cleanly(server, frame, (1002, 1007, 'ended'))
+    _bad_frame_closes_cleanly(server, bad_frame, (1002, 1007, 'ended'))
 
 
 def test_messages_before_a_lost_connection_reach_the_handlers(serve, kind):
