@@ -67,6 +67,10 @@ TWINS = {
     'engineio_fast.protocol._session_c': 'engineio_fast/protocol/session.py',
     'engineio_fast.protocol._queues_c': 'engineio_fast/protocol/queues.py',
     'engineio_fast.protocol._engine_c': 'engineio_fast/protocol/engine.py',
+    'engineio_fast.adapters.builtin._context_c':
+        'engineio_fast/adapters/builtin/context.py',
+    'engineio_fast.adapters.builtin._wire_c':
+        'engineio_fast/adapters/builtin/wire.py',
 }
 TWIN_DIRECTIVES = {
     'language_level': 3,

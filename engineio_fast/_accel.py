@@ -75,6 +75,10 @@ TWINS: Dict[str, str] = {
     'engineio_fast.protocol.session': 'engineio_fast.protocol._session_c',
     'engineio_fast.protocol.queues': 'engineio_fast.protocol._queues_c',
     'engineio_fast.protocol.engine': 'engineio_fast.protocol._engine_c',
+    'engineio_fast.adapters.builtin.context':
+        'engineio_fast.adapters.builtin._context_c',
+    'engineio_fast.adapters.builtin.wire':
+        'engineio_fast.adapters.builtin._wire_c',
 }
 
 

@@ -69,6 +69,28 @@ def test_headers_from_an_untrusted_peer_are_ignored(builtin, environ_of):
     assert env['REMOTE_ADDR'] == '127.0.0.1'
 
 
+@pytest.mark.parametrize('environ_of', [polling_environ, ws_environ],
+                         ids=['polling', 'websocket'])
+def test_each_forwarded_header_is_read_alone_in_any_case(builtin, environ_of):
+    # the server notes a request that has a header of either name's length
+    # as it parses (only those are read for the proxy's word): each one
+    # alone, in whatever letter case, among other headers, still counts
+    rec = Recorder()
+    srv = builtin(echo_server(rec))
+    other = [('Accept-Language', 'en'), ('X-Forwarded-Host', 'example.com')]
+    env = environ_of(srv, rec, headers=other + [('x-forwarded-proto',
+                                                 'https')])
+    assert env['REMOTE_ADDR'] == '127.0.0.1'
+    assert env['wsgi.url_scheme'] == 'https'
+    env = environ_of(srv, rec, headers=[('X-FORWARDED-FOR', '203.0.113.9')]
+                     + other)
+    assert env['REMOTE_ADDR'] == '203.0.113.9'
+    assert env['wsgi.url_scheme'] == 'http'
+    # a header of X-Forwarded-For's length with another name says nothing
+    env = environ_of(srv, rec, headers=[('X-Forwarded-Fox', '203.0.113.9')])
+    assert env['REMOTE_ADDR'] == '127.0.0.1'
+
+
 @pytest.mark.parametrize('value', ['unknown', '203.0.113.7:99', 'x' * 3000,
                                    '203.0.113.7, evil.example'])
 def test_malformed_forwarded_for_keeps_the_peer(builtin, value):

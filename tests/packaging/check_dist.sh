@@ -60,6 +60,8 @@ for f in src_pyx/_speedups.pyx src_pyx/twins/engineio_fast/adapters/builtin/_htt
          src_pyx/twins/engineio_fast/protocol/_session_c.pxd \
          src_pyx/twins/engineio_fast/protocol/_queues_c.pxd \
          src_pyx/twins/engineio_fast/protocol/_engine_c.pxd \
+         src_pyx/twins/engineio_fast/adapters/builtin/_context_c.pxd \
+         src_pyx/twins/engineio_fast/adapters/builtin/_wire_c.pxd \
          src_pyx/twins/engineio_fast/protocol/session.pxd \
          src_pyx/twins/engineio_fast/protocol/queues.pxd \
          tests/packaging/run_wheel_tests.py tests/conftest.py \

@@ -1,6 +1,16 @@
-"""State shared by every connection of one built-in server."""
+"""State shared by every connection of one built-in server.
+
+With the compiled kernels this module is its compiled twin: this source
+built by Cython with the attribute types of
+``src_pyx/twins/engineio_fast/adapters/builtin/_context_c.pxd`` (setup.py),
+whose names replace these at the end of the module. The connections' twins
+read its attributes as C struct fields, not through a dict: every
+attribute :class:`ServerContext` has is declared in that .pxd.
+"""
 
 import time
+
+from ... import _accel
 
 DEFAULT_LIMITS = {
     'max_request_line': 8192,      # bytes of method + URL
@@ -113,3 +123,10 @@ class ServerContext:
             deadline = conn.deadline
             if deadline is not None and now > deadline:
                 conn.timed_out()
+
+
+# the compiled twin's names, when it is there (see the module's note)
+_TWIN = _accel.twin(__name__)
+if _TWIN is not None:
+    globals().update({k: v for k, v in vars(_TWIN).items()
+                      if not k.startswith('__') and k != '_TWIN'})

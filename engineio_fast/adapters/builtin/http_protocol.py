@@ -20,6 +20,7 @@ import asyncio
 import time
 import urllib.parse
 from collections import deque
+from functools import partial
 from typing import Any, Deque, Dict, List, Optional, Tuple
 
 import httptools
@@ -73,7 +74,7 @@ class ParsedRequest:
 
     __slots__ = ('method', 'url', 'path', 'query_string', 'headers',
                  'body', 'too_big', 'keep_alive', 'http_version', 'on_eio',
-                 'length', 'expect', 'header_bytes')
+                 'length', 'expect', 'header_bytes', 'proxied')
 
     def __init__(self):
         self.method = 'GET'
@@ -93,6 +94,10 @@ class ParsedRequest:
         self.expect = None
         # bytes of the header names and values (set with the headers)
         self.header_bytes = 0
+        # whether a header has the length of X-Forwarded-For or
+        # X-Forwarded-Proto: only then can a trusted proxy's headers say
+        # something (ProxyHeaders.resolve reads the names)
+        self.proxied = False
 
     def header_dict(self):
         out: Dict[str, str] = {}
@@ -296,6 +301,8 @@ class HttpProtocol:
                 cur.length = value
         elif n == 6 and cur.expect is None and name.lower() == b'expect':
             cur.expect = value
+        elif n == 15 or n == 17:
+            cur.proxied = True
 
     def on_headers_complete(self):
         cur: ParsedRequest = self.cur  # type: ignore[assignment]
@@ -452,9 +459,10 @@ class HttpProtocol:
         forwarded = None
         if self.trusted:
             # what a trusted proxy's headers say, read once: the environ's
-            # scope has the client from it too
-            forwarded = self.ctx.proxy.resolve(
-                r.headers, self.peer[:2] if self.peer else None, scheme)
+            # scope has the client from it too (the peer and the scheme
+            # when no header can be one of them)
+            forwarded = self._forwarded(
+                r, self.peer[:2] if self.peer else None, scheme)
             scheme = forwarded[1]
         # a client's requests repeat their query (its sid) and headers:
         # parsed once while they stay the same
@@ -477,9 +485,17 @@ class HttpProtocol:
             else:
                 headers = r.header_dict()
         req = Request(r.method, query, headers, scheme, body, is_websocket,
-                      lambda: self._environ(r, body, forwarded))
+                      partial(self._environ, r, body, forwarded))
         req.too_large = r.too_big
         return req
+
+    def _forwarded(self, r, client, scheme):
+        """``(client, scheme)`` of request ``r`` from a trusted proxy:
+        what its X-Forwarded-For / -Proto say (proxy.py), ``client`` and
+        ``scheme`` when it has no header of their lengths."""
+        if not r.proxied:
+            return client, scheme
+        return self.ctx.proxy.resolve(r.headers, client, scheme)
 
     def log_access(self, r, status):
         """One access-log line: the client (the proxy's client when the
@@ -490,7 +506,7 @@ class HttpProtocol:
             line = '-'
         else:
             if self.trusted:
-                client = self.ctx.proxy.resolve(r.headers, client, '')[0]
+                client = self._forwarded(r, client, '')[0]
             line = '%s %s HTTP/%s' % (r.method, r.url.decode('latin-1'),
                                       r.http_version)
         self.ctx.access_log('%s - "%s" %d',
@@ -508,8 +524,7 @@ class HttpProtocol:
         if self.trusted:
             # a trusted proxy's X-Forwarded-For / -Proto (proxy.py)
             client, scheme = (forwarded if forwarded is not None else
-                              self.ctx.proxy.resolve(r.headers, client,
-                                                     scheme))
+                              self._forwarded(r, client, scheme))
         if kind == 'websocket':
             scheme = {'https': 'wss', 'http': 'ws'}.get(scheme, scheme)
         elif scheme in ('ws', 'wss'):
@@ -567,8 +582,8 @@ class HttpProtocol:
             if verdict.__class__ is tuple:
                 return self._connected(r, req, out, verdict)
             self.busy = True
-            verdict.add_done_callback(lambda t: self._connected(
-                r, req, out, driver.verdict(t)))
+            verdict.add_done_callback(partial(self._connect_ended, r, req,
+                                              out))
             return
         # WAIT: park the GET until the engine queues something for it
         self.busy = True
@@ -576,6 +591,10 @@ class HttpProtocol:
         s = out.session
         self.poll = (s, req, out.jsonp, r)
         s.poll_waker = self._poll_wake
+
+    def _connect_ended(self, r, req, out, task):
+        # (the connect handler suspended: its Task's result is the verdict)
+        self._connected(r, req, out, self.ctx.driver.verdict(task))
 
     def _connected(self, r, req, out, verdict):
         done = self.ctx.driver.complete(out, req, verdict)

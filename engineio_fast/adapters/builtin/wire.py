@@ -1,6 +1,13 @@
-"""HTTP/1.1 response bytes for the built-in server."""
+"""HTTP/1.1 response bytes for the built-in server.
+
+With the compiled kernels this module is its compiled twin (this source
+built by Cython, setup.py's TWINS; its names replace these at the end of
+the module): every response the server writes is rendered here.
+"""
 
 from typing import Dict, Tuple
+
+from ... import _accel
 
 REASONS = {100: b'Continue', 101: b'Switching Protocols', 200: b'OK',
            400: b'Bad Request', 401: b'Unauthorized', 403: b'Forbidden',
@@ -72,3 +79,10 @@ def plain(status, keep_alive=False):
     """A short text/plain response naming the status."""
     return render_response(status, [('Content-Type', 'text/plain')],
                            REASONS.get(status, b'Error'), keep_alive)
+
+
+# the compiled twin's names, when it is there (see the module's note)
+_TWIN = _accel.twin(__name__)
+if _TWIN is not None:
+    globals().update({k: v for k, v in vars(_TWIN).items()
+                      if not k.startswith('__') and k != '_TWIN'})
