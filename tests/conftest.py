@@ -125,6 +125,31 @@ def tier_of(path):
         % rel)
 
 
+# The test files that take longest (seconds of one compiled pass in two
+# processes, 2026-12-07, from --junitxml): tests/run.sh hands whole files
+# to its pytest processes in collection order (--dist loadfile
+# --no-loadscope-reorder), and these are collected first, longest first, so
+# that no long file starts last and runs alone at the end of a pass (xdist's
+# own order, by number of tests, put the one-test demo file and the
+# six-test bad-input file last). The others keep their order after them.
+LONG_FILES = {
+    'client/test_js_server.py': 105,
+    'sync/test_session_rules.py': 88,
+    'socketio/test_js_matrix.py': 86,
+    'socketio/test_bad_input.py': 84,
+    'packaging/test_readme_demo.py': 76,
+    'io/test_session_rules.py': 72,
+    'abuse/test_slow_clients.py': 66,
+    'conformance/test_upgrade.py': 59,
+    'conformance/test_heartbeat.py': 39,
+    'abuse/test_backpressure.py': 37,
+    'socketio/test_admin.py': 31,
+    'sync/test_keepalive.py': 30,
+    'sync/test_js_interop.py': 28,
+    'cluster_redis/test_delivery.py': 27,
+}
+
+
 def pytest_collection_modifyitems(config, items):
     tiers = {}
     for item in items:
@@ -135,6 +160,15 @@ def pytest_collection_modifyitems(config, items):
             tiers[path] = tier_of(path)
         if tiers[path]:
             item.add_marker(tiers[path])
+    # the long files first (see LONG_FILES); a stable sort: each file's
+    # tests keep their order
+    weights = {}
+    for item in items:
+        path = str(item.path)
+        if path not in weights:
+            rel = os.path.relpath(path, HERE).replace(os.sep, '/')
+            weights[path] = LONG_FILES.get(rel, 0)
+    items.sort(key=lambda item: -weights[str(item.path)])
 
 
 @pytest.fixture(autouse=True)

@@ -44,7 +44,9 @@ python -c 'import engineio_fast as e; assert e.IMPLEMENTATION == "cython", e.IMP
 W=()
 WORKERS="${TEST_WORKERS:-2}"
 if [ "$WORKERS" != "1" ] && [ "$WORKERS" != "0" ]; then
-  W=(-n "$WORKERS" --dist loadfile)
+  # whole files in collection order: the longest first (LONG_FILES in
+  # tests/conftest.py), not xdist's order by number of tests
+  W=(-n "$WORKERS" --dist loadfile --no-loadscope-reorder)
 fi
 # --durations: the slowest tests in the log, for keeping CI under 30 minutes
 python -m pytest -q -p no:cacheprovider --durations=30 "${W[@]}" "$@"
