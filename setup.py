@@ -110,6 +110,13 @@ class OptionalBuildExt(build_ext):
                 raise
             _warn('could not build the C extension: %s' % exc)
 
+    def finalize_options(self):
+        super().finalize_options()
+        # the extensions are separate C files: they compile side by side,
+        # one per core (pip's builds give build_ext no -j of their own)
+        if self.parallel is None:
+            self.parallel = os.cpu_count() or 1
+
     def build_extension(self, ext):
         try:
             super().build_extension(ext)

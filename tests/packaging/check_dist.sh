@@ -85,7 +85,8 @@ assert any(n.startswith('engineio_fast/_speedups.') and n.endswith('.so')
 # the compiled twins (setup.py's TWINS) are in it too
 for twin in ('adapters/builtin/_http_protocol_c', 'adapters/builtin/_ws_protocol_c',
              'protocol/_websocket_c', 'protocol/_http_c', 'protocol/_outcome_c',
-             'protocol/_session_c', 'protocol/_queues_c', 'protocol/_engine_c'):
+             'protocol/_session_c', 'protocol/_queues_c', 'protocol/_engine_c',
+             'adapters/builtin/_context_c', 'adapters/builtin/_wire_c'):
     assert any(n.startswith('engineio_fast/%s.' % twin) and n.endswith('.so')
                for n in names), 'no compiled twin ' + twin
 with open(sys.argv[2], 'rb') as f:
