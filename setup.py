@@ -71,6 +71,7 @@ TWINS = {
         'engineio_fast/adapters/builtin/context.py',
     'engineio_fast.adapters.builtin._wire_c':
         'engineio_fast/adapters/builtin/wire.py',
+    'engineio_fast.adapters._environ_c': 'engineio_fast/adapters/environ.py',
 }
 TWIN_DIRECTIVES = {
     'language_level': 3,

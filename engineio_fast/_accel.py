@@ -79,6 +79,7 @@ TWINS: Dict[str, str] = {
         'engineio_fast.adapters.builtin._context_c',
     'engineio_fast.adapters.builtin.wire':
         'engineio_fast.adapters.builtin._wire_c',
+    'engineio_fast.adapters.environ': 'engineio_fast.adapters._environ_c',
 }
 
 

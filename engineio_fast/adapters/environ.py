@@ -1,9 +1,16 @@
 """The WSGI-style environ every asyncio adapter hands to the connect
-handler (the ASGI adapter, the built-in server, aiohttp, Sanic, Tornado)."""
+handler (the ASGI adapter, the built-in server, aiohttp, Sanic, Tornado).
+
+With the compiled kernels this module is its compiled twin (this source
+built by Cython, setup.py's TWINS; its names replace these at the end of
+the module): every websocket or polling connect builds one environ here.
+"""
 
 import io
 import sys
 from typing import Any, Dict, Iterable, List, Optional, Tuple
+
+from .. import _accel
 
 
 def make_environ(software: str, method: str, path: str, query: str,
@@ -127,3 +134,10 @@ def _raw_key(name: bytes) -> str:
         _RAW_KEYS.clear()
     _RAW_KEYS[name] = key
     return key
+
+
+# the compiled twin's names, when it is there (see the module's note)
+_TWIN = _accel.twin(__name__)
+if _TWIN is not None:
+    globals().update({k: v for k, v in vars(_TWIN).items()
+                      if not k.startswith('__') and k != '_TWIN'})

@@ -62,6 +62,7 @@ for f in src_pyx/_speedups.pyx src_pyx/twins/engineio_fast/adapters/builtin/_htt
          src_pyx/twins/engineio_fast/protocol/_engine_c.pxd \
          src_pyx/twins/engineio_fast/adapters/builtin/_context_c.pxd \
          src_pyx/twins/engineio_fast/adapters/builtin/_wire_c.pxd \
+         src_pyx/twins/engineio_fast/adapters/_environ_c.pxd \
          src_pyx/twins/engineio_fast/protocol/session.pxd \
          src_pyx/twins/engineio_fast/protocol/queues.pxd \
          tests/packaging/run_wheel_tests.py tests/conftest.py \
@@ -86,7 +87,8 @@ assert any(n.startswith('engineio_fast/_speedups.') and n.endswith('.so')
 for twin in ('adapters/builtin/_http_protocol_c', 'adapters/builtin/_ws_protocol_c',
              'protocol/_websocket_c', 'protocol/_http_c', 'protocol/_outcome_c',
              'protocol/_session_c', 'protocol/_queues_c', 'protocol/_engine_c',
-             'adapters/builtin/_context_c', 'adapters/builtin/_wire_c'):
+             'adapters/builtin/_context_c', 'adapters/builtin/_wire_c',
+             'adapters/_environ_c'):
     assert any(n.startswith('engineio_fast/%s.' % twin) and n.endswith('.so')
                for n in names), 'no compiled twin ' + twin
 with open(sys.argv[2], 'rb') as f:
