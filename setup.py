@@ -80,6 +80,11 @@ TWIN_DIRECTIVES = {
     # annotations are for mypy: a twin keeps the source's Python semantics
     # (with typing, ``x: float`` would refuse None and ``x: bool`` an int)
     'annotation_typing': False,
+    # a variable or argument the .pxd types as an extension type may hold
+    # None (Cython allows it): reading a field through it then raises
+    # AttributeError, as the source would, instead of reading memory that
+    # is not that type's
+    'nonecheck': True,
 }
 
 
