@@ -726,4 +726,6 @@ def test_frames_cut_anywhere_across_reads(echo):
             time.sleep(0.05)   # most likely a read of its own (either way ok)
             ws.send(data[cut:])
             assert [ws.recv_text() for _ in texts] == texts
-    assert srv.rec.reason(sid, timeout=0) is None
+        # still open: checked before the client's close (after it, the
+        # server may already have ended the session, 'transport close')
+        assert srv.rec.reason(sid, timeout=0) is None
