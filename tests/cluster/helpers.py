@@ -14,6 +14,7 @@ from ..io.builtin_helpers import (
     RawConn,
     ServerProcess,
     request,
+    wait_for,
 )
 
 KERNELS = {'compiled': {}, 'pure': {'ENGINEIO_FAST_NO_EXTENSIONS': '1'}}
@@ -38,6 +39,14 @@ class Cluster(ServerProcess):
             super().__init__(['--workers', str(workers)], directory,
                              env=full_env, module='tests.cluster.app')
         self.workers = workers
+
+    def wait_workers(self, timeout=WAIT):
+        """The supervisor's child processes once all ``workers`` of them
+        run (it starts them one after the other, and may listen before the
+        last is forked); fails after ``timeout`` s."""
+        assert wait_for(lambda: len(self.children()) == self.workers,
+                        timeout), (self.children(), self.stderr)
+        return self.children()
 
     def terminate(self, timeout=STOP_BOUND):
         """SIGTERM the supervisor and wait for it; its exit status."""

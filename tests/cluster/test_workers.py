@@ -213,8 +213,7 @@ def test_sigterm_drains_every_worker(tmp_path):
     app = 'tests.io.builtin_app:app'      # with a lifespan, logged
     with Cluster(tmp_path, 4, app=app) as srv:
         srv.wait_listening()
-        workers = srv.children()
-        assert len(workers) == 4
+        workers = srv.wait_workers()
         owners = sessions_by_slot(srv.port, 2)
         parked = []
         for sid in owners.values():
@@ -247,8 +246,7 @@ def test_sigterm_drains_every_worker(tmp_path):
 def test_killed_supervisor_takes_its_workers_along(tmp_path):
     with Cluster(tmp_path, 2) as srv:
         srv.wait_listening()
-        workers = srv.children()
-        assert len(workers) == 2
+        workers = srv.wait_workers()
         srv.proc.kill()
         srv.proc.wait(WAIT)
         assert wait_gone(workers, 5.0)

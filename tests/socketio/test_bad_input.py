@@ -55,14 +55,16 @@ REASONS = {
 }
 # where python-socketio on python-engineio 4.15 reports otherwise: a
 # websocket whose client stops answering pings ends as a transport close
-# (its read times out after pingInterval + pingTimeout), an invalid
+# or a ping timeout, whichever comes first of its two clocks set to the
+# same pingInterval + pingTimeout (the websocket's read giving up, the
+# service task's ping check: a race, both seen), an invalid
 # packet is ignored (the session then ends as the raw client answers no
 # ping: a ping timeout over polling, a transport close over websocket),
 # an oversized POST ends as a server disconnect once its read gives up,
 # an oversized websocket message as a transport close, and a client gone
 # from its parked GET is found at its ping timeout
 PYTHON_ENGINEIO = {
-    'ws-silent': 'transport close',
+    'ws-silent': ('transport close', 'ping timeout'),
     'poll-bad-packet': 'ping timeout',
     'ws-bad-packet': 'transport close',
     'poll-too-large': 'server disconnect',
@@ -202,4 +204,12 @@ def test_same_as_python_engineio():
     check_garbage(g1, javascript_rules=False)
     check_garbage(g2)
     assert e2 == REASONS
-    assert e1 == dict(REASONS, **PYTHON_ENGINEIO)
+    expected = dict(REASONS, **PYTHON_ENGINEIO)
+    assert e1.keys() == expected.keys()
+    assert {case: reason for case, reason in e1.items()
+            if reason not in as_tuple(expected[case])} == {}, expected
+
+
+def as_tuple(reasons):
+    """One expected reason, or a tuple of the reasons a race allows."""
+    return reasons if isinstance(reasons, tuple) else (reasons,)
