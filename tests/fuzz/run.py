@@ -1,9 +1,10 @@
 """Coverage-guided fuzzing of tests/fuzz/targets.py with atheris (libFuzzer).
 
     python -m tests.fuzz.run [--seconds N] [--targets packet http ...]
-                             [--merge] [--native]
+                             [--merge] [--native] [--jobs J]
 
-Each target runs N seconds (default 15) in a process of its own, seeded
+Each target runs N seconds (default 15) in a process of its own, J of them
+at a time (default: one per core; each process is single-threaded), seeded
 from ``tests/fuzz/corpus/<target>/``; the engineio_fast modules it imports
 are instrumented for coverage (the compiled kernels run on every input of
 the differential targets, compared with their instrumented pure twins);
@@ -20,6 +21,7 @@ status 1 if any target failed. Run from the repository root.
 """
 
 import argparse
+import concurrent.futures
 import hashlib
 import os
 import re
@@ -175,6 +177,9 @@ def main():
                         help='build the compiled kernels with clang for '
                              'coverage, so that they guide the search too '
                              '(needs clang)')
+    parser.add_argument('--jobs', type=int, default=os.cpu_count() or 1,
+                        help='targets fuzzed at the same time (default: '
+                             'one per core)')
     opts = parser.parse_args()
     scratch = tempfile.mkdtemp(prefix='eio-fuzz-')
     native = build_native(scratch) if opts.native else None
@@ -183,12 +188,16 @@ def main():
               flush=True)
     failed = False
     total = 0
-    for name in opts.targets:
-        ok, done, line = run_target(name, opts.seconds, opts.merge, scratch,
-                                    native)
-        total += done
-        failed |= not ok
-        print(line, flush=True)
+    # each target is a process of its own: threads here only wait on them
+    # (lines printed in the targets' order)
+    with concurrent.futures.ThreadPoolExecutor(max(1, opts.jobs)) as pool:
+        runs = [pool.submit(run_target, name, opts.seconds, opts.merge,
+                            scratch, native) for name in opts.targets]
+        for run in runs:
+            ok, done, line = run.result()
+            total += done
+            failed |= not ok
+            print(line, flush=True)
     print('%d inputs in all; %s' % (
         total, 'FAILED' if failed else '0 crashes, 0 hangs, 0 divergences'))
     if not failed:
