@@ -103,6 +103,21 @@ def twin(module_name: str) -> Any:
         return None
 
 
+def adopt_twin(namespace: Dict[str, Any]) -> Any:
+    """Make a module its compiled twin: every name the twin defines (not
+    its dunders, not its own ``_TWIN``) replaces the same name in
+    ``namespace``, the module's ``globals()``. A module with a twin calls
+    this last, as ``_TWIN = _accel.adopt_twin(globals())``. Returns the twin,
+    or None (see :func:`twin`), and then the module stays as it is; the
+    twin, built from the same source, gets None for itself.
+    """
+    module = twin(namespace['__name__'])
+    if module is not None:
+        namespace.update({k: v for k, v in vars(module).items()
+                          if not k.startswith('__') and k != '_TWIN'})
+    return module
+
+
 class Kernels:
     """One implementation's kernels under the names of :data:`SURFACE`.
 

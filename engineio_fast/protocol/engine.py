@@ -943,7 +943,4 @@ class Engine(Queueing):
 # src_pyx/twins/engineio_fast/protocol/_engine_c.pxd, so Engine is an
 # extension type whose base is the queues twin's Queueing; the twin reads
 # its own globals: LATE_POLL_DELAY is patched there)
-_TWIN = _accel.twin(__name__)
-if _TWIN is not None:
-    globals().update({k: v for k, v in vars(_TWIN).items()
-                      if not k.startswith('__') and k != '_TWIN'})
+_TWIN = _accel.adopt_twin(globals())

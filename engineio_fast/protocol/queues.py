@@ -152,7 +152,4 @@ class Queueing:
 # source built by Cython with the attribute types of
 # src_pyx/twins/engineio_fast/protocol/_queues_c.pxd, so Queueing is an
 # extension type, the base of the engine's twin)
-_TWIN = _accel.twin(__name__)
-if _TWIN is not None:
-    globals().update({k: v for k, v in vars(_TWIN).items()
-                      if not k.startswith('__') and k != '_TWIN'})
+_TWIN = _accel.adopt_twin(globals())

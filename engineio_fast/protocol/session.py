@@ -123,7 +123,4 @@ class TimerHeap(Protocol):
 # src_pyx/twins/engineio_fast/protocol/_session_c.pxd, so WsLink and
 # Session are extension types the twins of queues.py and engine.py read as
 # C structs)
-_TWIN = _accel.twin(__name__)
-if _TWIN is not None:
-    globals().update({k: v for k, v in vars(_TWIN).items()
-                      if not k.startswith('__') and k != '_TWIN'})
+_TWIN = _accel.adopt_twin(globals())

@@ -463,7 +463,4 @@ class MessageAssembly:
 # source built by Cython with the attribute types of
 # src_pyx/twins/engineio_fast/protocol/_websocket_c.pxd, so its classes
 # are extension types)
-_TWIN = _accel.twin(__name__)
-if _TWIN is not None:
-    globals().update({k: v for k, v in vars(_TWIN).items()
-                      if not k.startswith('__') and k != '_TWIN'})
+_TWIN = _accel.adopt_twin(globals())

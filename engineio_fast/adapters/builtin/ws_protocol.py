@@ -258,7 +258,4 @@ class WsProtocol(_wsp.MessageAssembly):
 
 
 # the compiled twin's names, when it is there (see the module's note)
-_TWIN = _accel.twin(__name__)
-if _TWIN is not None:
-    globals().update({k: v for k, v in vars(_TWIN).items()
-                      if not k.startswith('__') and k != '_TWIN'})
+_TWIN = _accel.adopt_twin(globals())
