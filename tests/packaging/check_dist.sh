@@ -52,19 +52,30 @@ case "$(basename "$WHEEL")" in
   *) echo "unexpected wheel name"; exit 1 ;;
 esac
 tar tzf "$SDIST" > "$WORK/sdist.txt"
-for f in src_pyx/_speedups.pyx src_pyx/twins/engineio_fast/adapters/builtin/_http_protocol_c.pxd \
-         src_pyx/twins/engineio_fast/protocol/_http_c.pxd \
-         src_pyx/twins/engineio_fast/protocol/_outcome_c.pxd \
-         src_pyx/twins/engineio_fast/adapters/builtin/_ws_protocol_c.pxd \
-         src_pyx/twins/engineio_fast/protocol/_websocket_c.pxd \
-         src_pyx/twins/engineio_fast/protocol/_session_c.pxd \
-         src_pyx/twins/engineio_fast/protocol/_queues_c.pxd \
-         src_pyx/twins/engineio_fast/protocol/_engine_c.pxd \
-         src_pyx/twins/engineio_fast/adapters/builtin/_context_c.pxd \
-         src_pyx/twins/engineio_fast/adapters/builtin/_wire_c.pxd \
-         src_pyx/twins/engineio_fast/adapters/_environ_c.pxd \
-         src_pyx/twins/engineio_fast/protocol/session.pxd \
-         src_pyx/twins/engineio_fast/protocol/queues.pxd \
+# the compiled twins as setup.py names them (TWINS): each one's .pxd, and
+# the mirror .pxd of a twinned source that has one, must be in the sdist,
+# and each one's extension in the wheel
+TWINS_READ=$("$PY" - "$WORK/src" <<'PYEOF'
+import ast, os, sys
+root = sys.argv[1]
+with open(os.path.join(root, 'setup.py')) as f:
+    tree = ast.parse(f.read())
+twins = next(ast.literal_eval(node.value) for node in tree.body
+             if isinstance(node, ast.Assign) and
+             getattr(node.targets[0], 'id', '') == 'TWINS')
+assert twins, 'setup.py names no twin'
+pxds = ['src_pyx/twins/%s.pxd' % name.replace('.', '/') for name in twins]
+pxds += [pxd for pxd in ('src_pyx/twins/' + path[:-len('.py')] + '.pxd'
+                         for path in twins.values())
+         if os.path.exists(os.path.join(root, pxd))]
+print(' '.join(twins))
+print(' '.join(pxds))
+PYEOF
+)
+TWIN_NAMES=$(sed -n 1p <<<"$TWINS_READ")
+TWIN_PXDS=$(sed -n 2p <<<"$TWINS_READ")
+# shellcheck disable=SC2086
+for f in src_pyx/_speedups.pyx $TWIN_PXDS \
          tests/packaging/run_wheel_tests.py tests/conftest.py \
          tests/kernels/kernel_helpers.py tests/protocol/test_engine.py engineio_fast/_speedups.pyi \
          engineio_fast/engineio_fast_switch.pth engineio_fast/demo/vendor/engine.io.min.js \
@@ -72,7 +83,8 @@ for f in src_pyx/_speedups.pyx src_pyx/twins/engineio_fast/adapters/builtin/_htt
   grep -q "/$f\$" "$WORK/sdist.txt" || { echo "the sdist lacks $f"; exit 1; }
 done
 if grep -q "node_modules" "$WORK/sdist.txt"; then echo "the sdist carries node_modules"; exit 1; fi
-"$PY" - "$WHEEL" "$CLIENT_JS" <<'PYEOF'
+# shellcheck disable=SC2086
+"$PY" - "$WHEEL" "$CLIENT_JS" $TWIN_NAMES <<'PYEOF'
 import sys, zipfile
 wheel = zipfile.ZipFile(sys.argv[1])
 names = wheel.namelist()
@@ -84,12 +96,10 @@ assert not missing, missing
 assert any(n.startswith('engineio_fast/_speedups.') and n.endswith('.so')
            for n in names), 'no compiled module in the wheel'
 # the compiled twins (setup.py's TWINS) are in it too
-for twin in ('adapters/builtin/_http_protocol_c', 'adapters/builtin/_ws_protocol_c',
-             'protocol/_websocket_c', 'protocol/_http_c', 'protocol/_outcome_c',
-             'protocol/_session_c', 'protocol/_queues_c', 'protocol/_engine_c',
-             'adapters/builtin/_context_c', 'adapters/builtin/_wire_c',
-             'adapters/_environ_c'):
-    assert any(n.startswith('engineio_fast/%s.' % twin) and n.endswith('.so')
+twins = sys.argv[3:]
+assert twins, 'no twin named'
+for twin in twins:
+    assert any(n.startswith(twin.replace('.', '/') + '.') and n.endswith('.so')
                for n in names), 'no compiled twin ' + twin
 with open(sys.argv[2], 'rb') as f:
     assert wheel.read('engineio_fast/demo/vendor/engine.io.min.js') == \
