@@ -5,7 +5,10 @@ coroutine handler that does not suspend (most of them):
   handlers got a Task of their own: wrong for ``asyncio.timeout()`` and
   every other user of ``current_task()``);
 - lent: ``engineio_fast._eager.EagerStarter.start``, the first step inside
-  a lent carrier Task and a fresh context copy (what the server does);
+  a lent carrier Task and a fresh context copy (what the server does), on
+  the active kernels (the compiled ``src_pyx/eager.pxi`` when built);
+- lent-pure: the same on its pure twin, ``engineio_fast._pure.eager``
+  (the server's path under ``ENGINEIO_FAST_NO_EXTENSIONS=1``);
 - task: ``await asyncio.create_task(coro)``, a Task per call (what
   python-engineio does for every message).
 
@@ -22,6 +25,7 @@ import time
 import uvloop
 
 from engineio_fast._eager import EagerStarter
+from engineio_fast._pure.eager import EagerStarter as PureEagerStarter
 
 
 async def handler(x):
@@ -53,7 +57,8 @@ async def per_task(n):
 
 async def main(calls, runs):
     starter = EagerStarter(lambda task: None)
-    got = {'bare': [], 'lent': [], 'task': []}
+    pure = PureEagerStarter(lambda task: None)
+    got = {'bare': [], 'lent': [], 'lent-pure': [], 'task': []}
     for _ in range(runs):
         for name in got:
             t = time.perf_counter()
@@ -61,10 +66,13 @@ async def main(calls, runs):
                 bare(calls)
             elif name == 'lent':
                 lent(calls, starter)
+            elif name == 'lent-pure':
+                lent(calls, pure)
             else:
                 await per_task(calls)
             got[name].append((time.perf_counter() - t) / calls * 1e6)
     starter.close()
+    pure.close()
     for name, values in got.items():
         print('%-5s %.2f µs per call (runs: %s)' % (
             name, statistics.median(values),

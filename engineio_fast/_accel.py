@@ -32,6 +32,7 @@ SURFACE: Dict[str, Tuple[str, ...]] = {
     'sio': ('InvalidPacket', 'sio_read_head', 'sio_check_payload',
             'sio_encode_head', 'sio_is_binary', 'sio_deconstruct',
             'sio_reconstruct'),
+    'eager': ('EagerStarter', 'Resume'),
 }
 
 #: every name of :data:`SURFACE`, in order

@@ -59,7 +59,7 @@ def test_eager_start_runs():
     assert r.returncode == 0, r.stdout + r.stderr
     got = {line.split()[0]: float(line.split()[1])
            for line in r.stdout.splitlines() if line.strip()}
-    assert set(got) == {'bare', 'lent', 'task'} and all(
+    assert set(got) == {'bare', 'lent', 'lent-pure', 'task'} and all(
         v > 0 for v in got.values()), r.stdout
 
 

@@ -1,11 +1,16 @@
-"""engineio_fast._eager: first steps run at once, inside a lent Task."""
+"""engineio_fast._eager: first steps run at once, inside a lent Task.
+
+Every test runs on both implementations of the ``eager`` kernel (the pure
+twin and the compiled one; the ``kernels`` fixture)."""
 
 import asyncio
 import contextvars
+import sys
+import types
 
 import pytest
 
-from engineio_fast._eager import EagerStarter
+from engineio_fast import _accel, _eager
 
 var = contextvars.ContextVar('var', default='outer')
 
@@ -14,19 +19,19 @@ async def _guard(rest):
     return await rest
 
 
-def _starter():
+def _starter(kernels):
     tracked = []
-    return EagerStarter(tracked.append), tracked
+    return kernels.EagerStarter(tracked.append), tracked
 
 
-def test_a_handler_that_does_not_suspend_costs_no_task():
+def test_a_handler_that_does_not_suspend_costs_no_task(kernels):
     async def handler(i):
         assert asyncio.current_task() is not None
         var.set(i)
         return i * 2
 
     async def main():
-        starter, tracked = _starter()
+        starter, tracked = _starter(kernels)
         before = len(asyncio.all_tasks())
         results = [starter.start(handler(i), _guard) for i in range(100)]
         assert results == [(True, i * 2) for i in range(100)]
@@ -38,12 +43,12 @@ def test_a_handler_that_does_not_suspend_costs_no_task():
     asyncio.run(main())
 
 
-def test_the_caller_task_is_put_back_and_not_lent():
+def test_the_caller_task_is_put_back_and_not_lent(kernels):
     async def handler():
         return asyncio.current_task()
 
     async def main():
-        starter, _ = _starter()
+        starter, _ = _starter(kernels)
         me = asyncio.current_task()
         done, lent = starter.start(handler(), _guard)
         assert done and lent is not me and lent is not None
@@ -55,7 +60,7 @@ def test_the_caller_task_is_put_back_and_not_lent():
     asyncio.run(main())
 
 
-def test_a_handler_that_suspends_is_finished_by_the_task_it_started_in():
+def test_a_handler_that_suspends_is_finished_by_the_task_it_started_in(kernels):
     async def handler():
         first = asyncio.current_task()
         var.set('mine')
@@ -68,7 +73,7 @@ def test_a_handler_that_suspends_is_finished_by_the_task_it_started_in():
         return 'never'
 
     async def main():
-        starter, tracked = _starter()
+        starter, tracked = _starter(kernels)
         done, task = starter.start(handler(), _guard)
         assert not done and tracked == [task]
         with pytest.raises(TimeoutError):
@@ -86,7 +91,7 @@ async def _quick():
     return asyncio.current_task()
 
 
-def test_nested_first_steps_get_their_own_tasks():
+def test_nested_first_steps_get_their_own_tasks(kernels):
     async def inner(starter):
         me = asyncio.current_task()
         await asyncio.sleep(0)     # suspends: keeps its carrier
@@ -102,7 +107,7 @@ def test_nested_first_steps_get_their_own_tasks():
         return me
 
     async def main():
-        starter, _ = _starter()
+        starter, _ = _starter(kernels)
         done, task = starter.start(outer(starter), _guard)
         assert not done
         assert await task is task
@@ -111,7 +116,7 @@ def test_nested_first_steps_get_their_own_tasks():
     asyncio.run(main())
 
 
-def test_a_handler_that_cancels_itself_then_suspends_gets_cancelled():
+def test_a_handler_that_cancels_itself_then_suspends_gets_cancelled(kernels):
     async def handler():
         asyncio.current_task().cancel()
         await asyncio.sleep(1)
@@ -120,7 +125,7 @@ def test_a_handler_that_cancels_itself_then_suspends_gets_cancelled():
         return asyncio.current_task()
 
     async def main():
-        starter, _ = _starter()
+        starter, _ = _starter(kernels)
         done, task = starter.start(handler(), _guard)
         assert not done
         with pytest.raises(asyncio.CancelledError):
@@ -133,14 +138,14 @@ def test_a_handler_that_cancels_itself_then_suspends_gets_cancelled():
     asyncio.run(main())
 
 
-def test_a_handler_that_cancels_itself_and_ends_spends_its_carrier():
+def test_a_handler_that_cancels_itself_and_ends_spends_its_carrier(kernels):
     async def handler():
         me = asyncio.current_task()
         me.cancel()
         return me
 
     async def main():
-        starter, _ = _starter()
+        starter, _ = _starter(kernels)
         done, spent = starter.start(handler(), _guard)
         assert done
         done, lent = starter.start(_quick(), _guard)
@@ -150,12 +155,12 @@ def test_a_handler_that_cancels_itself_and_ends_spends_its_carrier():
     asyncio.run(main())
 
 
-def test_first_step_errors_propagate_and_the_carrier_stays_usable():
+def test_first_step_errors_propagate_and_the_carrier_stays_usable(kernels):
     async def bad():
         raise ValueError('x')
 
     async def main():
-        starter, _ = _starter()
+        starter, _ = _starter(kernels)
         with pytest.raises(ValueError):
             starter.start(bad(), _guard)
         done, lent = starter.start(_quick(), _guard)
@@ -167,8 +172,8 @@ def test_first_step_errors_propagate_and_the_carrier_stays_usable():
     asyncio.run(main())
 
 
-def test_a_new_loop_gets_new_carriers():
-    starter, _ = _starter()
+def test_a_new_loop_gets_new_carriers(kernels):
+    starter, _ = _starter(kernels)
 
     async def main():
         return starter.start(_quick(), _guard)[1]
@@ -178,17 +183,17 @@ def test_a_new_loop_gets_new_carriers():
     assert first is not second and first.done()
 
 
-def test_without_a_running_loop_the_step_runs_bare():
+def test_without_a_running_loop_the_step_runs_bare(kernels):
     # a benchmark driving the server's hot path by hand, no loop running
     async def handler():
         return 'ran'
 
-    starter, tracked = _starter()
+    starter, tracked = _starter(kernels)
     assert starter.start(handler(), _guard) == (True, 'ran')
     assert tracked == []
 
 
-def test_the_same_loop_run_again_in_another_thread_lends_there():
+def test_the_same_loop_run_again_in_another_thread_lends_there(kernels):
     # the starter skips asyncio's running-loop look-up while its loop runs
     # in the thread it was found in; run elsewhere, it looks again
     import threading
@@ -199,7 +204,7 @@ def test_the_same_loop_run_again_in_another_thread_lends_there():
     async def _bare():
         return asyncio._get_running_loop()
 
-    starter, _ = _starter()
+    starter, _ = _starter(kernels)
     loop = asyncio.new_event_loop()
     out = []
 
@@ -224,3 +229,66 @@ def test_the_same_loop_run_again_in_another_thread_lends_there():
     finally:
         loop.close()
 
+
+
+def test_the_server_uses_the_active_implementation():
+    assert _eager.EagerStarter is _accel.active.EagerStarter
+    assert _eager.Resume is _accel.active.Resume
+
+
+def test_a_generator_based_awaitable_is_stepped_as_a_coroutine(kernels):
+    # not every awaitable a hook returns is a native coroutine
+    @types.coroutine
+    def legacy(n):
+        got = yield n
+        return got * 2
+
+    async def main():
+        starter, _ = _starter(kernels)
+        done, task = starter.start(legacy(None), _guard)
+        # a bare yield (None) hands the loop a turn, as in a Task
+        assert not done
+        with pytest.raises(TypeError):
+            # None * 2: the rest runs in the carrier, errors surface there
+            await task
+        starter.close()
+
+    asyncio.run(main())
+
+
+def test_a_returned_value_keeps_one_reference(kernels):
+    # the compiled kernel takes the value out of the send without a
+    # StopIteration: it must neither leak it nor free it early
+    marker = object()
+
+    async def handler():
+        return marker
+
+    async def main():
+        starter, _ = _starter(kernels)
+        before = sys.getrefcount(marker)
+        for _ in range(1000):
+            done, value = starter.start(handler(), _guard)
+            assert done and value is marker
+        del value
+        assert sys.getrefcount(marker) == before
+        starter.close()
+
+    asyncio.run(main())
+
+
+def test_the_value_yielded_at_the_suspension_reaches_the_task(kernels):
+    # the future the first step waits on is what the carrier then waits on
+    async def handler(fut):
+        return await fut
+
+    async def main():
+        starter, tracked = _starter(kernels)
+        fut = asyncio.get_running_loop().create_future()
+        done, task = starter.start(handler(fut), _guard)
+        assert not done and tracked == [task]
+        fut.set_result('later')
+        assert await task == 'later'
+        starter.close()
+
+    asyncio.run(main())

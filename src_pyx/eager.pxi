@@ -1,0 +1,206 @@
+# Eager handler starts: the compiled twin of engineio_fast/_pure/eager.py
+# (read it for why a handler's first step runs inside a lent carrier Task).
+#
+# The same steps as the pure twin, without its two costliest calls: the
+# first step is sent with PyIter_Send between PyContext_Enter and
+# PyContext_Exit, so a handler that returns hands its value back without a
+# StopIteration raised and caught and without ctx.run's call. The Task
+# bookkeeping calls the functions the pure twin found in asyncio, so both
+# follow the running Python's asyncio alike.
+
+from cpython.ref cimport Py_XDECREF
+
+from engineio_fast._pure import eager as _pure_eager
+
+cdef extern from *:
+    """
+    #if PY_VERSION_HEX >= 0x030A0000
+    #define __eio_iter_send(it, arg, res) ((int)PyIter_Send((it), (arg), (res)))
+    #else
+    /* 3.9 has no PyIter_Send: call send() and take a StopIteration's value
+       (0: returned, 1: yielded, -1: raised, as PyIter_Send) */
+    static int __eio_iter_send(PyObject *it, PyObject *arg, PyObject **res) {
+        *res = PyObject_CallMethod(it, "send", "(O)", arg);
+        if (*res != NULL) return 1;
+        if (_PyGen_FetchStopIterationValue(res) == 0) return 0;
+        return -1;
+    }
+    #endif
+    """
+    # 0: returned, *res its value; 1: suspended, *res what it yielded
+    # (new references); -1: raised
+    int __eio_iter_send(object it, object arg, PyObject **res) except -1
+    object PyContext_CopyCurrent()
+    int PyContext_Enter(object ctx) except -1
+    int PyContext_Exit(object ctx) except -1
+
+cdef object _eg_enter_task = _pure_eager._enter_task
+cdef object _eg_leave_task = _pure_eager._leave_task
+cdef object _eg_current_task = _pure_eager._current_task
+cdef object _eg_get_running_loop = _pure_eager._get_running_loop
+cdef object _eg_get_ident = _pure_eager._get_ident
+cdef object _eg_carry = _pure_eager._carry
+cdef object _eg_ensure_future = _pure_eager.asyncio.ensure_future
+cdef object _EG_NOTHING = object()
+
+
+@cython.final
+cdef class Resume:
+    """A coroutine that already ran up to its first suspension, as an
+    awaitable whose first ``send`` yields the future the coroutine waits on
+    (a Task picks it up exactly where it paused). Every later step runs in
+    ``ctx``, the context of the first."""
+
+    cdef object _coro, _first, _ctx
+
+    def __init__(self, coro, first, ctx=None):
+        self._coro = coro
+        self._first = first
+        self._ctx = ctx
+
+    def send(self, value):
+        first = self._first
+        if first is not _EG_NOTHING:
+            self._first = _EG_NOTHING
+            return first
+        ctx = self._ctx
+        if ctx is None:
+            return self._coro.send(value)
+        return ctx.run(self._coro.send, value)
+
+    def throw(self, typ, val=None, tb=None):
+        self._first = _EG_NOTHING
+        exc = typ if val is None else val
+        ctx = self._ctx
+        if ctx is None:
+            return self._coro.throw(exc)
+        return ctx.run(self._coro.throw, exc)
+
+    def close(self):
+        self._coro.close()
+
+    def __await__(self):
+        return self
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return self.send(None)
+
+
+@cython.final
+cdef class EagerStarter:
+    """Runs coroutines' first steps inside idle carrier Tasks.
+
+    Args:
+        track: called with a carrier Task once it carries a coroutine
+            (the server keeps its running Tasks, for shutdown).
+    """
+
+    cdef object _loop
+    cdef object _thread
+    cdef list _idle
+    cdef object _track
+
+    def __init__(self, track):
+        self._loop = None
+        self._thread = None
+        self._idle = []
+        self._track = track
+
+    cdef tuple _carrier(self, loop):
+        if loop is not self._loop:
+            self.close()
+            self._loop = loop
+        slot = loop.create_future()
+        return loop.create_task(_eg_carry(slot)), slot
+
+    def start(self, coro, guard):
+        """Run ``coro`` up to its first suspension in a carrier Task.
+
+        Returns:
+            ``(True, value)`` when it ended; else ``(False, task)``, the Task
+            that finishes it, awaiting ``guard(rest)`` (``rest``: the
+            suspended coroutine as an awaitable). An exception of the first
+            step propagates.
+        """
+        cdef PyObject *res = NULL
+        cdef int sent
+        loop = self._loop
+        idle = self._idle
+        if (idle and loop is not None and loop.is_running()
+                and _eg_get_ident() == self._thread):
+            carrier, slot = idle.pop()
+        else:
+            loop = _eg_get_running_loop()
+            if loop is None:
+                return self._start_bare(coro, guard)
+            self._thread = _eg_get_ident()
+            if idle and loop is self._loop:
+                carrier, slot = idle.pop()
+            else:
+                carrier, slot = self._carrier(loop)
+        ctx = PyContext_CopyCurrent()
+        prev = _eg_current_task(loop)
+        if prev is not None:
+            _eg_leave_task(loop, prev)
+        _eg_enter_task(loop, carrier)
+        try:
+            PyContext_Enter(ctx)
+            try:
+                sent = __eio_iter_send(coro, None, &res)
+            finally:
+                PyContext_Exit(ctx)
+        except BaseException:
+            # a handler may have cancelled its (lent) task: that carrier is
+            # spent, the next one gets a new one
+            if carrier.cancelling():
+                carrier.cancel()
+            else:
+                idle.append((carrier, slot))
+            raise
+        finally:
+            _eg_leave_task(loop, carrier)
+            if prev is not None:
+                _eg_enter_task(loop, prev)
+        value = <object>res
+        Py_XDECREF(res)
+        if sent == 0:
+            if carrier.cancelling():
+                carrier.cancel()
+            else:
+                idle.append((carrier, slot))
+            return True, value
+        rest = guard(Resume(coro, value, ctx))
+        if carrier.cancelling():
+            # it cancelled its own task, then suspended: a fresh Task takes
+            # it over and hands it the cancellation at that suspension
+            carrier.cancel()
+            task = loop.create_task(rest)
+            task.cancel()
+        else:
+            slot.set_result(rest)
+            task = carrier
+        self._track(task)
+        return False, task
+
+    cdef _start_bare(self, coro, guard):
+        # no running loop (a benchmark that drives the server's hot path by
+        # hand): no Task to lend, the step runs as it is
+        try:
+            first = coro.send(None)
+        except StopIteration as stop:
+            return True, stop.value
+        task = _eg_ensure_future(guard(Resume(coro, first)))
+        self._track(task)
+        return False, task
+
+    def close(self):
+        """Cancel the idle carriers (at shutdown, or for a new loop)."""
+        idle = self._idle
+        while idle:
+            carrier, _ = idle.pop()
+            loop = carrier.get_loop()
+            if not loop.is_closed():
+                carrier.cancel()
