@@ -40,6 +40,7 @@ cdef object _eg_current_task = _pure_eager._current_task
 cdef object _eg_get_running_loop = _pure_eager._get_running_loop
 cdef object _eg_get_ident = _pure_eager._get_ident
 cdef object _eg_carry = _pure_eager._carry
+cdef object _eg_cancelling = _pure_eager._cancelling
 cdef object _eg_ensure_future = _pure_eager.asyncio.ensure_future
 cdef object _EG_NOTHING = object()
 
@@ -155,7 +156,7 @@ cdef class EagerStarter:
         except BaseException:
             # a handler may have cancelled its (lent) task: that carrier is
             # spent, the next one gets a new one
-            if carrier.cancelling():
+            if _eg_cancelling(carrier):
                 carrier.cancel()
             else:
                 idle.append((carrier, slot))
@@ -167,13 +168,13 @@ cdef class EagerStarter:
         value = <object>res
         Py_XDECREF(res)
         if sent == 0:
-            if carrier.cancelling():
+            if _eg_cancelling(carrier):
                 carrier.cancel()
             else:
                 idle.append((carrier, slot))
             return True, value
         rest = guard(Resume(coro, value, ctx))
-        if carrier.cancelling():
+        if _eg_cancelling(carrier):
             # it cancelled its own task, then suspended: a fresh Task takes
             # it over and hands it the cancellation at that suspension
             carrier.cancel()

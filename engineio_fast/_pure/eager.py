@@ -26,6 +26,7 @@ this module or its compiled twin.
 
 import asyncio
 import contextvars
+import operator
 import threading
 import types
 from asyncio import tasks as _tasks
@@ -52,6 +53,22 @@ _copy_context = contextvars.copy_context
 _get_running_loop = asyncio._get_running_loop
 _get_ident = threading.get_ident
 _NOTHING = object()
+
+
+def _cancel_requested(task: 'asyncio.Task[Any]') -> bool:
+    """Whether ``task.cancel()`` was called and not yet delivered, where
+    Tasks have no ``cancelling()`` (before Python 3.11): a Task that has not
+    stepped yet sets ``_must_cancel``; one parked on a future cancels it."""
+    waiter = task._fut_waiter    # type: ignore[attr-defined]
+    return bool(task._must_cancel    # type: ignore[attr-defined]
+                or (waiter is not None and waiter.cancelled()))
+
+
+#: ``task.cancelling()`` (3.11+: the number of cancellations requested),
+#: or the same question asked without it
+_cancelling: Callable[['asyncio.Task[Any]'], Any] = (
+    operator.methodcaller('cancelling')
+    if hasattr(asyncio.Task, 'cancelling') else _cancel_requested)
 
 
 class Resume:
@@ -169,7 +186,7 @@ class EagerStarter:
         except BaseException as exc:
             # a handler may have cancelled its (lent) task: that carrier is
             # spent, the next one gets a new one
-            if carrier.cancelling():
+            if _cancelling(carrier):
                 carrier.cancel()
             else:
                 idle.append((carrier, slot))
@@ -182,7 +199,7 @@ class EagerStarter:
             if prev is not None:
                 _enter_task(loop, prev)
         rest = guard(Resume(coro, first, ctx))
-        if carrier.cancelling():
+        if _cancelling(carrier):
             # it cancelled its own task, then suspended: a fresh Task takes
             # it over and hands it the cancellation at that suspension
             carrier.cancel()

@@ -11,6 +11,7 @@ import types
 import pytest
 
 from engineio_fast import _accel, _eager
+from engineio_fast._pure import eager as pure_eager
 
 var = contextvars.ContextVar('var', default='outer')
 
@@ -60,11 +61,38 @@ def test_the_caller_task_is_put_back_and_not_lent(kernels):
     asyncio.run(main())
 
 
+class _Deadline:
+    """``asyncio.timeout(delay)`` (3.11), or before it the same thing done
+    by hand: the Task current on entry is cancelled after ``delay``."""
+
+    def __init__(self, delay):
+        self.delay = delay
+
+    async def __aenter__(self):
+        if hasattr(asyncio, 'timeout'):
+            self.cm = asyncio.timeout(self.delay)
+            return await self.cm.__aenter__()
+        self.cm = None
+        self.handle = asyncio.get_running_loop().call_later(
+            self.delay, asyncio.current_task().cancel)
+
+    async def __aexit__(self, *exc):
+        if self.cm is not None:
+            return await self.cm.__aexit__(*exc)
+        self.handle.cancel()
+
+
+# what a handler's deadline raises: TimeoutError from asyncio.timeout(), the
+# CancelledError itself from the hand-made one
+DEADLINE_ERROR = (TimeoutError if hasattr(asyncio, 'timeout')
+                  else asyncio.CancelledError)
+
+
 def test_a_handler_that_suspends_is_finished_by_the_task_it_started_in(kernels):
     async def handler():
         first = asyncio.current_task()
         var.set('mine')
-        async with asyncio.timeout(0.05):
+        async with _Deadline(0.05):
             try:
                 await asyncio.sleep(5)
             except asyncio.CancelledError:
@@ -76,7 +104,7 @@ def test_a_handler_that_suspends_is_finished_by_the_task_it_started_in(kernels):
         starter, tracked = _starter(kernels)
         done, task = starter.start(handler(), _guard)
         assert not done and tracked == [task]
-        with pytest.raises(TimeoutError):
+        with pytest.raises(DEADLINE_ERROR):
             await task
         assert var.get() == 'outer'
         # the next one gets a new carrier
@@ -116,7 +144,20 @@ def test_nested_first_steps_get_their_own_tasks(kernels):
     asyncio.run(main())
 
 
-def test_a_handler_that_cancels_itself_then_suspends_gets_cancelled(kernels):
+@pytest.fixture(params=['fresh', 'parked'])
+def parked(request):
+    """The carrier a handler cancels: a new one (not stepped yet) or one
+    already parked on its slot (lent before)."""
+    return request.param == 'parked'
+
+
+async def _lent_before(starter, parked):
+    if parked:
+        assert starter.start(_quick(), _guard)[0]
+        await asyncio.sleep(0)     # the carrier steps and parks
+
+
+def _cancel_then_suspend(starter_class, parked):
     async def handler():
         asyncio.current_task().cancel()
         await asyncio.sleep(1)
@@ -125,32 +166,87 @@ def test_a_handler_that_cancels_itself_then_suspends_gets_cancelled(kernels):
         return asyncio.current_task()
 
     async def main():
-        starter, _ = _starter(kernels)
+        tracked = []
+        starter = starter_class(tracked.append)
+        await _lent_before(starter, parked)
         done, task = starter.start(handler(), _guard)
-        assert not done
+        assert not done and tracked == [task]
         with pytest.raises(asyncio.CancelledError):
             await task
         # the spent carrier is not lent again
         done, lent = starter.start(after(), _guard)
-        assert done and not lent.cancelling()
+        assert done and lent is not task and not lent.done()
+        assert not pure_eager._cancel_requested(lent)
         starter.close()
 
     asyncio.run(main())
 
 
-def test_a_handler_that_cancels_itself_and_ends_spends_its_carrier(kernels):
+def _cancel_and_end(starter_class, parked):
     async def handler():
         me = asyncio.current_task()
         me.cancel()
         return me
 
     async def main():
-        starter, _ = _starter(kernels)
+        starter = starter_class(lambda task: None)
+        await _lent_before(starter, parked)
         done, spent = starter.start(handler(), _guard)
         assert done
         done, lent = starter.start(_quick(), _guard)
         assert done and lent is not spent
+        await asyncio.sleep(0)
+        assert spent.cancelled() and not lent.done()
         starter.close()
+
+    asyncio.run(main())
+
+
+def test_a_handler_that_cancels_itself_then_suspends_gets_cancelled(
+        kernels, parked):
+    _cancel_then_suspend(kernels.EagerStarter, parked)
+
+
+def test_a_handler_that_cancels_itself_and_ends_spends_its_carrier(
+        kernels, parked):
+    _cancel_and_end(kernels.EagerStarter, parked)
+
+
+def test_where_tasks_have_no_cancelling_a_cancel_is_still_seen(
+        monkeypatch, parked):
+    # Python 3.9 and 3.10 (Task.cancelling() is 3.11's): the pure twin asks
+    # the Task's own state instead; the compiled kernel calls the same
+    # function (_cancelling, taken from the pure twin at import)
+    monkeypatch.setattr(pure_eager, '_cancelling',
+                        pure_eager._cancel_requested)
+    _cancel_then_suspend(pure_eager.EagerStarter, parked)
+    _cancel_and_end(pure_eager.EagerStarter, parked)
+
+
+def test_the_fallback_agrees_with_cancelling_where_both_exist():
+    if not hasattr(asyncio.Task, 'cancelling'):
+        assert pure_eager._cancelling is pure_eager._cancel_requested
+        return
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        fresh = loop.create_task(asyncio.sleep(1))
+        parked = loop.create_task(asyncio.sleep(1))
+        idle = loop.create_task(asyncio.sleep(1))
+        await asyncio.sleep(0)
+        fresh2 = loop.create_task(asyncio.sleep(1))
+        for task in (fresh, parked, idle, fresh2):
+            assert not pure_eager._cancel_requested(task)
+            assert not task.cancelling()
+        fresh2.cancel()
+        parked.cancel()
+        for task in (fresh2, parked):
+            assert pure_eager._cancel_requested(task) and task.cancelling()
+        for task in (fresh, idle):
+            assert not pure_eager._cancel_requested(task)
+            task.cancel()
+        await asyncio.gather(fresh, parked, idle, fresh2,
+                             return_exceptions=True)
 
     asyncio.run(main())
 
