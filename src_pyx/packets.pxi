@@ -187,13 +187,14 @@ cdef object _packet_encode(PacketCore pkt, object b64):
 # encodes their packets, and construction decodes, without the Python
 # call. Looked up once per type and version of it: CPython gives a type a
 # new version tag (0 until then) whenever it or a base is changed, so
-# ``Packet.decode = f`` later is seen at the next packet. Up to 3.9 a change
+# ``Packet.decode = f`` later is seen at the next packet. On 3.9 a change
 # only clears the tag's valid flag (the number stays until the next
-# look-up): a tag without that flag counts as none.
+# look-up): there a tag without that flag counts as none (3.13 no longer
+# sets the flag at all; from 3.10 a change zeroes the tag itself).
 cdef extern from *:
     """
     static unsigned int __efast_type_tag(PyObject *t) {
-    #ifdef Py_TPFLAGS_VALID_VERSION_TAG
+    #if PY_VERSION_HEX < 0x030A0000
         if (!PyType_HasFeature((PyTypeObject *)t,
                                Py_TPFLAGS_VALID_VERSION_TAG))
             return 0;

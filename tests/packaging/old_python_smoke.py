@@ -1,5 +1,5 @@
 """A smoke run for the oldest Pythons the package supports (3.9 and 3.10;
-tests/packaging/oldest_pythons.sh runs it in a venv of each, with the
+tests/packaging/other_pythons.sh runs it in a venv of each, with the
 package installed from its wheel): the built-in server in a child process,
 its connect and message handlers coroutines (each starts in a lent Task, the
 ``eager`` kernel), and the package's own asyncio client on both transports,

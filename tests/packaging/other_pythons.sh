@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The oldest Pythons the package supports (requires-python >= 3.9; wheels
-# are built for cp39 and cp310 too), where this machine has them (pyenv's
-# 3.9 and 3.10 on this workplace's machines): for each, the wheel built
-# from this checkout with that Python, installed in a fresh venv, then
+# The package on Pythons other than the one the suite runs on. By default
+# (and in CI) the oldest two it supports, 3.9 and 3.10 (requires-python >=
+# 3.9; wheels are built for cp39 and cp310 too), where this machine has them
+# (pyenv's, on this workplace's machines); any others as arguments, e.g.
+# 3.12 3.13. For each: the wheel built from this checkout with that Python,
+# installed in a fresh venv, then
 #   - tests/packaging/run_wheel_tests.py, the command cibuildwheel runs on
 #     every wheel (tests/kernels, the eager kernel's tests among them, and
 #     tests/protocol, on the installed package, compiled and pure kernels);
@@ -10,10 +12,11 @@
 #     coroutine handlers and the package's asyncio and sync clients, once
 #     compiled and once with ENGINEIO_FAST_NO_EXTENSIONS=1.
 # Python 3.9 builds the kernels without PyIter_Send (src_pyx/eager.pxi's
-# fallback); 3.10 has no Task.cancelling() (engineio_fast/_pure/eager.py's
-# fallback): the suite's Python (3.11+) reaches neither.
+# fallback) and keeps a changed type's version tag (src_pyx/packets.pxi);
+# 3.10 has no Task.cancelling() (engineio_fast/_pure/eager.py's fallback):
+# the suite's Python (3.11) reaches none of them.
 #
-#     bash tests/packaging/oldest_pythons.sh [3.9 3.10]
+#     bash tests/packaging/other_pythons.sh [VERSION ...]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -41,7 +44,7 @@ find_python() {
 ran=0
 for v in "${VERSIONS[@]}"; do
   if ! PY=$(find_python "$v"); then
-    echo "oldest_pythons: no Python $v on this machine: not checked"
+    echo "other_pythons: no Python $v on this machine: not checked"
     continue
   fi
   echo "== Python $v ($PY)"
@@ -70,4 +73,4 @@ for v in "${VERSIONS[@]}"; do
      "$VPY" "$ROOT/tests/packaging/old_python_smoke.py")
   ran=$((ran + 1))
 done
-echo "oldest_pythons: $ran of ${#VERSIONS[@]} Python versions checked"
+echo "other_pythons: $ran of ${#VERSIONS[@]} Python versions checked"
