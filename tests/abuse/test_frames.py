@@ -34,6 +34,8 @@ from tests.io.builtin_helpers import (
 )
 from tests.protocol.ws_frames import frame
 
+from .servers import MODES
+
 pytestmark = pytest.mark.timeout(180)
 
 LIMIT = 100_000          # max_http_buffer_size for these servers
@@ -139,3 +141,46 @@ def test_oversized_messages_close_with_1009(serve, mode, attack):
         assert grown < 24 * MB, (attack, grown)
     finally:
         healthy.close()
+
+
+@pytest.mark.parametrize('mode', [m for m in MODES
+                                  if m not in ('uvicorn', 'uwsgi')])
+def test_a_refused_message_does_not_reset_the_connection(serve, mode):
+    """After its 1009 close for a message over the limit, the server reads
+    on (and drops) what the client still sends until the client closes, for
+    a bounded time, as Node's ws does, instead of closing with the client's
+    bytes unread: that resets the connection, and a proxy in between can
+    then lose the close frame (uWSGI's HTTP router lost it once in CI, when
+    the worker did that). The client here goes on sending after the close
+    frame; then it answers the close and the connection ends cleanly (FIN,
+    no reset).
+
+    Where engineio_fast does not own the client's connection, the server in
+    front decides: uvicorn's websocket implementation closes at once, and
+    uWSGI's HTTP router closes the client's connection, bytes unread, as
+    soon as the worker half-closes; the worker's side of it is what
+    test_oversized_messages_close_with_1009[uwsgi-*] checks there."""
+    served = serve(max_http_buffer_size=LIMIT)
+    ws = RawWs(served.port)
+    ws.open_packet()
+    try:
+        # far more than one read of the server's: most of it is still
+        # unread when the close frame goes out
+        ws.send_frame(OP_TEXT, b'4' + b'x' * (LIMIT * 4))
+        ws.sock.settimeout(WAIT)
+        while True:
+            op, _fin, _rsv, payload = ws.recv_frame()
+            if op == 0x8:
+                break
+        assert struct.unpack('!H', payload[:2])[0] == 1009
+        for _ in range(5):
+            time.sleep(0.05)
+            ws.sock.sendall(b'\x00' * 4096)     # bytes the server drops
+        ws.send_frame(0x8, payload[:2])
+        ws.sock.settimeout(WAIT)
+        while ws.sock.recv(65536):
+            pass                                # to the server's FIN
+    except ConnectionResetError as exc:
+        pytest.fail('the server reset the connection: %r' % exc)
+    finally:
+        ws.close()

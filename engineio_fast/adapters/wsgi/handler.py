@@ -451,7 +451,7 @@ class WsConn(_wsp.MessageAssembly):
 
     __slots__ = ('driver', 'link', 'sock', 'recv', 'mu', 'flushing',
                  'again', 'out', 'dead', 'closed', 'close_sent', 'kill_at',
-                 'pending_wake', 'fd', 'blocking_send', 'half_close')
+                 'pending_wake', 'fd', 'blocking_send', 'half_close', 'told')
 
     def __init__(self, driver, link, hijack, deflate):
         _wsp.MessageAssembly.__init__(
@@ -468,6 +468,7 @@ class WsConn(_wsp.MessageAssembly):
         self.closed = False      # the reader is done
         self.close_sent = False
         self.half_close = False
+        self.told = False        # the engine heard of the end
         self.kill_at = None
         self.pending_wake = False
         try:
@@ -674,16 +675,35 @@ class WsConn(_wsp.MessageAssembly):
         self.write(_wsp.pong_frame(payload))
 
     def _send_close(self, code):
-        # the client closed (or broke the protocol): answer and stop
+        if self.failed:
+            # the client broke the protocol (an oversized, malformed or
+            # invalid message): the session ends now, the close frame goes
+            # out as for a session the engine ended, and the reader goes on
+            # taking and dropping what the client still sends until it
+            # closes, for at most ws_close_timeout (as Node's ws does).
+            # Closing at once with its bytes unread resets the connection,
+            # and a proxy in between may then lose the close frame (uWSGI's
+            # HTTP router did, in CI).
+            self.initiate_close(code)
+            self._tell_engine()
+            return
+        # the client closed: answer and stop
         if not self.close_sent:
             self.close_sent = True
             self.write(_wsp.close_frame(code))
         self.closed = True
 
+    def _tell_engine(self):
+        # the engine hears of this websocket's end once
+        if not self.told:
+            self.told = True
+            driver = self.driver
+            driver.call(driver.engine.ws_closed, self.link,
+                        time.monotonic(), self.failed)
+
     def _finish(self):
         driver = self.driver
-        driver.call(driver.engine.ws_closed, self.link, time.monotonic(),
-                    self.failed)
+        self._tell_engine()
         # give what is still buffered a bounded time to leave
         deadline = time.monotonic() + driver.ws_close_timeout
         while self.out is not None and not self.dead and \
