@@ -166,6 +166,7 @@ class _Transport(asyncio.Transport):
         super().__init__()
         self.out = []
         self.closed = False
+        self.eof = False
         self.protocol = None
 
     def write(self, data):
@@ -176,6 +177,13 @@ class _Transport(asyncio.Transport):
 
     def abort(self):
         self.closed = True
+
+    def can_write_eof(self):
+        # a TCP transport's (the server half-closes a websocket it fails)
+        return True
+
+    def write_eof(self):
+        self.eof = True
 
     def is_closing(self):
         return self.closed
