@@ -6,7 +6,8 @@
 # PyContext_Exit, so a handler that returns hands its value back without a
 # StopIteration raised and caught and without ctx.run's call. The Task
 # bookkeeping calls the functions the pure twin found in asyncio, so both
-# follow the running Python's asyncio alike.
+# follow the running Python's asyncio alike. Only EagerStarter is compiled:
+# Resume, the rest of a handler that suspended, is the pure twin's own.
 
 from cpython.ref cimport Py_XDECREF
 
@@ -41,53 +42,21 @@ cdef object _eg_get_running_loop = _pure_eager._get_running_loop
 cdef object _eg_get_ident = _pure_eager._get_ident
 cdef object _eg_carry = _pure_eager._carry
 cdef object _eg_cancelling = _pure_eager._cancelling
+# Task.cancelling() called here where the Task has it (3.11+): one call
+# fewer than through the pure twin's methodcaller
+cdef bint _EG_HAS_CANCELLING = hasattr(_pure_eager.asyncio.Task, 'cancelling')
+
+
+cdef inline bint _eg_is_cancelling(carrier) except -1:
+    if _EG_HAS_CANCELLING:
+        return bool(carrier.cancelling())
+    return bool(_eg_cancelling(carrier))
 cdef object _eg_ensure_future = _pure_eager.asyncio.ensure_future
-cdef object _EG_NOTHING = object()
 
 
-@cython.final
-cdef class Resume:
-    """A coroutine that already ran up to its first suspension, as an
-    awaitable whose first ``send`` yields the future the coroutine waits on
-    (a Task picks it up exactly where it paused). Every later step runs in
-    ``ctx``, the context of the first."""
-
-    cdef object _coro, _first, _ctx
-
-    def __init__(self, coro, first, ctx=None):
-        self._coro = coro
-        self._first = first
-        self._ctx = ctx
-
-    def send(self, value):
-        first = self._first
-        if first is not _EG_NOTHING:
-            self._first = _EG_NOTHING
-            return first
-        ctx = self._ctx
-        if ctx is None:
-            return self._coro.send(value)
-        return ctx.run(self._coro.send, value)
-
-    def throw(self, typ, val=None, tb=None):
-        self._first = _EG_NOTHING
-        exc = typ if val is None else val
-        ctx = self._ctx
-        if ctx is None:
-            return self._coro.throw(exc)
-        return ctx.run(self._coro.throw, exc)
-
-    def close(self):
-        self._coro.close()
-
-    def __await__(self):
-        return self
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        return self.send(None)
+# A suspended handler's rest runs at the pace of its Task, not per event:
+# the pure twin's class serves both
+Resume = _pure_eager.Resume
 
 
 @cython.final
@@ -156,7 +125,7 @@ cdef class EagerStarter:
         except BaseException:
             # a handler may have cancelled its (lent) task: that carrier is
             # spent, the next one gets a new one
-            if _eg_cancelling(carrier):
+            if _eg_is_cancelling(carrier):
                 carrier.cancel()
             else:
                 idle.append((carrier, slot))
@@ -168,13 +137,13 @@ cdef class EagerStarter:
         value = <object>res
         Py_XDECREF(res)
         if sent == 0:
-            if _eg_cancelling(carrier):
+            if _eg_is_cancelling(carrier):
                 carrier.cancel()
             else:
                 idle.append((carrier, slot))
             return True, value
         rest = guard(Resume(coro, value, ctx))
-        if _eg_cancelling(carrier):
+        if _eg_is_cancelling(carrier):
             # it cancelled its own task, then suspended: a fresh Task takes
             # it over and hands it the cancellation at that suspension
             carrier.cancel()

@@ -215,8 +215,9 @@ def test_a_handler_that_cancels_itself_and_ends_spends_its_carrier(
 def test_where_tasks_have_no_cancelling_a_cancel_is_still_seen(
         monkeypatch, parked):
     # Python 3.9 and 3.10 (Task.cancelling() is 3.11's): the pure twin asks
-    # the Task's own state instead; the compiled kernel calls the same
-    # function (_cancelling, taken from the pure twin at import)
+    # the Task's own state instead, and so does the compiled kernel there
+    # (the pure twin's _cancelling, taken at import; on those Pythons
+    # tests/packaging/other_pythons.sh runs this file on both kernels)
     monkeypatch.setattr(pure_eager, '_cancelling',
                         pure_eager._cancel_requested)
     _cancel_then_suspend(pure_eager.EagerStarter, parked)
