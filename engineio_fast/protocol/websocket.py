@@ -312,7 +312,14 @@ class MessageAssembly:
       is closing, or a handler must end before the next message);
     - ``_pong(payload)``: answer a ping;
     - ``_send_close(code)``: send a close frame with ``code`` (None: an
-      empty one, answering a peer's empty close) and stop reading.
+      empty one, answering a peer's empty close) and stop taking frames.
+      When :attr:`failed` is set (the client broke the protocol: it may
+      still be sending, the rest of an oversized frame say), a FIN follows
+      the close frame and what the client still sends is read and dropped
+      until its own FIN, for at most ``ws_close_timeout``, as Node's ws
+      does: closing with the client's bytes unread resets the connection,
+      and a proxy in between can then lose the close frame. Otherwise (an
+      answer to the client's close) the connection closes.
 
     Args:
         deflate: the connection's :class:`Deflate`, or None.

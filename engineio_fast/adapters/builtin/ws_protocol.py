@@ -211,13 +211,10 @@ class WsProtocol(_wsp.MessageAssembly):
         transport = self.transport
         transport.write(close_frame(code))
         if self.failed and not self.paused and transport.can_write_eof():
-            # the client broke the protocol (an oversized, malformed or
-            # invalid message): the close frame and a FIN go out, and what
-            # the client still sends is read and dropped (data_received)
-            # until it closes, for at most ws_close_timeout, as Node's ws
-            # does. Closing at once with its bytes unread resets the
-            # connection, and a proxy in between can then lose the close
-            # frame. (A TLS transport cannot half-close: it closes.)
+            # a protocol violation: FIN, then drain until the client's
+            # (MessageAssembly's contract; data_received drops what comes,
+            # _abort_later bounds it). A TLS transport cannot half-close:
+            # it closes.
             transport.write_eof()
             transport.resume_reading()
             self._abort_later()

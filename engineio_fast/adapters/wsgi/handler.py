@@ -676,14 +676,10 @@ class WsConn(_wsp.MessageAssembly):
 
     def _send_close(self, code):
         if self.failed:
-            # the client broke the protocol (an oversized, malformed or
-            # invalid message): the session ends now, the close frame goes
-            # out as for a session the engine ended, and the reader goes on
-            # taking and dropping what the client still sends until it
-            # closes, for at most ws_close_timeout (as Node's ws does).
-            # Closing at once with its bytes unread resets the connection,
-            # and a proxy in between may then lose the close frame (uWSGI's
-            # HTTP router did, in CI).
+            # a protocol violation: close frame and FIN as for a session
+            # the engine ended, then the reader drains until the client's
+            # FIN, killed at kill_at (MessageAssembly's contract); the
+            # session ends now
             self.initiate_close(code)
             self._tell_engine()
             return
