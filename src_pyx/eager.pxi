@@ -42,16 +42,27 @@ cdef object _eg_get_running_loop = _pure_eager._get_running_loop
 cdef object _eg_get_ident = _pure_eager._get_ident
 cdef object _eg_carry = _pure_eager._carry
 cdef object _eg_cancelling = _pure_eager._cancelling
-# Task.cancelling() called here where the Task has it (3.11+): one call
-# fewer than through the pure twin's methodcaller
-cdef bint _EG_HAS_CANCELLING = hasattr(_pure_eager.asyncio.Task, 'cancelling')
+cdef object _eg_ensure_future = _pure_eager.asyncio.ensure_future
+# where the pure twin found Task.cancelling() (3.11+) it is called here
+# directly: one call fewer than through the twin's methodcaller
+cdef bint _EG_HAS_CANCELLING = (
+    _eg_cancelling is not _pure_eager._cancel_requested)
 
 
 cdef inline bint _eg_is_cancelling(carrier) except -1:
     if _EG_HAS_CANCELLING:
         return bool(carrier.cancelling())
     return bool(_eg_cancelling(carrier))
-cdef object _eg_ensure_future = _pure_eager.asyncio.ensure_future
+
+
+cdef inline int _eg_give_back(list idle, carrier, slot) except -1:
+    # after a first step that ended: a carrier the handler cancelled is
+    # spent (the next start gets a new one), any other is lent again
+    if _eg_is_cancelling(carrier):
+        carrier.cancel()
+    else:
+        idle.append((carrier, slot))
+    return 0
 
 
 # A suspended handler's rest runs at the pace of its Task, not per event:
@@ -123,12 +134,7 @@ cdef class EagerStarter:
             finally:
                 PyContext_Exit(ctx)
         except BaseException:
-            # a handler may have cancelled its (lent) task: that carrier is
-            # spent, the next one gets a new one
-            if _eg_is_cancelling(carrier):
-                carrier.cancel()
-            else:
-                idle.append((carrier, slot))
+            _eg_give_back(idle, carrier, slot)
             raise
         finally:
             _eg_leave_task(loop, carrier)
@@ -137,10 +143,7 @@ cdef class EagerStarter:
         value = <object>res
         Py_XDECREF(res)
         if sent == 0:
-            if _eg_is_cancelling(carrier):
-                carrier.cancel()
-            else:
-                idle.append((carrier, slot))
+            _eg_give_back(idle, carrier, slot)
             return True, value
         rest = guard(Resume(coro, value, ctx))
         if _eg_is_cancelling(carrier):
