@@ -5,10 +5,13 @@ What arrives is parsed by the ``parse_frames`` kernel a whole buffer at a
 time and turned into messages by
 :class:`~engineio_fast.protocol.websocket.MessageAssembly` (every protocol
 rule is there, shared with the WSGI servers); everything the application
-sends in one loop iteration leaves in one ``write``. This class reads,
-writes, pauses for flow control, and keeps the frames parsed after a
-handler that must end first (``async_handlers=False``) in order until it
-has.
+sends in one loop iteration leaves in one ``write``, after the turn, except
+that a read of exactly one message is answered before ``data_received``
+returns (one client with one message in flight: no loop turn between its
+message and the answer; tests/unit/test_builtin_ws_writes.py). This
+class reads, writes, pauses for flow control, and keeps the frames parsed
+after a handler that must end first (``async_handlers=False``) in order
+until it has.
 
 With the compiled kernels this module is its compiled twin: this source
 built by Cython with the attribute types of
@@ -88,16 +91,22 @@ class WsProtocol(_wsp.MessageAssembly):
         # what handlers send while this runs leaves in one write after it
         self.receiving = True
         try:
-            self._process(data)
+            single = self._process(data)
         finally:
             self.receiving = False
         if self.dirty:
             self.dirty = False
-            if not self.scheduled:
+            if single:
+                # a read of one message (one client, one in flight): its
+                # answer leaves now, not a loop turn later
+                self._flush()
+            elif not self.scheduled:
                 self.scheduled = True
                 self.loop.call_soon(self._flush)
 
     def _process(self, data=None):
+        # True when ``data`` was exactly one frame and nothing else waited
+        single = False
         buf = self.buf
         while True:
             backlog = self.backlog
@@ -111,6 +120,8 @@ class WsProtocol(_wsp.MessageAssembly):
                                                         True)
                 if consumed < len(data):
                     buf += data[consumed:]
+                else:
+                    single = len(frames) == 1
                 data = None
             else:
                 frames, consumed, error = _parse_frames(buf, self.max_size,
@@ -122,9 +133,9 @@ class WsProtocol(_wsp.MessageAssembly):
                 if self.blocked is not None and not self.closed:
                     self.backlog = frames[taken:]
                     self.backlog_error = error
-                return
+                return False
             if backlog is None or self.closed:
-                return
+                return single
             # the backlog is done: now what arrived while it waited
 
     def _deliver(self, data):
