@@ -8,12 +8,14 @@ suite twice)."""
 
 import asyncio
 import json
-import struct
 
 import engineio_fast
 from engineio_fast.adapters.builtin.context import ServerContext
 from engineio_fast.adapters.builtin.http_protocol import HttpProtocol
 from tests.fuzz.targets import _Transport
+from tests.protocol.ws_frames import frame
+
+OP_TEXT = 0x1
 
 UPGRADE = (b'GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\n'
            b'Host: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n'
@@ -22,15 +24,13 @@ UPGRADE = (b'GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\n'
 
 
 def masked(text):
-    data = text.encode()
-    key = b'\x07\x01\x02\x03'
-    body = bytes(b ^ key[i & 3] for i, b in enumerate(data))
-    return struct.pack('!BB', 0x81, 0x80 | len(data)) + key + body
+    # a client's text frame
+    return frame(OP_TEXT, text)
 
 
 def unmasked(text):
-    data = text.encode()
-    return struct.pack('!BB', 0x81, len(data)) + data
+    # the server's text frame
+    return frame(OP_TEXT, text, mask=False)
 
 
 def run(scenario):
